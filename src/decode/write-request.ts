@@ -1,0 +1,228 @@
+import { DecodeError } from './errors.js';
+
+/**
+ * Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
+ *
+ * WriteRequest{1: TimeSeries*, 3: MetricMetadata*}; TimeSeries{1: Label*, 2: Sample*,
+ * 3: Exemplar*, 4: Histogram*}; Label{1: name, 2: value}; Sample{1: double, 2: int64 ms}.
+ * (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
+ *
+ * Nothing is allocated per series, label or sample: label names and values are byte ranges
+ * into `buf`, samples go to typed columns. Everything in a WriteBatch (including `buf`) is
+ * valid until the next `decode()` into the same batch. Unknown fields are skipped by wire
+ * type, as protobuf requires; exemplars, histograms and metadata are counted, not decoded
+ * (the raw body is forwarded unchanged, so they still reach the database).
+ */
+export class WriteBatch {
+  buf: Uint8Array = new Uint8Array(0);
+  seriesCount = 0;
+  labelCount = 0;
+  sampleCount = 0;
+  metadataCount = 0;
+  exemplarCount = 0;
+  histogramCount = 0;
+  /** Per series: index of its first label, its label count, first sample, sample count. */
+  lblFirst = new Int32Array(1024);
+  lblCount = new Int32Array(1024);
+  smpFirst = new Int32Array(1024);
+  smpCount = new Int32Array(1024);
+  /** Per label, 4 ints: name start, name end, value start, value end (offsets into buf). */
+  lbl = new Int32Array(4 * 8192);
+  /** Per sample: value and timestamp (ms since the epoch). */
+  value = new Float64Array(4096);
+  ts = new Float64Array(4096);
+
+  /** Label `name` of series `s`'s label `j` as a string (for start-up-time work only). */
+  labelName(j: number): string {
+    return utf8.decode(this.buf.subarray(this.lbl[4 * j], this.lbl[4 * j + 1]));
+  }
+  labelValue(j: number): string {
+    return utf8.decode(this.buf.subarray(this.lbl[4 * j + 2], this.lbl[4 * j + 3]));
+  }
+}
+
+const utf8 = new TextDecoder();
+
+function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
+  if (a.length >= need) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as { new (n: number): T })(n);
+  b.set(a);
+  return b;
+}
+
+const TWO_63 = 2 ** 63;
+const TWO_64 = 2 ** 64;
+
+export class WriteRequestDecoder {
+  private b: Uint8Array = new Uint8Array(0);
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private pos = 0;
+
+  /** Decode `buf` (an uncompressed WriteRequest) into `out`; throws DecodeError when unreadable. */
+  decode(buf: Uint8Array, out: WriteBatch): void {
+    this.b = buf;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = 0;
+    out.buf = buf;
+    out.seriesCount = out.labelCount = out.sampleCount = 0;
+    out.metadataCount = out.exemplarCount = out.histogramCount = 0;
+    const end = buf.length;
+    while (this.pos < end) {
+      const key = this.varint(end);
+      const field = Math.floor(key / 8);
+      const wt = key & 7;
+      if (field === 1 && wt === 2) {
+        const len = this.varint(end);
+        const stop = this.pos + len;
+        if (stop > end) throw new DecodeError('protobuf: TimeSeries overruns the request');
+        this.timeSeries(stop, out);
+      } else if (field === 3 && wt === 2) {
+        out.metadataCount++;
+        this.skip(wt, end);
+      } else {
+        // Remote write 1.0 has only fields 1 and 3 (2 is reserved); anything else at the top
+        // level means the body is not a 1.0 WriteRequest (garbage, or a 2.0 Request).
+        throw new DecodeError(`protobuf: not a remote write 1.0 WriteRequest (top-level field ${field}, wire type ${wt})`);
+      }
+    }
+  }
+
+  private timeSeries(end: number, out: WriteBatch): void {
+    const s = out.seriesCount++;
+    if (s >= out.lblFirst.length) {
+      out.lblFirst = grow(out.lblFirst, s + 1);
+      out.lblCount = grow(out.lblCount, s + 1);
+      out.smpFirst = grow(out.smpFirst, s + 1);
+      out.smpCount = grow(out.smpCount, s + 1);
+    }
+    // Labels and samples of one series are each contiguous in our columns even if the
+    // sender interleaves them on the wire, since each column only grows by this series.
+    out.lblFirst[s] = out.labelCount;
+    out.smpFirst[s] = out.sampleCount;
+    while (this.pos < end) {
+      const key = this.varint(end);
+      const field = Math.floor(key / 8);
+      const wt = key & 7;
+      if (wt === 2 && field <= 4 && field > 0) {
+        const len = this.varint(end);
+        const stop = this.pos + len;
+        if (stop > end) throw new DecodeError('protobuf: field overruns its TimeSeries');
+        if (field === 1) this.label(stop, out);
+        else if (field === 2) this.sample(stop, out);
+        else {
+          if (field === 3) out.exemplarCount++;
+          else out.histogramCount++;
+          this.pos = stop;
+        }
+      } else {
+        if (field === 0 || (field <= 4 && wt !== 2)) throw new DecodeError(`protobuf: TimeSeries field ${field} has wire type ${wt}`);
+        this.skip(wt, end);
+      }
+    }
+    out.lblCount[s] = out.labelCount - out.lblFirst[s];
+    out.smpCount[s] = out.sampleCount - out.smpFirst[s];
+  }
+
+  private label(end: number, out: WriteBatch): void {
+    const j = out.labelCount++;
+    if (4 * j + 4 > out.lbl.length) out.lbl = grow(out.lbl, 4 * j + 4);
+    const l = out.lbl;
+    let ns = 0, ne = 0, vs = 0, ve = 0; // prettier-ignore
+    while (this.pos < end) {
+      const key = this.varint(end);
+      const wt = key & 7;
+      const field = key >>> 3;
+      if (wt === 2 && (field === 1 || field === 2)) {
+        const len = this.varint(end);
+        const start = this.pos;
+        const stop = start + len;
+        if (stop > end) throw new DecodeError('protobuf: label string overruns its Label');
+        if (field === 1) (ns = start), (ne = stop);
+        else (vs = start), (ve = stop);
+        this.pos = stop;
+      } else {
+        if (field === 0 || field <= 2) throw new DecodeError(`protobuf: Label field ${field} has wire type ${wt}`);
+        this.skip(wt, end);
+      }
+    }
+    l[4 * j] = ns;
+    l[4 * j + 1] = ne;
+    l[4 * j + 2] = vs;
+    l[4 * j + 3] = ve;
+  }
+
+  private sample(end: number, out: WriteBatch): void {
+    const i = out.sampleCount++;
+    if (i >= out.value.length) {
+      out.value = grow(out.value, i + 1);
+      out.ts = grow(out.ts, i + 1);
+    }
+    let v = 0;
+    let t = 0;
+    while (this.pos < end) {
+      const key = this.b[this.pos++];
+      if (key === 0x09) {
+        if (this.pos + 8 > end) throw new DecodeError('protobuf: truncated sample value');
+        v = this.dv.getFloat64(this.pos, true);
+        this.pos += 8;
+      } else if (key === 0x10) {
+        t = this.varint(end);
+        if (t >= TWO_63) t -= TWO_64; // int64 two's complement
+      } else {
+        this.pos--;
+        const k = this.varint(end);
+        if ((k >>> 3) === 1 || (k >>> 3) === 2 || k < 8) throw new DecodeError(`protobuf: Sample field ${k >>> 3} has wire type ${k & 7}`);
+        this.skip(k & 7, end);
+      }
+    }
+    out.value[i] = v;
+    out.ts[i] = t;
+  }
+
+  /** Unsigned varint up to 64 bits as a double (exact below 2^53). */
+  private varint(end: number): number {
+    const b = this.b;
+    let p = this.pos;
+    if (p >= end) throw new DecodeError('protobuf: truncated varint');
+    let c = b[p++];
+    if (c < 0x80) {
+      this.pos = p;
+      return c;
+    }
+    let r = c & 0x7f;
+    let mul = 128;
+    for (let i = 1; i < 10; i++) {
+      if (p >= end) throw new DecodeError('protobuf: truncated varint');
+      c = b[p++];
+      r += (c & 0x7f) * mul;
+      if (c < 0x80) {
+        this.pos = p;
+        return r;
+      }
+      mul *= 128;
+    }
+    throw new DecodeError('protobuf: varint longer than 10 bytes');
+  }
+
+  private skip(wt: number, end: number): void {
+    switch (wt) {
+      case 0:
+        this.varint(end);
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.pos += this.varint(end);
+        break;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new DecodeError(`protobuf: unsupported wire type ${wt}`);
+    }
+    if (this.pos > end) throw new DecodeError('protobuf: field overruns its message');
+  }
+}

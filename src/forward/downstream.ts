@@ -1,0 +1,90 @@
+import { Pool } from 'undici';
+
+/**
+ * One connection pool to the datasource (VictoriaMetrics, vminsert or vmagent), used for the
+ * raw bodies and for generated series alike. Outcomes are classified once, here:
+ *   2xx                         -> accepted
+ *   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
+ *   other 4xx                   -> rejected for good (passed back as 400: retrying cannot help)
+ */
+export interface PostResult {
+  /** 0 when no HTTP answer came (connection refused, timeout). */
+  status: number;
+  outcome: 'accepted' | 'retryable' | 'rejected';
+  /** One line: the downstream's answer or the transport error. */
+  reason: string;
+}
+
+export interface DownstreamOptions {
+  url: URL;
+  timeoutMs: number;
+  /** Headers sent with every request (auth). Called per request so rotated tokens apply. */
+  headers?: () => Record<string, string>;
+  connect?: ConstructorParameters<typeof Pool>[1] extends infer O ? (O extends { connect?: infer C } ? C : never) : never;
+  connections?: number;
+}
+
+export class Downstream {
+  private pool: Pool;
+  readonly basePath: string;
+
+  constructor(private readonly o: DownstreamOptions) {
+    this.pool = new Pool(o.url.origin, {
+      connections: o.connections ?? 32,
+      keepAliveTimeout: 30_000,
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+      connect: o.connect,
+    });
+    this.basePath = o.url.pathname.replace(/\/+$/, '');
+  }
+
+  async post(path: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult> {
+    try {
+      const res = await this.pool.request({
+        method: 'POST',
+        path: this.basePath + path,
+        headers: this.o.headers ? { ...headers, ...this.o.headers() } : headers,
+        body,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) {
+        await res.body.dump();
+        return { status, outcome: 'accepted', reason: '' };
+      }
+      const text = (await res.body.text()).trim().split('\n')[0].slice(0, 300);
+      const retryable = status === 429 || status === 408 || status >= 500;
+      return { status, outcome: retryable ? 'retryable' : 'rejected', reason: `${status} from downstream: ${text}` };
+    } catch (e) {
+      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const code = err.cause?.code ?? err.code ?? err.name;
+      return { status: 0, outcome: 'retryable', reason: `downstream unreachable: ${code}: ${err.cause?.message ?? err.message}` };
+    }
+  }
+
+  async get(path: string): Promise<number> {
+    try {
+      const res = await this.pool.request({
+        method: 'GET',
+        path: path.startsWith('/') ? this.basePath + path : `${this.basePath}/${path}`,
+        headers: this.o.headers ? this.o.headers() : {},
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+      await res.body.dump();
+      return res.statusCode;
+    } catch {
+      return 0;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+export const REMOTE_WRITE_HEADERS = {
+  'content-type': 'application/x-protobuf',
+  'content-encoding': 'snappy',
+  'x-prometheus-remote-write-version': '0.1.0',
+};

@@ -1,0 +1,137 @@
+/**
+ * Prometheus series selectors, parsed and compiled once at start-up:
+ *   metric{label="v", other!="w", re=~"a.*", nre!~"b|c"}   {__name__=~"node_.*"}
+ * Regexes are fully anchored, as in Prometheus. A missing label matches as "".
+ * Matching runs once per new series (the series index caches the result), never per sample.
+ */
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  name: string;
+  op: MatchOp;
+  value: string;
+  re: RegExp | null;
+}
+
+export class SelectorError extends Error {}
+
+export interface Selector {
+  text: string;
+  matchers: Matcher[];
+}
+
+const NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
+const LABEL = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+const SPACE = /\s*/y;
+
+/** Replacements for MetricsQL a series selector cannot express (vmanomaly queries often hold them). */
+const FUNCTION_HINTS: Record<string, string> = {
+  rate: "use the selector alone with `transform: rate` (anomstream sees raw samples; no query runs)",
+  irate: 'use the selector alone with `transform: rate`',
+  increase: 'use the selector alone with `transform: increase`',
+  deriv: 'use the selector alone with `transform: rate`',
+};
+
+export function parseSelector(text: string): Selector {
+  let p = 0;
+  const src = text;
+  const ws = (): void => {
+    SPACE.lastIndex = p;
+    SPACE.test(src);
+    p = SPACE.lastIndex;
+  };
+  const take = (re: RegExp): string | null => {
+    re.lastIndex = p;
+    const m = re.exec(src);
+    if (!m) return null;
+    p = re.lastIndex;
+    return m[0];
+  };
+  const fail = (what: string): never => {
+    throw new SelectorError(`${what} at offset ${p} in selector '${text}'`);
+  };
+  const matchers: Matcher[] = [];
+  ws();
+  const metric = take(NAME);
+  ws();
+  if (metric !== null && src[p] === '(') {
+    const hint = FUNCTION_HINTS[metric] ?? 'anomstream matches series selectors only; aggregate or transform upstream (e.g. vmagent stream aggregation) or use `transform`';
+    throw new SelectorError(`'${metric}(...)' is a MetricsQL function, not a series selector: ${hint}`);
+  }
+  if (metric !== null) matchers.push(compile('__name__', '=', metric));
+  if (src[p] === '{') {
+    p++;
+    ws();
+    while (src[p] !== '}') {
+      const name = take(LABEL) ?? fail('expected a label name');
+      ws();
+      const op = (['=~', '!~', '!=', '='] as const).find((o) => src.startsWith(o, p)) ?? fail(`expected =, !=, =~ or !~ after '${name}'`);
+      p += op.length;
+      ws();
+      const value = str();
+      matchers.push(compile(name, op, value));
+      ws();
+      if (src[p] === ',') {
+        p++;
+        ws();
+      } else if (src[p] !== '}') fail("expected ',' or '}'");
+    }
+    p++;
+    ws();
+  }
+  if (p !== src.length) fail('unexpected text');
+  if (matchers.length === 0) throw new SelectorError(`selector '${text}' is empty`);
+  if (matchers.every((m) => matchesValue(m, ''))) {
+    throw new SelectorError(`selector '${text}' must contain at least one matcher that does not match the empty string`);
+  }
+  return { text, matchers };
+
+  function str(): string {
+    const q = src[p];
+    if (q !== '"' && q !== "'" && q !== '`') return fail('expected a quoted string');
+    let out = '';
+    p++;
+    while (p < src.length && src[p] !== q) {
+      let c = src[p++];
+      if (c === '\\' && q !== '`') {
+        const e = src[p++];
+        c = e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e === '\\' ? '\\' : e === q ? q : '\\' + e;
+      }
+      out += c;
+    }
+    if (src[p] !== q) fail('unterminated string');
+    p++;
+    return out;
+  }
+}
+
+function compile(name: string, op: MatchOp, value: string): Matcher {
+  let re: RegExp | null = null;
+  if (op === '=~' || op === '!~') {
+    try {
+      re = new RegExp(`^(?:${value})$`, 's');
+    } catch (e) {
+      throw new SelectorError(`label '${name}': invalid regex '${value}': ${(e as Error).message}`);
+    }
+  }
+  return { name, op, value, re };
+}
+
+function matchesValue(m: Matcher, v: string): boolean {
+  switch (m.op) {
+    case '=':
+      return v === m.value;
+    case '!=':
+      return v !== m.value;
+    case '=~':
+      return m.re!.test(v);
+    case '!~':
+      return !m.re!.test(v);
+  }
+}
+
+/** Does a series with these labels match? `labels` maps name -> value. */
+export function matches(sel: Selector, labels: Map<string, string>): boolean {
+  for (const m of sel.matchers) if (!matchesValue(m, labels.get(m.name) ?? '')) return false;
+  return true;
+}

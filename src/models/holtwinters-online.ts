@@ -1,0 +1,99 @@
+import { Model, Prediction, alphaFor } from './model.js';
+import { SeasonClock } from './season.js';
+
+/**
+ * holtwinters_online: additive level + damped trend + seasonality indexed by timestamp.
+ *
+ * Seasonality is K buckets per period P, read with linear interpolation at the point's
+ * position i + f in the period (see season.ts), so gaps and irregular steps simply land
+ * in the right place: S(t) = (1-f)·S[i] + f·S[i+1].
+ * With Δt since the previous point and a_x = 1 - 2^(-Δt/h_x):
+ *   yhat = l + b·Δt + S(t);   e = y - yhat
+ *   l ← l + b·Δt + a_l·e
+ *   b ← (b + a_b·a_l·e/Δt)·2^(-Δt/trend_damping)      (trend per ms, decays towards 0)
+ *   S[i] += a_s·(1-f)·e,  S[i+1] += a_s·f·e,  a_s = 1 - 2^(-Δt·K/h_s)
+ * (a bucket is visited ~P/(K·Δt) times per period, so its memory is h_s in wall time).
+ * Residual spread: v ← v + a_v·(|e'| - v) with e' = e clipped to ±4·v (one outlier
+ * cannot blow the band up); half-width w = z·1.25·max(v, floor) (1.25·mean|e| ≈ σ for
+ * Gaussian noise), floor = max(rel_floor·|l|, abs_floor) so a flat series stays quiet.
+ *
+ * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4..4+K) S.
+ * After a level shift of size s the level absorbs it with half-life h_l and the spread
+ * grows with the clipped residual, so the score stays above 1 for about
+ * h_l/Δt·log2(s/(z·1.25·v)) points.
+ */
+export interface HoltWintersParams {
+  levelHalfLifeMs: number;
+  trendHalfLifeMs: number;
+  trendDampingMs: number;
+  seasonHalfLifeMs: number;
+  spreadHalfLifeMs: number;
+  z: number;
+  relFloor: number;
+  absFloor: number;
+}
+
+export class HoltWintersOnline implements Model {
+  readonly slots: number;
+  private readonly k: number;
+  constructor(
+    readonly p: HoltWintersParams,
+    readonly clock: SeasonClock,
+  ) {
+    this.k = clock.buckets;
+    this.slots = 4 + this.k;
+  }
+
+  init(state: Float64Array, o: number): void {
+    state.fill(0, o, o + this.slots);
+    state[o + 3] = NaN;
+  }
+
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+    const p = this.p;
+    const k = this.k;
+    const last = state[o + 3];
+    const pos = this.clock.pos(tsMs);
+    let i = pos | 0;
+    const f = pos - i;
+    let j = i + 1;
+    if (j === k) j = 0;
+    i += o + 4;
+    j += o + 4;
+    if (last !== last) {
+      state[o] = y;
+      state[o + 3] = tsMs;
+      state[o + 2] = 0;
+    }
+    const dt = last === last ? tsMs - last : 0;
+    let l = state[o];
+    let b = state[o + 1];
+    let v = state[o + 2];
+    const seas = (1 - f) * state[i] + f * state[j];
+    const yhat = l + b * dt + seas;
+    let floor = p.relFloor * Math.abs(l);
+    if (floor < p.absFloor) floor = p.absFloor;
+    const w = p.z * 1.25 * (v > floor ? v : floor);
+    out.yhat = yhat;
+    out.lower = yhat - w;
+    out.upper = yhat + w;
+    if (dt > 0) {
+      const e = y - yhat;
+      const al = alphaFor(dt, p.levelHalfLifeMs);
+      l = l + b * dt + al * e;
+      b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);
+      const as = alphaFor(dt * k, p.seasonHalfLifeMs);
+      const es = e * (1 - al);
+      state[i] += as * (1 - f) * es;
+      state[j] += as * f * es;
+      const cap = 4 * (v > floor ? v : floor);
+      let ae = e < 0 ? -e : e;
+      if (ae > cap) ae = cap;
+      v += alphaFor(dt, p.spreadHalfLifeMs) * (ae - v);
+    }
+    state[o] = l;
+    state[o + 1] = b;
+    state[o + 2] = v;
+    state[o + 3] = tsMs;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The one interface every online model implements.
+ *
+ * A model owns a fixed number of `Float64Array` slots per series (its state), laid out
+ * columnar: the state of series k lives at `state[k * slots .. k * slots + slots)`.
+ * `update` first predicts from the state *before* the point (no look-ahead), writes the
+ * prediction and its band into `out`, then folds the point into the state. O(1) time.
+ *
+ * Models know nothing of scoring policy (warm-up, detection direction, data range, band
+ * scale): `Scorer` in ./scorer.ts wraps any model with that, identically for all of them.
+ * Models import nothing outside src/models/ so that `replay` and bench/nab run them as is.
+ */
+export interface Model {
+  /** Float64 slots of state per series. */
+  readonly slots: number;
+  /** Put a fresh series' state in place (all slots start at 0; set what must differ). */
+  init(state: Float64Array, offset: number): void;
+  /**
+   * Feed one point (finite y, tsMs strictly increasing per series). Writes `out.yhat`,
+   * `out.lower`, `out.upper` (lower <= yhat <= upper, upper > lower always) predicted
+   * before seeing y, then learns y.
+   */
+  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): void;
+}
+
+/** Reused output record: one per pipeline, never one per sample. */
+export class Prediction {
+  y = 0;
+  yhat = 0;
+  lower = 0;
+  upper = 0;
+  /** vmanomaly semantics: 0 at yhat, 1 at the band edge, > 1 outside; always finite. */
+  score = 0;
+  /** False during warm-up (fewer than min_n_samples_seen points): nothing is written. */
+  ready = false;
+}
+
+/** Smoothing weight of a new point after `dtMs` for a given half-life: 1 - 2^(-dt/h). */
+export function alphaFor(dtMs: number, halfLifeMs: number): number {
+  return -Math.expm1((-Math.LN2 * dtMs) / halfLifeMs);
+}

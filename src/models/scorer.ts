@@ -1,0 +1,90 @@
+import { Model, Prediction } from './model.js';
+
+/**
+ * vmanomaly's scoring policy around any Model, identical for all of them.
+ *
+ * Slots: [0] points seen, [1] last timestamp (ms), then the model's own slots.
+ *
+ *   score = |y - yhat| / (edge - yhat), edge = yhat_upper above yhat, yhat_lower below it,
+ * so 0 at yhat, exactly 1 at the band's edge, > 1 beyond it and growing with the distance.
+ * Models keep their band from collapsing; each side is floored here at a tiny positive
+ * width as a last guard, so the score is always finite.
+ *
+ * Then, in vmanomaly's order: y outside `data_range` scores `anomaly_score_outside_data_range`;
+ * `detection_direction` forces 0 on the ignored side; `|y - yhat| < min_dev_from_expected`
+ * forces 0. `scale` multiplies the band's half-widths; `clip_predictions` clips yhat and the
+ * band to `data_range`. Points with a timestamp not after the last one are not learned
+ * (`update` returns false) so duplicates and out-of-order samples cannot corrupt the state.
+ */
+export const enum Direction {
+  Both = 0,
+  Above = 1,
+  Below = 2,
+}
+
+export interface ScorerParams {
+  minNSamplesSeen: number;
+  direction: Direction;
+  minDevFromExpected: number;
+  dataRangeLow: number;
+  dataRangeHigh: number;
+  scoreOutsideDataRange: number;
+  scale: number;
+  clipPredictions: boolean;
+}
+
+export const SCORER_SLOTS = 2;
+const MIN_WIDTH = 1e-12;
+
+export class Scorer {
+  readonly slots: number;
+  constructor(
+    readonly model: Model,
+    readonly p: ScorerParams,
+  ) {
+    this.slots = SCORER_SLOTS + model.slots;
+  }
+
+  init(state: Float64Array, offset: number): void {
+    state[offset] = 0;
+    state[offset + 1] = -Infinity;
+    this.model.init(state, offset + SCORER_SLOTS);
+  }
+
+  /** Returns false (and leaves `out` untouched) when the point is not after the last one. */
+  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): boolean {
+    if (!(tsMs > state[offset + 1])) return false;
+    state[offset + 1] = tsMs;
+    const n = state[offset] + 1;
+    state[offset] = n;
+    const p = this.p;
+    this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out);
+    out.y = y;
+    out.ready = n > p.minNSamplesSeen;
+    const yhat = out.yhat;
+    let up = (out.upper - yhat) * p.scale;
+    let lo = (yhat - out.lower) * p.scale;
+    if (!(up > MIN_WIDTH)) up = MIN_WIDTH;
+    if (!(lo > MIN_WIDTH)) lo = MIN_WIDTH;
+    out.upper = yhat + up;
+    out.lower = yhat - lo;
+    const d = y - yhat;
+    let score: number;
+    if (y < p.dataRangeLow || y > p.dataRangeHigh) score = p.scoreOutsideDataRange;
+    else if ((p.direction === Direction.Above && d < 0) || (p.direction === Direction.Below && d > 0)) score = 0;
+    else if (Math.abs(d) < p.minDevFromExpected) score = 0;
+    else score = d >= 0 ? d / up : -d / lo;
+    if (!(score < Number.MAX_VALUE)) score = Number.MAX_VALUE; // finite even for absurd y
+    out.score = score;
+    if (p.clipPredictions) {
+      out.yhat = clamp(out.yhat, p.dataRangeLow, p.dataRangeHigh);
+      out.lower = clamp(out.lower, p.dataRangeLow, p.dataRangeHigh);
+      out.upper = clamp(out.upper, p.dataRangeLow, p.dataRangeHigh);
+    }
+    return true;
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}

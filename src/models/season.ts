@@ -1,0 +1,81 @@
+/**
+ * Position of a timestamp inside a season (a day, a week, ...), as a real bucket index.
+ *
+ *   local(t) = t + offset_tz(t)              (wall-clock milliseconds in `tz`)
+ *   phase(t) = ((local(t) - start) mod P) / P in [0, 1)
+ *   pos(t)   = phase(t) * K                    (K buckets; bucket i = floor(pos), f = pos - i)
+ * `start` is `season_starts_from` read as a wall-clock time, so a 7d season starting on a
+ * Monday puts Monday 00:00 local at bucket 0. Models interpolate linearly between bucket
+ * i and i+1 (mod K) with weight f, so the seasonal curve has no steps at bucket edges.
+ *
+ * The tz offset comes from Intl once per 15 minutes of data time (DST changes fall on
+ * quarter hours) and is cached in the clock, shared by all series of one model: no
+ * allocation per point unless a point lands in a new quarter hour.
+ */
+const QUARTER_MS = 15 * 60_000;
+
+export class SeasonClock {
+  private cacheFrom = 1;
+  private cacheTo = 0;
+  private cacheOffset = 0;
+  private readonly fmt: Intl.DateTimeFormat | null;
+
+  constructor(
+    readonly periodMs: number,
+    readonly buckets: number,
+    readonly startMs: number,
+    tz: string,
+  ) {
+    this.fmt =
+      tz === 'UTC' || tz === 'Etc/UTC'
+        ? null
+        : new Intl.DateTimeFormat('en-US', {
+            timeZone: tz,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: 'numeric',
+            day: 'numeric',
+            hour: 'numeric',
+            minute: 'numeric',
+            second: 'numeric',
+          });
+  }
+
+  /** Real-valued bucket position in [0, buckets). */
+  pos(tsMs: number): number {
+    const local = tsMs + this.offset(tsMs);
+    let r = (local - this.startMs) % this.periodMs;
+    if (r < 0) r += this.periodMs;
+    const p = (r / this.periodMs) * this.buckets;
+    return p < this.buckets ? p : 0;
+  }
+
+  /** Milliseconds to add to UTC to get wall-clock time in the clock's zone. */
+  offset(tsMs: number): number {
+    if (this.fmt === null) return 0;
+    if (tsMs >= this.cacheFrom && tsMs < this.cacheTo) return this.cacheOffset;
+    const from = Math.floor(tsMs / QUARTER_MS) * QUARTER_MS;
+    this.cacheFrom = from;
+    this.cacheTo = from + QUARTER_MS;
+    this.cacheOffset = tzOffsetMs(this.fmt, from);
+    return this.cacheOffset;
+  }
+}
+
+/** Offset of the formatter's zone at instant `ms` (wall clock minus UTC). */
+export function tzOffsetMs(fmt: Intl.DateTimeFormat, ms: number): number {
+  const f: Record<string, number> = {};
+  for (const p of fmt.formatToParts(ms)) if (p.type !== 'literal') f[p.type] = Number(p.value);
+  const wall = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/** Validates an IANA zone name; returns an error message or null. */
+export function checkTimeZone(tz: string): string | null {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return null;
+  } catch {
+    return `expected an IANA time zone such as 'UTC' or 'Europe/Berlin', got '${tz}'`;
+  }
+}

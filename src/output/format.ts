@@ -1,0 +1,60 @@
+import type { OutputVar } from '../config/models.js';
+
+/**
+ * writer.metric_format compiled once: for each (query, model, variable) the protobuf bytes of
+ * the labels every generated series of that kind starts with, and the set of input label
+ * names those labels replace.
+ *
+ * Output labels = metric_format (placeholders filled) + model_alias (when a query has several
+ * models, as vmanomaly does) + `source_metric` (the input's metric name, since __name__ is
+ * replaced: without it two inputs `a{x="1"}` and `b{x="1"}` would map to one output series)
+ * + every other input label. On a clash the generated label wins over the input's.
+ */
+export const SOURCE_METRIC_LABEL = 'source_metric';
+export const MODEL_ALIAS_LABEL = 'model_alias';
+
+const enc = new TextEncoder();
+
+export interface MetricFormat {
+  /** Encoded labels per output var, in the order given. */
+  prefix(v: OutputVar): Uint8Array;
+}
+
+export function fillPlaceholders(tpl: string, v: string, queryKey: string): string {
+  return tpl.replaceAll('$VAR', v).replaceAll('$QUERY_KEY', queryKey);
+}
+
+/** Labels (name -> value) of one generated variable, before the input's labels are added. */
+export function formatLabels(format: Record<string, string>, v: string, queryKey: string, modelAlias: string | null): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, tpl] of Object.entries(format)) out.push([k, fillPlaceholders(tpl, v, queryKey)]);
+  if (modelAlias !== null && !(MODEL_ALIAS_LABEL in format)) out.push([MODEL_ALIAS_LABEL, modelAlias]);
+  return out;
+}
+
+/** Names of input labels dropped from generated series (they are replaced). */
+export function replacedLabelNames(format: Record<string, string>): string[] {
+  return [...new Set(['__name__', SOURCE_METRIC_LABEL, MODEL_ALIAS_LABEL, ...Object.keys(format)])];
+}
+
+/** Protobuf bytes of Label entries (TimeSeries field 1) for these pairs. */
+export function encodeLabels(pairs: [string, string][]): Uint8Array {
+  const parts: number[] = [];
+  for (const [n, v] of pairs) {
+    const nb = enc.encode(n);
+    const vb = enc.encode(v);
+    const inner: number[] = [0x0a, ...varint(nb.length), ...nb, 0x12, ...varint(vb.length), ...vb];
+    parts.push(0x0a, ...varint(inner.length), ...inner);
+  }
+  return Uint8Array.from(parts);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}

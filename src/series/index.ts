@@ -1,0 +1,107 @@
+import type { WriteBatch } from '../decode/write-request.js';
+
+/**
+ * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
+ *
+ * Open addressing with linear probing in an Int32Array of ids (capacity a power of two, kept
+ * at most half full), keyed by a 64-bit hash made of two independent 32-bit hashes of the
+ * label bytes (name and value of each label, each followed by its length, so label
+ * boundaries count). No label strings are kept: a million series cost the table (8 bytes per
+ * slot, 2 slots per series) plus 8 bytes of hash per series.
+ *
+ * Two distinct series share an id only if both 32-bit hashes collide: for n series the
+ * probability is about n^2 / 2^65 (3e-8 at a million series). The cost of that event is one
+ * series scored by the other's model; raw data is never affected (it is forwarded as is).
+ */
+export class SeriesIndex {
+  size = 0;
+  /** Hash of the series most recently passed to hash(); read by find() and add(). */
+  h1 = 0;
+  h2 = 0;
+  private table: Int32Array;
+  private mask: number;
+  private hashes: Uint32Array;
+
+  constructor(readonly maxSeries: number) {
+    const cap = 1024;
+    this.table = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    this.hashes = new Uint32Array(2 * 1024);
+  }
+
+  /** Hash series `s` of `batch`, seeded with `seed` (the tenant), into h1/h2. */
+  hash(batch: WriteBatch, s: number, seed: number): void {
+    const b = batch.buf;
+    const l = batch.lbl;
+    let h1 = (0x811c9dc5 ^ seed) | 0;
+    let h2 = (0x9e3779b9 + seed) | 0;
+    const first = batch.lblFirst[s];
+    const last = first + batch.lblCount[s];
+    for (let j = first; j < last; j++) {
+      for (let k = 0; k < 4; k += 2) {
+        const start = l[4 * j + k];
+        const end = l[4 * j + k + 1];
+        for (let i = start; i < end; i++) {
+          const c = b[i];
+          h1 = Math.imul(h1 ^ c, 0x01000193);
+          h2 = Math.imul(h2 + c, 0x5bd1e995);
+          h2 ^= h2 >>> 15;
+        }
+        h1 = Math.imul(h1 ^ (end - start), 0x01000193);
+        h2 = Math.imul(h2 + (end - start) + 0x100, 0x5bd1e995);
+      }
+    }
+    // Finalise (murmur3 fmix32) so that nearby keys spread over the table.
+    h1 ^= h1 >>> 16;
+    h1 = Math.imul(h1, 0x85ebca6b);
+    h1 ^= h1 >>> 13;
+    h1 = Math.imul(h1, 0xc2b2ae35);
+    h1 ^= h1 >>> 16;
+    h2 ^= h2 >>> 16;
+    h2 = Math.imul(h2, 0x85ebca6b);
+    h2 ^= h2 >>> 13;
+    this.h1 = h1 >>> 0;
+    this.h2 = h2 >>> 0;
+  }
+
+  /** Id of the last hashed series, or -1 when unknown. */
+  find(): number {
+    const t = this.table;
+    const hs = this.hashes;
+    const h1 = this.h1;
+    const h2 = this.h2;
+    for (let i = h1 & this.mask; ; i = (i + 1) & this.mask) {
+      const id = t[i];
+      if (id < 0) return -1;
+      if (hs[2 * id] === h1 && hs[2 * id + 1] === h2) return id;
+    }
+  }
+
+  /** Add the last hashed series (after find() returned -1); -1 when the index is full. */
+  add(): number {
+    if (this.size >= this.maxSeries) return -1;
+    const id = this.size++;
+    if (2 * id + 2 > this.hashes.length) {
+      const hs = new Uint32Array(this.hashes.length * 2);
+      hs.set(this.hashes);
+      this.hashes = hs;
+    }
+    this.hashes[2 * id] = this.h1;
+    this.hashes[2 * id + 1] = this.h2;
+    if (2 * this.size > this.table.length) this.rehash(this.table.length * 2);
+    else this.place(id, this.h1);
+    return id;
+  }
+
+  private place(id: number, h1: number): void {
+    let i = h1 & this.mask;
+    while (this.table[i] >= 0) i = (i + 1) & this.mask;
+    this.table[i] = id;
+  }
+
+  private rehash(cap: number): void {
+    this.table = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[2 * id]);
+  }
+}
