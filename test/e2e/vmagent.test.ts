@@ -1,0 +1,31 @@
+/**
+ * Issue 3 acceptance: a real vmagent (Debian package, 1.79.5) as the sender.
+ * Data is pushed into vmagent's /api/v1/import; vmagent remote-writes it to anomstream.
+ */
+import { test } from 'node:test';
+import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, requireBinaries } from './harness.js';
+import { MODELS_YAML, QUERY_ALIAS, SELECTOR, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
+
+test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
+  let vm: VictoriaMetrics | undefined;
+  let anom: Anomstream | undefined;
+  let agent: VmAgent | undefined;
+  try {
+    vm = await VictoriaMetrics.start();
+    const datasourceUrl = vm.url;
+    anom = await Anomstream.start((port) =>
+      configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML }),
+    );
+    agent = await VmAgent.start(`${anom.url}/api/v1/write`);
+    const ds = makeDataset({ seed: 11 });
+    // 8 imports of 50 points per series; vmagent batches and remote-writes them in time order (one queue).
+    for (let from = 0; from < ds.points; from += 50) await agent.importJsonLines(ds.all, from, from + 50);
+    await assertRawDelivered(vm, ds, 60_000);
+    await assertScored(vm, ds, 30_000);
+  } finally {
+    await agent?.close();
+    await anom?.close();
+    await vm?.close();
+  }
+});
