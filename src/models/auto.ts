@@ -1,0 +1,109 @@
+import { Model, Prediction, alphaFor } from './model.js';
+import { SeasonClock } from './season.js';
+
+/**
+ * auto (the default): robust level + optional piecewise-constant seasonality + a band that
+ * remembers the last surprise. Chosen on the NAB benchmark (bench/nab, bench/RESULTS.md).
+ *
+ * yhat = m + S[b] (b = floor(pos(t)), see season.ts; no season when K = 0), e = y - yhat.
+ * Half-width w = z·1.25·max(v, E, floor):
+ *   v      slow spread, EW mean of |e| clipped to 4·max(v, floor)  (1.25·mean|e| ≈ σ),
+ *   E      surprise envelope: decays with half-life `release`; when |e| > w (a point scoring
+ *          above 1) it jumps to γ·|e|/(z·1.25), so the same deviation on the next point scores
+ *          1/γ < 1: a change is flagged once, then accepted as the new normal while the level
+ *          catches up (the level, clipped at ±c·w, moves freely once w covers the change),
+ *   floor  max(rel_floor·|yhat|, abs_floor, q_floor·q) with q the EW mean of the non-zero
+ *          |Δy| (the series' step: quantised and flat series stay quiet on a one-step move).
+ * With a_x = 1 - 2^(-Δt/h_x) (so every setting is a duration):
+ *   m ← m + a_m·clip(e, ±c·w);   S[b] ← S[b] + a_s·(1 - a_m)·clip(e, ±c·w), a_s from Δt·K
+ *   v ← v + a_v·(min(|e|, 4·max(v, floor)) - v);  q ← q + a_q·(|Δy| - q) when Δy ≠ 0
+ * Scores are finite: w ≥ z·1.25·floor > 0.
+ *
+ * Slots: [0] m, [1] v, [2] E, [3] last ts (NaN before the first point), [4] q, [5] last y,
+ * [6..6+K) S.
+ * After a level shift of size s: the first point scores s/w; E then holds γ·s/(z·1.25)
+ * while the residual decays as s·2^(-t/h_m), so with release ≥ level half-life the score
+ * stays ≤ 1/γ: at most 1 point after a clean shift scores above 1 (noise on top of the
+ * shift may add one or two more when it pushes a residual past the envelope).
+ */
+export interface AutoParams {
+  z: number;
+  levelHalfLifeMs: number;
+  spreadHalfLifeMs: number;
+  releaseMs: number;
+  seasonHalfLifeMs: number;
+  gamma: number;
+  clip: number;
+  relFloor: number;
+  absFloor: number;
+  qFloor: number;
+}
+
+export class AutoModel implements Model {
+  readonly slots: number;
+  private readonly k: number;
+  constructor(
+    readonly p: AutoParams,
+    readonly clock: SeasonClock | null,
+  ) {
+    this.k = clock === null ? 0 : clock.buckets;
+    this.slots = 6 + this.k;
+  }
+
+  init(state: Float64Array, o: number): void {
+    state.fill(0, o, o + this.slots);
+    state[o + 3] = NaN;
+  }
+
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+    const p = this.p;
+    const last = state[o + 3];
+    const b = this.clock === null ? -1 : o + 6 + (this.clock.pos(tsMs) | 0);
+    if (last !== last) {
+      state[o] = y;
+      state[o + 5] = y;
+    }
+    let m = state[o];
+    let v = state[o + 1];
+    let env = state[o + 2];
+    let q = state[o + 4];
+    const seas = b < 0 ? 0 : state[b];
+    const yhat = m + seas;
+    let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
+    if (floor < p.absFloor) floor = p.absFloor;
+    if (floor < p.qFloor * q) floor = p.qFloor * q;
+    const k = p.z * 1.25;
+    let s = v > env ? v : env;
+    if (s < floor) s = floor;
+    const w = k * s;
+    out.yhat = yhat;
+    out.lower = yhat - w;
+    out.upper = yhat + w;
+    if (last === last) {
+      const dt = tsMs - last;
+      const e = y - yhat;
+      const ae = e < 0 ? -e : e;
+      env *= Math.exp((-Math.LN2 * dt) / p.releaseMs);
+      let wNew = w;
+      if (ae > w) {
+        env = (p.gamma * ae) / k;
+        wNew = p.gamma * ae;
+      }
+      const c = p.clip * wNew;
+      const ec = e > c ? c : e < -c ? -c : e;
+      const am = alphaFor(dt, p.levelHalfLifeMs);
+      m += am * ec;
+      if (b >= 0) state[b] = seas + alphaFor(dt * this.k, p.seasonHalfLifeMs) * (1 - am) * ec;
+      const vc = 4 * (v > floor ? v : floor);
+      v += alphaFor(dt, p.spreadHalfLifeMs) * ((ae < vc ? ae : vc) - v);
+      const dy = y - state[o + 5];
+      if (dy !== 0) q += alphaFor(dt, p.spreadHalfLifeMs) * ((dy < 0 ? -dy : dy) - q);
+    }
+    state[o] = m;
+    state[o + 1] = v;
+    state[o + 2] = env;
+    state[o + 3] = tsMs;
+    state[o + 4] = q;
+    state[o + 5] = y;
+  }
+}

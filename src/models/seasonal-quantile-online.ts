@@ -1,0 +1,100 @@
+import { Model, Prediction, alphaFor } from './model.js';
+import { SeasonClock } from './season.js';
+
+/**
+ * seasonal_quantile_online: quantile_online per time-of-day / day-of-week bucket.
+ *
+ * The season (`seasonality`, e.g. 1d or 7d, starting at `season_starts_from` in `tz`) is
+ * cut into K buckets; a point updates and is judged by bucket i = floor(pos(t)) only
+ * (see season.ts). Each bucket holds three stochastic-approximation quantile trackers
+ * (as quantile_online):
+ *   q_τ ← q_τ + a·s·(τ - 1{y < q_τ})·½/min(τ, 1-τ),   s = max(q_hi - q_lo, floor)
+ * with a = 1 - 2^(-Δt·K/half_life): a bucket is visited ~P/(K·Δt) times per period, so
+ * half_life is its memory in wall-clock time. A series-wide tracker (same update, memory
+ * half_life/K) seeds each bucket the first time it is visited, so a new bucket starts
+ * from the series' overall distribution instead of from nothing.
+ * Band: [q_lo, q_hi] of the bucket, at least floor = max(rel_floor·|q_mid|, abs_floor)
+ * on each side of yhat = q_mid, so flat and quantised series stay below 1.
+ *
+ * Slots: [0..3) series-wide q_lo, q_mid, q_hi, [3] last ts (NaN before the first point),
+ * [4 + 3i .. 4 + 3i + 3) bucket i (q_mid NaN until first visited).
+ * After a level shift of size s every bucket must learn it separately: a bucket keeps
+ * scoring above 1 for about 2·min(τ,1-τ)/a·log(s/s_band) of its own visits, i.e. the
+ * anomaly is reported for up to about one period before the new level is accepted.
+ */
+export interface SeasonalQuantileParams {
+  halfLifeMs: number;
+  qLo: number;
+  qMid: number;
+  qHi: number;
+  relFloor: number;
+  absFloor: number;
+}
+
+export class SeasonalQuantileOnline implements Model {
+  readonly slots: number;
+  private readonly k: number;
+  private readonly kLo: number;
+  private readonly kMid: number;
+  private readonly kHi: number;
+  constructor(
+    readonly p: SeasonalQuantileParams,
+    readonly clock: SeasonClock,
+  ) {
+    this.k = clock.buckets;
+    this.slots = 4 + 3 * this.k;
+    this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
+    this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
+    this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
+  }
+
+  init(state: Float64Array, o: number): void {
+    state.fill(NaN, o, o + this.slots);
+  }
+
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+    const p = this.p;
+    const last = state[o + 3];
+    if (last !== last) {
+      state[o] = y;
+      state[o + 1] = y;
+      state[o + 2] = y;
+    }
+    const b = o + 4 + 3 * (this.clock.pos(tsMs) | 0);
+    if (state[b + 1] !== state[b + 1]) {
+      state[b] = state[o];
+      state[b + 1] = state[o + 1];
+      state[b + 2] = state[o + 2];
+    }
+    const mid = state[b + 1];
+    let floor = p.relFloor * Math.abs(mid);
+    if (floor < p.absFloor) floor = p.absFloor;
+    out.yhat = mid;
+    out.lower = state[b] < mid - floor ? state[b] : mid - floor;
+    out.upper = state[b + 2] > mid + floor ? state[b + 2] : mid + floor;
+    if (last === last) {
+      const dt = tsMs - last;
+      this.learn(state, o, alphaFor(dt, p.halfLifeMs / this.k), y, floor);
+      this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor);
+    }
+    state[o + 3] = tsMs;
+  }
+
+  private learn(state: Float64Array, q: number, a: number, y: number, floor: number): void {
+    const p = this.p;
+    let lo = state[q];
+    let mid = state[q + 1];
+    let hi = state[q + 2];
+    let s = hi - lo;
+    if (s < floor) s = floor;
+    const as = a * s;
+    lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
+    mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
+    hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
+    if (mid < lo) mid = lo;
+    if (hi < mid) hi = mid;
+    state[q] = lo;
+    state[q + 1] = mid;
+    state[q + 2] = hi;
+  }
+}
