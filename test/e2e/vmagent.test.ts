@@ -3,7 +3,7 @@
  * Data is pushed into vmagent's /api/v1/import; vmagent remote-writes it to anomstream.
  */
 import { test } from 'node:test';
-import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, requireBinaries } from './harness.js';
+import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, requireBinaries, waitFor } from './harness.js';
 import { MODELS_YAML, QUERY_ALIAS, SELECTOR, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
 
 test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
@@ -19,8 +19,15 @@ test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched 
     );
     agent = await VmAgent.start(`${anom.url}/api/v1/write`);
     const ds = makeDataset({ seed: 11 });
-    // 8 imports of 50 points per series; vmagent batches and remote-writes them in time order (one queue).
-    for (let from = 0; from < ds.points; from += 50) await agent.importJsonLines(ds.all, from, from + 50);
+    // 8 imports of 50 points per series, each waited for until vmagent has remote-written it, so
+    // anomstream sees many requests (vmagent would otherwise batch everything into one block).
+    for (let from = 0; from < ds.points; from += 50) {
+      const sent = await agent.metric('vmagent_remotewrite_requests_total');
+      await agent.importJsonLines(ds.all, from, from + 50);
+      await waitFor(`vmagent to remote-write points ${from}..${from + 49}`, async () =>
+        (await agent!.metric('vmagent_remotewrite_requests_total')) > sent ? true : undefined,
+      );
+    }
     await assertRawDelivered(vm, ds, 60_000);
     await assertScored(vm, ds, 30_000);
   } finally {
