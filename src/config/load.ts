@@ -10,12 +10,17 @@ export class ConfigError extends Error {
 
 /** "writer.tenant_id: expected ..." for every issue, one per line. */
 export function formatIssues(err: z.ZodError): string {
-  return err.issues
-    .map((i) => {
-      const path = i.path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-      return `${path || '(root)'}: ${i.message}`;
-    })
-    .join('\n');
+  const lines: string[] = [];
+  for (const i of err.issues) {
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) lines.push(`${joinPath([...i.path, k])}: unknown key`);
+    } else lines.push(`${joinPath(i.path) || '(root)'}: ${i.message}`);
+  }
+  return lines.join('\n');
+}
+
+function joinPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
 export function parseConfig(raw: unknown): Config {

@@ -31,6 +31,9 @@ export class WriteBatch {
   /** Per sample: value and timestamp (ms since the epoch). */
   value = new Float64Array(4096);
   ts = new Float64Array(4096);
+  /** Per sample: 1 when the value is Prometheus' stale marker (NaN bits 0x7ff0000000000002). */
+  stale = new Uint8Array(4096);
+  staleCount = 0;
 
   /** Label `name` of series `s`'s label `j` as a string (for start-up-time work only). */
   labelName(j: number): string {
@@ -67,7 +70,7 @@ export class WriteRequestDecoder {
     this.pos = 0;
     out.buf = buf;
     out.seriesCount = out.labelCount = out.sampleCount = 0;
-    out.metadataCount = out.exemplarCount = out.histogramCount = 0;
+    out.metadataCount = out.exemplarCount = out.histogramCount = out.staleCount = 0;
     const end = buf.length;
     while (this.pos < end) {
       const key = this.varint(end);
@@ -158,14 +161,19 @@ export class WriteRequestDecoder {
     if (i >= out.value.length) {
       out.value = grow(out.value, i + 1);
       out.ts = grow(out.ts, i + 1);
+      const st = new Uint8Array(out.value.length);
+      st.set(out.stale);
+      out.stale = st;
     }
     let v = 0;
     let t = 0;
+    let stale = 0;
     while (this.pos < end) {
       const key = this.b[this.pos++];
       if (key === 0x09) {
         if (this.pos + 8 > end) throw new DecodeError('protobuf: truncated sample value');
         v = this.dv.getFloat64(this.pos, true);
+        stale = v !== v && this.dv.getUint32(this.pos + 4, true) === 0x7ff00000 && this.dv.getUint32(this.pos, true) === 2 ? 1 : 0;
         this.pos += 8;
       } else if (key === 0x10) {
         t = this.varint(end);
@@ -179,6 +187,8 @@ export class WriteRequestDecoder {
     }
     out.value[i] = v;
     out.ts[i] = t;
+    out.stale[i] = stale;
+    out.staleCount += stale;
   }
 
   /** Unsigned varint up to 64 bits as a double (exact below 2^53). */

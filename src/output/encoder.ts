@@ -61,7 +61,7 @@ export class GeneratedEncoder {
   writeSeries(prefix: Uint8Array, ts: Float64Array, val: Float64Array, n: number): void {
     let samplesLen = 0;
     for (let i = 0; i < n; i++) {
-      const sl = 10 + 1 + varintLen(ts[i]);
+      const sl = 10 + varintLen(ts[i]);
       samplesLen += 1 + varintLen(sl) + sl;
     }
     const msgLen = prefix.length + this.blockLen + samplesLen;
@@ -77,7 +77,7 @@ export class GeneratedEncoder {
     for (let i = 0; i < n; i++) {
       const t = ts[i];
       buf[p++] = 0x12; // TimeSeries.samples
-      buf[p++] = 10 + 1 + varintLen(t);
+      buf[p++] = 10 + varintLen(t);
       buf[p++] = 0x09; // Sample.value (double)
       const v = val[i];
       if (v !== v) {

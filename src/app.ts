@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { connectionFor } from './forward/connection.js';
+import { Downstream } from './forward/downstream.js';
+import { Registry, registerProcessMetrics } from './metrics/registry.js';
+import { Pipeline } from './pipeline.js';
+import { Receiver, parseListen } from './receive/server.js';
+
+/** A running anomstream: receiver -> pipeline -> downstream, plus the health loop. */
+export interface App {
+  receiver: Receiver;
+  registry: Registry;
+  close(graceMs?: number): Promise<void>;
+}
+
+const HEALTH_EVERY_MS = 15_000;
+
+export async function startApp(cfg: Config, log: Logger): Promise<App> {
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const w = cfg.writer;
+  const conn = connectionFor(w);
+  const downstream = new Downstream({ url: new URL(w.datasource_url), timeoutMs: w.timeout, headers: conn.headers, connect: conn.connect });
+  const pipeline = new Pipeline(cfg, downstream, registry, log);
+  const up = registry.gauge('anomstream_downstream_health_up', `1 when GET ${w.health_path} on the datasource answered 2xx at the last check.`);
+  let health = 'unknown';
+  const check = async (): Promise<void> => {
+    const status = await downstream.get(w.health_path);
+    const ok = status >= 200 && status < 300;
+    up.set(ok ? 1 : 0);
+    const now = ok ? 'up' : status === 0 ? 'unreachable' : `answered ${status}`;
+    if (now !== health) (ok ? log.info : log.warn).call(log, { url: w.datasource_url, health_path: w.health_path, status }, `datasource health: ${now}`);
+    health = now;
+  };
+  await check();
+  const timer = setInterval(() => void check(), HEALTH_EVERY_MS).unref();
+  const { host, port } = parseListen(cfg.server.listen);
+  const receiver = new Receiver({
+    host,
+    port,
+    maxRequestBytes: cfg.server.max_request_bytes,
+    write: (body, tenant) => pipeline.write(body, tenant),
+    readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
+    registry,
+    log,
+  });
+  await receiver.listen();
+  const addr = receiver.address();
+  log.info({ listen: `${addr.host}:${addr.port}`, datasource: w.datasource_url, queries: Object.keys(cfg.reader.queries) }, 'anomstream listening');
+  return {
+    receiver,
+    registry,
+    async close(graceMs = 30_000) {
+      clearInterval(timer);
+      await receiver.close(graceMs);
+      await downstream.close();
+    },
+  };
+}

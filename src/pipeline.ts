@@ -1,0 +1,314 @@
+import type { Logger } from 'pino';
+import snappy from 'snappyjs';
+import { OUTPUT_VARS, compileModel, defaultProvideSeries, modelEntry, type ModelConfig } from './config/models.js';
+import type { Config } from './config/schema.js';
+import { DecodeError } from './decode/errors.js';
+import { Snappy } from './decode/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
+import { Downstream, REMOTE_WRITE_HEADERS } from './forward/downstream.js';
+import { normaliseTenant, writePath } from './forward/paths.js';
+import { matches, parseSelector, type Selector } from './match/selector.js';
+import { Prediction } from './models/model.js';
+import type { Scorer } from './models/scorer.js';
+import { lbl, type Registry } from './metrics/registry.js';
+import { GeneratedEncoder } from './output/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from './output/format.js';
+import { SeriesIndex } from './series/index.js';
+import { Links } from './series/links.js';
+
+/**
+ * The one place the stages meet, in data order:
+ *   decode (snappy -> WriteRequest columns) -> series index -> match (once per new series)
+ *   -> models (per sample) -> output encoder -> forward (raw body as is + generated series).
+ * Everything up to the forward step is synchronous, so the reused decode buffers and columns
+ * cannot be overwritten by another request while in use.
+ */
+export interface WriteResult {
+  status: 204 | 400 | 503;
+  /** One line for the sender, empty on success. */
+  message: string;
+}
+
+const enum Transform {
+  None = 0,
+  Rate = 1,
+  Increase = 2,
+}
+
+/** One (query, model) pair: its scorer, its columnar state, its output prefixes. */
+interface Instance {
+  query: string;
+  scorer: Scorer;
+  slots: number;
+  state: Float64Array;
+  used: number;
+  transform: Transform;
+  /** Indices into OUTPUT_VARS written for this instance, and their encoded label prefixes. */
+  vars: Int32Array;
+  prefixes: Uint8Array[];
+}
+
+interface Query {
+  alias: string;
+  selector: Selector;
+  instances: number[];
+}
+
+export class Pipeline {
+  private readonly snappy = new Snappy();
+  private readonly decoder = new WriteRequestDecoder();
+  private readonly batch = new WriteBatch();
+  private readonly index: SeriesIndex;
+  private readonly links = new Links();
+  private readonly queries: Query[] = [];
+  private readonly instances: Instance[] = [];
+  private readonly encoder: GeneratedEncoder;
+  private readonly pred = new Prediction();
+  /** Output columns, one per OUTPUT_VARS entry, plus timestamps: reused for every series. */
+  private cols: Float64Array[] = OUTPUT_VARS.map(() => new Float64Array(256));
+  private colTs = new Float64Array(256);
+  private readonly defaultTenant: string | null;
+  private readonly maxBytes: number;
+  private readonly m: ReturnType<typeof pipelineMetrics>;
+
+  constructor(
+    cfg: Config,
+    private readonly downstream: Downstream,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    this.maxBytes = cfg.server.max_request_bytes;
+    this.index = new SeriesIndex(cfg.limits.max_series);
+    this.defaultTenant = normaliseTenant(cfg.writer.tenant_id);
+    this.encoder = new GeneratedEncoder(replacedLabelNames(cfg.writer.metric_format));
+    this.m = pipelineMetrics(registry);
+    const models: [string, ModelConfig][] = cfg.models ? Object.entries(cfg.models) : [['default', modelEntry.parse({}) as ModelConfig]];
+    for (const [alias, q] of Object.entries(cfg.reader.queries)) {
+      const mine = models.filter(([, m]) => !m.queries || m.queries.includes(alias));
+      const query: Query = { alias, selector: parseSelector(q.expr), instances: [] };
+      for (const [modelAlias, mc] of mine) {
+        const scorer = compileModel(mc, q);
+        const vars = defaultProvideSeries(mc, q.transform);
+        const label = mine.length > 1 ? modelAlias : null;
+        query.instances.push(this.instances.length);
+        this.instances.push({
+          query: alias,
+          scorer,
+          slots: scorer.slots,
+          state: new Float64Array(scorer.slots * 64),
+          used: 0,
+          transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
+          vars: Int32Array.from(vars.map((v) => OUTPUT_VARS.indexOf(v))),
+          prefixes: OUTPUT_VARS.map((v) => encodeLabels(formatLabels(cfg.writer.metric_format, v, alias, label))),
+        });
+      }
+      this.queries.push(query);
+    }
+    registry.onCollect(() => {
+      this.m.series.set(this.index.size);
+      this.m.scoredSeries.set(this.links.count);
+    });
+  }
+
+  /** Handle one remote_write body (snappy, WriteRequest 1.0). `tenant` comes from the URL path. */
+  async write(body: Uint8Array, tenant: string | null): Promise<WriteResult> {
+    const t = tenant ?? this.defaultTenant;
+    let generated: Uint8Array | null;
+    try {
+      generated = this.score(body, t);
+    } catch (e) {
+      if (e instanceof DecodeError) {
+        this.m.rejected.inc();
+        return { status: 400, message: e.message };
+      }
+      throw e;
+    }
+    const path = writePath(t);
+    const rawP = this.downstream.post(path, body, REMOTE_WRITE_HEADERS);
+    const genP = generated ? this.sendGenerated(path, generated) : null;
+    const raw = await rawP;
+    if (genP) await genP;
+    if (raw.outcome === 'accepted') {
+      this.m.forwardOk.inc();
+      this.m.downstreamUp.set(1);
+      return { status: 204, message: '' };
+    }
+    this.m.forwardErr.inc();
+    if (raw.outcome === 'rejected') {
+      this.log.warn({ reason: raw.reason }, 'downstream rejected a raw request; passing 400 back to the sender');
+      return { status: 400, message: raw.reason };
+    }
+    if (raw.status === 0) this.m.downstreamUp.set(0);
+    this.log.warn({ reason: raw.reason }, 'raw forward failed; answering 503 so the sender retries');
+    return { status: 503, message: raw.reason };
+  }
+
+  private async sendGenerated(path: string, body: Uint8Array): Promise<void> {
+    const r = await this.downstream.post(path, body, REMOTE_WRITE_HEADERS);
+    if (r.outcome === 'accepted') return;
+    this.m.generatedErr.inc();
+    this.log.warn({ reason: r.reason }, 'writing generated series failed');
+  }
+
+  /** Decode, score, and return the compressed generated WriteRequest (null when none). */
+  private score(body: Uint8Array, tenant: string | null): Uint8Array | null {
+    if (body.length > this.maxBytes) throw new DecodeError(`request body of ${body.length} bytes exceeds server.max_request_bytes ${this.maxBytes}`);
+    const raw = this.snappy.decompress(body, this.maxBytes);
+    const b = this.batch;
+    this.decoder.decode(raw, b);
+    this.m.requests.inc();
+    this.m.samples.inc(b.sampleCount);
+    if (b.metadataCount) this.m.metadata.inc(b.metadataCount);
+    const seed = tenant === null ? 0 : hashString(tenant);
+    const index = this.index;
+    const links = this.links;
+    const enc = this.encoder;
+    enc.reset();
+    for (let s = 0; s < b.seriesCount; s++) {
+      index.hash(b, s, seed);
+      let id = index.find();
+      if (id < 0) {
+        id = this.newSeries(s);
+        if (id < 0) continue;
+      }
+      let begun = false;
+      for (let k = links.first[id]; k >= 0; k = links.next[k]) {
+        const n = this.scoreLink(k, s);
+        if (n === 0) continue;
+        if (!begun) {
+          enc.beginSeries(b, s);
+          begun = true;
+        }
+        const inst = this.instances[links.inst[k]];
+        for (let v = 0; v < inst.vars.length; v++) {
+          const vi = inst.vars[v];
+          enc.writeSeries(inst.prefixes[vi], this.colTs, this.cols[vi], n);
+        }
+      }
+    }
+    if (enc.series === 0) return null;
+    this.m.generated.inc(enc.samples);
+    return snappy.compress(enc.body());
+  }
+
+  /** Run link k's model over series s's samples; fills the output columns, returns rows. */
+  private scoreLink(k: number, s: number): number {
+    const b = this.batch;
+    const links = this.links;
+    const inst = this.instances[links.inst[k]];
+    const scorer = inst.scorer;
+    const state = inst.state;
+    const off = links.offset[k];
+    const pred = this.pred;
+    const first = b.smpFirst[s];
+    const last = first + b.smpCount[s];
+    if (last - first > this.colTs.length) this.growCols(last - first);
+    const cTs = this.colTs;
+    const [cScore, cYhat, cLo, cHi, cY] = this.cols;
+    let n = 0;
+    let skipped = 0;
+    for (let i = first; i < last; i++) {
+      let y = b.value[i];
+      const t = b.ts[i];
+      if (y - y !== 0) {
+        // NaN or ±Inf: forwarded raw, never learned. A stale marker ends the generated series too.
+        if (b.stale[i] === 1 && state[off] > scorer.p.minNSamplesSeen) {
+          cTs[n] = t;
+          cScore[n] = cYhat[n] = cLo[n] = cHi[n] = cY[n] = NaN;
+          n++;
+        } else if (b.stale[i] === 0) this.m.nonFinite.inc();
+        continue;
+      }
+      if (inst.transform !== Transform.None) {
+        const pt = links.prevTs[k];
+        const pv = links.prevValue[k];
+        if (!(t > pt)) {
+          if (pt !== pt) {
+            links.prevTs[k] = t;
+            links.prevValue[k] = y;
+          } else skipped++;
+          continue;
+        }
+        const inc = y >= pv ? y - pv : y; // a drop is a counter reset: it restarted from 0
+        links.prevTs[k] = t;
+        links.prevValue[k] = y;
+        y = inst.transform === Transform.Rate ? inc / ((t - pt) / 1000) : inc;
+      }
+      if (!scorer.update(state, off, t, y, pred)) {
+        skipped++;
+        continue;
+      }
+      if (!pred.ready) continue;
+      cTs[n] = t;
+      cScore[n] = pred.score;
+      cYhat[n] = pred.yhat;
+      cLo[n] = pred.lower;
+      cHi[n] = pred.upper;
+      cY[n] = y;
+      n++;
+    }
+    this.m.scored.inc(last - first - skipped);
+    if (skipped) this.m.outOfOrder.inc(skipped);
+    return n;
+  }
+
+  /** First sight of series s: match it against every query once, allocate model state. */
+  private newSeries(s: number): number {
+    const id = this.index.add();
+    if (id < 0) {
+      this.m.seriesLimit.inc();
+      return -1;
+    }
+    const b = this.batch;
+    const labels = new Map<string, string>();
+    for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+    let first = -1;
+    for (const q of this.queries) {
+      if (!matches(q.selector, labels)) continue;
+      for (const ii of q.instances) {
+        const inst = this.instances[ii];
+        const off = inst.used++ * inst.slots;
+        if (off + inst.slots > inst.state.length) {
+          const st = new Float64Array(inst.state.length * 2);
+          st.set(inst.state);
+          inst.state = st;
+        }
+        inst.scorer.init(inst.state, off);
+        first = this.links.add(ii, off, first);
+      }
+    }
+    this.links.setFirst(id, first);
+    return id;
+  }
+
+  private growCols(n: number): void {
+    this.colTs = new Float64Array(n);
+    this.cols = OUTPUT_VARS.map(() => new Float64Array(n));
+  }
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function pipelineMetrics(r: Registry) {
+  return {
+    requests: r.counter('anomstream_write_requests_total', 'Remote write requests decoded.'),
+    rejected: r.counter('anomstream_write_requests_rejected_total', 'Requests answered 400 because they cannot be read.'),
+    samples: r.counter('anomstream_samples_received_total', 'Raw samples received (all forwarded).'),
+    metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
+    scored: r.counter('anomstream_samples_scored_total', 'Samples fed to a model.'),
+    outOfOrder: r.counter('anomstream_samples_out_of_order_total', 'Scored-series samples not after the previous one (duplicates, retries): forwarded, not learned.'),
+    nonFinite: r.counter('anomstream_samples_non_finite_total', 'NaN/Inf samples of scored series (not stale markers): forwarded, not learned.'),
+    generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
+    generatedErr: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept.'),
+    forwardOk: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'accepted')),
+    forwardErr: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'failed')),
+    downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
+    series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
+    scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
+    seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Which scoring instances (query x model) score which series, and where their state lives.
+ *
+ * A series id (from SeriesIndex) points to its first link or -1 (unmatched, decided once).
+ * Each link names an instance and the offset of this series' state in that instance's
+ * columnar Float64Array, plus two slots of transform state (previous raw value and time)
+ * for `transform: rate | increase`. All typed arrays; nothing per series on the JS heap.
+ */
+export class Links {
+  /** Per series id: first link, or -1. */
+  first: Int32Array = new Int32Array(1024).fill(-1);
+  count = 0;
+  inst: Int32Array = new Int32Array(1024);
+  offset: Int32Array = new Int32Array(1024);
+  next: Int32Array = new Int32Array(1024);
+  prevValue: Float64Array = new Float64Array(1024);
+  prevTs: Float64Array = new Float64Array(1024);
+
+  setFirst(seriesId: number, link: number): void {
+    if (seriesId >= this.first.length) {
+      const f = new Int32Array(Math.max(seriesId + 1, this.first.length * 2)).fill(-1);
+      f.set(this.first);
+      this.first = f;
+    }
+    this.first[seriesId] = link;
+  }
+
+  add(inst: number, offset: number, next: number): number {
+    const k = this.count++;
+    if (k >= this.inst.length) {
+      const n = this.inst.length * 2;
+      this.inst = growI(this.inst, n);
+      this.offset = growI(this.offset, n);
+      this.next = growI(this.next, n);
+      this.prevValue = growF(this.prevValue, n);
+      this.prevTs = growF(this.prevTs, n);
+    }
+    this.inst[k] = inst;
+    this.offset[k] = offset;
+    this.next[k] = next;
+    this.prevValue[k] = NaN;
+    this.prevTs[k] = NaN;
+    return k;
+  }
+}
+
+function growI(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+function growF(a: Float64Array, n: number): Float64Array {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
