@@ -146,7 +146,7 @@ export const holtwintersOnline = z
     class: z.literal('holtwinters_online'),
     ...common,
     ...season,
-    /** Seasonal buckets per period (linearly interpolated); 4 + buckets slots of state. */
+    /** Seasonal buckets per period (linearly interpolated); 6 + buckets slots of state. */
     buckets: z.number().int().min(1).max(120).default(24),
     /** Band = yhat ± z_threshold·σ of the one-step residual. */
     z_threshold: z.number().positive().default(3),
@@ -168,8 +168,8 @@ export const seasonalQuantileOnline = z
     class: z.literal('seasonal_quantile_online'),
     ...common,
     ...season,
-    /** Buckets per period; 4 + 3·buckets slots, so at most 41 (1 KiB per series). */
-    buckets: z.number().int().min(1).max(41).default(24),
+    /** Buckets per period; 6 + 3·buckets slots, so at most 40 (1 KiB per series). */
+    buckets: z.number().int().min(1).max(40).default(24),
     quantiles: quantiles.default([0.01, 0.5, 0.99]),
     /** Memory of each bucket's quantiles, in wall-clock time. */
     half_life: duration.prefault('14d'),
@@ -185,12 +185,12 @@ const autoShape = {
   /** Band = yhat ± z_threshold·σ (σ ≈ 1.25·mean |residual|). */
   z_threshold: z.number().positive().default(4),
   /** Level memory. */
-  half_life: duration.prefault('1h'),
+  half_life: duration.prefault('3h'),
   decay: decay.optional(),
   /** Memory of the normal residual spread. */
   spread_half_life: duration.prefault('1d'),
   /** Half-life with which the band shrinks back after a point scored above 1. */
-  release: duration.prefault('6h'),
+  release: duration.prefault('1d'),
   /** Memory of each seasonal bucket, in wall-clock time. */
   season_half_life: duration.prefault('3d'),
   /** After a point scores s > 1 the band covers it: the same deviation next scores 1/surprise_cover. */
@@ -200,7 +200,7 @@ const autoShape = {
   /** Band floor relative to |yhat|. */
   rel_floor: z.number().min(0).default(0.001),
   /** Band floor in multiples of the series' typical non-zero step |Δy|. */
-  step_floor: z.number().min(0).default(0.5),
+  step_floor: z.number().min(0).default(1),
 };
 export const auto = z
   .object({ class: z.literal('auto').default('auto'), ...autoShape })

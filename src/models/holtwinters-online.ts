@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor } from './model.js';
+import { Model, Prediction, alphaFor, learnStep } from './model.js';
 import { SeasonClock } from './season.js';
 
 /**
@@ -15,9 +15,11 @@ import { SeasonClock } from './season.js';
  * (a bucket is visited ~P/(K·Δt) times per period, so its memory is h_s in wall time).
  * Residual spread: v ← v + a_v·(|e'| - v) with e' = e clipped to ±4·v (one outlier
  * cannot blow the band up); half-width w = z·1.25·max(v, floor) (1.25·mean|e| ≈ σ for
- * Gaussian noise), floor = max(rel_floor·|l|, abs_floor) so a flat series stays quiet.
+ * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
+ * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
  *
- * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4..4+K) S.
+ * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4] step, [5] last y,
+ * [6..6+K) S.
  * After a level shift of size s the level absorbs it with half-life h_l and the spread
  * grows with the clipped residual, so the score stays above 1 for about
  * h_l/Δt·log2(s/(z·1.25·v)) points.
@@ -41,12 +43,13 @@ export class HoltWintersOnline implements Model {
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 4 + this.k;
+    this.slots = 6 + this.k;
   }
 
   init(state: Float64Array, o: number): void {
     state.fill(0, o, o + this.slots);
     state[o + 3] = NaN;
+    state[o + 5] = NaN;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -58,8 +61,8 @@ export class HoltWintersOnline implements Model {
     const f = pos - i;
     let j = i + 1;
     if (j === k) j = 0;
-    i += o + 4;
-    j += o + 4;
+    i += o + 6;
+    j += o + 6;
     if (last !== last) {
       state[o] = y;
       state[o + 3] = tsMs;
@@ -73,6 +76,7 @@ export class HoltWintersOnline implements Model {
     const yhat = l + b * dt + seas;
     let floor = p.relFloor * Math.abs(l);
     if (floor < p.absFloor) floor = p.absFloor;
+    if (floor < state[o + 4]) floor = state[o + 4];
     const w = p.z * 1.25 * (v > floor ? v : floor);
     out.yhat = yhat;
     out.lower = yhat - w;
@@ -89,8 +93,10 @@ export class HoltWintersOnline implements Model {
       const cap = 4 * (v > floor ? v : floor);
       let ae = e < 0 ? -e : e;
       if (ae > cap) ae = cap;
-      v += alphaFor(dt, p.spreadHalfLifeMs) * (ae - v);
-    }
+      const av = alphaFor(dt, p.spreadHalfLifeMs);
+      v += av * (ae - v);
+      learnStep(state, o + 4, y, av);
+    } else state[o + 5] = y;
     state[o] = l;
     state[o + 1] = b;
     state[o + 2] = v;

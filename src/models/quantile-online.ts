@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor } from './model.js';
+import { Model, Prediction, alphaFor, learnStep } from './model.js';
 
 /**
  * quantile_online: band from three streaming quantiles, yhat = q_mid, [q_lo, q_hi] the band.
@@ -9,11 +9,11 @@ import { Model, Prediction, alphaFor } from './model.js';
  *   q_τ ← q_τ + a·s·(τ - 1{y < q_τ}) / min(τ, 1-τ)·½
  * (stationary where P(y < q_τ) = τ; the 1/min(τ,1-τ) factor makes tail quantiles move as
  * fast as the median when they are wrong). Order q_lo ≤ q_mid ≤ q_hi is restored after
- * each step, and the band is kept at least floor = max(rel_floor·|q_mid|, abs_floor) wide
- * around q_mid on each side, so flat or quantised series score 0 on repeats and < 1 on
+ * each step, and the band is kept at least floor = max(rel_floor·|q_mid|, abs_floor, step) wide
+ * around q_mid on each side (step: typical non-zero |Δy|, see learnStep), so flat or quantised series score 0 on repeats and < 1 on
  * changes under floor.
  *
- * Slots: [0] q_lo, [1] q_mid, [2] q_hi, [3] last timestamp (NaN before the first point).
+ * Slots: [0] q_lo, [1] q_mid, [2] q_hi, [3] last timestamp (NaN before the first point), [4] step, [5] last y.
  * After a level shift of size s the violated tail quantile moves by ~a·s_band/(2·min(τ,1-τ))
  * per point and the band widens geometrically, so the score stays above 1 for about
  * 2·min(τ,1-τ)/a·log(s/s_band) points (with the default 0.01 tail, ~half_life/Δt points
@@ -29,7 +29,7 @@ export interface QuantileParams {
 }
 
 export class QuantileOnline implements Model {
-  readonly slots = 4;
+  readonly slots = 6;
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
@@ -44,6 +44,8 @@ export class QuantileOnline implements Model {
     state[o + 1] = 0;
     state[o + 2] = 0;
     state[o + 3] = NaN;
+    state[o + 4] = 0;
+    state[o + 5] = NaN;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -59,6 +61,7 @@ export class QuantileOnline implements Model {
     let hi = state[o + 2];
     let floor = p.relFloor * Math.abs(mid);
     if (floor < p.absFloor) floor = p.absFloor;
+    if (floor < state[o + 4]) floor = state[o + 4];
     out.yhat = mid;
     out.lower = lo < mid - floor ? lo : mid - floor;
     out.upper = hi > mid + floor ? hi : mid + floor;
@@ -72,7 +75,8 @@ export class QuantileOnline implements Model {
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
       if (mid < lo) mid = lo;
       if (hi < mid) hi = mid;
-    }
+      learnStep(state, o + 4, y, a);
+    } else state[o + 5] = y;
     state[o] = lo;
     state[o + 1] = mid;
     state[o + 2] = hi;

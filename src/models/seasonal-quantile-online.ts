@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor } from './model.js';
+import { Model, Prediction, alphaFor, learnStep } from './model.js';
 import { SeasonClock } from './season.js';
 
 /**
@@ -13,11 +13,12 @@ import { SeasonClock } from './season.js';
  * half_life is its memory in wall-clock time. A series-wide tracker (same update, memory
  * half_life/K) seeds each bucket the first time it is visited, so a new bucket starts
  * from the series' overall distribution instead of from nothing.
- * Band: [q_lo, q_hi] of the bucket, at least floor = max(rel_floor·|q_mid|, abs_floor)
- * on each side of yhat = q_mid, so flat and quantised series stay below 1.
+ * Band: [q_lo, q_hi] of the bucket, at least floor = max(rel_floor·|q_mid|, abs_floor, step)
+ * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
+ * quantised series stay below 1.
  *
  * Slots: [0..3) series-wide q_lo, q_mid, q_hi, [3] last ts (NaN before the first point),
- * [4 + 3i .. 4 + 3i + 3) bucket i (q_mid NaN until first visited).
+ * [4] step, [5] last y, [6 + 3i .. 6 + 3i + 3) bucket i (q_mid NaN until first visited).
  * After a level shift of size s every bucket must learn it separately: a bucket keeps
  * scoring above 1 for about 2·min(τ,1-τ)/a·log(s/s_band) of its own visits, i.e. the
  * anomaly is reported for up to about one period before the new level is accepted.
@@ -42,7 +43,7 @@ export class SeasonalQuantileOnline implements Model {
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 4 + 3 * this.k;
+    this.slots = 6 + 3 * this.k;
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -50,6 +51,7 @@ export class SeasonalQuantileOnline implements Model {
 
   init(state: Float64Array, o: number): void {
     state.fill(NaN, o, o + this.slots);
+    state[o + 4] = 0;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -60,7 +62,7 @@ export class SeasonalQuantileOnline implements Model {
       state[o + 1] = y;
       state[o + 2] = y;
     }
-    const b = o + 4 + 3 * (this.clock.pos(tsMs) | 0);
+    const b = o + 6 + 3 * (this.clock.pos(tsMs) | 0);
     if (state[b + 1] !== state[b + 1]) {
       state[b] = state[o];
       state[b + 1] = state[o + 1];
@@ -69,14 +71,17 @@ export class SeasonalQuantileOnline implements Model {
     const mid = state[b + 1];
     let floor = p.relFloor * Math.abs(mid);
     if (floor < p.absFloor) floor = p.absFloor;
+    if (floor < state[o + 4]) floor = state[o + 4];
     out.yhat = mid;
     out.lower = state[b] < mid - floor ? state[b] : mid - floor;
     out.upper = state[b + 2] > mid + floor ? state[b + 2] : mid + floor;
     if (last === last) {
       const dt = tsMs - last;
-      this.learn(state, o, alphaFor(dt, p.halfLifeMs / this.k), y, floor);
+      const a = alphaFor(dt, p.halfLifeMs / this.k);
+      this.learn(state, o, a, y, floor);
       this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor);
-    }
+      learnStep(state, o + 4, y, a);
+    } else state[o + 5] = y;
     state[o + 3] = tsMs;
   }
 
