@@ -1,0 +1,279 @@
+// Same-run comparison: identical load through vmagent and through anomstream (and straight into the
+// downstream as a baseline), alternating, N runs each; median and range per figure.
+//
+//   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
+//     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
+//     [--json FILE]
+//
+// Pinning: the proxy under test on CPU 0, generator + counting sink on CPU 1 (taskset), for every proxy.
+// With --target vm the downstream is a fresh VictoriaMetrics per run, unpinned (it needs both cores;
+// generator, proxy and database then share the machine, as in the issue's "real stack" figures).
+// Headline: proxy CPU s per 1M raw samples (utime+stime from /proc, first request .. last raw sample
+// arrived). Also raw samples/s end to end, request p99, proxy peak RSS (VmHWM).
+// --select: what anomstream scores; `all` = every series, `cpu` = node_cpu_seconds_total{mode=~"idle|user|system"}
+// (10.1% of the generated series).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { LoadReport } from './load.js';
+
+type Proxy = 'direct' | 'vmagent' | 'anomstream';
+
+interface Args {
+  series: number[];
+  runs: number;
+  samples: number;
+  concurrency: number;
+  proxies: Proxy[];
+  target: 'sink' | 'vm';
+  select: 'all' | 'cpu';
+  sinkMode: 'exact' | 'raw';
+  json: string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = path.resolve(here, '../..');
+const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', json: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[++i] ?? '';
+    if (k === '--series') a.series = v.split(',').map(Number);
+    else if (k === '--runs') a.runs = Number(v);
+    else if (k === '--samples') a.samples = Number(v);
+    else if (k === '--concurrency') a.concurrency = Number(v);
+    else if (k === '--proxies') a.proxies = v.split(',') as Proxy[];
+    else if (k === '--target') a.target = v as Args['target'];
+    else if (k === '--select') a.select = v as Args['select'];
+    else if (k === '--sink-mode') a.sinkMode = v as Args['sinkMode'];
+    else if (k === '--json') a.json = v;
+    else throw new Error(`unknown option '${k}'`);
+  }
+  for (const p of a.proxies) if (!['direct', 'vmagent', 'anomstream'].includes(p)) throw new Error(`--proxies: expected direct, vmagent, anomstream; got '${p}'`);
+  if (!['sink', 'vm'].includes(a.target)) throw new Error(`--target: expected sink or vm, got '${a.target}'`);
+  if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
+  if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
+  return a;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+let nextPort = 20_000 + (process.pid % 2000) * 10;
+const port = (): number => nextPort++;
+
+interface Proc {
+  child: ChildProcess;
+  pid: number;
+  log: string[];
+}
+
+function start(cmd: string, args: string[], cpu: string | null): Proc {
+  const argv = cpu === null ? [cmd, ...args] : ['taskset', '-c', cpu, cmd, ...args];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  const keep = (b: Buffer): void => {
+    log.push(b.toString());
+    if (log.length > 200) log.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  // taskset execs the command, so the child's pid is the proxy's pid.
+  return { child, pid: child.pid ?? 0, log };
+}
+
+async function waitHttp(url: string, timeoutMs: number, proc: Proc): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode} before ready: ${proc.log.join('').slice(-2000)}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${proc.log.join('').slice(-2000)}`);
+}
+
+async function stop(proc: Proc, timeoutMs = 10_000): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.child.once('exit', () => r()));
+  proc.child.kill('SIGTERM');
+  const t = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(t);
+}
+
+function runLoad(args: string[]): Promise<LoadReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'load.js'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('exit', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadReport);
+      } catch {
+        reject(new Error(`load.js failed: ${err.slice(-2000)} ${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+interface Row {
+  proxy: Proxy;
+  series: number;
+  run: number;
+  cpuPer1M: number;
+  e2eRawPerS: number;
+  acceptedPerS: number;
+  p99Ms: number;
+  rssMb: number;
+  complete: boolean;
+  errors: number;
+  generatedSamples: number;
+  coreOneBusy: number;
+}
+
+async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: string): Promise<Row> {
+  const procs: Proc[] = [];
+  try {
+    // Downstream.
+    const downPort = port();
+    let down: Proc;
+    let downstreamBase = `http://127.0.0.1:${downPort}`;
+    if (a.target === 'sink') {
+      down = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(downPort), '--mode', a.sinkMode], '1');
+      procs.push(down);
+      await waitHttp(`${downstreamBase}/health`, 10_000, down);
+    } else {
+      const dir = mkdtempSync(path.join(tmp, 'vm-'));
+      down = start('/usr/bin/victoria-metrics', [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${downPort}`, '-loggerLevel=ERROR', '-search.latencyOffset=1s'], null);
+      procs.push(down);
+      await waitHttp(`${downstreamBase}/health`, 30_000, down);
+    }
+    // Proxy under test on CPU 0.
+    let url = `${downstreamBase}/api/v1/write`;
+    let pid = down.pid;
+    if (proxy === 'vmagent') {
+      const p = port();
+      const dir = mkdtempSync(path.join(tmp, 'vmagent-'));
+      const proc = start('/usr/bin/vmagent', [
+        `-remoteWrite.url=${downstreamBase}/api/v1/write`, `-httpListenAddr=127.0.0.1:${p}`, `-remoteWrite.tmpDataPath=${dir}`,
+        // As many sending queues as the generator has connections in flight; flush the tail quickly so the
+        // end-to-end time is not padded by the default 1 s flush interval (both favour vmagent).
+        `-remoteWrite.queues=${a.concurrency}`, '-remoteWrite.flushInterval=100ms', '-loggerLevel=ERROR',
+      ], '0');
+      procs.push(proc);
+      await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
+      url = `http://127.0.0.1:${p}/api/v1/write`;
+      pid = proc.pid;
+    } else if (proxy === 'anomstream') {
+      const p = port();
+      const cfg = path.join(tmp, `anomstream-${p}.yaml`);
+      writeFileSync(cfg, [
+        `server: { listen: "127.0.0.1:${p}" }`,
+        `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`,
+        `writer: { datasource_url: "${downstreamBase}" }`,
+        `logging: { level: warn }`,
+        '',
+      ].join('\n'));
+      const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
+      const proc = start(process.execPath, [...extra, path.join(root, 'dist/src/cli.js'), '--config', cfg], '0');
+      procs.push(proc);
+      await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
+      url = `http://127.0.0.1:${p}/api/v1/write`;
+      pid = proc.pid;
+    }
+    const samplesPerSeries = Math.max(1, Math.ceil(a.samples / series));
+    const loadArgs = ['--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
+    loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
+    const r = await runLoad(loadArgs);
+    const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
+    const row: Row = {
+      proxy, series, run,
+      cpuPer1M: r.target.cpuSecondsPer1MRaw,
+      e2eRawPerS: r.arrival.e2eRawSamplesPerS,
+      acceptedPerS: r.run.acceptedSamplesPerS,
+      p99Ms: r.run.latencyMs.p99,
+      rssMb: r.target.peakRssMb,
+      complete: r.arrival.complete,
+      errors: r.run.errors,
+      generatedSamples: r.arrival.generatedSamples,
+      coreOneBusy: (r.generatorCpuSeconds + (proxy === 'direct' ? 0 : sinkCpu)) / r.arrival.e2eSeconds,
+    };
+    if (proxy === 'direct') row.coreOneBusy = (r.generatorCpuSeconds + r.target.cpuSeconds) / r.arrival.e2eSeconds;
+    return row;
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+  }
+}
+
+function stats(xs: number[]): { median: number; min: number; max: number } {
+  const s = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  if (!s.length) return { median: NaN, min: NaN, max: NaN };
+  const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { median: m, min: s[0], max: s[s.length - 1] };
+}
+
+function fmt(xs: number[], d: number, scale = 1): string {
+  const s = stats(xs.map((x) => x / scale));
+  return `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
+}
+
+export function table(rows: Row[], a: Args): string {
+  const out = [
+    `| series | proxy | CPU s / 1M raw | raw samples/s e2e (M) | accepted/s (M) | p99 ms | peak RSS MB | generated samples | core 1 busy | complete |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+  ];
+  for (const series of a.series) {
+    const med: Record<string, { cpu: number; e2e: number }> = {};
+    for (const proxy of a.proxies) {
+      const rs = rows.filter((r) => r.proxy === proxy && r.series === series);
+      if (!rs.length) continue;
+      med[proxy] = { cpu: stats(rs.map((r) => r.cpuPer1M)).median, e2e: stats(rs.map((r) => r.e2eRawPerS)).median };
+      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.filter((r) => r.complete && r.errors === 0).length}/${rs.length} |`);
+    }
+    if (med.anomstream && med.vmagent) {
+      out.push(`| ${series} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
+    }
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  let a: Args;
+  try {
+    a = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  if (a.proxies.includes('anomstream') && !existsSync(path.join(root, 'dist/src/cli.js'))) {
+    console.error('anomstream: dist/src/cli.js not built; leaving it out');
+    a.proxies = a.proxies.filter((p) => p !== 'anomstream');
+  }
+  const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-bench-'));
+  const rows: Row[] = [];
+  try {
+    for (const series of a.series) {
+      for (let run = 1; run <= a.runs; run++) {
+        for (const proxy of a.proxies) {
+          const row = await oneRun(a, proxy, series, run, tmp);
+          rows.push(row);
+          console.error(JSON.stringify(row));
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (a.json) writeFileSync(a.json, JSON.stringify(rows, null, 1));
+  console.log(table(rows, a));
+}
