@@ -210,6 +210,10 @@ export class Pipeline {
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
+      if (t < 0) {
+        skipped++; // before 1970: forwarded, not scored (and not encodable as a varint)
+        continue;
+      }
       if (y - y !== 0) {
         // NaN or ±Inf: forwarded raw, never learned. A stale marker ends the generated series too.
         if (b.stale[i] === 1 && state[off] > scorer.p.minNSamplesSeen) {

@@ -55,8 +55,7 @@ function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
   return b;
 }
 
-const TWO_63 = 2 ** 63;
-const TWO_64 = 2 ** 64;
+const TWO_53 = 2 ** 53;
 
 export class WriteRequestDecoder {
   private b: Uint8Array = new Uint8Array(0);
@@ -176,8 +175,9 @@ export class WriteRequestDecoder {
         stale = v !== v && this.dv.getUint32(this.pos + 4, true) === 0x7ff00000 && this.dv.getUint32(this.pos, true) === 2 ? 1 : 0;
         this.pos += 8;
       } else if (key === 0x10) {
+        const at = this.pos;
         t = this.varint(end);
-        if (t >= TWO_63) t -= TWO_64; // int64 two's complement
+        if (t >= TWO_53) t = this.int64Slow(at); // negative or beyond double precision: rare
       } else {
         this.pos--;
         const k = this.varint(end);
@@ -189,6 +189,18 @@ export class WriteRequestDecoder {
     out.ts[i] = t;
     out.stale[i] = stale;
     out.staleCount += stale;
+  }
+
+  /** The int64 varint at `at` (already validated by varint()), exactly, as a double. */
+  private int64Slow(at: number): number {
+    let r = 0n;
+    let shift = 0n;
+    for (let p = at; ; p++, shift += 7n) {
+      const c = this.b[p];
+      r |= BigInt(c & 0x7f) << shift;
+      if (c < 0x80) break;
+    }
+    return Number(BigInt.asIntN(64, r));
   }
 
   /** Unsigned varint up to 64 bits as a double (exact below 2^53). */
@@ -224,9 +236,11 @@ export class WriteRequestDecoder {
       case 1:
         this.pos += 8;
         break;
-      case 2:
-        this.pos += this.varint(end);
+      case 2: {
+        const len = this.varint(end); // read first: `this.pos += this.varint()` would add to the stale pos
+        this.pos += len;
         break;
+      }
       case 5:
         this.pos += 4;
         break;
