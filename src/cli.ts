@@ -14,8 +14,7 @@ const USAGE = `Usage:
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'replay') {
-    const mod = './replay/replay.js';
-    const { runReplay } = (await import(mod)) as { runReplay: (a: string[]) => Promise<number> };
+    const { runReplay } = await import('./replay/replay.js');
     return runReplay(argv.slice(1));
   }
   const flag = (name: string): string | undefined => {
