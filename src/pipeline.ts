@@ -6,6 +6,7 @@ import { DecodeError } from './decode/errors.js';
 import { Snappy } from './decode/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
 import { Downstream, REMOTE_WRITE_HEADERS } from './forward/downstream.js';
+import { GeneratedWriter } from './forward/generated.js';
 import { normaliseTenant, writePath } from './forward/paths.js';
 import { matches, parseSelector, type Selector } from './match/selector.js';
 import { Prediction } from './models/model.js';
@@ -70,6 +71,10 @@ export class Pipeline {
   private readonly defaultTenant: string | null;
   private readonly maxBytes: number;
   private readonly m: ReturnType<typeof pipelineMetrics>;
+  /** Generated-series transport (remote_write or JSON lines) and the multitenancy check. */
+  private readonly out: GeneratedWriter;
+  /** Tenant of the request being scored (read by newSeries()). */
+  private tenant: string | null = null;
 
   constructor(
     cfg: Config,
@@ -82,6 +87,7 @@ export class Pipeline {
     this.defaultTenant = normaliseTenant(cfg.writer.tenant_id);
     this.encoder = new GeneratedEncoder(replacedLabelNames(cfg.writer.metric_format));
     this.m = pipelineMetrics(registry);
+    this.out = new GeneratedWriter(cfg.writer, downstream, registry, log);
     const models: [string, ModelConfig][] = cfg.models ? Object.entries(cfg.models) : [['default', modelEntry.parse({}) as ModelConfig]];
     for (const [alias, q] of Object.entries(cfg.reader.queries)) {
       const mine = models.filter(([, m]) => !m.queries || m.queries.includes(alias));
@@ -112,7 +118,9 @@ export class Pipeline {
 
   /** Handle one remote_write body (snappy, WriteRequest 1.0). `tenant` comes from the URL path. */
   async write(body: Uint8Array, tenant: string | null): Promise<WriteResult> {
+    // A tenant from the receiver's path (/insert/<tenant>/...) wins over writer.tenant_id.
     const t = tenant ?? this.defaultTenant;
+    this.tenant = t;
     let generated: Uint8Array | null;
     try {
       generated = this.score(body, t);
@@ -125,7 +133,7 @@ export class Pipeline {
     }
     const path = writePath(t);
     const rawP = this.downstream.post(path, body, REMOTE_WRITE_HEADERS);
-    const genP = generated ? this.sendGenerated(path, generated) : null;
+    const genP = generated ? this.sendGenerated(t, generated) : null;
     const raw = await rawP;
     if (genP) await genP;
     if (raw.outcome === 'accepted') {
@@ -143,11 +151,12 @@ export class Pipeline {
     return { status: 503, message: raw.reason };
   }
 
-  private async sendGenerated(path: string, body: Uint8Array): Promise<void> {
-    const r = await this.downstream.post(path, body, REMOTE_WRITE_HEADERS);
+  /** Called synchronously right after score(): the encoder's body() is still this request's. */
+  private async sendGenerated(tenant: string | null, body: Uint8Array): Promise<void> {
+    const r = await this.out.send(tenant, body, this.encoder.body());
     if (r.outcome === 'accepted') return;
     this.m.generatedErr.inc();
-    this.log.warn({ reason: r.reason }, 'writing generated series failed');
+    this.log.warn({ reason: r.reason, transport: this.out.mode }, 'writing generated series failed');
   }
 
   /** Decode, score, and return the compressed generated WriteRequest (null when none). */
@@ -281,6 +290,7 @@ export class Pipeline {
         first = this.links.add(ii, off, first);
       }
     }
+    if (first >= 0) this.out.tenancy.check(this.tenant, labels);
     this.links.setFirst(id, first);
     return id;
   }

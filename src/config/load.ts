@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { migrationHint } from './migration.js';
 import { configSchema, type Config } from './schema.js';
 
 /** A configuration that cannot be used; the CLI prints `message` and exits 2. */
@@ -13,7 +14,10 @@ export function formatIssues(err: z.ZodError): string {
   const lines: string[] = [];
   for (const i of err.issues) {
     if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) lines.push(`${joinPath([...i.path, k])}: unknown key`);
+      for (const k of i.keys) {
+        const hint = migrationHint(i.path, k);
+        lines.push(`${joinPath([...i.path, k])}: unknown key${hint ? ` (${hint})` : ''}`);
+      }
     } else lines.push(`${joinPath(i.path) || '(root)'}: ${i.message}`);
   }
   return lines.join('\n');

@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Agent, Pool, request } from 'undici';
 
 /**
  * One connection pool to the datasource (VictoriaMetrics, vminsert or vmagent), used for the
@@ -26,6 +26,8 @@ export interface DownstreamOptions {
 
 export class Downstream {
   private pool: Pool;
+  /** For a health_path on another origin than datasource_url; made on first use. */
+  private other: Agent | undefined;
   readonly basePath: string;
 
   constructor(private readonly o: DownstreamOptions) {
@@ -63,14 +65,20 @@ export class Downstream {
     }
   }
 
-  async get(path: string): Promise<number> {
+  /**
+   * GET `target` resolved as a URL against datasource_url (with a trailing '/'): a full URL is
+   * used as is, '/health' is absolute on the datasource's origin, 'health' is relative to its
+   * path (vmanomaly's "absolute or relative URL address"). Same auth and TLS as every request.
+   * Returns the status, 0 when no answer came.
+   */
+  async get(target: string): Promise<number> {
+    const u = this.resolve(target);
     try {
-      const res = await this.pool.request({
-        method: 'GET',
-        path: path.startsWith('/') ? this.basePath + path : `${this.basePath}/${path}`,
-        headers: this.o.headers ? this.o.headers() : {},
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
+      const opts = { method: 'GET' as const, headers: this.o.headers ? this.o.headers() : {}, signal: AbortSignal.timeout(this.o.timeoutMs) };
+      const res =
+        u.origin === this.o.url.origin
+          ? await this.pool.request({ ...opts, path: u.pathname + u.search })
+          : await request(u, { ...opts, dispatcher: (this.other ??= new Agent({ connect: this.o.connect })) });
       await res.body.dump();
       return res.statusCode;
     } catch {
@@ -78,8 +86,14 @@ export class Downstream {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  /** `target` as a URL against datasource_url (see get()). */
+  resolve(target: string): URL {
+    const base = this.o.url.href.endsWith('/') ? this.o.url.href : `${this.o.url.href}/`;
+    return new URL(target, base);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.other?.close()]);
   }
 }
 
