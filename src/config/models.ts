@@ -192,7 +192,7 @@ const autoShape = {
   /** Half-life with which the band shrinks back after a point scored above 1. */
   release: duration.prefault('1d'),
   /** Memory of each seasonal bucket, in wall-clock time. */
-  season_half_life: duration.prefault('3d'),
+  season_half_life: duration.prefault('1d'),
   /** After a point scores s > 1 the band covers it: the same deviation next scores 1/surprise_cover. */
   surprise_cover: z.number().min(1).default(1.5),
   /** Residuals are clipped at ±clip·band half-width before they are learned. */

@@ -15,12 +15,14 @@ import { SeasonClock } from './season.js';
  *   floor  max(rel_floor·|yhat|, abs_floor, q_floor·q) with q the EW mean of the non-zero
  *          |Δy| (the series' step: quantised and flat series stay quiet on a one-step move).
  * With a_x = 1 - 2^(-Δt/h_x) (so every setting is a duration):
- *   m ← m + a_m·clip(e, ±c·w);   S[b] ← S[b] + a_s·(1 - a_m)·clip(e, ±c·w), a_s from Δt·K
+ *   m ← m + a_m·clip(e, ±c·w);   L ← L + a_L·(y - S[b] - L)  (slow level, half-life = one period)
+ *   S[b] ← S[b] + a_s·clip(y - L - S[b], ±c·w), a_s from Δt·K: the season is learnt against
+ *   the slow level L, so a fast level m cannot absorb the daily swing before S learns it
  *   v ← v + a_v·(min(|e|, 4·max(v, floor)) - v);  q ← q + a_q·(|Δy| - q) when Δy ≠ 0
  * Scores are finite: w ≥ z·1.25·floor > 0.
  *
  * Slots: [0] m, [1] v, [2] E, [3] last ts (NaN before the first point), [4] q, [5] last y,
- * [6..6+K) S.
+ * [6] L, [7..7+K) S.
  * After a level shift of size s: the first point scores s/w; E then holds γ·s/(z·1.25)
  * while the residual decays as s·2^(-t/h_m), so with release ≥ level half-life the score
  * stays ≤ 1/γ: at most 1 point after a clean shift scores above 1 (noise on top of the
@@ -47,7 +49,7 @@ export class AutoModel implements Model {
     readonly clock: SeasonClock | null,
   ) {
     this.k = clock === null ? 0 : clock.buckets;
-    this.slots = 6 + this.k;
+    this.slots = 7 + this.k;
   }
 
   init(state: Float64Array, o: number): void {
@@ -58,10 +60,11 @@ export class AutoModel implements Model {
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
     const p = this.p;
     const last = state[o + 3];
-    const b = this.clock === null ? -1 : o + 6 + (this.clock.pos(tsMs) | 0);
+    const b = this.clock === null ? -1 : o + 7 + (this.clock.pos(tsMs) | 0);
     if (last !== last) {
       state[o] = y;
       state[o + 5] = y;
+      state[o + 6] = y;
     }
     let m = state[o];
     let v = state[o + 1];
@@ -93,7 +96,13 @@ export class AutoModel implements Model {
       const ec = e > c ? c : e < -c ? -c : e;
       const am = alphaFor(dt, p.levelHalfLifeMs);
       m += am * ec;
-      if (b >= 0) state[b] = seas + alphaFor(dt * this.k, p.seasonHalfLifeMs) * (1 - am) * ec;
+      if (b >= 0) {
+        const L = state[o + 6];
+        let es = y - L - seas;
+        es = es > c ? c : es < -c ? -c : es;
+        state[b] = seas + alphaFor(dt * this.k, p.seasonHalfLifeMs) * es;
+        state[o + 6] = L + alphaFor(dt, this.clock!.periodMs) * (y - seas - L);
+      }
       const vc = 4 * (v > floor ? v : floor);
       v += alphaFor(dt, p.spreadHalfLifeMs) * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + 5];

@@ -1,0 +1,54 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { normalise, probationLength, scaledSigmoid, scoreFile, sweep } from '../../bench/nab/score.js';
+
+/**
+ * Hand-computed cases: 1000 rows (probation = 150), one window at rows [400, 499] (W = 100).
+ *   start: σ(-100/100)/σ(-1) = 1·tpWeight
+ *   end:   σ(-1/100)/σ(-1) = (2/(1+e^-0.05) - 1)/0.986614 = 0.025/0.986614 = 0.025332
+ *   just after (row 500): fp·σ(1/99) = fp·(2/(1+e^(5/99)) - 1) = -0.025245·fp
+ *   far (row 900, 401 rows after: ≥ 3 widths): -fp;  before the window (row 200): -fp
+ *   missed window: -fnWeight.
+ */
+const PROFILES = {
+  standard: { tpWeight: 1, fnWeight: 1, fpWeight: 0.11 },
+  reward_low_FP_rate: { tpWeight: 1, fnWeight: 1, fpWeight: 0.22 },
+  reward_low_FN_rate: { tpWeight: 1, fnWeight: 2, fpWeight: 0.11 },
+};
+const s = sweep(1000, [[400, 499]]);
+const at = (...rows: number[]): Float64Array => {
+  const x = new Float64Array(1000);
+  for (const r of rows) x[r] = 2;
+  return x;
+};
+const close = (a: number, b: number): void => assert.ok(Math.abs(a - b) < 1e-5, `${a} vs ${b}`);
+
+test('probation is 15% capped at 750 rows; sigmoid anchors', () => {
+  assert.equal(probationLength(1000), 150);
+  assert.equal(probationLength(10_000), 750);
+  close(scaledSigmoid(-1), 0.986614);
+  close(scaledSigmoid(0), 0);
+  assert.equal(scaledSigmoid(3), -1);
+});
+
+for (const [name, p] of Object.entries(PROFILES)) {
+  test(`NAB rules, ${name} profile`, () => {
+    const start = scoreFile(s, at(400), 1, p, true);
+    close(start.raw, 1);
+    assert.equal(normalise([start], p), 100);
+    close(scoreFile(s, at(499), 1, p, true).raw, 0.025332);
+    close(scoreFile(s, at(500), 1, p, true).raw, -p.fnWeight - 0.025245 * p.fpWeight);
+    close(scoreFile(s, at(900), 1, p, true).raw, -p.fnWeight - p.fpWeight);
+    close(scoreFile(s, at(200), 1, p, true).raw, -p.fnWeight - p.fpWeight);
+    const missed = scoreFile(s, at(), 1, p, true);
+    close(missed.raw, -p.fnWeight);
+    assert.equal(normalise([missed], p), 0);
+    // only the earliest detection in a window counts; probation rows are ignored
+    close(scoreFile(s, at(100, 400, 450, 499), 1, p, true).raw, 1);
+    // threshold: strict > 1 at the fixed threshold, >= t when optimising
+    const one = new Float64Array(1000);
+    one[400] = 1;
+    close(scoreFile(s, one, 1, p, true).raw, -p.fnWeight);
+    close(scoreFile(s, one, 1, p, false).raw, 1);
+  });
+}
