@@ -14,7 +14,7 @@
 // (10.1% of the generated series).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -141,6 +141,19 @@ interface Row {
   coreOneBusy: number;
 }
 
+/**
+ * Others rebuild dist/ while a comparison runs: copy dist/src (+ package.json, node_modules link) once, so
+ * every anomstream run of one comparison executes the same code.
+ */
+function snapshotAnomstream(tmp: string): string {
+  const snap = path.join(tmp, 'anomstream');
+  cpSync(path.join(root, 'dist/src'), path.join(snap, 'dist/src'), { recursive: true });
+  cpSync(path.join(root, 'package.json'), path.join(snap, 'package.json'));
+  symlinkSync(path.join(root, 'node_modules'), path.join(snap, 'node_modules'));
+  return path.join(snap, 'dist/src/cli.js');
+}
+let anomstreamCli = path.join(root, 'dist/src/cli.js');
+
 async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: string): Promise<Row> {
   const procs: Proc[] = [];
   try {
@@ -185,7 +198,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
         '',
       ].join('\n'));
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
-      const proc = start(process.execPath, [...extra, path.join(root, 'dist/src/cli.js'), '--config', cfg], '0');
+      const proc = start(process.execPath, [...extra, anomstreamCli, '--config', cfg], '0');
       procs.push(proc);
       await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
       url = `http://127.0.0.1:${p}/api/v1/write`;
@@ -195,6 +208,10 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     const loadArgs = ['--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
     loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
     const r = await runLoad(loadArgs);
+    const under = procs[procs.length - 1];
+    if (r.run.errors > 0 || !r.arrival.complete || under.child.exitCode !== null) {
+      console.error(`${proxy} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`);
+    }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
     const row: Row = {
       proxy, series, run,
@@ -215,16 +232,16 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
   }
 }
 
-function stats(xs: number[]): { median: number; min: number; max: number } {
-  const s = xs.filter(Number.isFinite).sort((x, y) => x - y);
+function stats(xs: Array<number | null>): { median: number; min: number; max: number } {
+  const s = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
   if (!s.length) return { median: NaN, min: NaN, max: NaN };
   const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   return { median: m, min: s[0], max: s[s.length - 1] };
 }
 
-function fmt(xs: number[], d: number, scale = 1): string {
-  const s = stats(xs.map((x) => x / scale));
-  return `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
+function fmt(xs: Array<number | null>, d: number, scale = 1): string {
+  const s = stats(xs);
+  return `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}–${(s.max / scale).toFixed(d)})`;
 }
 
 export function table(rows: Row[], a: Args): string {
@@ -235,10 +252,12 @@ export function table(rows: Row[], a: Args): string {
   for (const series of a.series) {
     const med: Record<string, { cpu: number; e2e: number }> = {};
     for (const proxy of a.proxies) {
-      const rs = rows.filter((r) => r.proxy === proxy && r.series === series);
-      if (!rs.length) continue;
+      const all = rows.filter((r) => r.proxy === proxy && r.series === series);
+      // Medians over clean runs only (every request accepted, every raw sample arrived).
+      const rs = all.filter((r) => r.complete && r.errors === 0);
+      if (!all.length) continue;
       med[proxy] = { cpu: stats(rs.map((r) => r.cpuPer1M)).median, e2e: stats(rs.map((r) => r.e2eRawPerS)).median };
-      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.filter((r) => r.complete && r.errors === 0).length}/${rs.length} |`);
+      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.length}/${all.length} |`);
     }
     if (med.anomstream && med.vmagent) {
       out.push(`| ${series} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
@@ -260,6 +279,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     a.proxies = a.proxies.filter((p) => p !== 'anomstream');
   }
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-bench-'));
+  if (a.proxies.includes('anomstream')) anomstreamCli = snapshotAnomstream(tmp);
   const rows: Row[] = [];
   try {
     for (const series of a.series) {
