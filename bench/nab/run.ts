@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
-import { Prediction } from '../../src/models/model.js';
+import { runFile } from './run-file.js';
 import { loadCorpus, loadProfiles, NabFile } from './data.js';
 import { FileScore, Profile, Sweep, normalise, scoreFile, sweep } from './score.js';
 
@@ -53,17 +53,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (a.models.length === 0) a.models = [...MODEL_CLASSES];
   return a;
-}
-
-/** Scores of one file through a fresh series state; 0 during warm-up. */
-export function runFile(cfg: ModelConfig, f: NabFile, scores: Float64Array): void {
-  const scorer = compileModel(cfg);
-  const state = new Float64Array(scorer.slots);
-  scorer.init(state, 0);
-  const out = new Prediction();
-  for (let i = 0; i < f.ts.length; i++) {
-    scores[i] = scorer.update(state, 0, f.ts[i], f.value[i], out) && out.ready ? out.score : 0;
-  }
 }
 
 const GRID: number[] = [];
@@ -160,7 +149,7 @@ function main(): void {
         return c === 'artificialNoAnomaly' ? `noA fp=${fs.reduce((a, b) => a + b.fp, 0)}` : `${c.slice(0, 8)}=${fmt(normalise(fs, std))}`;
       });
       console.log(
-        `${name} ${JSON.stringify(args.set)} std@1=${fmt(at1(std))} lowFP@1=${fmt(at1(profiles.reward_low_FP_rate))} lowFN@1=${fmt(at1(profiles.reward_low_FN_rate))} tp=${tp} fp=${fp} FA/1000=${fa.toFixed(2)} | ${percat.join(' ')}`,
+        `${name} ${JSON.stringify(args.set)} std@opt=${fmt(optimise(items, std).score)} std@1=${fmt(at1(std))} lowFP@1=${fmt(at1(profiles.reward_low_FP_rate))} lowFN@1=${fmt(at1(profiles.reward_low_FN_rate))} tp=${tp} fp=${fp} FA/1000=${fa.toFixed(2)} | ${percat.join(' ')}`,
       );
       continue;
     }

@@ -27,6 +27,8 @@ import { SeasonClock } from './season.js';
  * while the residual decays as s·2^(-t/h_m), so with release ≥ level half-life the score
  * stays ≤ 1/γ: at most 1 point after a clean shift scores above 1 (noise on top of the
  * shift may add one or two more when it pushes a residual past the envelope).
+ * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
+ * amplitude at 5-minute steps, at most 1 point after the shift score above 1.
  */
 export interface AutoParams {
   z: number;

@@ -18,6 +18,8 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * After a level shift of size s the median walks at ≤ a·mad per point, and the MAD grows
  * geometrically by e^a per point, so the score stays above 1 for about
  * log(s/(threshold·mad))/a points: ~half_life/Δt·log2(s/(threshold·mad))·1.0 at most.
+ * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
+ * amplitude at 5-minute steps, at most 300 points after the shift score above 1.
  */
 export interface MadParams {
   halfLifeMs: number;

@@ -18,6 +18,8 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * per point and the band widens geometrically, so the score stays above 1 for about
  * 2·min(τ,1-τ)/a·log(s/s_band) points (with the default 0.01 tail, ~half_life/Δt points
  * per doubling of s/s_band, times 0.03).
+ * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
+ * amplitude at 5-minute steps, at most 30 points after the shift score above 1.
  */
 export interface QuantileParams {
   halfLifeMs: number;

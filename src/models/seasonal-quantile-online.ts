@@ -22,6 +22,8 @@ import { SeasonClock } from './season.js';
  * After a level shift of size s every bucket must learn it separately: a bucket keeps
  * scoring above 1 for about 2·min(τ,1-τ)/a·log(s/s_band) of its own visits, i.e. the
  * anomaly is reported for up to about one period before the new level is accepted.
+ * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
+ * amplitude at 5-minute steps, at most 288 points after the shift score above 1.
  */
 export interface SeasonalQuantileParams {
   halfLifeMs: number;

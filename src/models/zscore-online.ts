@@ -15,6 +15,8 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * After a level shift of size s the score stays above 1 while the decaying residual
  * s·(1-a)^k exceeds z·σ_k; σ grows with the shift itself, so this plain model keeps
  * scoring above 1 for roughly half_life·log2(s/(zσ0))/Δt points at most.
+ * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
+ * amplitude at 5-minute steps, at most 70 points after the shift score above 1.
  */
 export interface ZscoreParams {
   halfLifeMs: number;
