@@ -5,6 +5,9 @@ import { Agent, Pool, request } from 'undici';
  * raw bodies and for generated series alike. Outcomes are classified once, here:
  *   2xx                         -> accepted
  *   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
+ *   401, 403                    -> retryable too: the credentials are anomstream's, not the
+ *                                  data's; a sender must not drop data while a token is
+ *                                  rotated or a password fixed (bearer_token_file re-read)
  *   other 4xx                   -> rejected for good (passed back as 400: retrying cannot help)
  */
 export interface PostResult {
@@ -56,7 +59,7 @@ export class Downstream {
         return { status, outcome: 'accepted', reason: '' };
       }
       const text = (await res.body.text()).trim().split('\n')[0].slice(0, 300);
-      const retryable = status === 429 || status === 408 || status >= 500;
+      const retryable = status === 429 || status === 408 || status === 401 || status === 403 || status >= 500;
       return { status, outcome: retryable ? 'retryable' : 'rejected', reason: `${status} from downstream: ${text}` };
     } catch (e) {
       const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
