@@ -151,9 +151,9 @@ export class Pipeline {
     return { status: 503, message: raw.reason };
   }
 
-  /** Called synchronously right after score(): the encoder's body() is still this request's. */
+  /** Generated series (snappy WriteRequest) to the tenant's path, as remote_write or JSON lines. */
   private async sendGenerated(tenant: string | null, body: Uint8Array): Promise<void> {
-    const r = await this.out.send(tenant, body, this.encoder.body());
+    const r = await this.out.send(tenant, body);
     if (r.outcome === 'accepted') return;
     this.m.generatedErr.inc();
     this.log.warn({ reason: r.reason, transport: this.out.mode }, 'writing generated series failed');

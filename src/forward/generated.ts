@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { Snappy } from '../decode/snappy.js';
 import type { Registry } from '../metrics/registry.js';
 import { writeRequestToJsonLines } from '../output/json-lines.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from './downstream.js';
@@ -17,6 +18,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export class GeneratedWriter {
   readonly tenancy: TenancyCheck;
   private readonly importJsonPath: string | null;
+  private readonly snappy = new Snappy();
 
   constructor(
     w: Config['writer'],
@@ -33,13 +35,14 @@ export class GeneratedWriter {
   }
 
   /**
-   * Posts one request of generated series. `snappyBody` is the compressed WriteRequest,
-   * `rawBody` the same uncompressed (the encoder's view, valid until its next reset(): it is
-   * read synchronously here, before the first await).
+   * Posts one request of generated series; `snappyBody` is their snappy-compressed
+   * WriteRequest. For JSON lines it is decompressed (into a reused buffer, read before the
+   * first await) and re-encoded: a cost paid only in import_json_path mode.
    */
-  send(tenant: string | null, snappyBody: Uint8Array, rawBody: Uint8Array): Promise<PostResult> {
+  send(tenant: string | null, snappyBody: Uint8Array): Promise<PostResult> {
     if (this.importJsonPath === null) return this.downstream.post(writePath(tenant), snappyBody, REMOTE_WRITE_HEADERS);
-    const lines = Buffer.from(writeRequestToJsonLines(rawBody), 'utf8');
+    const raw = this.snappy.decompress(snappyBody, Number.MAX_SAFE_INTEGER);
+    const lines = Buffer.from(writeRequestToJsonLines(raw), 'utf8');
     return this.downstream.post(importPath(tenant, this.importJsonPath), lines, JSON_HEADERS);
   }
 }
