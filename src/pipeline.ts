@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import snappy from 'snappyjs';
 import { OUTPUT_VARS, compileModel, defaultProvideSeries, modelEntry, type ModelConfig } from './config/models.js';
 import type { Config } from './config/schema.js';
 import { DecodeError } from './decode/errors.js';
@@ -47,6 +46,8 @@ interface Instance {
   /** Indices into OUTPUT_VARS written for this instance, and their encoded label prefixes. */
   vars: Int32Array;
   prefixes: Uint8Array[];
+  /** Encoder prefix id of OUTPUT_VARS[0]; var v is prefixBase + v. */
+  prefixBase: number;
 }
 
 interface Query {
@@ -85,7 +86,6 @@ export class Pipeline {
     this.maxBytes = cfg.server.max_request_bytes;
     this.index = new SeriesIndex(cfg.limits.max_series);
     this.defaultTenant = normaliseTenant(cfg.writer.tenant_id);
-    this.encoder = new GeneratedEncoder(replacedLabelNames(cfg.writer.metric_format));
     this.m = pipelineMetrics(registry);
     this.out = new GeneratedWriter(cfg.writer, downstream, registry, log);
     const models: [string, ModelConfig][] = cfg.models ? Object.entries(cfg.models) : [['default', modelEntry.parse({}) as ModelConfig]];
@@ -106,10 +106,12 @@ export class Pipeline {
           transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
           vars: Int32Array.from(vars.map((v) => OUTPUT_VARS.indexOf(v))),
           prefixes: OUTPUT_VARS.map((v) => encodeLabels(formatLabels(cfg.writer.metric_format, v, alias, label))),
+          prefixBase: this.instances.length * OUTPUT_VARS.length,
         });
       }
       this.queries.push(query);
     }
+    this.encoder = new GeneratedEncoder(replacedLabelNames(cfg.writer.metric_format), this.instances.length * OUTPUT_VARS.length);
     registry.onCollect(() => {
       this.m.series.set(this.index.size);
       this.m.scoredSeries.set(this.links.count);
@@ -191,13 +193,13 @@ export class Pipeline {
         const inst = this.instances[links.inst[k]];
         for (let v = 0; v < inst.vars.length; v++) {
           const vi = inst.vars[v];
-          enc.writeSeries(inst.prefixes[vi], this.colTs, this.cols[vi], n);
+          enc.writeSeries(inst.prefixBase + vi, inst.prefixes[vi], this.colTs, this.cols[vi], n);
         }
       }
     }
     if (enc.series === 0) return null;
     this.m.generated.inc(enc.samples);
-    return snappy.compress(enc.body());
+    return enc.body();
   }
 
   /** Run link k's model over series s's samples; fills the output columns, returns rows. */

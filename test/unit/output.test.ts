@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
+import snappy from 'snappyjs';
 import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
 import { GeneratedEncoder } from '../../src/output/encoder.js';
 import { encodeLabels, formatLabels, replacedLabelNames } from '../../src/output/format.js';
@@ -29,12 +30,13 @@ test('generated series: metric_format labels, input labels kept, __name__ kept a
   const batch = new WriteBatch();
   new WriteRequestDecoder().decode(input, batch);
   const format = { __name__: 'anomstream_$VAR', for: '$QUERY_KEY', run: 'static' };
-  const enc = new GeneratedEncoder(replacedLabelNames(format));
+  const enc = new GeneratedEncoder(replacedLabelNames(format), 2);
   enc.beginSeries(batch, 0);
   const ts = Float64Array.from([1_790_000_000_000, 1_790_000_015_000]);
-  enc.writeSeries(encodeLabels(formatLabels(format, 'anomaly_score', 'load', 'fast')), ts, Float64Array.from([0.5, 2.5]), 2);
-  enc.writeSeries(encodeLabels(formatLabels(format, 'yhat', 'load', null)), ts, Float64Array.from([1, NaN]), 2);
-  const out = WR.toObject(WR.decode(enc.body()), { longs: Number }) as Obj;
+  enc.writeSeries(0, encodeLabels(formatLabels(format, 'anomaly_score', 'load', 'fast')), ts, Float64Array.from([0.5, 2.5]), 2);
+  enc.writeSeries(1, encodeLabels(formatLabels(format, 'yhat', 'load', null)), ts, Float64Array.from([1, NaN]), 2);
+  const body = snappy.uncompress(enc.body());
+  const out = WR.toObject(WR.decode(body), { longs: Number }) as Obj;
   assert.equal(out.timeseries.length, 2);
   const lab = (i: number) => Object.fromEntries(out.timeseries[i].labels.map((l) => [l.name, l.value]));
   assert.deepEqual(lab(0), {
@@ -56,9 +58,54 @@ test('generated series: metric_format labels, input labels kept, __name__ kept a
     ],
   );
   // NaN in a column is written as the Prometheus stale marker, bit for bit.
-  const body = enc.body();
   const stale = Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
   assert.ok(Buffer.from(body).indexOf(stale) > 0, 'stale marker bits present');
   assert.equal(enc.series, 2);
   assert.equal(enc.samples, 4);
+});
+
+test('the one-pass snappy output is valid snappy, equal to the plain encoding, and compact', () => {
+  const n = 300;
+  const series = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: 'node_cpu_seconds_total' },
+      { name: 'cpu', value: String(i % 16) },
+      { name: 'instance', value: `host-${Math.floor(i / 16)}.example.com:9100` },
+      { name: 'job', value: 'node' },
+      { name: 'mode', value: ['idle', 'user', 'system'][i % 3] },
+    ],
+    samples: [{ value: i, timestamp: 1_790_000_000_000 + i }],
+  }));
+  const batch = new WriteBatch();
+  new WriteRequestDecoder().decode(WR.encode(WR.fromObject({ timeseries: series })).finish(), batch);
+  const format = { __name__: '$VAR', for: '$QUERY_KEY' };
+  const vars = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'];
+  const prefixes = vars.map((v) => encodeLabels(formatLabels(format, v, 'cpu', null)));
+  const enc = new GeneratedEncoder(replacedLabelNames(format), vars.length);
+  for (let round = 0; round < 2; round++) {
+    enc.reset(); // the encoder is reused across requests
+    for (let s = 0; s < n; s++) {
+      enc.beginSeries(batch, s);
+      for (let v = 0; v < vars.length; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(1_790_000_000_000 + s), Float64Array.of(s + v / 10), 1);
+    }
+  }
+  const body = enc.body();
+  const raw = snappy.uncompress(body);
+  assert.equal(raw.length, enc.rawLength);
+  const out = WR.toObject(WR.decode(raw), { longs: Number }) as Obj;
+  assert.equal(out.timeseries.length, n * vars.length);
+  for (let s = 0; s < n; s++) {
+    for (let v = 0; v < vars.length; v++) {
+      const ts = out.timeseries[s * vars.length + v];
+      const lab = Object.fromEntries(ts.labels.map((l) => [l.name, l.value]));
+      assert.equal(lab.__name__, vars[v]);
+      assert.equal(lab.instance, series[s].labels[2].value);
+      assert.equal(lab.mode, series[s].labels[4].value);
+      assert.equal(lab.source_metric, 'node_cpu_seconds_total');
+      assert.deepEqual(ts.samples, [{ value: s + v / 10, timestamp: 1_790_000_000_000 + s }]);
+    }
+  }
+  const general = snappy.compress(raw).length;
+  assert.ok(body.length < raw.length * 0.4, `compressed ${body.length} of ${raw.length} bytes`);
+  assert.ok(body.length < general * 2.5, `one-pass ${body.length} bytes vs snappyjs ${general}`);
 });
