@@ -1,0 +1,103 @@
+/**
+ * Issue 5: the writer section's validation and the vmanomaly migration errors. Each message
+ * names the config path, what was expected and what was found.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { connectionFor } from '../../src/forward/connection.js';
+
+const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown =>
+  parseYaml(`${rest}\nwriter:\n  datasource_url: "http://localhost:8481/"\n${writer}`);
+
+function errorOf(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults: class vm, /health, 5s, verify_tls true, remote_write (no import_json_path), no tenant', () => {
+  const w = parseConfig(base('')).writer;
+  assert.equal(w.class, 'vm');
+  assert.equal(w.health_path, '/health');
+  assert.equal(w.timeout, 5000);
+  assert.equal(w.verify_tls, true);
+  assert.equal(w.import_json_path, undefined);
+  assert.equal(w.tenant_id, undefined);
+  assert.deepEqual(w.metric_format, { __name__: '$VAR', for: '$QUERY_KEY' });
+});
+
+test('tenant_id: string or number, normalised; a bad one names the path and shows the value', () => {
+  assert.equal(parseConfig(base('  tenant_id: 0:0')).writer.tenant_id, '0:0');
+  assert.equal(parseConfig(base('  tenant_id: 42')).writer.tenant_id, '42');
+  assert.equal(parseConfig(base('  tenant_id: multitenant')).writer.tenant_id, 'multitenant');
+  assert.equal(errorOf(base('  tenant_id: "0:x"')), "writer.tenant_id: expected 'multitenant', 'A' or 'A:B' (A, B integers), got '0:x'");
+  assert.match(errorOf(base('  tenant_id: 1.5')), /^writer\.tenant_id: .*got '1\.5'$/);
+});
+
+test('timeout: 500ms, 5s, 1m, a number of seconds; garbage is an error', () => {
+  for (const [v, ms] of [['500ms', 500], ['5s', 5000], ['1m', 60000], ['2', 2000]] as const) assert.equal(parseConfig(base(`  timeout: ${v}`)).writer.timeout, ms);
+  assert.match(errorOf(base('  timeout: soon')), /^writer\.timeout: expected a positive duration/);
+});
+
+test('class: vm and writer.vm.VmWriter; anything else is an error', () => {
+  assert.equal(parseConfig(base('  class: writer.vm.VmWriter')).writer.class, 'writer.vm.VmWriter');
+  assert.match(errorOf(base('  class: writer.prom.PromWriter')), /^writer\.class: /);
+});
+
+test('metric_format: __name__ must contain $VAR; static labels and numbers allowed', () => {
+  assert.equal(errorOf(base('  metric_format: { __name__: "score", for: "$QUERY_KEY" }')), "writer.metric_format.__name__: expected a value containing $VAR (e.g. '$VAR' or 'anomstream_$VAR'), got 'score'");
+  assert.match(errorOf(base('  metric_format: { for: "$QUERY_KEY" }')), /writer\.metric_format\.__name__: .*got no __name__ key/);
+  const f = parseConfig(base('  metric_format: { __name__: "x_$VAR", run: 3, for: "$QUERY_KEY_$VAR" }')).writer.metric_format;
+  assert.deepEqual(f, { __name__: 'x_$VAR', run: '3', for: '$QUERY_KEY_$VAR' });
+  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "bad-name": "x" }')), /writer\.metric_format\.bad-name/);
+});
+
+test('two auth methods at once: an error naming both keys', () => {
+  assert.equal(
+    errorOf(base('  user: u\n  password: p\n  bearer_token: t')),
+    'writer.bearer_token: cannot be combined with writer.user: choose one auth method (user/password, bearer_token or bearer_token_file)',
+  );
+  const m = errorOf(base('  bearer_token: t\n  bearer_token_file: /tmp/x'));
+  assert.match(m, /writer\.bearer_token_file: .*writer\.bearer_token\b/);
+  assert.match(errorOf(base('  password: p')), /^writer\.password: expected writer\.user too/);
+});
+
+test('mTLS: tls_cert_file without tls_key_file (and the reverse) is an error; unreadable files name their key', () => {
+  assert.match(errorOf(base('  tls_cert_file: /c.crt')), /^writer\.tls_key_file: expected together with writer\.tls_cert_file/);
+  assert.match(errorOf(base('  tls_key_file: /c.key')), /^writer\.tls_cert_file: expected together with writer\.tls_key_file/);
+  const cfg = parseConfig(base('  verify_tls: /nonexistent/ca.crt'));
+  assert.throws(() => connectionFor(cfg.writer), (e: Error) => e instanceof ConfigError && /^writer\.verify_tls: cannot read '\/nonexistent\/ca\.crt': ENOENT/.test(e.message));
+  const tf = parseConfig(base('  bearer_token_file: /nonexistent/token'));
+  assert.throws(() => connectionFor(tf.writer), (e: Error) => e instanceof ConfigError && /^writer\.bearer_token_file: /.test(e.message));
+});
+
+test('verify_tls: booleans, "false"/"true" strings, or a CA path', () => {
+  assert.equal(parseConfig(base('  verify_tls: False')).writer.verify_tls, false);
+  assert.equal(parseConfig(base('  verify_tls: "false"')).writer.verify_tls, false);
+  assert.equal(parseConfig(base('  verify_tls: ca.crt')).writer.verify_tls, 'ca.crt');
+});
+
+test('import_json_path must be an absolute path', () => {
+  assert.equal(parseConfig(base('  import_json_path: /api/v1/import')).writer.import_json_path, '/api/v1/import');
+  assert.match(errorOf(base('  import_json_path: api/v1/import')), /^writer\.import_json_path: expected an absolute path/);
+});
+
+test('migration: vmanomaly-only keys say what replaces them', () => {
+  const rq = 'reader: { queries: { cpu: "test_cpu" } }';
+  const cases: [string, RegExp][] = [
+    [`${rq}\nscheduler: { class: periodic, fit_every: 1h }`, /^scheduler: unknown key \(vmanomaly-only: anomstream scores every sample as it arrives/],
+    [`${rq}\nschedulers: { s: { fit_window: 1d } }`, /^schedulers: unknown key \(vmanomaly-only/],
+    [`${rq}\nfit_window: 1d`, /^fit_window: unknown key \(.*half_life/],
+    [`${rq}\ninfer_every: 1m`, /^infer_every: unknown key \(.*scored on arrival/],
+    ['reader: { queries: { cpu: "test_cpu" }, sampling_period: 1m }', /^reader\.sampling_period: unknown key \(anomstream sees every raw sample/],
+    ['reader: { queries: { cpu: "test_cpu" }, datasource_url: "http://vm:8428" }', /^reader\.datasource_url: unknown key \(.*remote_write.*writer\.datasource_url/],
+    ['reader: { queries: { cpu: "rate(test_cpu[5m])" } }', /^reader\.queries\.cpu(\.expr)?: .*transform: rate/],
+  ];
+  for (const [rest, re] of cases) assert.match(errorOf(base('', rest)), re, rest);
+});
