@@ -173,11 +173,12 @@ export class GeneratedEncoder {
         this.copy(this.u - (this.prevU + this.prevOff[k]), len);
       } else this.literalBytes(blk, a, len);
     }
-    // This block becomes the previous one.
-    if (this.prev.length < this.blockLen) this.prev = new Uint8Array(this.block.length);
-    this.prev.set(blk.subarray(0, this.blockLen));
-    if (this.prevOff.length < this.labels + 1) this.prevOff = new Int32Array(this.labelOff.length);
-    this.prevOff.set(off.subarray(0, this.labels + 1));
+    // This block becomes the previous one: swap the buffers (the next beginSeries rewrites
+    // `block` from scratch; the remaining variables of this series copy from the stream).
+    this.block = this.prev;
+    this.prev = blk;
+    this.labelOff = this.prevOff;
+    this.prevOff = off;
     this.prevLabels = this.labels;
     this.prevU = start;
   }
