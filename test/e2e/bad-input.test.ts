@@ -12,6 +12,7 @@ import {
   VictoriaMetrics,
   buildWriteRequest,
   configYaml,
+  dumpProcesses,
   decodeWriteRequest,
   distinctSamples,
   request,
@@ -116,6 +117,9 @@ test('bad input: 400 with reason, zstd 415, 404/405; next good request works; no
     }
     const rows = await vmRowsInserted(vm);
     assert.equal(rows, good1.timestamps.length + good2.timestamps.length, 'VictoriaMetrics ingested the good rows only');
+  } catch (e) {
+    dumpProcesses(t, [vm?.proc, anom?.proc]);
+    throw e;
   } finally {
     await anom?.close();
     await vm?.close();

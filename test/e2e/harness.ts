@@ -48,6 +48,16 @@ interface Skippable {
   skip(message?: string): void;
 }
 
+/** node:test's TestContext.diagnostic, for printing process output when a test fails. */
+interface Diagnosable {
+  diagnostic(message: string): void;
+}
+
+/** Prints the output tails of the given processes as test diagnostics (call from a catch block). */
+export function dumpProcesses(t: Diagnosable, procs: (Proc | undefined)[]): void {
+  for (const p of procs) if (p) for (const line of p.tail(40).split('\n')) t.diagnostic(line);
+}
+
 /**
  * True when every binary exists. Otherwise: under CI=true throws (the test fails);
  * elsewhere marks the test skipped and returns false.

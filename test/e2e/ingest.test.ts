@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Anomstream, HttpResult, VM_BIN, VictoriaMetrics, buildWriteRequest, configYaml, requireBinaries } from './harness.js';
+import { Anomstream, HttpResult, VM_BIN, VictoriaMetrics, buildWriteRequest, configYaml, requireBinaries, dumpProcesses } from './harness.js';
 import { MODELS_YAML, SELECTOR, QUERY_ALIAS, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
 
 test('direct sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
@@ -27,6 +27,9 @@ test('direct sender: raw data unchanged in VictoriaMetrics, scores for matched s
     }
     await assertRawDelivered(vm, ds);
     await assertScored(vm, ds);
+  } catch (e) {
+    dumpProcesses(t, [vm?.proc, anom?.proc]);
+    throw e;
   } finally {
     await anom?.close();
     await vm?.close();

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Anomstream, CaptureServer, buildWriteRequest, configYaml, decodeWriteRequest, waitFor } from './harness.js';
+import { Anomstream, CaptureServer, buildWriteRequest, configYaml, decodeWriteRequest, waitFor, dumpProcesses } from './harness.js';
 
-test('metadata-only request: accepted and forwarded byte-identical', { timeout: 60_000 }, async () => {
+test('metadata-only request: accepted and forwarded byte-identical', { timeout: 60_000 }, async (t) => {
   let sink: CaptureServer | undefined;
   let anom: Anomstream | undefined;
   try {
@@ -30,6 +30,9 @@ test('metadata-only request: accepted and forwarded byte-identical', { timeout: 
     await waitFor('the forwarded request at the downstream', async () => (writes().length >= 1 ? true : undefined), 5_000);
     assert.equal(writes().length, 1, 'exactly one request forwarded (nothing generated from metadata)');
     assert.ok(Buffer.from(body).equals(writes()[0].body), 'forwarded body is byte-identical to the received one');
+  } catch (e) {
+    dumpProcesses(t, [anom?.proc]);
+    throw e;
   } finally {
     await anom?.close();
     await sink?.close();

@@ -16,6 +16,7 @@ import {
   VmAgent,
   buildWriteRequest,
   configYaml,
+  dumpProcesses,
   distinctSamples,
   requireBinaries,
   seriesKey,
@@ -78,6 +79,9 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
       const values = distinctSamples(exported);
       s.timestamps.forEach((ts, i) => assert.equal(values.get(ts), s.values[i], `${seriesKey(s.labels)} @${ts}`));
     }
+  } catch (e) {
+    dumpProcesses(t, [vm?.proc, anom?.proc, agent?.proc]);
+    throw e;
   } finally {
     await agent?.close();
     await anom?.close();

@@ -3,7 +3,7 @@
  * Data is pushed into vmagent's /api/v1/import; vmagent remote-writes it to anomstream.
  */
 import { test } from 'node:test';
-import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, requireBinaries, waitFor } from './harness.js';
+import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, requireBinaries, waitFor, dumpProcesses } from './harness.js';
 import { MODELS_YAML, QUERY_ALIAS, SELECTOR, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
 
 test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
@@ -30,6 +30,9 @@ test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched 
     }
     await assertRawDelivered(vm, ds, 60_000);
     await assertScored(vm, ds, 30_000);
+  } catch (e) {
+    dumpProcesses(t, [vm?.proc, anom?.proc, agent?.proc]);
+    throw e;
   } finally {
     await agent?.close();
     await anom?.close();
