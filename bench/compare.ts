@@ -13,7 +13,7 @@
 // --select: what anomstream scores; `all` = every series, `cpu` = node_cpu_seconds_total{mode=~"idle|user|system"}
 // (10.1% of the generated series).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -278,6 +278,16 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error('anomstream: dist/src/cli.js not built; leaving it out');
     a.proxies = a.proxies.filter((p) => p !== 'anomstream');
   }
+  const sh = (cmd: string, args: string[]): string => {
+    try {
+      return execFileSync(cmd, args, { cwd: root, encoding: 'utf8' }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const dirty = sh('git', ['status', '--short', 'src']).split('\n').filter(Boolean).length;
+  console.log(`${new Date().toISOString()}; ${sh('nproc', [])} cores; node ${process.version}; anomstream ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} uncommitted src files` : ''} (dist/src snapshot); victoria-metrics package ${sh('dpkg-query', ['-W', '-f', '${Version}', 'victoria-metrics'])}`);
+  console.log(`compare ${process.argv.slice(2).join(' ')}\n`);
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-bench-'));
   if (a.proxies.includes('anomstream')) anomstreamCli = snapshotAnomstream(tmp);
   const rows: Row[] = [];

@@ -143,23 +143,31 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     arrival.endMs = c.lastRawAtMs;
     arrival.sinkCpuSeconds = c.cpuSeconds - sinkBefore.cpuSeconds;
   } else if (args.vm) {
+    // Rows added counts generated rows too, so "added >= acknowledged" can come before the last raw
+    // sample: after each quiet second, count the raw samples stored and keep waiting if some are missing.
     arrival.checked = 'vm';
     let last = vmBefore;
     let lastChangeMs = wallMs();
+    let quietSince = lastChangeMs;
+    const lastTs = pool.startMs + (args.samplesPerSeries - 1) * args.intervalMs;
     while (performance.now() < waitDeadline) {
       const v = await vmRowsAdded(args.vm);
       const now = wallMs();
       if (v !== last) {
         last = v;
         lastChangeMs = now;
-      } else if (v - vmBefore >= run.acceptedSamples && now - lastChangeMs >= 1000) break;
+        quietSince = now;
+      } else if (v - vmBefore >= run.acceptedSamples && now - quietSince >= 1000) {
+        arrival.rawSamples = await vmRawSamples(args.vm, pool.startMs, lastTs);
+        if (arrival.rawSamples >= run.acceptedSamples) break;
+        quietSince = wallMs(); // still missing: another quiet second before the next count
+      }
       await sleep(20);
     }
     arrival.endMs = lastChangeMs;
-    const lastTs = pool.startMs + (args.samplesPerSeries - 1) * args.intervalMs;
     arrival.rawSamples = await vmRawSamples(args.vm, pool.startMs, lastTs);
-    arrival.generatedSamples = last - vmBefore - arrival.rawSamples;
-    arrival.complete = arrival.rawSamples >= run.acceptedSamples;
+    arrival.generatedSamples = (await vmRowsAdded(args.vm)) - vmBefore - arrival.rawSamples;
+    arrival.complete = arrival.rawSamples === run.acceptedSamples;
   }
   const cpu1 = args.pid ? cpuSeconds(args.pid) : NaN;
   const self1 = process.cpuUsage(self0);
