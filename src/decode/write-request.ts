@@ -15,12 +15,20 @@ import { DecodeError } from './errors.js';
  */
 export class WriteBatch {
   buf: Uint8Array = new Uint8Array(0);
+  /** DataView over `buf`. */
+  view: DataView = new DataView(new ArrayBuffer(0));
   seriesCount = 0;
   labelCount = 0;
   sampleCount = 0;
   metadataCount = 0;
   exemplarCount = 0;
   histogramCount = 0;
+  /**
+   * Per series: byte range [lblStart, lblEnd) of its Label entries on the wire when they are
+   * contiguous (every real sender writes them so); lblStart = -1 when they are not.
+   */
+  lblStart = new Int32Array(1024);
+  lblEnd = new Int32Array(1024);
   /** Per series: index of its first label, its label count, first sample, sample count. */
   lblFirst = new Int32Array(1024);
   lblCount = new Int32Array(1024);
@@ -68,6 +76,7 @@ export class WriteRequestDecoder {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = 0;
     out.buf = buf;
+    out.view = this.dv;
     out.seriesCount = out.labelCount = out.sampleCount = 0;
     out.metadataCount = out.exemplarCount = out.histogramCount = out.staleCount = 0;
     const end = buf.length;
@@ -98,12 +107,17 @@ export class WriteRequestDecoder {
       out.lblCount = grow(out.lblCount, s + 1);
       out.smpFirst = grow(out.smpFirst, s + 1);
       out.smpCount = grow(out.smpCount, s + 1);
+      out.lblStart = grow(out.lblStart, s + 1);
+      out.lblEnd = grow(out.lblEnd, s + 1);
     }
     // Labels and samples of one series are each contiguous in our columns even if the
     // sender interleaves them on the wire, since each column only grows by this series.
     out.lblFirst[s] = out.labelCount;
     out.smpFirst[s] = out.sampleCount;
+    let lblStart = -2; // -2: no label yet; -1: not contiguous
+    let lblEnd = 0;
     while (this.pos < end) {
+      const at = this.pos;
       const key = this.varint(end);
       const field = Math.floor(key / 8);
       const wt = key & 7;
@@ -111,8 +125,12 @@ export class WriteRequestDecoder {
         const len = this.varint(end);
         const stop = this.pos + len;
         if (stop > end) throw new DecodeError('protobuf: field overruns its TimeSeries');
-        if (field === 1) this.label(stop, out);
-        else if (field === 2) this.sample(stop, out);
+        if (field === 1) {
+          if (lblStart === -2) lblStart = at;
+          else if (at !== lblEnd) lblStart = -1;
+          lblEnd = stop;
+          this.label(stop, out);
+        } else if (field === 2) this.sample(stop, out);
         else {
           if (field === 3) out.exemplarCount++;
           else out.histogramCount++;
@@ -123,6 +141,8 @@ export class WriteRequestDecoder {
         this.skip(wt, end);
       }
     }
+    out.lblStart[s] = lblStart === -2 ? lblEnd : lblStart;
+    out.lblEnd[s] = lblEnd;
     out.lblCount[s] = out.labelCount - out.lblFirst[s];
     out.smpCount[s] = out.sampleCount - out.smpFirst[s];
   }

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import protobuf from 'protobufjs';
+import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
+import { SeriesIndex } from '../../src/series/index.js';
+
+const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
+const WR = root.lookupType('prometheus.WriteRequest');
+
+function batchOf(series: { labels: [string, string][]; ts: number }[]): WriteBatch {
+  const b = new WriteBatch();
+  const msg = WR.fromObject({
+    timeseries: series.map((s) => ({ labels: s.labels.map(([name, value]) => ({ name, value })), samples: [{ value: 1, timestamp: s.ts }] })),
+  });
+  new WriteRequestDecoder().decode(WR.encode(msg).finish(), b);
+  return b;
+}
+
+function ids(index: SeriesIndex, b: WriteBatch, seed = 0): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < b.seriesCount; s++) {
+    index.hash(b, s, seed);
+    let id = index.find();
+    if (id < 0) id = index.add();
+    out.push(id);
+  }
+  return out;
+}
+
+test('the same labels get the same id across requests, distinct labels distinct ids', () => {
+  const n = 100_000;
+  const mk = (ts: number) =>
+    batchOf(
+      Array.from({ length: n }, (_, i) => ({
+        labels: [
+          ['__name__', 'm'],
+          ['i', String(i)],
+          // label boundaries matter: ("ab","c") and ("a","bc") are different series
+          ['x', i % 2 ? 'ab' : 'a'],
+          ['y', i % 2 ? 'c' : 'bc'],
+        ] as [string, string][],
+        ts,
+      })),
+    );
+  const index = new SeriesIndex(1e6);
+  const first = ids(index, mk(1000));
+  assert.equal(new Set(first).size, n, 'no two series share an id');
+  assert.deepEqual(ids(index, mk(2000)), first, 'a later request (other timestamps) finds the same ids');
+  assert.equal(index.size, n);
+});
+
+test('the tenant seed separates identical label sets; the limit is enforced', () => {
+  const b = batchOf([{ labels: [['__name__', 'up']], ts: 1 }]);
+  const index = new SeriesIndex(2);
+  const [a] = ids(index, b, 1);
+  const [c] = ids(index, b, 2);
+  assert.notEqual(a, c);
+  const extra = batchOf([{ labels: [['__name__', 'other']], ts: 1 }]);
+  index.hash(extra, 0, 0);
+  assert.equal(index.find(), -1);
+  assert.equal(index.add(), -1, 'full: no id');
+});
+
+test('contiguous and interleaved label encodings are both indexed', () => {
+  // Build a TimeSeries whose labels are interleaved with its samples on the wire.
+  const label = (n: string, v: string) => {
+    const nb = Buffer.from(n);
+    const vb = Buffer.from(v);
+    const inner = Buffer.concat([Buffer.from([0x0a, nb.length]), nb, Buffer.from([0x12, vb.length]), vb]);
+    return Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+  };
+  const sample = Buffer.from([0x12, 11, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x05]);
+  const ts = Buffer.concat([label('__name__', 'up'), sample, label('job', 'x')]);
+  const req = Buffer.concat([Buffer.from([0x0a, ts.length]), ts]);
+  const b = new WriteBatch();
+  new WriteRequestDecoder().decode(req, b);
+  assert.equal(b.lblStart[0], -1, 'interleaved labels are flagged');
+  assert.equal(b.labelValue(b.lblFirst[0] + 1), 'x');
+  const index = new SeriesIndex(10);
+  const [id1] = ids(index, b);
+  const [id2] = ids(index, b);
+  assert.equal(id1, id2);
+});
