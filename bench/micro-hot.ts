@@ -60,7 +60,8 @@ time('encode 4 generated series', 300, () => {
   enc.reset();
   for (let s = 0; s < batch.seriesCount; s++) {
     enc.beginSeries(batch, s);
-    for (let v = 0; v < 4; v++) enc.writeSeries(v, prefixes[v], tcol, vcol, 1);
+    enc.timestamps(tcol, 1);
+    for (let v = 0; v < 4; v++) enc.writeSeries(v, prefixes[v], vcol);
   }
   enc.body();
 });

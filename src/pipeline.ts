@@ -191,9 +191,10 @@ export class Pipeline {
           begun = true;
         }
         const inst = this.instances[links.inst[k]];
+        enc.timestamps(this.colTs, n);
         for (let v = 0; v < inst.vars.length; v++) {
           const vi = inst.vars[v];
-          enc.writeSeries(inst.prefixBase + vi, inst.prefixes[vi], this.colTs, this.cols[vi], n);
+          enc.writeSeries(inst.prefixBase + vi, inst.prefixes[vi], this.cols[vi]);
         }
       }
     }

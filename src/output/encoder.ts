@@ -46,6 +46,11 @@ export class GeneratedEncoder {
   private prevOff = new Int32Array(65);
   private prevLabels = 0;
   private prevU = -1;
+  /** Timestamp varints of the current series (tsEnd[i]: end of sample i's bytes), their count, the Sample entries' total size. */
+  private tsEnc = new Uint8Array(2560);
+  private tsEnd = new Int32Array(257);
+  private tsN = 0;
+  private samplesLen = 0;
   /** Uncompressed position where the current block was last written, or -1. */
   private blockU = -1;
   /** Per prefix id: uncompressed position where it was last written, or -1. */
@@ -112,18 +117,34 @@ export class GeneratedEncoder {
   }
 
   /**
-   * One generated series: prefix labels (`prefixId` identifies the prefix across calls) + the
-   * current block, samples from the columns (a NaN value is written as the stale marker).
+   * Timestamps of the generated series that follow (one input series): their varints are
+   * encoded once here for all of its output variables.
    */
-  writeSeries(prefixId: number, prefix: Uint8Array, ts: Float64Array, val: Float64Array, n: number): void {
-    let samplesLen = 0;
-    for (let i = 0; i < n; i++) {
-      const sl = 10 + varintLen(ts[i]);
-      samplesLen += 1 + varintLen(sl) + sl;
+  timestamps(ts: Float64Array, n: number): void {
+    if (this.tsEnc.length < 10 * n) {
+      this.tsEnc = new Uint8Array(10 * n);
+      this.tsEnd = new Int32Array(n + 1);
     }
-    const msgLen = prefix.length + this.blockLen + samplesLen;
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      p = writeVarint(this.tsEnc, p, ts[i]);
+      this.tsEnd[i] = p;
+    }
+    this.tsN = n;
+    // Each Sample entry: tag, length (< 128), 0x09 + 8-byte double, 0x10 + timestamp varint.
+    this.samplesLen = 12 * n + p;
+  }
+
+  /**
+   * One generated series: prefix labels (`prefixId` identifies the prefix across calls) + the
+   * current block, the samples of the last timestamps() call with values from `val` (a NaN
+   * value is written as the stale marker).
+   */
+  writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array): void {
+    const n = this.tsN;
+    const msgLen = prefix.length + this.blockLen + this.samplesLen;
     // WriteRequest.timeseries tag + length
-    this.literal(1 + varintLen(msgLen));
+    this.literal(6);
     this.out[this.o] = 0x0a;
     this.advance(writeVarint(this.out, this.o + 1, msgLen));
     // Labels: the prefix, then the block, each copied from its last occurrence when there is one.
@@ -135,14 +156,15 @@ export class GeneratedEncoder {
     this.blockU = this.u;
     if (bu >= 0) this.copy(this.u - bu, this.blockLen);
     else this.firstBlock();
+    const te = this.tsEnc;
+    let ts = 0;
     for (let i = 0; i < n; i++) {
-      const t = ts[i];
-      const sl = 10 + varintLen(t);
-      this.literal(2 + sl);
+      const tEnd = this.tsEnd[i];
+      this.literal(12 + tEnd - ts);
       const out = this.out;
       let p = this.o;
       out[p++] = 0x12; // TimeSeries.samples
-      out[p++] = sl;
+      out[p++] = 10 + tEnd - ts;
       out[p++] = 0x09; // Sample.value (double)
       const v = val[i];
       if (v !== v) {
@@ -152,7 +174,8 @@ export class GeneratedEncoder {
       } else this.dv.setFloat64(p, v, true);
       p += 8;
       out[p++] = 0x10; // Sample.timestamp
-      this.advance(writeVarint(out, p, t));
+      for (; ts < tEnd; ts++) out[p++] = te[ts];
+      this.advance(p);
     }
     this.series++;
     this.samples += n;

@@ -33,8 +33,9 @@ test('generated series: metric_format labels, input labels kept, __name__ kept a
   const enc = new GeneratedEncoder(replacedLabelNames(format), 2);
   enc.beginSeries(batch, 0);
   const ts = Float64Array.from([1_790_000_000_000, 1_790_000_015_000]);
-  enc.writeSeries(0, encodeLabels(formatLabels(format, 'anomaly_score', 'load', 'fast')), ts, Float64Array.from([0.5, 2.5]), 2);
-  enc.writeSeries(1, encodeLabels(formatLabels(format, 'yhat', 'load', null)), ts, Float64Array.from([1, NaN]), 2);
+  enc.timestamps(ts, 2);
+  enc.writeSeries(0, encodeLabels(formatLabels(format, 'anomaly_score', 'load', 'fast')), Float64Array.from([0.5, 2.5]));
+  enc.writeSeries(1, encodeLabels(formatLabels(format, 'yhat', 'load', null)), Float64Array.from([1, NaN]));
   const body = snappy.uncompress(enc.body());
   const out = WR.toObject(WR.decode(body), { longs: Number }) as Obj;
   assert.equal(out.timeseries.length, 2);
@@ -86,7 +87,8 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
     enc.reset(); // the encoder is reused across requests
     for (let s = 0; s < n; s++) {
       enc.beginSeries(batch, s);
-      for (let v = 0; v < vars.length; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(1_790_000_000_000 + s), Float64Array.of(s + v / 10), 1);
+      enc.timestamps(Float64Array.of(1_790_000_000_000 + s), 1);
+      for (let v = 0; v < vars.length; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(s + v / 10));
     }
   }
   const body = enc.body();
