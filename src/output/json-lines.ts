@@ -28,7 +28,10 @@ export function writeRequestToJsonLines(buf: Uint8Array): string {
   const skip = (wire: number): void => {
     if (wire === 0) varint();
     else if (wire === 1) p += 8;
-    else if (wire === 2) p += varint();
+    else if (wire === 2) {
+      const len = varint(); // not `p += varint()`: that adds to p as it was before varint() moved it
+      p += len;
+    }
     else if (wire === 5) p += 4;
     else throw new Error(`generated WriteRequest: unexpected wire type ${wire}`);
   };
