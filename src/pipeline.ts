@@ -11,6 +11,7 @@ import { matches, parseSelector, type Selector } from './match/selector.js';
 import { Prediction } from './models/model.js';
 import type { Scorer } from './models/scorer.js';
 import { lbl, type Registry } from './metrics/registry.js';
+import { Throttle } from './metrics/throttle.js';
 import { GeneratedEncoder } from './output/encoder.js';
 import { encodeLabels, formatLabels, replacedLabelNames } from './output/format.js';
 import { SeriesIndex } from './series/index.js';
@@ -74,6 +75,10 @@ export class Pipeline {
   private readonly m: ReturnType<typeof pipelineMetrics>;
   /** Generated-series transport (remote_write or JSON lines) and the multitenancy check. */
   private readonly out: GeneratedWriter;
+  /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
+  private readonly rejectLog = new Throttle(10_000);
+  private readonly retryLog = new Throttle(10_000);
+  private readonly generatedLog = new Throttle(10_000);
   /** Tenant of the request being scored (read by newSeries()). */
   private tenant: string | null = null;
 
@@ -145,11 +150,13 @@ export class Pipeline {
     }
     this.m.forwardErr.inc();
     if (raw.outcome === 'rejected') {
-      this.log.warn({ reason: raw.reason }, 'downstream rejected a raw request; passing 400 back to the sender');
+      const suppressed = this.rejectLog.take();
+      if (suppressed >= 0) this.log.warn({ reason: raw.reason, suppressed }, 'downstream rejected a raw request; passing 400 back to the sender');
       return { status: 400, message: raw.reason };
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
-    this.log.warn({ reason: raw.reason }, 'raw forward failed; answering 503 so the sender retries');
+    const suppressed = this.retryLog.take();
+    if (suppressed >= 0) this.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
     return { status: 503, message: raw.reason };
   }
 
@@ -158,7 +165,8 @@ export class Pipeline {
     const r = await this.out.send(tenant, body);
     if (r.outcome === 'accepted') return;
     this.m.generatedErr.inc();
-    this.log.warn({ reason: r.reason, transport: this.out.mode }, 'writing generated series failed');
+    const suppressed = this.generatedLog.take();
+    if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.out.mode, suppressed }, 'writing generated series failed');
   }
 
   /** Decode, score, and return the compressed generated WriteRequest (null when none). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { MULTITENANT } from './paths.js';
+import { Throttle } from '../metrics/throttle.js';
 
 /**
  * The four multitenancy cases of vmanomaly's writer reference, checked once per new scored
@@ -40,8 +41,7 @@ export function unexpectedAccountWarning(key: string): string {
 
 interface Case {
   counter: Metric;
-  lastLog: number;
-  suppressed: number;
+  throttle: Throttle;
   text: (key: string) => string;
 }
 
@@ -51,13 +51,12 @@ export class TenancyCheck {
   constructor(
     registry: Registry,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
     const help = 'Scored series in a multitenancy warning case of the vmanomaly writer reference (3: multitenant without vm_account_id, 4: vm_account_id without multitenant).';
     const mk = (c: 3 | 4, text: (key: string) => string): Case => ({
       counter: registry.counter('anomstream_multitenancy_warnings_total', help, lbl('case', String(c))),
-      lastLog: -Infinity,
-      suppressed: 0,
+      throttle: new Throttle(WARN_EVERY_MS, now),
       text,
     });
     this.cases = { 3: mk(3, missingAccountWarning), 4: mk(4, unexpectedAccountWarning) };
@@ -71,15 +70,10 @@ export class TenancyCheck {
     const n = multi ? 3 : 4;
     const c = this.cases[n];
     c.counter.inc();
-    const now = this.now();
-    if (now - c.lastLog < WARN_EVERY_MS) {
-      c.suppressed++;
-      return n;
-    }
+    const suppressed = c.throttle.take();
+    if (suppressed < 0) return n;
     const key = seriesString(labels);
-    this.log.warn({ case: n, tenant: tenant ?? '(none: single node)', series: key, suppressed: c.suppressed }, c.text(key));
-    c.lastLog = now;
-    c.suppressed = 0;
+    this.log.warn({ case: n, tenant: tenant ?? '(none: single node)', series: key, suppressed }, c.text(key));
     return n;
   }
 }
