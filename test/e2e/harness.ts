@@ -239,6 +239,13 @@ const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
+// A test run interrupted (Ctrl-C, CI timeout) must not leave VictoriaMetrics or vmagent behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of live) c.kill('SIGKILL');
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
 
 async function waitHealthy(p: Proc, url: string, timeoutMs: number): Promise<void> {
   await waitFor(
