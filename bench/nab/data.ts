@@ -21,8 +21,9 @@ export function nabTimeMs(s: string): number {
   return ms;
 }
 
-export function loadCorpus(root: string): NabFile[] {
-  const labels = JSON.parse(readFileSync(join(root, 'labels/combined_windows.json'), 'utf8')) as Record<string, Array<[string, string]>>;
+/** Files under `root/data/<category>/`; windows from `labelsPath` (default root/labels/combined_windows.json). */
+export function loadCorpus(root: string, labelsPath = join(root, 'labels/combined_windows.json')): NabFile[] {
+  const labels = JSON.parse(readFileSync(labelsPath, 'utf8')) as Record<string, Array<[string, string]>>;
   const files: NabFile[] = [];
   for (const category of readdirSync(join(root, 'data')).sort()) {
     for (const name of readdirSync(join(root, 'data', category)).sort()) {
@@ -58,8 +59,9 @@ export function loadCorpus(root: string): NabFile[] {
   return files;
 }
 
-export function loadProfiles(root: string): Record<string, Profile> {
-  const raw = JSON.parse(readFileSync(join(root, 'profiles.json'), 'utf8')) as Record<string, { CostMatrix: Profile }>;
+/** NAB's profiles.json (root/profiles.json unless a path to the file is given). */
+export function loadProfiles(root: string, path = join(root, 'profiles.json')): Record<string, Profile> {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, { CostMatrix: Profile }>;
   const out: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(raw)) out[name] = p.CostMatrix;
   return out;

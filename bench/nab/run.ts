@@ -3,8 +3,12 @@
  * code the proxy runs (modelSchema -> compileModel -> Scorer.update), writes per-file
  * `timestamp,value,anomaly_score` CSVs, and scores them with bench/nab/score.ts.
  *
- *   node dist/bench/nab/run.js [--data /work/shared/nab] [--out .bench-out/nab]
- *        [--model auto]... [--set key=json]... [--brief] [--no-csv]
+ *   node dist/bench/nab/run.js [--data /work/shared/nab] [--labels FILE] [--profiles FILE]
+ *        [--out .bench-out/nab] [--model auto]... [--set key=json]... [--brief] [--no-csv]
+ *
+ * --data DIR holds data/<category>/<file>.csv; --labels defaults to DIR/labels/combined_windows.json
+ * (a full NAB label file works: only the keys of files present are used) and --profiles to
+ * DIR/profiles.json, falling back to /work/shared/nab/profiles.json.
  *
  * Reported per model: standard / reward_low_FP / reward_low_FN at the fixed threshold 1
  * (detection = score > 1) and at the threshold optimised over the corpus (detection =
@@ -13,7 +17,7 @@
  * series, per category, and leave-one-category-out (threshold optimised on the other
  * categories, scored on the one left out, next to the untuned threshold-1 score).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
 import { runFile } from './run-file.js';
@@ -22,6 +26,8 @@ import { FileScore, Profile, Sweep, normalise, scoreFile, sweep } from './score.
 
 interface Args {
   data: string;
+  labels?: string;
+  profiles?: string;
   out: string;
   models: string[];
   set: Record<string, unknown>;
@@ -34,6 +40,8 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--data') a.data = argv[++i];
+    else if (k === '--labels') a.labels = argv[++i];
+    else if (k === '--profiles') a.profiles = argv[++i];
     else if (k === '--out') a.out = argv[++i];
     else if (k === '--model') a.models.push(argv[++i]);
     else if (k === '--set') {
@@ -108,8 +116,8 @@ const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const files = loadCorpus(args.data);
-  const profiles = loadProfiles(args.data);
+  const files = loadCorpus(args.data, args.labels);
+  const profiles = loadProfiles(args.data, args.profiles ?? (existsSync(join(args.data, 'profiles.json')) ? undefined : '/work/shared/nab/profiles.json'));
   const std = profiles.standard;
   const cats = [...new Set(files.map((f) => f.category))];
   const lines: string[] = [];
@@ -187,7 +195,7 @@ function main(): void {
   }
   if (args.brief) return;
   const text = [
-    '### Corpus (35 files, 50 windows), all profiles',
+    `### Corpus (${files.length} files, ${files.reduce((a, f) => a + f.windows.length, 0)} windows), all profiles`,
     ...lines,
     '',
     '### Per category, standard profile, fixed threshold 1 (detected windows / windows, false-positive rows)',

@@ -60,6 +60,10 @@ const common = {
   clip_predictions: z.boolean().default(false),
   /** Band half-width multiplier. */
   scale: z.number().positive().default(1),
+  /** Half-life with which the band shrinks back after a point scored above 1 (see models/surprise.ts). */
+  release: duration.prefault('1d'),
+  /** After a point scores s > 1 the band covers it: the same deviation next scores 1/surprise_cover. */
+  surprise_cover: z.number().min(1).default(1.5),
 };
 
 /** `decay`: a duration only, alias of the class's half_life (see the header). */
@@ -172,7 +176,7 @@ export const seasonalQuantileOnline = z
     buckets: z.number().int().min(1).max(40).default(24),
     quantiles: quantiles.default([0.01, 0.5, 0.99]),
     /** Memory of each bucket's quantiles, in wall-clock time. */
-    half_life: duration.prefault('14d'),
+    half_life: duration.prefault('7d'),
     decay: decay.optional(),
   })
   .strict();
@@ -189,12 +193,8 @@ const autoShape = {
   decay: decay.optional(),
   /** Memory of the normal residual spread. */
   spread_half_life: duration.prefault('1d'),
-  /** Half-life with which the band shrinks back after a point scored above 1. */
-  release: duration.prefault('1d'),
   /** Memory of each seasonal bucket, in wall-clock time. */
   season_half_life: duration.prefault('1d'),
-  /** After a point scores s > 1 the band covers it: the same deviation next scores 1/surprise_cover. */
-  surprise_cover: z.number().min(1).default(1.5),
   /** Residuals are clipped at ±clip·band half-width before they are learned. */
   clip: z.number().positive().default(1),
   /** Band floor relative to |yhat|. */
@@ -252,9 +252,9 @@ export function compileModel(cfg: ModelConfig, q: QueryScoring = {}): Scorer {
 function buildModel(cfg: ModelConfig): Model {
   switch (cfg.class) {
     case 'zscore_online':
-      return new ZscoreOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, zThreshold: cfg.z_threshold, relFloor: 1e-3, absFloor: ABS_FLOOR });
+      return new ZscoreOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, zThreshold: cfg.z_threshold, relFloor: 1e-3, absFloor: ABS_FLOOR, ...surprise(cfg) });
     case 'mad_online':
-      return new MadOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, threshold: cfg.threshold, relFloor: 1e-3, absFloor: ABS_FLOOR });
+      return new MadOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, threshold: cfg.threshold, relFloor: 1e-3, absFloor: ABS_FLOOR, ...surprise(cfg) });
     case 'quantile_online':
       return new QuantileOnline({
         halfLifeMs: cfg.decay ?? cfg.half_life,
@@ -263,6 +263,7 @@ function buildModel(cfg: ModelConfig): Model {
         qHi: cfg.quantiles[2],
         relFloor: 1e-3,
         absFloor: ABS_FLOOR,
+        ...surprise(cfg),
       });
     case 'holtwinters_online':
       return new HoltWintersOnline(
@@ -275,6 +276,7 @@ function buildModel(cfg: ModelConfig): Model {
           z: cfg.z_threshold,
           relFloor: 1e-3,
           absFloor: ABS_FLOOR,
+          ...surprise(cfg),
         },
         clockOf(cfg, cfg.buckets),
       );
@@ -287,6 +289,7 @@ function buildModel(cfg: ModelConfig): Model {
           qHi: cfg.quantiles[2],
           relFloor: 1e-3,
           absFloor: ABS_FLOOR,
+          ...surprise(cfg),
         },
         clockOf(cfg, cfg.buckets),
       );
@@ -296,9 +299,8 @@ function buildModel(cfg: ModelConfig): Model {
           z: cfg.z_threshold,
           levelHalfLifeMs: cfg.decay ?? cfg.half_life,
           spreadHalfLifeMs: cfg.spread_half_life,
-          releaseMs: cfg.release,
           seasonHalfLifeMs: cfg.season_half_life,
-          gamma: cfg.surprise_cover,
+          ...surprise(cfg),
           clip: cfg.clip,
           relFloor: cfg.rel_floor,
           absFloor: ABS_FLOOR,
@@ -307,6 +309,10 @@ function buildModel(cfg: ModelConfig): Model {
         cfg.buckets > 0 ? clockOf(cfg, cfg.buckets) : null,
       );
   }
+}
+
+function surprise(cfg: { release: number; surprise_cover: number }): { releaseMs: number; gamma: number } {
+  return { releaseMs: cfg.release, gamma: cfg.surprise_cover };
 }
 
 function clockOf(cfg: { seasonality: number; season_starts_from: string; tz: string }, buckets: number): SeasonClock {

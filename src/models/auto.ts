@@ -1,17 +1,19 @@
 import { Model, Prediction, alphaFor } from './model.js';
 import { SeasonClock } from './season.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * auto (the default): robust level + optional piecewise-constant seasonality + a band that
  * remembers the last surprise. Chosen on the NAB benchmark (bench/nab, bench/RESULTS.md).
  *
  * yhat = m + S[b] (b = floor(pos(t)), see season.ts; no season when K = 0), e = y - yhat.
- * Half-width w = z·1.25·max(v, E, floor):
+ * Half-width w = max(z·1.25·max(v, floor), E):
  *   v      slow spread, EW mean of |e| clipped to 4·max(v, floor)  (1.25·mean|e| ≈ σ),
- *   E      surprise envelope: decays with half-life `release`; when |e| > w (a point scoring
- *          above 1) it jumps to γ·|e|/(z·1.25), so the same deviation on the next point scores
- *          1/γ < 1: a change is flagged once, then accepted as the new normal while the level
- *          catches up (the level, clipped at ±c·w, moves freely once w covers the change),
+ *   E      surprise envelope (surprise.ts, shared by every model), a half-width: decays
+ *          with half-life `release`; when |e| > w (a point scoring above 1) it jumps to
+ *          γ·|e|, so the same deviation on the next point scores 1/γ < 1: a change is flagged
+ *          once, then accepted as the new normal while the level catches up (the level,
+ *          clipped at ±c·w, moves freely once w covers the change),
  *   floor  max(rel_floor·|yhat|, abs_floor, q_floor·q) with q the EW mean of the non-zero
  *          |Δy| (the series' step: quantised and flat series stay quiet on a one-step move).
  * With a_x = 1 - 2^(-Δt/h_x) (so every setting is a duration):
@@ -21,22 +23,20 @@ import { SeasonClock } from './season.js';
  *   v ← v + a_v·(min(|e|, 4·max(v, floor)) - v);  q ← q + a_q·(|Δy| - q) when Δy ≠ 0
  * Scores are finite: w ≥ z·1.25·floor > 0.
  *
- * Slots: [0] m, [1] v, [2] E, [3] last ts (NaN before the first point), [4] q, [5] last y,
- * [6] L, [7..7+K) S.
- * After a level shift of size s: the first point scores s/w; E then holds γ·s/(z·1.25)
+ * Slots: [0] m, [1] v, [2] E (a half-width, as of the last point), [3] last ts (NaN before
+ * the first point), [4] q, [5] last y, [6] L, [7..7+K) S.
+ * After a level shift of size s: the first point scores s/w; E then holds γ·s
  * while the residual decays as s·2^(-t/h_m), so with release ≥ level half-life the score
  * stays ≤ 1/γ: at most 1 point after a clean shift scores above 1 (noise on top of the
  * shift may add one or two more when it pushes a residual past the envelope).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
  * amplitude at 5-minute steps, at most 1 point after the shift score above 1.
  */
-export interface AutoParams {
+export interface AutoParams extends SurpriseParams {
   z: number;
   levelHalfLifeMs: number;
   spreadHalfLifeMs: number;
-  releaseMs: number;
   seasonHalfLifeMs: number;
-  gamma: number;
   clip: number;
   relFloor: number;
   absFloor: number;
@@ -68,33 +68,28 @@ export class AutoModel implements Model {
       state[o + 5] = y;
       state[o + 6] = y;
     }
+    const dt = last === last ? tsMs - last : 0;
     let m = state[o];
     let v = state[o + 1];
-    let env = state[o + 2];
+    const env = released(state[o + 2], dt, p.releaseMs);
     let q = state[o + 4];
     const seas = b < 0 ? 0 : state[b];
     const yhat = m + seas;
     let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
     if (floor < p.absFloor) floor = p.absFloor;
     if (floor < p.qFloor * q) floor = p.qFloor * q;
-    const k = p.z * 1.25;
-    let s = v > env ? v : env;
-    if (s < floor) s = floor;
-    const w = k * s;
+    let w = p.z * 1.25 * (v > floor ? v : floor);
+    if (w < env) w = env;
     out.yhat = yhat;
     out.lower = yhat - w;
     out.upper = yhat + w;
+    state[o + 2] = env;
     if (last === last) {
-      const dt = tsMs - last;
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
-      env *= Math.exp((-Math.LN2 * dt) / p.releaseMs);
-      let wNew = w;
-      if (ae > w) {
-        env = (p.gamma * ae) / k;
-        wNew = p.gamma * ae;
-      }
-      const c = p.clip * wNew;
+      const envNew = surprised(env, ae, w, p.gamma);
+      state[o + 2] = envNew;
+      const c = p.clip * (w > envNew ? w : envNew);
       const ec = e > c ? c : e < -c ? -c : e;
       const am = alphaFor(dt, p.levelHalfLifeMs);
       m += am * ec;
@@ -112,7 +107,6 @@ export class AutoModel implements Model {
     }
     state[o] = m;
     state[o + 1] = v;
-    state[o + 2] = env;
     state[o + 3] = tsMs;
     state[o + 4] = q;
     state[o + 5] = y;

@@ -1,5 +1,6 @@
 import { Model, Prediction, alphaFor, learnStep } from './model.js';
 import { SeasonClock } from './season.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * holtwinters_online: additive level + damped trend + seasonality indexed by timestamp.
@@ -18,15 +19,19 @@ import { SeasonClock } from './season.js';
  * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
  * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
  *
+ * The band is then widened by the surprise envelope E (slot [6], see surprise.ts):
+ * w = max(w, E), E ← γ·|e| when |e| > w, E halving every `release`.
+ *
  * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4] step, [5] last y,
- * [6..6+K) S.
- * After a level shift of size s the level absorbs it with half-life h_l and the spread
- * grows with the clipped residual, so the score stays above 1 for about
- * h_l/Δt·log2(s/(z·1.25·v)) points.
+ * [6] E, [7..7+K) S.
+ * After a level shift of size s the first point scores s/w and sets E = γ·s; the level
+ * absorbs the shift with half-life h_l (1h) while E releases with half-life `release` (1d),
+ * so the later residuals stay under E: the change is reported once (without E the score
+ * stayed above 1 for about h_l/Δt·log2(s/(z·1.25·v)) points).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 45 points after the shift score above 1.
+ * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
-export interface HoltWintersParams {
+export interface HoltWintersParams extends SurpriseParams {
   levelHalfLifeMs: number;
   trendHalfLifeMs: number;
   trendDampingMs: number;
@@ -45,7 +50,7 @@ export class HoltWintersOnline implements Model {
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 6 + this.k;
+    this.slots = 7 + this.k;
   }
 
   init(state: Float64Array, o: number): void {
@@ -63,8 +68,8 @@ export class HoltWintersOnline implements Model {
     const f = pos - i;
     let j = i + 1;
     if (j === k) j = 0;
-    i += o + 6;
-    j += o + 6;
+    i += o + 7;
+    j += o + 7;
     if (last !== last) {
       state[o] = y;
       state[o + 3] = tsMs;
@@ -79,12 +84,15 @@ export class HoltWintersOnline implements Model {
     let floor = p.relFloor * Math.abs(l);
     if (floor < p.absFloor) floor = p.absFloor;
     if (floor < state[o + 4]) floor = state[o + 4];
-    const w = p.z * 1.25 * (v > floor ? v : floor);
+    const env = released(state[o + 6], dt, p.releaseMs);
+    let w = p.z * 1.25 * (v > floor ? v : floor);
+    if (w < env) w = env;
     out.yhat = yhat;
     out.lower = yhat - w;
     out.upper = yhat + w;
     if (dt > 0) {
       const e = y - yhat;
+      state[o + 6] = surprised(env, e < 0 ? -e : e, w, p.gamma);
       const al = alphaFor(dt, p.levelHalfLifeMs);
       l = l + b * dt + al * e;
       b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);

@@ -1,4 +1,5 @@
 import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * mad_online: streaming median and median absolute deviation, band = median ± threshold·1.4826·MAD (1.4826·MAD = σ for Gaussian noise).
@@ -13,15 +14,22 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * quantised series (a change below threshold·floor scores < 1; mad can never reach 0
  * because its update is multiplicative and bounded below by the floor).
  * The first point sets med = y and mad = floor.
+ * Band half-width w = max(threshold·1.4826·max(mad, floor), E) with E the surprise envelope
+ * (slot [5], see surprise.ts: E ← γ·|y - med| when a point scores above 1, halving every
+ * `release`), and the median's step uses that band: med moves by a·w/(threshold·1.4826)
+ * instead of a·mad, so after a change it has already reported it walks to the new level
+ * quickly; one outlier still moves it by at most a·w/(threshold·1.4826).
  *
- * Slots: [0] med, [1] mad, [2] last timestamp (NaN before the first point), [3] step, [4] last y.
- * After a level shift of size s the median walks at ≤ a·mad per point, and the MAD grows
- * geometrically by e^a per point, so the score stays above 1 for about
- * log(s/(threshold·mad))/a points: ~half_life/Δt·log2(s/(threshold·mad))·1.0 at most.
+ * Slots: [0] med, [1] mad, [2] last timestamp (NaN before the first point), [3] step,
+ * [4] last y, [5] E.
+ * After a level shift of size s the first point scores s/w and sets E = γ·s, so the next
+ * points score about 1/γ while the median, stepping by ~a·γ·s/(threshold·1.4826) per
+ * point, closes the gap faster than E releases it (the plain median, stepping by a·mad,
+ * would keep scoring above 1 for hundreds of points).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 300 points after the shift score above 1.
+ * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
-export interface MadParams {
+export interface MadParams extends SurpriseParams {
   halfLifeMs: number;
   threshold: number;
   relFloor: number;
@@ -29,7 +37,7 @@ export interface MadParams {
 }
 
 export class MadOnline implements Model {
-  readonly slots = 5;
+  readonly slots = 6;
   constructor(readonly p: MadParams) {}
 
   init(state: Float64Array, o: number): void {
@@ -38,6 +46,7 @@ export class MadOnline implements Model {
     state[o + 2] = NaN;
     state[o + 3] = 0;
     state[o + 4] = NaN;
+    state[o + 5] = 0;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -53,15 +62,20 @@ export class MadOnline implements Model {
       floor = Math.max(p.relFloor * Math.abs(y), p.absFloor);
       mad = floor;
     }
-    const s = mad > floor ? mad : floor;
-    const w = p.threshold * 1.4826 * s;
+    const dt = last === last ? tsMs - last : 0;
+    const k = p.threshold * 1.4826;
+    const env = released(state[o + 5], dt, p.releaseMs);
+    let w = k * (mad > floor ? mad : floor);
+    if (w < env) w = env;
     out.yhat = med;
     out.lower = med - w;
     out.upper = med + w;
     if (last === last) {
-      const a = alphaFor(tsMs - last, p.halfLifeMs);
+      const a = alphaFor(dt, p.halfLifeMs);
       const r = y - med;
-      med += 2 * a * s * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
+      const ar = r < 0 ? -r : r;
+      state[o + 5] = surprised(env, ar, w, p.gamma);
+      med += ((2 * a * w) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;
       learnStep(state, o + 3, y, a);

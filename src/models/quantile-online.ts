@@ -1,4 +1,5 @@
 import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * quantile_online: band from three streaming quantiles, yhat = q_mid, [q_lo, q_hi] the band.
@@ -13,15 +14,21 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * around q_mid on each side (step: typical non-zero |Δy|, see learnStep), so flat or quantised series score 0 on repeats and < 1 on
  * changes under floor.
  *
- * Slots: [0] q_lo, [1] q_mid, [2] q_hi, [3] last timestamp (NaN before the first point), [4] step, [5] last y.
- * After a level shift of size s the violated tail quantile moves by ~a·s_band/(2·min(τ,1-τ))
- * per point and the band widens geometrically, so the score stays above 1 for about
- * 2·min(τ,1-τ)/a·log(s/s_band) points (with the default 0.01 tail, ~half_life/Δt points
- * per doubling of s/s_band, times 0.03).
+ * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
+ * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
+ * `release`), and the trackers' step scale s is the judged band w_up + w_lo, so after a
+ * reported change they move to the new level at a pace set by the change itself.
+ *
+ * Slots: [0] q_lo, [1] q_mid, [2] q_hi, [3] last timestamp (NaN before the first point),
+ * [4] step, [5] last y, [6] E.
+ * After a level shift of size s the first point scores s/w and sets E = γ·s; q_mid then
+ * steps by ~a·2γs per point and the violated tail by 1/(2·min(τ,1-τ)) times that, so the
+ * band covers the new level long before E is released: the change is reported once
+ * (without E the score stayed above 1 for ~2·min(τ,1-τ)/a·log(s/s_band) points).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 30 points after the shift score above 1.
+ * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
-export interface QuantileParams {
+export interface QuantileParams extends SurpriseParams {
   halfLifeMs: number;
   qLo: number;
   qMid: number;
@@ -31,7 +38,7 @@ export interface QuantileParams {
 }
 
 export class QuantileOnline implements Model {
-  readonly slots = 6;
+  readonly slots = 7;
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
@@ -48,6 +55,7 @@ export class QuantileOnline implements Model {
     state[o + 3] = NaN;
     state[o + 4] = 0;
     state[o + 5] = NaN;
+    state[o + 6] = 0;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -64,14 +72,22 @@ export class QuantileOnline implements Model {
     let floor = p.relFloor * Math.abs(mid);
     if (floor < p.absFloor) floor = p.absFloor;
     if (floor < state[o + 4]) floor = state[o + 4];
+    const dt = last === last ? tsMs - last : 0;
+    const env = released(state[o + 6], dt, p.releaseMs);
+    let wUp = hi - mid;
+    let wLo = mid - lo;
+    if (wUp < floor) wUp = floor;
+    if (wUp < env) wUp = env;
+    if (wLo < floor) wLo = floor;
+    if (wLo < env) wLo = env;
     out.yhat = mid;
-    out.lower = lo < mid - floor ? lo : mid - floor;
-    out.upper = hi > mid + floor ? hi : mid + floor;
+    out.lower = mid - wLo;
+    out.upper = mid + wUp;
     if (last === last) {
-      const a = alphaFor(tsMs - last, p.halfLifeMs);
-      let s = hi - lo;
-      if (s < floor) s = floor;
-      const as = a * s;
+      const a = alphaFor(dt, p.halfLifeMs);
+      const r = y - mid;
+      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma) : surprised(env, -r, wLo, p.gamma);
+      const as = a * (wUp + wLo);
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));

@@ -1,5 +1,6 @@
 import { Model, Prediction, alphaFor, learnStep } from './model.js';
 import { SeasonClock } from './season.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * seasonal_quantile_online: quantile_online per time-of-day / day-of-week bucket.
@@ -17,15 +18,22 @@ import { SeasonClock } from './season.js';
  * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
  * quantised series stay below 1.
  *
+ * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
+ * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
+ * `release`); the bucket's q_mid steps by a·max(q_hi - q_lo, floor, w_up + w_lo), so it
+ * learns a reported change at a pace set by the change (the tails keep their own scale,
+ * so a wide envelope cannot throw them far out).
+ *
  * Slots: [0..3) series-wide q_lo, q_mid, q_hi, [3] last ts (NaN before the first point),
- * [4] step, [5] last y, [6 + 3i .. 6 + 3i + 3) bucket i (q_mid NaN until first visited).
- * After a level shift of size s every bucket must learn it separately: a bucket keeps
- * scoring above 1 for about 2·min(τ,1-τ)/a·log(s/s_band) of its own visits, i.e. the
- * anomaly is reported for up to about one period before the new level is accepted.
+ * [4] step, [5] last y, [6] E, [7 + 3i .. 7 + 3i + 3) bucket i (q_mid NaN until first visited).
+ * After a level shift of size s the first point scores s/w and sets E = γ·s: each bucket
+ * still learns the new level on its own visits, but it is judged by a band at least E wide
+ * meanwhile, so the change is reported about once rather than for up to a period (as it
+ * was without E); a bucket that has not learnt it within ~`release` may report it again.
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 288 points after the shift score above 1.
+ * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
-export interface SeasonalQuantileParams {
+export interface SeasonalQuantileParams extends SurpriseParams {
   halfLifeMs: number;
   qLo: number;
   qMid: number;
@@ -45,7 +53,7 @@ export class SeasonalQuantileOnline implements Model {
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 6 + 3 * this.k;
+    this.slots = 7 + 3 * this.k;
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -54,6 +62,7 @@ export class SeasonalQuantileOnline implements Model {
   init(state: Float64Array, o: number): void {
     state.fill(NaN, o, o + this.slots);
     state[o + 4] = 0;
+    state[o + 6] = 0;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -64,7 +73,7 @@ export class SeasonalQuantileOnline implements Model {
       state[o + 1] = y;
       state[o + 2] = y;
     }
-    const b = o + 6 + 3 * (this.clock.pos(tsMs) | 0);
+    const b = o + 7 + 3 * (this.clock.pos(tsMs) | 0);
     if (state[b + 1] !== state[b + 1]) {
       state[b] = state[o];
       state[b + 1] = state[o + 1];
@@ -74,20 +83,30 @@ export class SeasonalQuantileOnline implements Model {
     let floor = p.relFloor * Math.abs(mid);
     if (floor < p.absFloor) floor = p.absFloor;
     if (floor < state[o + 4]) floor = state[o + 4];
+    const dt = last === last ? tsMs - last : 0;
+    const env = released(state[o + 6], dt, p.releaseMs);
+    let wUp = state[b + 2] - mid;
+    let wLo = mid - state[b];
+    if (wUp < floor) wUp = floor;
+    if (wUp < env) wUp = env;
+    if (wLo < floor) wLo = floor;
+    if (wLo < env) wLo = env;
     out.yhat = mid;
-    out.lower = state[b] < mid - floor ? state[b] : mid - floor;
-    out.upper = state[b + 2] > mid + floor ? state[b + 2] : mid + floor;
+    out.lower = mid - wLo;
+    out.upper = mid + wUp;
     if (last === last) {
-      const dt = tsMs - last;
+      const r = y - mid;
+      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma) : surprised(env, -r, wLo, p.gamma);
       const a = alphaFor(dt, p.halfLifeMs / this.k);
-      this.learn(state, o, a, y, floor);
-      this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor);
+      this.learn(state, o, a, y, floor, 0);
+      this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor, wUp + wLo);
       learnStep(state, o + 4, y, a);
     } else state[o + 5] = y;
     state[o + 3] = tsMs;
   }
 
-  private learn(state: Float64Array, q: number, a: number, y: number, floor: number): void {
+  /** One tracker step; the tails step by a·max(q_hi - q_lo, floor), the middle by a·max(that, band). */
+  private learn(state: Float64Array, q: number, a: number, y: number, floor: number, band: number): void {
     const p = this.p;
     let lo = state[q];
     let mid = state[q + 1];
@@ -96,7 +115,7 @@ export class SeasonalQuantileOnline implements Model {
     if (s < floor) s = floor;
     const as = a * s;
     lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
-    mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
+    mid += a * (s > band ? s : band) * this.kMid * (p.qMid - (y < mid ? 1 : 0));
     hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
     if (mid < lo) mid = lo;
     if (hi < mid) hi = mid;

@@ -1,4 +1,5 @@
 import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
  * zscore_online: exponentially weighted mean and variance, band = mean ± z·σ.
@@ -11,14 +12,20 @@ import { Model, Prediction, alphaFor, learnStep } from './model.js';
  * so a flat series has a tiny but non-zero band: its score stays finite, and a change of
  * less than z·floor (e.g. one quantisation step) scores below 1.
  *
- * Slots: [0] m, [1] v, [2] timestamp of the last point (NaN before the first), [3] step, [4] last y.
- * After a level shift of size s the score stays above 1 while the decaying residual
- * s·(1-a)^k exceeds z·σ_k; σ grows with the shift itself, so this plain model keeps
- * scoring above 1 for roughly half_life·log2(s/(zσ0))/Δt points at most.
+ * The band is then widened by the surprise envelope E (slot [5], see surprise.ts):
+ * w = max(w, E), E ← γ·|d| when |d| > w, E halving every `release`.
+ *
+ * Slots: [0] m, [1] v, [2] timestamp of the last point (NaN before the first), [3] step,
+ * [4] last y, [5] E.
+ * After a level shift of size s the first point scores s/w and sets E = γ·s; the residual
+ * then decays as s·2^(-t/half_life) and E as γ·s·2^(-t/release), so with release ≥ half_life
+ * (the defaults: both 1d) every later point scores ≤ 1/γ plus what the noise adds: the
+ * change is reported once, not for the ~half_life·log2(s/(zσ0))/Δt points the plain
+ * recurrence would need to absorb it.
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 70 points after the shift score above 1.
+ * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
-export interface ZscoreParams {
+export interface ZscoreParams extends SurpriseParams {
   halfLifeMs: number;
   zThreshold: number;
   relFloor: number;
@@ -26,7 +33,7 @@ export interface ZscoreParams {
 }
 
 export class ZscoreOnline implements Model {
-  readonly slots = 5;
+  readonly slots = 6;
   constructor(readonly p: ZscoreParams) {}
 
   init(state: Float64Array, o: number): void {
@@ -35,6 +42,7 @@ export class ZscoreOnline implements Model {
     state[o + 2] = NaN;
     state[o + 3] = 0;
     state[o + 4] = NaN;
+    state[o + 5] = 0;
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
@@ -46,14 +54,19 @@ export class ZscoreOnline implements Model {
     }
     const m = state[o];
     const v = state[o + 1];
+    const dt = tsMs - state[o + 2];
     const floor = Math.max(p.relFloor * Math.abs(m), p.absFloor, state[o + 3]);
     const sd = Math.sqrt(v);
-    const w = p.zThreshold * (sd > floor ? sd : floor);
+    const w0 = p.zThreshold * (sd > floor ? sd : floor);
+    const env = released(state[o + 5], dt, p.releaseMs);
+    const w = w0 > env ? w0 : env;
     out.yhat = m;
     out.lower = m - w;
     out.upper = m + w;
-    const a = alphaFor(tsMs - state[o + 2], p.halfLifeMs);
+    const a = alphaFor(dt, p.halfLifeMs);
     const d = y - m;
+    const ad = d < 0 ? -d : d;
+    state[o + 5] = surprised(env, ad, w, p.gamma);
     state[o] = m + a * d;
     state[o + 1] = (1 - a) * (v + a * d * d);
     state[o + 2] = tsMs;

@@ -1,0 +1,35 @@
+/**
+ * The surprise envelope, shared by every model: the band remembers the last surprise.
+ *
+ * One slot E per series holds a half-width, as of the last point's timestamp. For a point
+ * Δt after it, with the model's own half-widths w_up, w_lo around yhat:
+ *   E ← E·2^(-Δt/release)                      (shrinks back with half-life `release`)
+ *   w_up ← max(w_up, E),  w_lo ← max(w_lo, E)   (the band the point is judged by)
+ * and when the point falls outside that band (|e| = |y - yhat| > w on its side, i.e. it
+ * scores above 1):
+ *   E ← γ·|e|        (γ = `surprise_cover` ≥ 1)
+ * so the same deviation on the next point scores 1/γ < 1. A change is flagged once; the
+ * model then has about `release` of wall-clock time to learn the new normal before its band
+ * is back to its own width, instead of firing on every point until it has. Models also use
+ * the widened band as the scale of their learning steps and residual clips, so they learn
+ * a change they have already reported quickly (the plain band would hold them back).
+ * A spike is flagged, then widens the band for a while: a second spike of the same size
+ * within `release` scores below 1 (it is the same news), one γ times larger still scores > 1.
+ * E only ever holds γ·|e| of a finite residual or a decayed value of it, so it stays finite.
+ */
+
+/** E decayed over Δt: the envelope a point at Δt after the last one is judged by. */
+export function released(env: number, dtMs: number, releaseMs: number): number {
+  return env === 0 ? 0 : env * Math.exp((-Math.LN2 * dtMs) / releaseMs);
+}
+
+/** New envelope after a residual of absolute size `ae` judged by half-width `w`. */
+export function surprised(env: number, ae: number, w: number, gamma: number): number {
+  return ae > w ? gamma * ae : env;
+}
+
+/** Settings shared by every model (durations in ms). */
+export interface SurpriseParams {
+  releaseMs: number;
+  gamma: number;
+}
