@@ -3,22 +3,28 @@
  * for each category with windows, pick the best of a small grid of auto settings on the
  * other categories (standard profile, fixed threshold 1) and score it on the one left out.
  *
- *   node dist/bench/nab/tune.js [--data /work/shared/nab]
+ *   node dist/bench/nab/tune.js [--data /work/shared/nab] [--labels FILE] [--profiles FILE]
  */
 import { modelSchema, ModelConfig } from '../../src/config/models.js';
 import { loadCorpus, loadProfiles } from './data.js';
 import { normalise, scoreFile, sweep } from './score.js';
 import { runFile } from './run-file.js';
 
-const data = process.argv[2] === '--data' ? process.argv[3] : '/work/shared/nab';
-const files = loadCorpus(data);
-const std = loadProfiles(data).standard;
+const arg = (k: string): string | undefined => {
+  const i = process.argv.indexOf(k);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const data = arg('--data') ?? '/work/shared/nab';
+const files = loadCorpus(data, arg('--labels'));
+const std = loadProfiles(data, arg('--profiles') ?? '/work/shared/nab/profiles.json').standard;
 const sweeps = files.map((f) => sweep(f.ts.length, f.windows));
 const grid: Record<string, unknown>[] = [];
 for (const release of ['12h', '1d', '2d'])
-  for (const z of [3, 4, 5])
+  for (const z of [3.5, 4, 4.5, 5])
     for (const half_life of ['1h', '3h'])
-      for (const surprise_cover of [1.5, 2]) grid.push({ release, z_threshold: z, half_life, surprise_cover });
+      for (const buckets of [24, 48])
+        for (const surprise_cover of [1.5, 2]) grid.push({ release, z_threshold: z, half_life, buckets, surprise_cover });
+const def = modelSchema.parse({ class: 'auto' }) as { z_threshold: number; buckets: number; surprise_cover: number };
 
 const results = grid.map((g) => {
   const cfg = modelSchema.parse({ class: 'auto', ...g }) as ModelConfig;
@@ -31,7 +37,14 @@ const results = grid.map((g) => {
 const cats = [...new Set(files.map((f) => f.category))].filter((c) => files.some((f) => f.category === c && f.windows.length));
 console.log('| left out | chosen on the others | score on the others | score left out | default auto left out |');
 console.log('| --- | --- | --- | --- | --- |');
-const defIdx = grid.findIndex((g) => g.release === '1d' && g.z_threshold === 4 && g.half_life === '3h' && g.surprise_cover === 1.5);
+const defIdx = grid.findIndex(
+  (g) =>
+    g.release === '1d' &&
+    g.z_threshold === def.z_threshold &&
+    g.half_life === '3h' &&
+    g.buckets === def.buckets &&
+    g.surprise_cover === def.surprise_cover,
+);
 for (const c of cats) {
   const inC = files.map((f) => f.category === c);
   let best = -1;

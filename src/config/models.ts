@@ -185,9 +185,9 @@ const autoShape = {
   ...common,
   ...season,
   /** Seasonal buckets per period (piecewise constant); 0 turns seasonality off. */
-  buckets: z.number().int().min(0).max(120).default(48),
+  buckets: z.number().int().min(0).max(120).default(24),
   /** Band = yhat ± z_threshold·σ (σ ≈ 1.25·mean |residual|). */
-  z_threshold: z.number().positive().default(4),
+  z_threshold: z.number().positive().default(4.5),
   /** Level memory. */
   half_life: duration.prefault('3h'),
   decay: decay.optional(),
