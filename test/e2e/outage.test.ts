@@ -22,7 +22,7 @@ import {
   seriesKey,
   waitFor,
 } from './harness.js';
-import { MODELS_YAML, QUERY_ALIAS, SELECTOR, makeDataset } from './scenario.js';
+import { MODELS_YAML, QUERY_ALIAS, WARMUP, expectedGeneratedLabels, makeDataset } from './scenario.js';
 
 test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
@@ -33,7 +33,7 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
     vm = await VictoriaMetrics.start();
     const datasourceUrl = vm.url;
     anom = await Anomstream.start((port) =>
-      configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML }),
+      configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: 'outage_cpu{job="node"}' }, models: MODELS_YAML }),
     );
     agent = await VmAgent.start(`${anom.url}/api/v1/write`);
     const ds = makeDataset({ points: 120, spikeAt: 100, seed: 23, prefix: 'outage' });
@@ -79,6 +79,33 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
       const values = distinctSamples(exported);
       s.timestamps.forEach((ts, i) => assert.equal(values.get(ts), s.values[i], `${seriesKey(s.labels)} @${ts}`));
     }
+
+    // Beyond issue 3's acceptance (generated series may be lost until the durable queue exists):
+    // are the points refused during the outage scored once vmagent's retry gets through?
+    await t.test(
+      'generated series cover the points refused during the outage',
+      { todo: 'anomstream scores a request before its raw forward succeeds; the retried samples then count as out of order' },
+      async () => {
+        for (const s of ds.matched) {
+          const key = seriesKey(expectedGeneratedLabels(s, 'anomaly_score'));
+          const want = s.timestamps.slice(WARMUP);
+          const have = await waitFor(
+            `anomaly_score of ${seriesKey(s.labels)}`,
+            async () => {
+              const e = (await vm!.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
+              const n = e ? distinctSamples(e).size : 0;
+              return n >= want.length ? n : undefined;
+            },
+            10_000,
+            500,
+          ).catch(async () => {
+            const e = (await vm!.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
+            return e ? distinctSamples(e).size : 0;
+          });
+          assert.equal(have, want.length, `${key}: points after warm-up`);
+        }
+      },
+    );
   } catch (e) {
     dumpProcesses(t, [vm?.proc, anom?.proc, agent?.proc]);
     throw e;
