@@ -614,6 +614,8 @@ export function rng(seed: number): () => number {
 /** A local HTTP server that records every request (a real downstream, for byte-level checks). */
 export class CaptureServer {
   readonly requests: { method: string; path: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+  /** Status answered to every request but GET /health; may be changed between requests. */
+  status = 204;
   private constructor(
     private readonly server: http.Server,
     readonly url: string,
@@ -624,13 +626,14 @@ export class CaptureServer {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const addr = server.address() as net.AddressInfo;
     const cs = new CaptureServer(server, `http://127.0.0.1:${addr.port}`);
+    cs.status = status;
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         cs.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
         if (req.url === '/health') res.writeHead(200).end('OK');
-        else res.writeHead(status).end();
+        else res.writeHead(cs.status).end(cs.status >= 400 ? `downstream says ${cs.status}` : undefined);
       });
     });
     return cs;

@@ -1,0 +1,44 @@
+/**
+ * Issue 3, forwarding and acknowledgement: the sender's status follows the datasource's answer to
+ * the raw data: 2xx -> 204; 400 -> 400 (never accepted, retrying helps nobody); 429 and 5xx -> 503
+ * (senders retry). The datasource is a real local HTTP server answering the status under test.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Anomstream, CaptureServer, HttpResult, buildWriteRequest, configYaml, dumpProcesses, rng } from './harness.js';
+
+test('sender status follows the datasource: 2xx 204, 400 400, 429/5xx 503', { timeout: 60_000 }, async (t) => {
+  let sink: CaptureServer | undefined;
+  let anom: Anomstream | undefined;
+  try {
+    sink = await CaptureServer.start(204);
+    const datasourceUrl = sink.url;
+    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl }));
+    const r = rng(5);
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const cases: [number, number][] = [
+      [204, 204],
+      [200, 204],
+      [400, 400],
+      [429, 503],
+      [500, 503],
+      [502, 503],
+      [503, 503],
+      [204, 204],
+    ];
+    for (const [i, [downstream, want]] of cases.entries()) {
+      sink.status = downstream;
+      const body = buildWriteRequest([{ labels: { __name__: 'status_probe', case: String(i) }, timestamps: [now + i], values: [r()] }]);
+      const got: HttpResult = await anom.write(body);
+      assert.equal(got.status, want, `datasource answers ${downstream}: expected ${want}, got ${got.status} ${got.body.toString()}`);
+      const forwarded = sink.requests.filter((q) => q.path === '/api/v1/write' && Buffer.from(body).equals(q.body));
+      assert.ok(forwarded.length >= 1, `case ${i} (${downstream}): the raw body reached the datasource unchanged`);
+    }
+  } catch (e) {
+    dumpProcesses(t, [anom?.proc]);
+    throw e;
+  } finally {
+    await anom?.close();
+    await sink?.close();
+  }
+});
