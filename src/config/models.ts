@@ -150,8 +150,8 @@ export const holtwintersOnline = z
     class: z.literal('holtwinters_online'),
     ...common,
     ...season,
-    /** Seasonal buckets per period (linearly interpolated); 6 + buckets slots of state. */
-    buckets: z.number().int().min(1).max(120).default(24),
+    /** Seasonal buckets per period (linearly interpolated); 7 + buckets slots (+ 2 of the scorer), so at most 119 (1 KiB per series). */
+    buckets: z.number().int().min(1).max(119).default(24),
     /** Band = yhat ± z_threshold·σ of the one-step residual. */
     z_threshold: z.number().positive().default(3),
     /** Level memory. */
@@ -172,8 +172,8 @@ export const seasonalQuantileOnline = z
     class: z.literal('seasonal_quantile_online'),
     ...common,
     ...season,
-    /** Buckets per period; 6 + 3·buckets slots, so at most 40 (1 KiB per series). */
-    buckets: z.number().int().min(1).max(40).default(24),
+    /** Buckets per period; 7 + 3·buckets slots (+ 2 of the scorer), so at most 39 (1 KiB per series). */
+    buckets: z.number().int().min(1).max(39).default(24),
     quantiles: quantiles.default([0.01, 0.5, 0.99]),
     /** Memory of each bucket's quantiles, in wall-clock time. */
     half_life: duration.prefault('7d'),
@@ -184,8 +184,8 @@ export const seasonalQuantileOnline = z
 const autoShape = {
   ...common,
   ...season,
-  /** Seasonal buckets per period (piecewise constant); 0 turns seasonality off. */
-  buckets: z.number().int().min(0).max(120).default(24),
+  /** Seasonal buckets per period (piecewise constant); 0 turns seasonality off; 7 + buckets slots (+ 2), so at most 119 (1 KiB). */
+  buckets: z.number().int().min(0).max(119).default(24),
   /** Band = yhat ± z_threshold·σ (σ ≈ 1.25·mean |residual|). */
   z_threshold: z.number().positive().default(4.5),
   /** Level memory. */

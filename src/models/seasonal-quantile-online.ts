@@ -9,7 +9,10 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * cut into K buckets; a point updates and is judged by bucket i = floor(pos(t)) only
  * (see season.ts). Each bucket holds three stochastic-approximation quantile trackers
  * (as quantile_online):
- *   q_τ ← q_τ + a·s·(τ - 1{y < q_τ})·½/min(τ, 1-τ),   s = max(q_hi - q_lo, floor)
+ *   q_τ ← q_τ + min(a·½/min(τ, 1-τ), ½)·s·(τ - 1{y < q_τ}),   s = max(q_hi - q_lo, floor)
+ * (the cap at ½, MAX_STEP, matters because a bucket learns K times faster per visit than
+ * the series: with hourly points, 24 buckets and a 7d memory a·50 ≈ 4.7, and an uncapped
+ * 1% tail, and with it the band, would be thrown far past every point)
  * with a = 1 - 2^(-Δt·K/half_life): a bucket is visited ~P/(K·Δt) times per period, so
  * half_life is its memory in wall-clock time. A series-wide tracker (same update, memory
  * half_life/K) seeds each bucket the first time it is visited, so a new bucket starts
@@ -20,7 +23,7 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  *
  * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
  * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
- * `release`); the bucket's q_mid steps by a·max(q_hi - q_lo, floor, w_up + w_lo), so it
+ * `release`); the bucket's q_mid steps by min(a, ½)·max(q_hi - q_lo, floor, w_up + w_lo), so it
  * learns a reported change at a pace set by the change (the tails keep their own scale,
  * so a wide envelope cannot throw them far out).
  *
@@ -33,6 +36,9 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
  * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
+/** Largest step of a tracker, in units of its step scale (see the header). */
+const MAX_STEP = 0.5;
+
 export interface SeasonalQuantileParams extends SurpriseParams {
   halfLifeMs: number;
   qLo: number;
@@ -105,7 +111,10 @@ export class SeasonalQuantileOnline implements Model {
     state[o + 3] = tsMs;
   }
 
-  /** One tracker step; the tails step by a·max(q_hi - q_lo, floor), the middle by a·max(that, band). */
+  /**
+   * One tracker step; the tails step by min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the
+   * middle by min(a·k_mid, MAX_STEP)·max(that, band).
+   */
   private learn(state: Float64Array, q: number, a: number, y: number, floor: number, band: number): void {
     const p = this.p;
     let lo = state[q];
@@ -113,10 +122,12 @@ export class SeasonalQuantileOnline implements Model {
     let hi = state[q + 2];
     let s = hi - lo;
     if (s < floor) s = floor;
-    const as = a * s;
-    lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
-    mid += a * (s > band ? s : band) * this.kMid * (p.qMid - (y < mid ? 1 : 0));
-    hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
+    const fLo = a * this.kLo < MAX_STEP ? a * this.kLo : MAX_STEP;
+    const fMid = a * this.kMid < MAX_STEP ? a * this.kMid : MAX_STEP;
+    const fHi = a * this.kHi < MAX_STEP ? a * this.kHi : MAX_STEP;
+    lo += fLo * s * (p.qLo - (y < lo ? 1 : 0));
+    mid += fMid * (s > band ? s : band) * (p.qMid - (y < mid ? 1 : 0));
+    hi += fHi * s * (p.qHi - (y < hi ? 1 : 0));
     if (mid < lo) mid = lo;
     if (hi < mid) hi = mid;
     state[q] = lo;

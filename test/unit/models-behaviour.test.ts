@@ -142,4 +142,9 @@ test('state per series: non-seasonal <= 128 bytes, seasonal <= 1 KiB', () => {
     const bytes = compileModel(config({ class: cls })).slots * 8;
     assert.ok(bytes <= (LIMITS[cls].seasonal ? 1024 : 128), `${cls}: ${bytes} bytes`);
   }
+  // the largest bucket count each seasonal schema accepts still fits in 1 KiB, one more is refused
+  for (const [cls, max] of [['holtwinters_online', 119], ['seasonal_quantile_online', 39], ['auto', 119]] as const) {
+    assert.ok(compileModel(config({ class: cls, buckets: max })).slots * 8 <= 1024, `${cls} with ${max} buckets`);
+    assert.ok(!modelEntry.safeParse({ class: cls, buckets: max + 1 }).success, `${cls} accepted ${max + 1} buckets`);
+  }
 });
