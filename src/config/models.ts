@@ -60,8 +60,13 @@ const common = {
   clip_predictions: z.boolean().default(false),
   /** Band half-width multiplier. */
   scale: z.number().positive().default(1),
-  /** Half-life with which the band shrinks back after a point scored above 1 (see models/surprise.ts). */
-  release: duration.prefault('1d'),
+  /**
+   * Half-life with which the band shrinks back after a point scored above 1 (see
+   * models/surprise.ts). 2d: longer than a day, so a change that recurs daily (a nightly
+   * batch, a square-wave load) is reported once, not every day, unless the model learns it
+   * as a season; `auto` does and releases faster (1d), see seasonal_quantile_online for its 1d.
+   */
+  release: duration.prefault('2d'),
   /** After a point scores s > 1 the band covers it: the same deviation next scores 1/surprise_cover. */
   surprise_cover: z.number().min(1).default(1.5),
 };
@@ -178,6 +183,12 @@ export const seasonalQuantileOnline = z
     /** Memory of each bucket's quantiles, in wall-clock time. */
     half_life: duration.prefault('7d'),
     decay: decay.optional(),
+    /**
+     * 1d, not 2d as the other classes: a bucket learns only on its own visits, so its first
+     * days bring marginal surprises whose envelope (γ·|e| on a still wide band) would hide a
+     * real anomaly for longer (test/unit/models-behaviour.test.ts, flattened peak on day 4).
+     */
+    release: duration.prefault('1d'),
   })
   .strict();
 
@@ -195,6 +206,8 @@ const autoShape = {
   spread_half_life: duration.prefault('1d'),
   /** Memory of each seasonal bucket, in wall-clock time. */
   season_half_life: duration.prefault('1d'),
+  /** Half-life with which the band shrinks back after a point scored above 1 (see models/surprise.ts). */
+  release: duration.prefault('1d'),
   /** Residuals are clipped at ±clip·band half-width before they are learned. */
   clip: z.number().positive().default(1),
   /** Band floor relative to |yhat|. */

@@ -25,7 +25,7 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4] step, [5] last y,
  * [6] E, [7..7+K) S.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the level
- * absorbs the shift with half-life h_l (1h) while E releases with half-life `release` (1d),
+ * absorbs the shift with half-life h_l (1h) while E releases with half-life `release` (2d),
  * so the later residuals stay under E: the change is reported once (without E the score
  * stayed above 1 for about h_l/Δt·log2(s/(z·1.25·v)) points).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise

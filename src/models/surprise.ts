@@ -13,8 +13,11 @@
  * is back to its own width, instead of firing on every point until it has. Models also use
  * the widened band as the scale of their learning steps and residual clips, so they learn
  * a change they have already reported quickly (the plain band would hold them back).
- * A spike is flagged, then widens the band for a while: a second spike of the same size
- * within `release` scores below 1 (it is the same news), one γ times larger still scores > 1.
+ * A spike is flagged, then widens the band for a while: a second deviation of the same
+ * size within release·log2(γ) (0.58·release for γ = 1.5) scores below 1 (it is the same
+ * news), one γ times larger still scores above 1. So a change that recurs every P with
+ * P < release·log2(γ) is reported once; the default release (2d; 1d for the models that
+ * learn a daily season) is chosen with that in mind for daily patterns.
  * E only ever holds γ·|e| of a finite residual or a decayed value of it, so it stays finite.
  */
 

@@ -19,7 +19,7 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * [4] last y, [5] E.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the residual
  * then decays as s·2^(-t/half_life) and E as γ·s·2^(-t/release), so with release ≥ half_life
- * (the defaults: both 1d) every later point scores ≤ 1/γ plus what the noise adds: the
+ * (the defaults: 2d and 1d) every later point scores ≤ 1/γ plus what the noise adds: the
  * change is reported once, not for the ~half_life·log2(s/(zσ0))/Δt points the plain
  * recurrence would need to absorb it.
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
