@@ -53,6 +53,7 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     async close(graceMs = 30_000) {
       clearInterval(timer);
       await receiver.close(graceMs);
+      await pipeline.drain();
       await downstream.close();
     },
   };

@@ -4,7 +4,7 @@ import type { Config } from './config/schema.js';
 import { DecodeError } from './decode/errors.js';
 import { Snappy } from './decode/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
-import { Downstream, REMOTE_WRITE_HEADERS } from './forward/downstream.js';
+import { Downstream, REMOTE_WRITE_HEADERS, type PostResult } from './forward/downstream.js';
 import { GeneratedWriter } from './forward/generated.js';
 import { normaliseTenant, writePath } from './forward/paths.js';
 import { matches, parseSelector, type Selector } from './match/selector.js';
@@ -58,9 +58,18 @@ interface Query {
 }
 
 export class Pipeline {
-  private readonly snappy = new Snappy();
   private readonly decoder = new WriteRequestDecoder();
-  private readonly batch = new WriteBatch();
+  /**
+   * Decoded requests waiting for their raw forward: one (decompressor, batch) pair per request
+   * in flight, reused. A request is scored only once the datasource accepted its raw data, so
+   * a sender's retry after a 503 is scored then, not skipped as a duplicate.
+   */
+  private readonly free: Decoded[] = [];
+  /** The batch being scored (set by score(), read by scoreLink() and newSeries()). */
+  private batch = new WriteBatch();
+  /** Generated-series requests in flight; past the limit the sender's answer waits for them. */
+  private generatedInFlight = 0;
+  private readonly generatedDone = new Set<Promise<void>>();
   private readonly index: SeriesIndex;
   private readonly links = new Links();
   private readonly queries: Query[] = [];
@@ -123,31 +132,45 @@ export class Pipeline {
     });
   }
 
-  /** Handle one remote_write body (snappy, WriteRequest 1.0). `tenant` comes from the URL path. */
+  /**
+   * Handle one remote_write body (snappy, WriteRequest 1.0). `tenant` comes from the URL path.
+   * Order: decode (400 if unreadable; nothing is forwarded) -> forward the raw body as is ->
+   * once accepted: score and send the generated series, answer 204 -> otherwise 503/400.
+   */
   async write(body: Uint8Array, tenant: string | null): Promise<WriteResult> {
     // A tenant from the receiver's path (/insert/<tenant>/...) wins over writer.tenant_id.
     const t = tenant ?? this.defaultTenant;
-    this.tenant = t;
-    let generated: Uint8Array | null;
+    const d = this.free.pop() ?? new Decoded();
     try {
-      generated = this.score(body, t);
-    } catch (e) {
-      if (e instanceof DecodeError) {
-        this.m.rejected.inc();
-        return { status: 400, message: e.message };
+      try {
+        this.decode(body, d);
+      } catch (e) {
+        if (e instanceof DecodeError) {
+          this.m.rejected.inc();
+          return { status: 400, message: e.message };
+        }
+        throw e;
       }
-      throw e;
+      const raw = await this.downstream.post(writePath(t), body, REMOTE_WRITE_HEADERS);
+      if (raw.outcome === 'accepted') {
+        this.m.forwardOk.inc();
+        this.m.downstreamUp.set(1);
+        const generated = this.score(d.batch, t);
+        if (generated) await this.sendGenerated(t, generated);
+        return { status: 204, message: '' };
+      }
+      return this.failed(raw);
+    } finally {
+      this.free.push(d);
     }
-    const path = writePath(t);
-    const rawP = this.downstream.post(path, body, REMOTE_WRITE_HEADERS);
-    const genP = generated ? this.sendGenerated(t, generated) : null;
-    const raw = await rawP;
-    if (genP) await genP;
-    if (raw.outcome === 'accepted') {
-      this.m.forwardOk.inc();
-      this.m.downstreamUp.set(1);
-      return { status: 204, message: '' };
-    }
+  }
+
+  /** Wait for generated-series requests still in flight (graceful shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all(this.generatedDone);
+  }
+
+  private failed(raw: PostResult): WriteResult {
     this.m.forwardErr.inc();
     if (raw.outcome === 'rejected') {
       const suppressed = this.rejectLog.take();
@@ -160,24 +183,39 @@ export class Pipeline {
     return { status: 503, message: raw.reason };
   }
 
-  /** Generated series (snappy WriteRequest) to the tenant's path, as remote_write or JSON lines. */
+  /**
+   * Send generated series (snappy WriteRequest) to the tenant's path, as remote_write or JSON
+   * lines, in the background: the sender's answer waits only when MAX_GENERATED_IN_FLIGHT
+   * requests are already outstanding (backpressure instead of unbounded memory).
+   */
   private async sendGenerated(tenant: string | null, body: Uint8Array): Promise<void> {
-    const r = await this.out.send(tenant, body);
-    if (r.outcome === 'accepted') return;
-    this.m.generatedErr.inc();
-    const suppressed = this.generatedLog.take();
-    if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.out.mode, suppressed }, 'writing generated series failed');
+    this.generatedInFlight++;
+    const p = this.out.send(tenant, body).then((r) => {
+      this.generatedInFlight--;
+      this.generatedDone.delete(p);
+      if (r.outcome === 'accepted') return;
+      this.m.generatedErr.inc();
+      const suppressed = this.generatedLog.take();
+      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.out.mode, suppressed }, 'writing generated series failed');
+    });
+    this.generatedDone.add(p);
+    if (this.generatedInFlight > MAX_GENERATED_IN_FLIGHT) await p;
   }
 
-  /** Decode, score, and return the compressed generated WriteRequest (null when none). */
-  private score(body: Uint8Array, tenant: string | null): Uint8Array | null {
+  /** Decompress and decode into `d`; throws DecodeError when the body cannot be read. */
+  private decode(body: Uint8Array, d: Decoded): void {
     if (body.length > this.maxBytes) throw new DecodeError(`request body of ${body.length} bytes exceeds server.max_request_bytes ${this.maxBytes}`);
-    const raw = this.snappy.decompress(body, this.maxBytes);
-    const b = this.batch;
-    this.decoder.decode(raw, b);
+    const b = d.batch;
+    this.decoder.decode(d.snappy.decompress(body, this.maxBytes), b);
     this.m.requests.inc();
     this.m.samples.inc(b.sampleCount);
     if (b.metadataCount) this.m.metadata.inc(b.metadataCount);
+  }
+
+  /** Score an accepted batch; returns the compressed generated WriteRequest (null when none). */
+  private score(b: WriteBatch, tenant: string | null): Uint8Array | null {
+    this.batch = b;
+    this.tenant = tenant;
     const seed = tenant === null ? 0 : hashString(tenant);
     const index = this.index;
     const links = this.links;
@@ -311,6 +349,15 @@ export class Pipeline {
     this.cols = OUTPUT_VARS.map(() => new Float64Array(n));
   }
 }
+
+/** A decompressor and a batch: one per request between decode and scoring. */
+class Decoded {
+  readonly snappy = new Snappy();
+  readonly batch = new WriteBatch();
+}
+
+/** 64 requests of generated series (~0.7 MB each at 2,000 scored samples) = ~45 MB at most. */
+const MAX_GENERATED_IN_FLIGHT = 64;
 
 function hashString(s: string): number {
   let h = 0x811c9dc5;
