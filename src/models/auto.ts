@@ -87,7 +87,7 @@ export class AutoModel implements Model {
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
-      const envNew = surprised(env, ae, w, p.gamma);
+      const envNew = surprised(env, ae, w, p.gamma, out.ready);
       state[o + 2] = envNew;
       const c = p.clip * (w > envNew ? w : envNew);
       const ec = e > c ? c : e < -c ? -c : e;

@@ -92,7 +92,7 @@ export class HoltWintersOnline implements Model {
     out.upper = yhat + w;
     if (dt > 0) {
       const e = y - yhat;
-      state[o + 6] = surprised(env, e < 0 ? -e : e, w, p.gamma);
+      state[o + 6] = surprised(env, e < 0 ? -e : e, w, p.gamma, out.ready);
       const al = alphaFor(dt, p.levelHalfLifeMs);
       l = l + b * dt + al * e;
       b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);

@@ -74,7 +74,7 @@ export class MadOnline implements Model {
       const a = alphaFor(dt, p.halfLifeMs);
       const r = y - med;
       const ar = r < 0 ? -r : r;
-      state[o + 5] = surprised(env, ar, w, p.gamma);
+      state[o + 5] = surprised(env, ar, w, p.gamma, out.ready);
       med += ((2 * a * w) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;

@@ -31,7 +31,10 @@ export class Prediction {
   upper = 0;
   /** vmanomaly semantics: 0 at yhat, 1 at the band edge, > 1 outside; always finite. */
   score = 0;
-  /** False during warm-up (fewer than min_n_samples_seen points): nothing is written. */
+  /**
+   * False during warm-up (fewer than min_n_samples_seen points): nothing is written. Set by
+   * the Scorer before it calls `Model.update`, so a model may read it (surprise.ts does).
+   */
   ready = false;
 }
 

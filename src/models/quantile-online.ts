@@ -86,7 +86,7 @@ export class QuantileOnline implements Model {
     if (last === last) {
       const a = alphaFor(dt, p.halfLifeMs);
       const r = y - mid;
-      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma) : surprised(env, -r, wLo, p.gamma);
+      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
       const as = a * (wUp + wLo);
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));

@@ -58,9 +58,9 @@ export class Scorer {
     const n = state[offset] + 1;
     state[offset] = n;
     const p = this.p;
+    out.ready = n > p.minNSamplesSeen; // set first: models read it (see surprise.ts)
     this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out);
     out.y = y;
-    out.ready = n > p.minNSamplesSeen;
     const yhat = out.yhat;
     let up = (out.upper - yhat) * p.scale;
     let lo = (yhat - out.lower) * p.scale;

@@ -102,7 +102,7 @@ export class SeasonalQuantileOnline implements Model {
     out.upper = mid + wUp;
     if (last === last) {
       const r = y - mid;
-      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma) : surprised(env, -r, wLo, p.gamma);
+      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
       const a = alphaFor(dt, p.halfLifeMs / this.k);
       this.learn(state, o, a, y, floor, 0);
       this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor, wUp + wLo);

@@ -18,6 +18,7 @@
  * news), one γ times larger still scores above 1. So a change that recurs every P with
  * P < release·log2(γ) is reported once; the default release (2d; 1d for the models that
  * learn a daily season) is chosen with that in mind for daily patterns.
+ * Surprises during warm-up (before min_n_samples_seen points) do not raise E.
  * E only ever holds γ·|e| of a finite residual or a decayed value of it, so it stays finite.
  */
 
@@ -26,9 +27,14 @@ export function released(env: number, dtMs: number, releaseMs: number): number {
   return env === 0 ? 0 : env * Math.exp((-Math.LN2 * dtMs) / releaseMs);
 }
 
-/** New envelope after a residual of absolute size `ae` judged by half-width `w`. */
-export function surprised(env: number, ae: number, w: number, gamma: number): number {
-  return ae > w ? gamma * ae : env;
+/**
+ * New envelope after a residual of absolute size `ae` judged by half-width `w`. `armed` is
+ * the Scorer's `out.ready`: during warm-up (min_n_samples_seen) nothing raises E, so a wild
+ * first point, judged by a band that has not learnt anything yet, cannot blind the model
+ * for days after it starts reporting.
+ */
+export function surprised(env: number, ae: number, w: number, gamma: number, armed: boolean): number {
+  return armed && ae > w ? gamma * ae : env;
 }
 
 /** Settings shared by every model (durations in ms). */

@@ -66,7 +66,7 @@ export class ZscoreOnline implements Model {
     const a = alphaFor(dt, p.halfLifeMs);
     const d = y - m;
     const ad = d < 0 ? -d : d;
-    state[o + 5] = surprised(env, ad, w, p.gamma);
+    state[o + 5] = surprised(env, ad, w, p.gamma, out.ready);
     state[o] = m + a * d;
     state[o + 1] = (1 - a) * (v + a * d * d);
     state[o + 2] = tsMs;
