@@ -130,7 +130,7 @@ export const madOnline = z
   .object({
     class: z.literal('mad_online'),
     ...common,
-    /** Band = median ± threshold·MAD (raw MAD, as vmanomaly's MAD model). */
+    /** Band = median ± threshold·1.4826·MAD (1.4826·MAD = σ for Gaussian noise). */
     threshold: z.number().positive().default(2.5),
     /** Memory of the streaming median and MAD. */
     half_life: duration.prefault('1d'),
