@@ -34,8 +34,11 @@ export class WriteBatch {
   lblCount = new Int32Array(1024);
   smpFirst = new Int32Array(1024);
   smpCount = new Int32Array(1024);
-  /** Per label, 4 ints: name start, name end, value start, value end (offsets into buf). */
-  lbl = new Int32Array(4 * 8192);
+  /**
+   * Per label, LABEL_INTS ints: name start, name end, value start, value end, and the start
+   * and end of the whole Label entry on the wire (tag and length included), offsets into buf.
+   */
+  lbl = new Int32Array(LABEL_INTS * 8192);
   /** Per sample: value and timestamp (ms since the epoch). */
   value = new Float64Array(4096);
   ts = new Float64Array(4096);
@@ -45,14 +48,17 @@ export class WriteBatch {
 
   /** Label `name` of series `s`'s label `j` as a string (for start-up-time work only). */
   labelName(j: number): string {
-    return utf8.decode(this.buf.subarray(this.lbl[4 * j], this.lbl[4 * j + 1]));
+    return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j], this.lbl[LABEL_INTS * j + 1]));
   }
   labelValue(j: number): string {
-    return utf8.decode(this.buf.subarray(this.lbl[4 * j + 2], this.lbl[4 * j + 3]));
+    return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j + 2], this.lbl[LABEL_INTS * j + 3]));
   }
 }
 
 const utf8 = new TextDecoder();
+
+/** Ints per label in WriteBatch.lbl. */
+export const LABEL_INTS = 6;
 
 function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
   if (a.length >= need) return a;
@@ -129,7 +135,7 @@ export class WriteRequestDecoder {
           if (lblStart === -2) lblStart = at;
           else if (at !== lblEnd) lblStart = -1;
           lblEnd = stop;
-          this.label(stop, out);
+          this.label(at, stop, out);
         } else if (field === 2) this.sample(stop, out);
         else {
           if (field === 3) out.exemplarCount++;
@@ -147,9 +153,10 @@ export class WriteRequestDecoder {
     out.smpCount[s] = out.sampleCount - out.smpFirst[s];
   }
 
-  private label(end: number, out: WriteBatch): void {
+  private label(entryStart: number, end: number, out: WriteBatch): void {
     const j = out.labelCount++;
-    if (4 * j + 4 > out.lbl.length) out.lbl = grow(out.lbl, 4 * j + 4);
+    const o = LABEL_INTS * j;
+    if (o + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, o + LABEL_INTS);
     const l = out.lbl;
     let ns = 0, ne = 0, vs = 0, ve = 0; // prettier-ignore
     while (this.pos < end) {
@@ -169,10 +176,12 @@ export class WriteRequestDecoder {
         this.skip(wt, end);
       }
     }
-    l[4 * j] = ns;
-    l[4 * j + 1] = ne;
-    l[4 * j + 2] = vs;
-    l[4 * j + 3] = ve;
+    l[o] = ns;
+    l[o + 1] = ne;
+    l[o + 2] = vs;
+    l[o + 3] = ve;
+    l[o + 4] = entryStart;
+    l[o + 5] = end;
   }
 
   private sample(end: number, out: WriteBatch): void {

@@ -1,4 +1,4 @@
-import type { WriteBatch } from '../decode/write-request.js';
+import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 
 /**
@@ -15,11 +15,12 @@ import { SOURCE_METRIC_LABEL } from './format.js';
  * Snappy elements used: literal with a 2-byte length (tag 61<<2), up to 65536 bytes; copy with
  * a 2-byte offset (tag kind 2) or 4-byte offset (kind 3), up to 64 bytes each.
  *
- * Within the first copy of a block, each label equal to the same-position label of the
- * previous input series' block is a copy too (scrape data repeats metric, job, instance).
- * Per (input series, model) the input's labels are encoded once into a scratch block (minus
- * the replaced names, plus source_metric). Nothing is allocated per sample. `body()` returns a
- * fresh copy (the request may still be in flight while the next one is encoded).
+ * Within the first copy of a block, each label entry equal to the same-position entry of the
+ * previous input series (scrape data repeats metric, job, instance) is a copy too, and runs of
+ * such copies merge into one element. Input label entries are copied from the request's own
+ * bytes (no re-encoding); only the `source_metric` entry is built. Nothing is allocated per
+ * sample. `body()` hands out the encoded request and continues in a fresh buffer (the request
+ * may still be in flight while the next one is encoded).
  */
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
@@ -27,8 +28,8 @@ const HEADER_ROOM = 5; // varint of the uncompressed length, written last, right
 const MAX_LITERAL = 65536;
 
 export class GeneratedEncoder {
-  private out = new Uint8Array(1 << 16);
-  private dv = new DataView(this.out.buffer);
+  private out: Uint8Array = Buffer.allocUnsafe(1 << 16);
+  private dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   /** Write position in `out`. */
   private o = HEADER_ROOM;
   /** Uncompressed bytes so far. */
@@ -36,28 +37,38 @@ export class GeneratedEncoder {
   /** Position of the open literal's 3-byte header, or -1; bytes in it so far. */
   private litHdr = -1;
   private litLen = 0;
-  private block = new Uint8Array(1024);
+  /** A copy not yet emitted (runs of copies with the same distance merge), its distance and length. */
+  private copyDist = 0;
+  private copyLen = 0;
+  /** Per prefix id: uncompressed position where it was last written, or -1. */
+  private prefixU: Float64Array;
+
+  // The current input series' block: entries (label index into the batch, -1 for source_metric) and lengths.
+  private b: Uint8Array = new Uint8Array(0);
+  private lbl: Int32Array = new Int32Array(0);
+  private ent: Int32Array = new Int32Array(64);
+  private entLen: Int32Array = new Int32Array(64);
+  private entPos: Float64Array = new Float64Array(64);
+  private ents = 0;
+  private nameJ = -1;
   private blockLen = 0;
-  /** Start offset of each label entry in `block` (and one past the last). */
-  private labelOff = new Int32Array(65);
-  private labels = 0;
-  /** The previous series' block, its label offsets, and where it was written (-1: not yet). */
-  private prev = new Uint8Array(1024);
-  private prevOff = new Int32Array(65);
-  private prevLabels = 0;
-  private prevU = -1;
+  /** Uncompressed position where the current block was first written, or -1. */
+  private blockU = -1;
+  // The previous input series' block in this request (same layout); prevEnts = -1: none.
+  private pEnt: Int32Array = new Int32Array(64);
+  private pEntLen: Int32Array = new Int32Array(64);
+  private pEntPos: Float64Array = new Float64Array(64);
+  private prevEnts = -1;
+  private prevNameJ = -1;
+
   /** Timestamp varints of the current series (tsEnd[i]: end of sample i's bytes), their count, the Sample entries' total size. */
   private tsEnc = new Uint8Array(2560);
   private tsEnd = new Int32Array(257);
   private tsN = 0;
   private samplesLen = 0;
-  /** Uncompressed position where the current block was last written, or -1. */
-  private blockU = -1;
-  /** Per prefix id: uncompressed position where it was last written, or -1. */
-  private prefixU: Float64Array;
   series = 0;
   samples = 0;
-  /** Replaced label names as bytes, checked per input label when a block is built. */
+  /** Replaced label names as bytes, checked per input label when a block is planned. */
   private readonly replaced: Uint8Array[];
   private readonly sourceName = new TextEncoder().encode(SOURCE_METRIC_LABEL);
 
@@ -72,8 +83,9 @@ export class GeneratedEncoder {
     this.u = 0;
     this.litHdr = -1;
     this.litLen = 0;
+    this.copyLen = 0;
     this.blockU = -1;
-    this.prevU = -1;
+    this.prevEnts = -1;
     this.prefixU.fill(-1);
     this.series = 0;
     this.samples = 0;
@@ -84,36 +96,67 @@ export class GeneratedEncoder {
     return this.u;
   }
 
-  /** The snappy-compressed WriteRequest (a copy). */
+  /** The snappy-compressed WriteRequest; the encoder continues in a new buffer. */
   body(): Uint8Array {
+    this.flushCopy();
     this.closeLiteral();
     const n = this.u;
     let len = 1;
     for (let x = n; x >= 128; x = Math.floor(x / 128)) len++;
     const start = HEADER_ROOM - len;
     writeVarint(this.out, start, n);
-    return this.out.slice(start, this.o);
+    const body = this.out.subarray(start, this.o);
+    this.out = Buffer.allocUnsafe(this.out.length); // no zero-fill: every byte is written before use
+    this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+    return body;
   }
 
-  /** Encode series `s`'s labels for the generated series that follow. */
+  /** Plan the label block of input series `s` for the generated series that follow. */
   beginSeries(batch: WriteBatch, s: number): void {
     const b = batch.buf;
     const l = batch.lbl;
-    this.blockLen = 0;
-    this.labels = 0;
+    this.b = b;
+    this.lbl = l;
     this.blockU = -1;
+    this.nameJ = -1;
     const first = batch.lblFirst[s];
     const last = first + batch.lblCount[s];
+    if (last - first + 1 > this.ent.length) this.growEntries(2 * (last - first + 1));
+    let n = 0;
+    let len = 0;
     for (let j = first; j < last; j++) {
-      const ns = l[4 * j], ne = l[4 * j + 1], vs = l[4 * j + 2], ve = l[4 * j + 3]; // prettier-ignore
+      const o = LABEL_INTS * j;
+      const ns = l[o];
+      const ne = l[o + 1];
       if (ne - ns === 8 && isName(b, ns)) {
-        this.label(this.sourceName, 0, this.sourceName.length, b, vs, ve);
+        // The input's metric name becomes the source_metric entry, first in the block.
+        this.nameJ = j;
+        const vl = l[o + 3] - l[o + 2];
+        const inner = 2 + this.sourceName.length + 1 + varintLen(vl) + vl;
+        const el = 1 + varintLen(inner) + inner;
+        this.shiftIn(n);
+        this.ent[0] = -1;
+        this.entLen[0] = el;
+        n++;
+        len += el;
         continue;
       }
       if (this.isReplaced(b, ns, ne)) continue;
-      this.label(b, ns, ne, b, vs, ve);
+      this.ent[n] = j;
+      this.entLen[n] = l[o + 5] - l[o + 4];
+      len += this.entLen[n];
+      n++;
     }
-    this.labelOff[this.labels] = this.blockLen;
+    this.ents = n;
+    this.blockLen = len;
+  }
+
+  /** Make room at entry 0 (source_metric goes first even when __name__ is not the first label). */
+  private shiftIn(n: number): void {
+    for (let i = n; i > 0; i--) {
+      this.ent[i] = this.ent[i - 1];
+      this.entLen[i] = this.entLen[i - 1];
+    }
   }
 
   /**
@@ -182,32 +225,74 @@ export class GeneratedEncoder {
   }
 
   /**
-   * First write of this series' block: each label equal to the same-position label of the
-   * previous series' block (same metric, job, instance... in scrape data) becomes a copy.
+   * First write of this series' block: entries equal to the same-position entry of the
+   * previous input series become copies of it; the others are copied from the request bytes.
    */
   private firstBlock(): void {
-    const blk = this.block;
-    const off = this.labelOff;
-    const start = this.u;
-    for (let k = 0; k < this.labels; k++) {
-      const a = off[k];
-      const len = off[k + 1] - a;
-      if (this.prevU >= 0 && k < this.prevLabels && this.prevOff[k + 1] - this.prevOff[k] === len && same(blk, a, this.prev, this.prevOff[k], len)) {
-        this.copy(this.u - (this.prevU + this.prevOff[k]), len);
-      } else this.literalBytes(blk, a, len);
+    const b = this.b;
+    const l = this.lbl;
+    const hasPrev = this.prevEnts >= 0;
+    for (let i = 0; i < this.ents; i++) {
+      const j = this.ent[i];
+      const len = this.entLen[i];
+      this.entPos[i] = this.u;
+      if (hasPrev && i < this.prevEnts && this.pEntLen[i] === len && this.sameEntry(j, this.pEnt[i], len)) {
+        this.copy(this.u - this.pEntPos[i], len);
+      } else if (j >= 0) {
+        this.literalBytes(b, l[LABEL_INTS * j + 4], len);
+      } else this.sourceEntry(len);
     }
-    // This block becomes the previous one: swap the buffers (the next beginSeries rewrites
-    // `block` from scratch; the remaining variables of this series copy from the stream).
-    this.block = this.prev;
-    this.prev = blk;
-    this.labelOff = this.prevOff;
-    this.prevOff = off;
-    this.prevLabels = this.labels;
-    this.prevU = start;
+    // This block becomes the previous one (swap, no copying).
+    const e = this.pEnt, el = this.pEntLen, ep = this.pEntPos; // prettier-ignore
+    this.pEnt = this.ent;
+    this.pEntLen = this.entLen;
+    this.pEntPos = this.entPos;
+    this.ent = e;
+    this.entLen = el;
+    this.entPos = ep;
+    this.prevEnts = this.ents;
+    this.prevNameJ = this.nameJ;
+  }
+
+  /** Entry j (or the source_metric entry, j = -1) equals the previous series' entry pj? */
+  private sameEntry(j: number, pj: number, len: number): boolean {
+    const b = this.b;
+    const l = this.lbl;
+    if (j < 0 || pj < 0) {
+      if (j !== pj) return false;
+      // Both are source_metric entries: compare the two metric names.
+      const a = l[LABEL_INTS * this.nameJ + 2];
+      const pa = l[LABEL_INTS * this.prevNameJ + 2];
+      const vl = l[LABEL_INTS * this.nameJ + 3] - a;
+      return vl === l[LABEL_INTS * this.prevNameJ + 3] - pa && same(b, a, b, pa, vl);
+    }
+    return same(b, l[LABEL_INTS * j + 4], b, l[LABEL_INTS * pj + 4], len);
+  }
+
+  /** Literal source_metric="<input __name__>" entry of `len` bytes. */
+  private sourceEntry(len: number): void {
+    const l = this.lbl;
+    const vs = l[LABEL_INTS * this.nameJ + 2];
+    const vl = l[LABEL_INTS * this.nameJ + 3] - vs;
+    this.literal(len);
+    const out = this.out;
+    const name = this.sourceName;
+    let p = this.o;
+    out[p++] = 0x0a;
+    p = writeVarint(out, p, 2 + name.length + 1 + varintLen(vl) + vl);
+    out[p++] = 0x0a;
+    out[p++] = name.length;
+    for (let i = 0; i < name.length; i++) out[p++] = name[i];
+    out[p++] = 0x12;
+    p = writeVarint(out, p, vl);
+    const b = this.b;
+    for (let i = 0; i < vl; i++) out[p++] = b[vs + i];
+    this.advance(p);
   }
 
   /** Make room for `n` (<= MAX_LITERAL) more literal bytes at this.o; the caller writes them, then advance(). */
   private literal(n: number): void {
+    if (this.copyLen > 0) this.flushCopy();
     if (this.litHdr < 0 || this.litLen + n > MAX_LITERAL) {
       this.closeLiteral();
       this.ensure(3 + n);
@@ -227,12 +312,14 @@ export class GeneratedEncoder {
 
   private literalBytes(src: Uint8Array, from: number, len: number): void {
     for (let s = from, end = from + len; s < end; ) {
-      const room = this.litHdr < 0 ? MAX_LITERAL : MAX_LITERAL - this.litLen;
-      const chunk = Math.min(end - s, room > 0 ? room : MAX_LITERAL);
+      const chunk = Math.min(end - s, 4096);
       this.literal(chunk);
       const out = this.out;
       let p = this.o;
-      for (let i = 0; i < chunk; i++) out[p++] = src[s + i];
+      if (chunk > 64) {
+        out.set(src.subarray(s, s + chunk), p);
+        p += chunk;
+      } else for (let i = 0; i < chunk; i++) out[p++] = src[s + i];
       this.advance(p);
       s += chunk;
     }
@@ -253,13 +340,30 @@ export class GeneratedEncoder {
     this.litLen = 0;
   }
 
-  /** Snappy copy of `len` bytes from `offset` bytes back in the uncompressed stream. */
-  private copy(offset: number, len: number): void {
+  /** Copy `len` bytes from `dist` bytes back in the uncompressed stream (merged with a pending copy when contiguous). */
+  private copy(dist: number, len: number): void {
+    if (this.copyLen > 0) {
+      if (dist === this.copyDist) {
+        this.copyLen += len;
+        this.u += len;
+        return;
+      }
+      this.flushCopy();
+    }
     this.closeLiteral();
+    this.copyDist = dist;
+    this.copyLen = len;
+    this.u += len;
+  }
+
+  /** Emit the pending copy as snappy copy elements of at most 64 bytes. */
+  private flushCopy(): void {
+    let len = this.copyLen;
+    if (len === 0) return;
+    const offset = this.copyDist;
     this.ensure(5 * Math.ceil(len / 64) + 5);
     const out = this.out;
     let p = this.o;
-    this.u += len;
     while (len > 0) {
       const l = len > 64 ? 64 : len;
       if (offset < 65536) {
@@ -276,35 +380,7 @@ export class GeneratedEncoder {
       len -= l;
     }
     this.o = p;
-  }
-
-  private label(nb: Uint8Array, ns: number, ne: number, vb: Uint8Array, vs: number, ve: number): void {
-    const nl = ne - ns;
-    const vl = ve - vs;
-    const inner = 1 + varintLen(nl) + nl + 1 + varintLen(vl) + vl;
-    const need = this.blockLen + 1 + 5 + inner;
-    if (need > this.block.length) {
-      const nbk = new Uint8Array(Math.max(need, this.block.length * 2));
-      nbk.set(this.block.subarray(0, this.blockLen));
-      this.block = nbk;
-    }
-    if (this.labels + 2 > this.labelOff.length) {
-      const lo = new Int32Array(this.labelOff.length * 2);
-      lo.set(this.labelOff);
-      this.labelOff = lo;
-    }
-    this.labelOff[this.labels++] = this.blockLen;
-    const o = this.block;
-    let p = this.blockLen;
-    o[p++] = 0x0a;
-    p = writeVarint(o, p, inner);
-    o[p++] = 0x0a;
-    p = writeVarint(o, p, nl);
-    for (let i = ns; i < ne; i++) o[p++] = nb[i];
-    o[p++] = 0x12;
-    p = writeVarint(o, p, vl);
-    for (let i = vs; i < ve; i++) o[p++] = vb[i];
-    this.blockLen = p;
+    this.copyLen = 0;
   }
 
   private isReplaced(b: Uint8Array, ns: number, ne: number): boolean {
@@ -318,12 +394,31 @@ export class GeneratedEncoder {
     return false;
   }
 
+  private growEntries(n: number): void {
+    const g = (a: Int32Array): Int32Array => {
+      const x = new Int32Array(n);
+      x.set(a);
+      return x;
+    };
+    const gf = (a: Float64Array): Float64Array => {
+      const x = new Float64Array(n);
+      x.set(a);
+      return x;
+    };
+    this.ent = g(this.ent);
+    this.entLen = g(this.entLen);
+    this.entPos = gf(this.entPos);
+    this.pEnt = g(this.pEnt);
+    this.pEntLen = g(this.pEntLen);
+    this.pEntPos = gf(this.pEntPos);
+  }
+
   private ensure(extra: number): void {
     if (this.o + extra <= this.out.length) return;
-    const nb = new Uint8Array(Math.max(this.o + extra, this.out.length * 2));
+    const nb = Buffer.allocUnsafe(Math.max(this.o + extra, this.out.length * 2));
     nb.set(this.out.subarray(0, this.o));
     this.out = nb;
-    this.dv = new DataView(nb.buffer);
+    this.dv = new DataView(nb.buffer, nb.byteOffset, nb.byteLength);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { WriteBatch } from '../decode/write-request.js';
+import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
 
 /**
  * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
@@ -75,8 +75,8 @@ export class SeriesIndex {
     const last = first + batch.lblCount[s];
     for (let j = first; j < last; j++) {
       for (let k = 0; k < 4; k += 2) {
-        const start = l[4 * j + k];
-        const end = l[4 * j + k + 1];
+        const start = l[LABEL_INTS * j + k];
+        const end = l[LABEL_INTS * j + k + 1];
         for (let i = start; i < end; i++) {
           const c = b[i];
           h1 = Math.imul(h1 ^ c, 0x01000193);
