@@ -193,6 +193,7 @@ export class Pipeline {
     const p = this.out.send(tenant, body).then((r) => {
       this.generatedInFlight--;
       this.generatedDone.delete(p);
+      this.encoder.recycle(body);
       if (r.outcome === 'accepted') return;
       this.m.generatedErr.inc();
       const suppressed = this.generatedLog.take();

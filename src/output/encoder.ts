@@ -26,9 +26,14 @@ const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 const HEADER_ROOM = 5; // varint of the uncompressed length, written last, right-aligned
 const MAX_LITERAL = 65536;
+const MIN_BUFFER = 1 << 16;
+/** Recycled output buffers kept (one per generated request in flight is enough). */
+const MAX_SPARE = 16;
 
 export class GeneratedEncoder {
-  private out: Uint8Array = Buffer.allocUnsafe(1 << 16);
+  private out: Uint8Array = Buffer.allocUnsafe(MIN_BUFFER);
+  /** Buffers of bodies already sent, for reuse. */
+  private readonly spare: Uint8Array[] = [];
   private dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   /** Write position in `out`. */
   private o = HEADER_ROOM;
@@ -106,9 +111,17 @@ export class GeneratedEncoder {
     const start = HEADER_ROOM - len;
     writeVarint(this.out, start, n);
     const body = this.out.subarray(start, this.o);
-    this.out = Buffer.allocUnsafe(this.out.length); // no zero-fill: every byte is written before use
+    // Continue in a recycled buffer, or a new one (no zero-fill: every byte is written before use).
+    this.out = this.spare.pop() ?? Buffer.allocUnsafe(this.out.length);
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
     return body;
+  }
+
+  /** Give back a body() once it has been sent, so its buffer is reused (steady state: no allocation). */
+  recycle(body: Uint8Array): void {
+    // Our buffers are >= 64 KiB, so never slices of Node's shared Buffer pool: the whole
+    // ArrayBuffer is ours.
+    if (this.spare.length < MAX_SPARE && body.buffer.byteLength >= MIN_BUFFER) this.spare.push(new Uint8Array(body.buffer));
   }
 
   /** Plan the label block of input series `s` for the generated series that follow. */
