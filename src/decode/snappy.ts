@@ -62,9 +62,11 @@ export class Snappy {
         }
         len += 1;
         if (s + len > end || d + len > n) throw new DecodeError('snappy: literal overruns the block');
-        dst.set(src.subarray(s, s + len), d);
-        s += len;
-        d += len;
+        if (len > 32) {
+          dst.set(src.subarray(s, s + len), d);
+          s += len;
+          d += len;
+        } else for (const e = s + len; s < e; ) dst[d++] = src[s++]; // short: a loop beats a view
         continue;
       }
       let len: number;
@@ -85,11 +87,11 @@ export class Snappy {
         s += 4;
       }
       if (off === 0 || off > d || d + len > n) throw new DecodeError('snappy: copy out of range');
-      if (off >= len) {
+      if (off >= len && len > 32) {
         dst.copyWithin(d, d - off, d - off + len);
         d += len;
       } else {
-        // Overlapping copy (run-length style): byte by byte.
+        // Short or overlapping (run-length style) copy: byte by byte, front to back.
         for (let i = 0; i < len; i++, d++) dst[d] = dst[d - off];
       }
     }

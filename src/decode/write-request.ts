@@ -159,6 +159,22 @@ export class WriteRequestDecoder {
     if (o + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, o + LABEL_INTS);
     const l = out.lbl;
     let ns = 0, ne = 0, vs = 0, ve = 0; // prettier-ignore
+    // Fast path, what every sender writes: name then value, each shorter than 128 bytes.
+    const b = this.b;
+    const p = this.pos;
+    if (b[p] === 0x0a && b[p + 1] < 0x80) {
+      const q = p + 2 + b[p + 1];
+      if (b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === end) {
+        l[o] = p + 2;
+        l[o + 1] = q;
+        l[o + 2] = q + 2;
+        l[o + 3] = end;
+        l[o + 4] = entryStart;
+        l[o + 5] = end;
+        this.pos = end;
+        return;
+      }
+    }
     while (this.pos < end) {
       const key = this.varint(end);
       const wt = key & 7;
