@@ -53,11 +53,9 @@ export class SeriesIndex {
       h1 ^= Math.imul(k, 0x1b873593);
       h1 = (h1 << 13) | (h1 >>> 19);
       h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-      let m = Math.imul(w, 0x85ebca6b);
-      m = (m << 16) | (m >>> 16);
-      h2 ^= Math.imul(m, 0xc2b2ae35);
+      // Second lane: multiply-rotate (independent multiplier and rotation), mixed again in finish().
+      h2 = Math.imul(h2 ^ w, 0x5bd1e995);
       h2 = (h2 << 11) | (h2 >>> 21);
-      h2 = (Math.imul(h2, 9) + 0x7feb352d) | 0;
     }
     for (; i < end; i++) {
       h1 = Math.imul(h1 ^ b[i], 0x01000193);
