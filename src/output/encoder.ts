@@ -456,9 +456,24 @@ export function varintLen(n: number): number {
 }
 
 export function writeVarint(b: Uint8Array, p: number, n: number): number {
+  if (n >= 0x10000000) {
+    // Above 28 bits (timestamps): emit the low 28 bits with integer ops, then the rest.
+    const lo = n % 0x10000000;
+    b[p++] = (lo & 0x7f) | 0x80;
+    b[p++] = ((lo >>> 7) & 0x7f) | 0x80;
+    b[p++] = ((lo >>> 14) & 0x7f) | 0x80;
+    b[p++] = ((lo >>> 21) & 0x7f) | 0x80;
+    n = (n - lo) / 0x10000000;
+    while (n >= 128) {
+      b[p++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    b[p++] = n;
+    return p;
+  }
   while (n >= 128) {
-    b[p++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
+    b[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
   }
   b[p++] = n;
   return p;
