@@ -10,6 +10,8 @@ import { Receiver, parseListen } from './receive/server.js';
 export interface App {
   receiver: Receiver;
   registry: Registry;
+  /** Resolves when the generated-series requests in flight now have completed. */
+  drain(): Promise<void>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   return {
     receiver,
     registry,
+    drain: () => pipeline.drain(),
     async close(graceMs = 30_000) {
       clearInterval(timer);
       await receiver.close(graceMs);

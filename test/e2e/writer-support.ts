@@ -129,8 +129,11 @@ export class InProcess {
     return ip;
   }
 
-  write(body: Uint8Array, path = '/api/v1/write'): Promise<HttpResult> {
-    return request(`${this.url}${path}`, { method: 'POST', body, headers: REMOTE_WRITE_HEADERS });
+  /** POST a remote write body; resolves once the generated series it caused were sent too (they go in the background). */
+  async write(body: Uint8Array, path = '/api/v1/write'): Promise<HttpResult> {
+    const r = await request(`${this.url}${path}`, { method: 'POST', body, headers: REMOTE_WRITE_HEADERS });
+    await this.app.drain();
+    return r;
   }
 
   warnings(): string[] {
