@@ -36,6 +36,11 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   };
   await check();
   const timer = setInterval(() => void check(), HEALTH_EVERY_MS).unref();
+  const idleMs = cfg.limits.series_idle_timeout;
+  const sweep = setInterval(() => {
+    const n = pipeline.evictIdle(idleMs);
+    if (n > 0) log.info({ evicted: n, idle_timeout_ms: idleMs }, 'forgot idle series');
+  }, Math.min(idleMs / 4, 60_000)).unref();
   const { host, port } = parseListen(cfg.server.listen);
   const receiver = new Receiver({
     host,
@@ -55,6 +60,7 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     drain: () => pipeline.drain(),
     async close(graceMs = 30_000) {
       clearInterval(timer);
+      clearInterval(sweep);
       await receiver.close(graceMs);
       await pipeline.drain();
       await downstream.close();

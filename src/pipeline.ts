@@ -43,6 +43,8 @@ interface Instance {
   slots: number;
   state: Float64Array;
   used: number;
+  /** State offsets of evicted series, reused before `used` grows. */
+  freeOffsets: number[];
   transform: Transform;
   /** Indices into OUTPUT_VARS written for this instance, and their encoded label prefixes. */
   vars: Int32Array;
@@ -117,6 +119,7 @@ export class Pipeline {
           slots: scorer.slots,
           state: new Float64Array(scorer.slots * 64),
           used: 0,
+          freeOffsets: [],
           transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
           vars: Int32Array.from(vars.map((v) => OUTPUT_VARS.indexOf(v))),
           prefixes: OUTPUT_VARS.map((v) => encodeLabels(formatLabels(cfg.writer.metric_format, v, alias, label))),
@@ -128,7 +131,7 @@ export class Pipeline {
     this.encoder = new GeneratedEncoder(replacedLabelNames(cfg.writer.metric_format), this.instances.length * OUTPUT_VARS.length);
     registry.onCollect(() => {
       this.m.series.set(this.index.size);
-      this.m.scoredSeries.set(this.links.count);
+      this.m.scoredSeries.set(this.links.live);
     });
   }
 
@@ -164,6 +167,21 @@ export class Pipeline {
       this.free.push(d);
     }
   }
+
+  /**
+   * Forget series not seen for `idleMs`: their model state and index entry are freed for new
+   * series (a series that comes back starts a new warm-up). Returns how many were evicted.
+   */
+  evictIdle(idleMs: number): number {
+    const before = Math.floor((Date.now() - idleMs) / 1000);
+    const n = this.index.evictIdle(before, (id) => this.links.drop(id, this.release));
+    if (n > 0) this.m.evicted.inc(n);
+    return n;
+  }
+
+  private readonly release = (inst: number, offset: number): void => {
+    this.instances[inst].freeOffsets.push(offset);
+  };
 
   /** Wait for generated-series requests still in flight (graceful shutdown). */
   async drain(): Promise<void> {
@@ -219,6 +237,7 @@ export class Pipeline {
     this.tenant = tenant;
     const seed = tenant === null ? 0 : hashString(tenant);
     const index = this.index;
+    index.now = Math.floor(Date.now() / 1000);
     const links = this.links;
     const enc = this.encoder;
     enc.reset();
@@ -228,7 +247,7 @@ export class Pipeline {
       if (id < 0) {
         id = this.newSeries(s);
         if (id < 0) continue;
-      }
+      } else index.touch(id);
       let begun = false;
       for (let k = links.first[id]; k >= 0; k = links.next[k]) {
         const n = this.scoreLink(k, s);
@@ -330,7 +349,7 @@ export class Pipeline {
       if (!matches(q.selector, labels)) continue;
       for (const ii of q.instances) {
         const inst = this.instances[ii];
-        const off = inst.used++ * inst.slots;
+        const off = inst.freeOffsets.length > 0 ? inst.freeOffsets.pop()! : inst.used++ * inst.slots;
         if (off + inst.slots > inst.state.length) {
           const st = new Float64Array(inst.state.length * 2);
           st.set(inst.state);
@@ -382,6 +401,7 @@ function pipelineMetrics(r: Registry) {
     downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
+    evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
   };
 }

@@ -131,6 +131,8 @@ export const limitsSchema = z
   .object({
     /** Series tracked (scored) at once; beyond it new series are forwarded but not scored (counted). */
     max_series: z.number().int().positive().default(2_000_000),
+    /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
+    series_idle_timeout: duration.prefault('1h'),
   })
   .strict();
 

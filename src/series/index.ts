@@ -6,15 +6,25 @@ import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
  * Open addressing with linear probing in an Int32Array of ids (capacity a power of two, kept
  * at most half full), keyed by a 64-bit hash made of two independent 32-bit hashes of the
  * label bytes (name and value of each label, each followed by its length, so label
- * boundaries count). No label strings are kept: a million series cost the table (8 bytes per
- * slot, 2 slots per series) plus 8 bytes of hash per series.
+ * boundaries count). No label strings are kept: a million series cost the table (4 bytes a
+ * slot, 2 to 4 slots per series), 8 bytes of hash and 4 of last-seen time per series.
+ * Idle series are evicted by a periodic sweep (evictIdle) and their ids reused.
  *
  * Two distinct series share an id only if both 32-bit hashes collide: for n series the
  * probability is about n^2 / 2^65 (3e-8 at a million series). The cost of that event is one
  * series scored by the other's model; raw data is never affected (it is forwarded as is).
  */
 export class SeriesIndex {
+  /** Live series. */
   size = 0;
+  /** Ids ever handed out (ids below it are live or on the free list). */
+  end = 0;
+  /** Clock for lastSeen (the pipeline sets it once per request, in seconds). */
+  now = 0;
+  /** Per id: `now` when last seen; FREE on the free list. */
+  private lastSeen = new Uint32Array(1024);
+  private free = new Int32Array(1024);
+  private freeCount = 0;
   /** Hash of the series most recently passed to hash(); read by find() and add(). */
   h1 = 0;
   h2 = 0;
@@ -120,17 +130,73 @@ export class SeriesIndex {
   /** Add the last hashed series (after find() returned -1); -1 when the index is full. */
   add(): number {
     if (this.size >= this.maxSeries) return -1;
-    const id = this.size++;
-    if (2 * id + 2 > this.hashes.length) {
-      const hs = new Uint32Array(this.hashes.length * 2);
-      hs.set(this.hashes);
-      this.hashes = hs;
+    let id: number;
+    if (this.freeCount > 0) id = this.free[--this.freeCount];
+    else {
+      id = this.end++;
+      if (2 * id + 2 > this.hashes.length) {
+        const hs = new Uint32Array(this.hashes.length * 2);
+        hs.set(this.hashes);
+        this.hashes = hs;
+        const ls = new Uint32Array(this.hashes.length / 2);
+        ls.set(this.lastSeen);
+        this.lastSeen = ls;
+      }
     }
+    this.size++;
     this.hashes[2 * id] = this.h1;
     this.hashes[2 * id + 1] = this.h2;
+    this.lastSeen[id] = this.now;
     if (2 * this.size > this.table.length) this.rehash(this.table.length * 2);
     else this.place(id, this.h1);
     return id;
+  }
+
+  /** Mark series `id` as seen now (see `now`). */
+  touch(id: number): void {
+    this.lastSeen[id] = this.now;
+  }
+
+  /**
+   * Forget every series last seen before `before` (same clock as `now`); `onEvict(id)` runs
+   * for each before its id is reused. O(ids): meant for a periodic sweep, not the hot path.
+   */
+  evictIdle(before: number, onEvict: (id: number) => void): number {
+    let n = 0;
+    for (let id = 0; id < this.end; id++) {
+      const seen = this.lastSeen[id];
+      if (seen === FREE || seen >= before) continue;
+      this.remove(id);
+      onEvict(id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Backward-shift deletion: later entries of the probe run move up, so find() needs no tombstones. */
+  private remove(id: number): void {
+    const t = this.table;
+    const mask = this.mask;
+    let i = this.hashes[2 * id] & mask;
+    while (t[i] !== id) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; t[j] >= 0; j = (j + 1) & mask) {
+      const home = this.hashes[2 * t[j]] & mask;
+      // Move t[j] into the hole at i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        t[i] = t[j];
+        i = j;
+      }
+    }
+    t[i] = -1;
+    this.lastSeen[id] = FREE;
+    if (this.freeCount === this.free.length) {
+      const f = new Int32Array(this.free.length * 2);
+      f.set(this.free);
+      this.free = f;
+    }
+    this.free[this.freeCount++] = id;
+    this.size--;
   }
 
   private place(id: number, h1: number): void {
@@ -142,6 +208,9 @@ export class SeriesIndex {
   private rehash(cap: number): void {
     this.table = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
-    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[2 * id]);
+    for (let id = 0; id < this.end; id++) if (this.lastSeen[id] !== FREE) this.place(id, this.hashes[2 * id]);
   }
 }
+
+/** lastSeen of an id on the free list. */
+const FREE = 0xffffffff;

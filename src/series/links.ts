@@ -9,7 +9,9 @@
 export class Links {
   /** Per series id: first link, or -1. */
   first: Int32Array = new Int32Array(1024).fill(-1);
+  /** Links ever allocated (live or free), and live ones. */
   count = 0;
+  live = 0;
   inst: Int32Array = new Int32Array(1024);
   offset: Int32Array = new Int32Array(1024);
   next: Int32Array = new Int32Array(1024);
@@ -25,7 +27,32 @@ export class Links {
     this.first[seriesId] = link;
   }
 
+  /** Links of evicted series, for reuse. */
+  private free: Int32Array = new Int32Array(1024);
+  private freeCount = 0;
+
+  /** Release series `seriesId`'s links; `release(inst, offset)` is told each state slot freed. */
+  drop(seriesId: number, release: (inst: number, offset: number) => void): void {
+    for (let k = this.first[seriesId]; k >= 0; k = this.next[k]) {
+      release(this.inst[k], this.offset[k]);
+      if (this.freeCount === this.free.length) {
+        const f = new Int32Array(this.free.length * 2);
+        f.set(this.free);
+        this.free = f;
+      }
+      this.free[this.freeCount++] = k;
+      this.live--;
+    }
+    this.first[seriesId] = -1;
+  }
+
   add(inst: number, offset: number, next: number): number {
+    this.live++;
+    if (this.freeCount > 0) {
+      const k = this.free[--this.freeCount];
+      this.set(k, inst, offset, next);
+      return k;
+    }
     const k = this.count++;
     if (k >= this.inst.length) {
       const n = this.inst.length * 2;
@@ -35,12 +62,16 @@ export class Links {
       this.prevValue = growF(this.prevValue, n);
       this.prevTs = growF(this.prevTs, n);
     }
+    this.set(k, inst, offset, next);
+    return k;
+  }
+
+  private set(k: number, inst: number, offset: number, next: number): void {
     this.inst[k] = inst;
     this.offset[k] = offset;
     this.next[k] = next;
     this.prevValue[k] = NaN;
     this.prevTs[k] = NaN;
-    return k;
   }
 }
 

@@ -16,11 +16,15 @@ import { RecordingServer } from './writer-support.js';
 const STALE = Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 const SENTINEL = 123456.789; // replaced on the wire by the stale-marker bits
 
-async function withApp(queries: string, fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>): Promise<void> {
+async function withApp(
+  queries: string,
+  fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>,
+  extra = '',
+): Promise<void> {
   const srv = await RecordingServer.start();
   const cfg = parseConfig(
     parseYaml(
-      `server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n`,
+      `server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n${extra}`,
     ),
   );
   const app = await startApp(cfg, pino({ level: 'silent' }));
@@ -128,6 +132,30 @@ test('transform: rate scores the per-second rate of a counter, a reset counts as
     const scores = generated(srv).get('anomaly_score')!;
     assert.ok(scores.every(([, v]) => v <= 1), 'a counter reset is not an anomaly');
   });
+});
+
+test('a series idle for limits.series_idle_timeout is forgotten and warms up again when it returns', async () => {
+  await withApp(
+    "    cpu: 'cpu_load'",
+    async (send, srv, metric) => {
+      const mk = (from: number): InputSeries => ({
+        labels: { __name__: 'cpu_load', host: 'c' },
+        timestamps: Array.from({ length: 8 }, (_, i) => T0 + (from + i) * 15_000),
+        values: Array.from({ length: 8 }, (_, i) => 3 + (i % 2) * 0.1),
+      });
+      assert.equal(await send([mk(0)]), 204);
+      assert.equal(generated(srv).get('anomaly_score')!.length, 8 - 5, 'scored after a 5-point warm-up');
+      assert.equal(await metric('anomstream_series'), 1);
+      const deadline = Date.now() + 10_000;
+      while ((await metric('anomstream_series_evicted_total')) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await metric('anomstream_series_evicted_total'), 1);
+      assert.equal(await metric('anomstream_series'), 0);
+      assert.equal(await metric('anomstream_scored_series'), 0);
+      assert.equal(await send([mk(8)]), 204);
+      assert.equal(generated(srv).get('anomaly_score')!.length, 2 * (8 - 5), 'the returning series warmed up again (its old state was freed)');
+    },
+    'limits: { series_idle_timeout: 1s }\n',
+  );
 });
 
 /** Does the decompressed body contain these bytes? (harness snappy: independent of src/decode) */

@@ -81,3 +81,40 @@ test('contiguous and interleaved label encodings are both indexed', () => {
   const [id2] = ids(index, b);
   assert.equal(id1, id2);
 });
+
+test('idle series are evicted, their ids reused, and every other series still found (random ops vs a Map)', () => {
+  const n = 5000;
+  const b = batchOf(Array.from({ length: n }, (_, i) => ({ labels: [['__name__', 'm'], ['i', String(i)]] as [string, string][], ts: 1 })));
+  const index = new SeriesIndex(1e6);
+  const oracle = new Map<number, number>(); // series -> id
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (let round = 1; round <= 40; round++) {
+    index.now = round;
+    // Touch or add a random third of the series.
+    for (let k = 0; k < n / 3; k++) {
+      const s = Math.floor(rand() * n);
+      index.hash(b, s, 0);
+      const id = index.find();
+      if (oracle.has(s)) {
+        assert.equal(id, oracle.get(s), `series ${s} keeps its id`);
+        index.touch(id);
+      } else {
+        assert.equal(id, -1, `evicted/new series ${s} is not found`);
+        const added = index.add();
+        assert.ok(![...oracle.values()].includes(added), 'a new id is not in use');
+        oracle.set(s, added);
+      }
+    }
+    // Forget what was not seen in the last 3 rounds.
+    const evicted = new Set<number>();
+    index.evictIdle(round - 2, (id) => evicted.add(id));
+    for (const [s, id] of oracle) if (evicted.has(id)) oracle.delete(s);
+    assert.equal(index.size, oracle.size);
+  }
+  for (const [s, id] of oracle) {
+    index.hash(b, s, 0);
+    assert.equal(index.find(), id);
+  }
+  assert.ok(index.end < n, `ids are reused (${index.end} ids handed out for ${n} series)`);
+});
