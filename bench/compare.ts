@@ -3,7 +3,12 @@
 //
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
 //     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
-//     [--json FILE]
+//     [--rate SAMPLES_PER_S] [--samples-per-series N] [--latency-skip REQUESTS] [--json FILE]
+//
+// --rate: fixed offered rate instead of "as fast as accepted" (for the added-latency figure);
+// --latency-skip: leave the first N requests (warm-up) out of p50/p99/max. For anomstream the run also
+// records event-loop delay (its /metrics, since start) and, when ANOMSTREAM_NODE_FLAGS holds --trace-gc,
+// the GC pauses V8 reports during the load (count, total, p99, max).
 //
 // Pinning: the proxy under test on CPU 0, generator + counting sink on CPU 1 (taskset), for every proxy.
 // With --target vm the downstream is a fresh VictoriaMetrics per run, unpinned (it needs both cores;
@@ -31,6 +36,9 @@ interface Args {
   target: 'sink' | 'vm';
   select: 'all' | 'cpu';
   sinkMode: 'exact' | 'raw';
+  rate: number;
+  samplesPerSeries: number;
+  latencySkip: number;
   json: string;
 }
 
@@ -39,7 +47,7 @@ const root = path.resolve(here, '../..');
 const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', json: '' };
+  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', rate: 0, samplesPerSeries: 0, latencySkip: 0, json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -51,6 +59,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--target') a.target = v as Args['target'];
     else if (k === '--select') a.select = v as Args['select'];
     else if (k === '--sink-mode') a.sinkMode = v as Args['sinkMode'];
+    else if (k === '--rate') a.rate = Number(v);
+    else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
+    else if (k === '--latency-skip') a.latencySkip = Number(v);
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
   }
@@ -69,20 +80,74 @@ interface Proc {
   child: ChildProcess;
   pid: number;
   log: string[];
+  /** Wall clock (ms) at spawn and V8's --trace-gc lines (only collected when traceGc). */
+  spawnMs: number;
+  gcLines: string[];
 }
 
 function start(cmd: string, args: string[], cpu: string | null): Proc {
   const argv = cpu === null ? [cmd, ...args] : ['taskset', '-c', cpu, cmd, ...args];
+  const spawnMs = Date.now();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
+  const gcLines: string[] = [];
+  const traceGc = args.includes('--trace-gc');
+  let partial = '';
   const keep = (b: Buffer): void => {
-    log.push(b.toString());
+    const text = b.toString();
+    log.push(text);
     if (log.length > 200) log.shift();
+    if (traceGc) {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (GC_LINE.test(l)) gcLines.push(l);
+    }
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   // taskset execs the command, so the child's pid is the proxy's pid.
-  return { child, pid: child.pid ?? 0, log };
+  return { child, pid: child.pid ?? 0, log, spawnMs, gcLines };
+}
+
+// `[pid:0x..]   1021 ms: Scavenge 9.8 (12.3) -> 9.1 (13.3) MB, 0.85 / 0.00 ms  (...` (Node 20 / V8 11)
+const GC_LINE = /\]\s+([\d.]+) ms: ([A-Za-z -]+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \/ ([\d.]+) ms/;
+
+interface GcSummary {
+  count: number;
+  totalMs: number;
+  p99Ms: number;
+  maxMs: number;
+  kinds: Record<string, number>;
+}
+
+/** GC pauses whose start (V8's ms since isolate start + spawn time) falls in [fromMs, toMs] wall clock. */
+export function gcSummary(lines: string[], spawnMs: number, fromMs: number, toMs: number): GcSummary {
+  const pauses: number[] = [];
+  const kinds: Record<string, number> = {};
+  for (const l of lines) {
+    const m = GC_LINE.exec(l);
+    if (!m) continue;
+    const at = spawnMs + Number(m[1]);
+    if (at < fromMs || at > toMs) continue;
+    pauses.push(Number(m[3]));
+    kinds[m[2]] = (kinds[m[2]] ?? 0) + 1;
+  }
+  pauses.sort((x, y) => x - y);
+  const p99 = pauses.length ? pauses[Math.min(pauses.length - 1, Math.ceil(0.99 * pauses.length) - 1)] : NaN;
+  return { count: pauses.length, totalMs: pauses.reduce((x, y) => x + y, 0), p99Ms: p99, maxMs: pauses.length ? pauses[pauses.length - 1] : NaN, kinds };
+}
+
+async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: number }> {
+  try {
+    const t = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const get = (name: string): number => {
+      const m = new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(t);
+      return m ? Number(m[1]) * 1000 : NaN;
+    };
+    return { p99Ms: get('nodejs_eventloop_delay_p99_seconds'), maxMs: get('nodejs_eventloop_delay_max_seconds') };
+  } catch {
+    return { p99Ms: NaN, maxMs: NaN };
+  }
 }
 
 async function waitHttp(url: string, timeoutMs: number, proc: Proc): Promise<void> {
@@ -134,11 +199,18 @@ interface Row {
   e2eRawPerS: number;
   acceptedPerS: number;
   p99Ms: number;
+  p50Ms: number;
+  maxMs: number;
+  latencyCount: number;
   rssMb: number;
   complete: boolean;
   errors: number;
   generatedSamples: number;
   coreOneBusy: number;
+  /** anomstream only: event-loop delay since start (its /metrics) and GC pauses during the load. */
+  eventLoopP99Ms?: number;
+  eventLoopMaxMs?: number;
+  gc?: GcSummary;
 }
 
 /**
@@ -174,6 +246,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     // Proxy under test on CPU 0.
     let url = `${downstreamBase}/api/v1/write`;
     let pid = down.pid;
+    let anomBase = '';
     if (proxy === 'vmagent') {
       const p = port();
       const dir = mkdtempSync(path.join(tmp, 'vmagent-'));
@@ -203,9 +276,10 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
       url = `http://127.0.0.1:${p}/api/v1/write`;
       pid = proc.pid;
+      anomBase = `http://127.0.0.1:${p}`;
     }
-    const samplesPerSeries = Math.max(1, Math.ceil(a.samples / series));
-    const loadArgs = ['--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
+    const samplesPerSeries = a.samplesPerSeries > 0 ? a.samplesPerSeries : Math.max(1, Math.ceil(a.samples / series));
+    const loadArgs = ['--rate', String(a.rate), '--latency-skip', String(a.latencySkip), '--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
     loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
     const r = await runLoad(loadArgs);
     const under = procs[procs.length - 1];
@@ -213,17 +287,30 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       console.error(`${proxy} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`);
     }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
+    let extra: Pick<Row, 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'gc'> = {};
+    if (anomBase) {
+      const el = await eventLoopDelay(anomBase);
+      extra = { eventLoopP99Ms: el.p99Ms, eventLoopMaxMs: el.maxMs };
+      if (under.gcLines !== undefined && (process.env.ANOMSTREAM_NODE_FLAGS ?? '').includes('--trace-gc')) {
+        await stop(under); // flushes V8's buffered stdout
+        extra.gc = gcSummary(under.gcLines, under.spawnMs, r.run.firstStartMs, r.run.lastAnswerMs);
+      }
+    }
     const row: Row = {
       proxy, series, run,
       cpuPer1M: r.target.cpuSecondsPer1MRaw,
       e2eRawPerS: r.arrival.e2eRawSamplesPerS,
       acceptedPerS: r.run.acceptedSamplesPerS,
       p99Ms: r.run.latencyMs.p99,
+      p50Ms: r.run.latencyMs.p50,
+      maxMs: r.run.latencyMs.max,
+      latencyCount: r.run.latencyCount,
       rssMb: r.target.peakRssMb,
       complete: r.arrival.complete,
       errors: r.run.errors,
       generatedSamples: r.arrival.generatedSamples,
       coreOneBusy: (r.generatorCpuSeconds + (proxy === 'direct' ? 0 : sinkCpu)) / r.arrival.e2eSeconds,
+      ...extra,
     };
     if (proxy === 'direct') row.coreOneBusy = (r.generatorCpuSeconds + r.target.cpuSeconds) / r.arrival.e2eSeconds;
     return row;
@@ -262,6 +349,28 @@ export function table(rows: Row[], a: Args): string {
     if (med.anomstream && med.vmagent) {
       out.push(`| ${series} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
     }
+  }
+  return out.join('\n');
+}
+
+/** Latency detail: p50/p99/max over the timed requests, and anomstream's event loop and GC. */
+export function latencyTable(rows: Row[], a: Args): string {
+  const out = [
+    `| series | proxy | offered samples/s | timed requests | p50 ms | p99 ms | max ms | event-loop p99 / max ms (since start) | GC pauses during load: count, total ms, p99 ms, max ms |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+  ];
+  for (const series of a.series) {
+    const p99: Record<string, number> = {};
+    for (const proxy of a.proxies) {
+      const rs = rows.filter((r) => r.proxy === proxy && r.series === series && r.complete && r.errors === 0);
+      if (!rs.length) continue;
+      p99[proxy] = stats(rs.map((r) => r.p99Ms)).median;
+      const el = proxy === 'anomstream' ? `${fmt(rs.map((r) => r.eventLoopP99Ms ?? NaN), 1)} / ${fmt(rs.map((r) => r.eventLoopMaxMs ?? NaN), 1)}` : '';
+      const gcRows = rs.filter((r) => r.gc);
+      const gc = gcRows.length ? `${fmt(gcRows.map((r) => r.gc!.count), 0)}, ${fmt(gcRows.map((r) => r.gc!.totalMs), 0)}, ${fmt(gcRows.map((r) => r.gc!.p99Ms), 1)}, ${fmt(gcRows.map((r) => r.gc!.maxMs), 1)}` : '';
+      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${a.rate > 0 ? a.rate : 'max'} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(rs.map((r) => r.p50Ms), 1)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.maxMs), 1)} | ${el} | ${gc} |`);
+    }
+    if (p99.anomstream !== undefined && p99.vmagent !== undefined) out.push(`| ${series} | anomstream p99 − vmagent p99 | | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
   }
   return out.join('\n');
 }
@@ -306,4 +415,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   }
   if (a.json) writeFileSync(a.json, JSON.stringify(rows, null, 1));
   console.log(table(rows, a));
+  console.log('');
+  console.log(latencyTable(rows, a));
 }

@@ -3,7 +3,7 @@
 //   node dist/bench/load.js --url http://127.0.0.1:8429/api/v1/write --series 10000 --samples-per-series 300
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
 //     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
-//     [--sink-pid PID] [--drain-timeout 60] [--json]
+//     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--json]
 //
 // Builds the whole pool first (untimed), then sends. Afterwards it checks arrival downstream: with --sink
 // it waits until the counting sink has as many raw samples as were acknowledged; with --vm until
@@ -33,6 +33,8 @@ export interface LoadArgs {
   sink: string;
   vm: string;
   drainTimeoutS: number;
+  /** Requests left out of the latency figures at the start (warm-up). */
+  latencySkip: number;
   json: boolean;
 }
 
@@ -57,7 +59,7 @@ export interface LoadReport {
 
 const DEFAULTS: LoadArgs = {
   url: '', series: 10_000, samplesPerSeries: 100, samplesPerRequest: 2000, concurrency: 4, rate: 0, durationS: 60,
-  maxRequests: Number.MAX_SAFE_INTEGER, intervalMs: 10_000, pid: 0, sinkPid: 0, sink: '', vm: '', drainTimeoutS: 60, json: false,
+  maxRequests: Number.MAX_SAFE_INTEGER, intervalMs: 10_000, pid: 0, sinkPid: 0, sink: '', vm: '', drainTimeoutS: 60, latencySkip: 0, json: false,
 };
 
 export function parseArgs(argv: string[]): LoadArgs {
@@ -65,7 +67,7 @@ export function parseArgs(argv: string[]): LoadArgs {
   const num: Record<string, keyof LoadArgs> = {
     '--series': 'series', '--samples-per-series': 'samplesPerSeries', '--samples-per-request': 'samplesPerRequest',
     '--concurrency': 'concurrency', '--rate': 'rate', '--duration': 'durationS', '--max-requests': 'maxRequests',
-    '--interval-ms': 'intervalMs', '--pid': 'pid', '--sink-pid': 'sinkPid', '--drain-timeout': 'drainTimeoutS',
+    '--interval-ms': 'intervalMs', '--pid': 'pid', '--sink-pid': 'sinkPid', '--drain-timeout': 'drainTimeoutS', '--latency-skip': 'latencySkip',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -124,7 +126,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
   const vmBefore = args.vm ? await vmRowsAdded(args.vm) : 0;
   const cpu0 = args.pid ? cpuSeconds(args.pid) : NaN;
   const self0 = process.cpuUsage();
-  const run = await runLoad(pool, { url: args.url, concurrency: args.concurrency, rate: args.rate, durationS: args.durationS, maxRequests: args.maxRequests, timeoutMs: 60_000 });
+  const run = await runLoad(pool, { url: args.url, concurrency: args.concurrency, rate: args.rate, durationS: args.durationS, maxRequests: args.maxRequests, timeoutMs: 60_000, latencySkip: args.latencySkip });
   log(`sent ${run.requests} requests in ${run.seconds.toFixed(2)} s: ${Math.round(run.acceptedSamplesPerS)} accepted samples/s, ${run.errors} errors`);
   const arrival: LoadReport['arrival'] = { checked: 'none', complete: false, rawSamples: 0, generatedSamples: 0, endMs: run.lastAnswerMs, e2eSeconds: NaN, e2eRawSamplesPerS: NaN, waitedSeconds: 0, sinkCpuSeconds: NaN };
   const w0 = performance.now();

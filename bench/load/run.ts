@@ -15,6 +15,8 @@ export interface RunOptions {
   maxRequests: number;
   /** Per-request timeout. */
   timeoutMs: number;
+  /** Leave the first N requests out of the latency figures (warm-up: new series, JIT). */
+  latencySkip?: number;
 }
 
 export interface RunResult {
@@ -30,6 +32,8 @@ export interface RunResult {
   seconds: number;
   acceptedSamplesPerS: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Requests whose latency the figures above cover (all answered ones after `latencySkip`). */
+  latencyCount: number;
   bodyBytes: number;
 }
 
@@ -56,10 +60,11 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
   const res: RunResult = {
     requests: 0, acceptedRequests: 0, acceptedSamples: 0, sentSamples: 0, errors: 0, errorsByStatus: {},
     firstStartMs: 0, lastAnswerMs: 0, seconds: 0, acceptedSamplesPerS: 0,
-    latencyMs: { p50: NaN, p90: NaN, p99: NaN, max: NaN }, bodyBytes: 0,
+    latencyMs: { p50: NaN, p90: NaN, p99: NaN, max: NaN }, latencyCount: 0, bodyBytes: 0,
   };
   let next = 0;
   let answered = 0;
+  const skip = Math.min(opt.latencySkip ?? 0, Math.max(0, limit - 1));
   let scheduledSamples = 0;
   const t0 = performance.now();
   const deadline = t0 + opt.durationS * 1000;
@@ -67,6 +72,7 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
   const worker = async (): Promise<void> => {
     while (next < limit && performance.now() < deadline) {
       const idx = next++;
+      const timed = idx >= skip;
       const samples = requestSamples(pool, idx);
       if (opt.rate > 0) {
         const due = t0 + (scheduledSamples / opt.rate) * 1000;
@@ -91,7 +97,7 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
         res.errors++;
       }
       const end = performance.now();
-      latencies[answered++] = end - start;
+      if (timed) latencies[answered++] = end - start;
       if (status >= 200 && status < 300) {
         res.acceptedRequests++;
         res.acceptedSamples += samples;
@@ -109,6 +115,7 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
   res.seconds = (res.lastAnswerMs - res.firstStartMs) / 1000;
   res.acceptedSamplesPerS = res.acceptedSamples / res.seconds;
   const sorted = latencies.slice(0, answered).sort();
+  res.latencyCount = sorted.length;
   res.latencyMs = { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN };
   return res;
 }
