@@ -19,10 +19,11 @@ import { Links } from './series/links.js';
 
 /**
  * The one place the stages meet, in data order:
- *   decode (snappy -> WriteRequest columns) -> series index -> match (once per new series)
- *   -> models (per sample) -> output encoder -> forward (raw body as is + generated series).
- * Everything up to the forward step is synchronous, so the reused decode buffers and columns
- * cannot be overwritten by another request while in use.
+ *   decode (snappy -> WriteRequest columns, 400 if unreadable) -> forward the raw body as is
+ *   -> once the datasource accepted it: series index -> match (once per new series)
+ *   -> models (per sample) -> output encoder -> generated series sent in the background.
+ * Each request in flight owns its decoded batch (from a pool); scoring and encoding run
+ * synchronously, so the model state and the encoder are never shared between two requests.
  */
 export interface WriteResult {
   status: 204 | 400 | 503;
@@ -282,7 +283,8 @@ export class Pipeline {
     const last = first + b.smpCount[s];
     if (last - first > this.colTs.length) this.growCols(last - first);
     const cTs = this.colTs;
-    const [cScore, cYhat, cLo, cHi, cY] = this.cols;
+    const cols = this.cols;
+    const cScore = cols[0], cYhat = cols[1], cLo = cols[2], cHi = cols[3], cY = cols[4]; // prettier-ignore
     let n = 0;
     let skipped = 0;
     for (let i = first; i < last; i++) {
@@ -294,7 +296,7 @@ export class Pipeline {
       }
       if (y - y !== 0) {
         // NaN or ±Inf: forwarded raw, never learned. A stale marker ends the generated series too.
-        if (b.stale[i] === 1 && state[off] > scorer.p.minNSamplesSeen) {
+        if (b.stale[i] === 1 && scorer.isReady(state, off)) {
           cTs[n] = t;
           cScore[n] = cYhat[n] = cLo[n] = cHi[n] = cY[n] = NaN;
           n++;

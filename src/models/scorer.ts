@@ -51,6 +51,11 @@ export class Scorer {
     this.model.init(state, offset + SCORER_SLOTS);
   }
 
+  /** Past warm-up: generated series are being written for this series. */
+  isReady(state: Float64Array, offset: number): boolean {
+    return state[offset] > this.p.minNSamplesSeen;
+  }
+
   /** Returns false (and leaves `out` untouched) when the point is not after the last one. */
   update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): boolean {
     if (!(tsMs > state[offset + 1])) return false;
