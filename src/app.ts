@@ -46,6 +46,7 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     host,
     port,
     maxRequestBytes: cfg.server.max_request_bytes,
+    maxInFlight: cfg.server.max_in_flight,
     write: (body, tenant) => pipeline.write(body, tenant),
     readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
     registry,

@@ -41,6 +41,12 @@ export const serverSchema = z
     listen: hostPort.default('127.0.0.1:8490'),
     /** Largest accepted request body, compressed or not (VictoriaMetrics' -maxInsertRequestSize). */
     max_request_bytes: z.number().int().positive().default(32 * 1024 * 1024),
+    /**
+     * Write requests processed at once; more are answered 503 + Retry-After (senders retry).
+     * Each holds its body and decoded columns: vmagent sends ~100 KB per 2,000 samples, so 64
+     * in flight is a few MB; the worst case is 64 x max_request_bytes.
+     */
+    max_in_flight: z.number().int().positive().default(64),
   })
   .strict();
 

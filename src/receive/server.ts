@@ -25,6 +25,8 @@ export interface ReceiverOptions {
   host: string;
   port: number;
   maxRequestBytes: number;
+  /** Write requests processed at once; more are answered 503 (retryable) without reading them. */
+  maxInFlight: number;
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
@@ -115,6 +117,11 @@ export class Receiver {
     if (ctype.includes('io.prometheus.write.v2')) {
       req.resume();
       return this.reply(res, 415, 'remote write 2.0 is not supported: send remote write 1.0 (prometheus.WriteRequest)');
+    }
+    if (this.inFlight >= this.o.maxInFlight) {
+      // Bounded memory: each write in flight holds its body and decoded batch. Retryable.
+      req.resume();
+      return this.reply(res, 503, `too many write requests in flight (server.max_in_flight ${this.o.maxInFlight}); retry`, { 'retry-after': '1' });
     }
     const max = this.o.maxRequestBytes;
     const declared = Number(req.headers['content-length'] ?? -1);

@@ -1,0 +1,52 @@
+/**
+ * server.max_in_flight: writes beyond the limit are answered 503 + Retry-After without being
+ * read (bounded memory), and are accepted again once the others finish.
+ */
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { startApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { REMOTE_WRITE_HEADERS, buildWriteRequest, request } from './harness.js';
+
+test('writes beyond server.max_in_flight get 503 with Retry-After; the others complete', async () => {
+  // A datasource that holds every write until released.
+  const held: http.ServerResponse[] = [];
+  const ds = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => (req.method === 'POST' ? held.push(res) : res.writeHead(200).end('OK')));
+  });
+  await new Promise<void>((r) => ds.listen(0, '127.0.0.1', r));
+  const dsUrl = `http://127.0.0.1:${(ds.address() as AddressInfo).port}`;
+  const cfg = parseConfig(
+    parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2 }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\n`),
+  );
+  const app = await startApp(cfg, pino({ level: 'silent' }));
+  const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
+  const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);
+  const post = () => request(url, { method: 'POST', body, headers: REMOTE_WRITE_HEADERS });
+  try {
+    const first = [post(), post()];
+    const deadline = Date.now() + 5000;
+    while (held.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(held.length, 2, 'two writes reached the datasource');
+    const third = await post();
+    assert.equal(third.status, 503);
+    assert.equal(third.headers['retry-after'], '1');
+    assert.match(third.body.toString(), /server\.max_in_flight 2/);
+    assert.equal(held.length, 2, 'the refused write was not forwarded');
+    for (const r of held.splice(0)) r.writeHead(204).end();
+    for (const r of await Promise.all(first)) assert.equal(r.status, 204);
+    const again = post();
+    while (held.length < 1 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+    held.splice(0).forEach((r) => r.writeHead(204).end());
+    assert.equal((await again).status, 204, 'accepted again once the others finished');
+  } finally {
+    await app.close(1000);
+    ds.closeAllConnections();
+    await new Promise((r) => ds.close(r));
+  }
+});
