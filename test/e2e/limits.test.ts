@@ -1,6 +1,7 @@
 /**
  * server.max_in_flight: writes beyond the limit are answered 503 + Retry-After without being
- * read (bounded memory), and are accepted again once the others finish.
+ * read (bounded memory), and are accepted again once the others finish. Graceful shutdown:
+ * SIGTERM lets a write in flight complete, then the process exits 0.
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -10,7 +11,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
-import { REMOTE_WRITE_HEADERS, buildWriteRequest, request } from './harness.js';
+import { Anomstream, REMOTE_WRITE_HEADERS, buildWriteRequest, request } from './harness.js';
 
 test('writes beyond server.max_in_flight get 503 with Retry-After; the others complete', async () => {
   // A datasource that holds every write until released.
@@ -46,6 +47,35 @@ test('writes beyond server.max_in_flight get 503 with Retry-After; the others co
     assert.equal((await again).status, 204, 'accepted again once the others finished');
   } finally {
     await app.close(1000);
+    ds.closeAllConnections();
+    await new Promise((r) => ds.close(r));
+  }
+});
+
+test('SIGTERM: the write in flight completes (204), new connections are refused, exit code 0', async () => {
+  const held: http.ServerResponse[] = [];
+  const ds = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => (req.method === 'POST' ? held.push(res) : res.writeHead(200).end('OK')));
+  });
+  await new Promise<void>((r) => ds.listen(0, '127.0.0.1', r));
+  const dsUrl = `http://127.0.0.1:${(ds.address() as AddressInfo).port}`;
+  const a = await Anomstream.start((port) => `server: { listen: "127.0.0.1:${port}" }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\n`);
+  try {
+    const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);
+    const inFlight = a.write(body);
+    const deadline = Date.now() + 5000;
+    while (held.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(held.length, 1);
+    a.proc.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.proc.running, true, 'still running while a write is in flight');
+    await assert.rejects(request(`${a.url}/health`), 'the listener is closed');
+    held.splice(0).forEach((r) => r.writeHead(204).end());
+    assert.equal((await inFlight).status, 204);
+    assert.equal(await a.proc.wait(), 0);
+  } finally {
+    await a.close();
     ds.closeAllConnections();
     await new Promise((r) => ds.close(r));
   }
