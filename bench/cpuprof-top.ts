@@ -2,8 +2,9 @@
 //
 //   node dist/bench/cpuprof-top.js FILE.cpuprofile [--top 10]
 //
-// Self time = samples whose leaf is the function, aggregated by name + file + line; shares are of all
-// samples, including (idle) and (garbage collector), which are listed as they come.
+// Self time = samples whose leaf is the function, aggregated by name + file + line; shares are of the
+// busy time (every sample except `(idle)`, which is reported apart); (garbage collector) and (program)
+// count as busy. Also a summary by file (node: internals grouped as `node:*`).
 
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +15,7 @@ interface Node {
   hitCount?: number;
 }
 
-export function topSelf(profile: { nodes: Node[]; samples?: number[]; timeDeltas?: number[] }, top: number): Array<{ name: string; where: string; ms: number; share: number }> {
+export function topSelf(profile: { nodes: Node[]; samples?: number[]; timeDeltas?: number[] }, top: number, byFile = false): Array<{ name: string; where: string; ms: number; share: number }> {
   const byId = new Map<number, Node>(profile.nodes.map((n) => [n.id, n]));
   const ms = new Map<string, number>();
   let total = 0;
@@ -25,9 +26,10 @@ export function topSelf(profile: { nodes: Node[]; samples?: number[]; timeDeltas
     if (!n) continue;
     const d = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
     const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'}\t${f.url.replace(/^.*\/dist\//, 'dist/').replace(/^file:\/\//, '')}:${f.lineNumber + 1}`;
+    const file = f.url.replace(/^.*\/dist\//, 'dist/').replace(/^file:\/\//, '').replace(/^node:.*/, 'node:*').replace(/^.*\/node_modules\/([^/]+)\/.*/, 'node_modules/$1');
+    const key = byFile ? `${f.url ? file : f.functionName}\t` : `${f.functionName || '(anonymous)'}\t${file}:${f.lineNumber + 1}`;
     ms.set(key, (ms.get(key) ?? 0) + d);
-    total += d;
+    if (f.functionName !== '(idle)') total += d;
   }
   return [...ms.entries()]
     .sort((x, y) => y[1] - x[1])
@@ -44,5 +46,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const p = JSON.parse(readFileSync(file, 'utf8'));
   console.log('| # | function | where | self ms | share |');
   console.log('| --- | --- | --- | --- | --- |');
-  topSelf(p, top).forEach((r, i) => console.log(`| ${i + 1} | ${r.name} | ${r.where} | ${r.ms.toFixed(0)} | ${(r.share * 100).toFixed(1)}% |`));
+  const all = topSelf(p, 1e9);
+  const idle = all.find((r) => r.name === '(idle)');
+  const busy = all.filter((r) => r.name !== '(idle)');
+  busy.slice(0, top).forEach((r, i) => console.log(`| ${i + 1} | ${r.name} | ${r.where} | ${r.ms.toFixed(0)} | ${(r.share * 100).toFixed(1)}% |`));
+  console.log(`\nbusy ${busy.reduce((x, r) => x + r.ms, 0).toFixed(0)} ms, idle ${idle ? idle.ms.toFixed(0) : 0} ms\n`);
+  console.log('| file | self ms | share of busy |');
+  console.log('| --- | --- | --- |');
+  for (const r of topSelf(p, 15, true).filter((r) => r.name !== '(idle)')) console.log(`| ${r.name} | ${r.ms.toFixed(0)} | ${(r.share * 100).toFixed(1)}% |`);
 }

@@ -15,7 +15,7 @@
 //           {probe="i"}[1m]) >= ts): instant query at "now" as vmalert evaluates a rule, subject to
 //           -search.latencyOffset; the tlast_over_time term makes sure the point found is the probe's.
 // Time to detection = first poll answer that shows it, minus the POST's start. Probes are sequential,
-// `gap-ms` apart, each bounded by `timeout-ms`. Control: the raw probe sample's own visibility in
+// `gap-ms` + uniform(0, 1 s) apart (so the probes sample VictoriaMetrics' ~1 s flush cycle uniformly), each bounded by `timeout-ms`. Control: the raw probe sample's own visibility in
 // /api/v1/export (VictoriaMetrics' floor, which anomstream cannot go below). Reports p50/p90/p99/max of both, and the POST latency.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -180,6 +180,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     await waitHttp(`${anBase}/health`, an);
     const url = `${anBase}/api/v1/write`;
     const rand = rng(7);
+    const jitter = rng(11);
     const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
     // Warm-up: `warm` points per series, 1 s apart, the last 2 s ago.
     const now0 = Date.now();
@@ -213,7 +214,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       }
       rows.push({ probe, postMs, exportMs, queryMs, rawMs });
       console.error(JSON.stringify(rows[rows.length - 1]));
-      await sleep(a.gapMs);
+      // Random gap: VictoriaMetrics makes new rows searchable on a ~1 s ticker; a fixed probe period would
+      // phase-lock with it and sample one point of the cycle only.
+      await sleep(a.gapMs + jitter() * 1000);
     }
   } finally {
     for (const p of procs.reverse()) await stop(p);

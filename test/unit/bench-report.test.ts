@@ -40,6 +40,7 @@ test('topSelf: self time by function from samples and time deltas', () => {
   assert.equal(top[0].where, 'dist/src/decode/snappy.js:10');
   assert.equal(top[1].name, 'score');
   assert.ok(Math.abs(top.reduce((x, r) => x + r.share, 0) - 1) < 1e-9);
+  assert.equal(topSelf(profile, 10, true)[0].name, 'dist/src/decode/snappy.js');
 });
 
 test('runLoad: latencySkip leaves the first requests out of the latency figures, not out of the counts', async () => {
