@@ -19,6 +19,7 @@
 // (10.1% of the generated series).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,8 +74,17 @@ function parseArgs(argv: string[]): Args {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-let nextPort = 20_000 + (process.pid % 2000) * 10;
-const port = (): number => nextPort++;
+/** A port the OS reports free right now (bind to 0, read it, close): no collisions between concurrent runs. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
 
 interface Proc {
   child: ChildProcess;
@@ -230,7 +240,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
   const procs: Proc[] = [];
   try {
     // Downstream.
-    const downPort = port();
+    const downPort = await freePort();
     let down: Proc;
     let downstreamBase = `http://127.0.0.1:${downPort}`;
     if (a.target === 'sink') {
@@ -248,7 +258,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     let pid = down.pid;
     let anomBase = '';
     if (proxy === 'vmagent') {
-      const p = port();
+      const p = await freePort();
       const dir = mkdtempSync(path.join(tmp, 'vmagent-'));
       const proc = start('/usr/bin/vmagent', [
         `-remoteWrite.url=${downstreamBase}/api/v1/write`, `-httpListenAddr=127.0.0.1:${p}`, `-remoteWrite.tmpDataPath=${dir}`,
@@ -261,7 +271,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       url = `http://127.0.0.1:${p}/api/v1/write`;
       pid = proc.pid;
     } else if (proxy === 'anomstream') {
-      const p = port();
+      const p = await freePort();
       const cfg = path.join(tmp, `anomstream-${p}.yaml`);
       writeFileSync(cfg, [
         `server: { listen: "127.0.0.1:${p}" }`,

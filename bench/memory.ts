@@ -15,6 +15,7 @@
 // Snapshot of dist/src as in compare.ts, so a rebuild by someone else during the run does not mix builds.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,7 +51,17 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-let nextPort = 30_000 + (process.pid % 2000) * 10;
+/** A port the OS reports free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
 
 interface Proc {
   child: ChildProcess;
@@ -177,9 +188,9 @@ interface Row {
 }
 
 async function oneRun(cli: string, tmp: string, model: string, series: number, a: Args, run: number): Promise<Row> {
-  const sinkPort = nextPort++;
-  const port = nextPort++;
-  const inspectPort = nextPort++;
+  const sinkPort = await freePort();
+  const port = await freePort();
+  const inspectPort = await freePort();
   const procs: Proc[] = [];
   try {
     const sink = start('1', [path.join(here, 'sink.js'), '--port', String(sinkPort), '--mode', 'raw']);

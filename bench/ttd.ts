@@ -19,6 +19,7 @@
 // /api/v1/export (VictoriaMetrics' floor, which anomstream cannot go below). Reports p50/p90/p99/max of both, and the POST latency.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,18 @@ async function post(url: string, b: Uint8Array): Promise<void> {
   if (r.status >= 300) throw new Error(`POST ${url}: ${r.status}`);
 }
 
+/** A port the OS reports free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
@@ -164,9 +177,10 @@ function pct(xs: number[], q: number): number {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const a = parseArgs(process.argv.slice(2));
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-ttd-'));
-  const base = 40_000 + (process.pid % 2000) * 5;
+  const base = await freePort();
+  const anPort = await freePort();
   const vmBase = `http://127.0.0.1:${base}`;
-  const anBase = `http://127.0.0.1:${base + 1}`;
+  const anBase = `http://127.0.0.1:${anPort}`;
   const procs: Proc[] = [];
   const rows: Array<{ probe: number; postMs: number; exportMs: number; queryMs: number; rawMs: number }> = [];
   try {
@@ -174,7 +188,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     procs.push(vm);
     await waitHttp(`${vmBase}/health`, vm);
     const cfg = path.join(tmp, 'anomstream.yaml');
-    writeFileSync(cfg, [`server: { listen: "127.0.0.1:${base + 1}" }`, `reader: { queries: { ttd: 'ttd_probe' } }`, `writer: { datasource_url: "${vmBase}" }`, 'logging: { level: warn }', ''].join('\n'));
+    writeFileSync(cfg, [`server: { listen: "127.0.0.1:${anPort}" }`, `reader: { queries: { ttd: 'ttd_probe' } }`, `writer: { datasource_url: "${vmBase}" }`, 'logging: { level: warn }', ''].join('\n'));
     const an = start(process.execPath, [path.join(root, 'dist/src/cli.js'), '--config', cfg]);
     procs.push(an);
     await waitHttp(`${anBase}/health`, an);
