@@ -50,6 +50,7 @@ export class GeneratedEncoder {
 
   // The current input series' block: entries (label index into the batch, -1 for source_metric) and lengths.
   private b: Uint8Array = new Uint8Array(0);
+  private bv: DataView = new DataView(new ArrayBuffer(0));
   private lbl: Int32Array = new Int32Array(0);
   private ent: Int32Array = new Int32Array(64);
   private entLen: Int32Array = new Int32Array(64);
@@ -129,6 +130,7 @@ export class GeneratedEncoder {
     const b = batch.buf;
     const l = batch.lbl;
     this.b = b;
+    this.bv = batch.view;
     this.lbl = l;
     this.blockU = -1;
     this.nameJ = -1;
@@ -277,9 +279,9 @@ export class GeneratedEncoder {
       const a = l[LABEL_INTS * this.nameJ + 2];
       const pa = l[LABEL_INTS * this.prevNameJ + 2];
       const vl = l[LABEL_INTS * this.nameJ + 3] - a;
-      return vl === l[LABEL_INTS * this.prevNameJ + 3] - pa && same(b, a, b, pa, vl);
+      return vl === l[LABEL_INTS * this.prevNameJ + 3] - pa && same(b, this.bv, a, pa, vl);
     }
-    return same(b, l[LABEL_INTS * j + 4], b, l[LABEL_INTS * pj + 4], len);
+    return same(b, this.bv, l[LABEL_INTS * j + 4], l[LABEL_INTS * pj + 4], len);
   }
 
   /** Literal source_metric="<input __name__>" entry of `len` bytes. */
@@ -435,8 +437,11 @@ export class GeneratedEncoder {
   }
 }
 
-function same(a: Uint8Array, ai: number, b: Uint8Array, bi: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (a[ai + i] !== b[bi + i]) return false;
+/** b[x..x+len) == b[y..y+len)? Four bytes at a time through `v` (a DataView over b). */
+function same(b: Uint8Array, v: DataView, x: number, y: number, len: number): boolean {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (v.getInt32(x + i) !== v.getInt32(y + i)) return false;
+  for (; i < len; i++) if (b[x + i] !== b[y + i]) return false;
   return true;
 }
 
