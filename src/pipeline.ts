@@ -242,9 +242,10 @@ export class Pipeline {
     const links = this.links;
     const enc = this.encoder;
     enc.reset();
+    let id = -1;
     for (let s = 0; s < b.seriesCount; s++) {
       index.hash(b, s, seed);
-      let id = index.find();
+      id = index.findFrom(id + 1);
       if (id < 0) {
         id = this.newSeries(s);
         if (id < 0) continue;

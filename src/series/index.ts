@@ -114,6 +114,18 @@ export class SeriesIndex {
     this.h2 = h2 >>> 0;
   }
 
+  /**
+   * Id of the last hashed series, or -1 when unknown; `guess` is checked first. Senders write
+   * their series in the same order every time and ids are handed out in first-seen order, so
+   * "the id after the previous series' id" is nearly always right, and checking it reads memory
+   * next to the previous check instead of a random table slot (a cache miss per series at 100k+).
+   */
+  findFrom(guess: number): number {
+    const hs = this.hashes;
+    if (guess < this.end && hs[2 * guess] === this.h1 && hs[2 * guess + 1] === this.h2 && this.lastSeen[guess] !== FREE) return guess;
+    return this.find();
+  }
+
   /** Id of the last hashed series, or -1 when unknown. */
   find(): number {
     const t = this.table;

@@ -118,3 +118,25 @@ test('idle series are evicted, their ids reused, and every other series still fo
   }
   assert.ok(index.end < n, `ids are reused (${index.end} ids handed out for ${n} series)`);
 });
+
+test('findFrom: a right guess is taken, a wrong, out-of-range or evicted guess falls back to the table', () => {
+  const b = batchOf(Array.from({ length: 3 }, (_, i) => ({ labels: [['__name__', 'g'], ['i', String(i)]] as [string, string][], ts: 1 })));
+  const index = new SeriesIndex(10);
+  index.now = 1;
+  const ids = [0, 1, 2].map((s) => {
+    index.hash(b, s, 0);
+    return index.add();
+  });
+  index.hash(b, 1, 0);
+  assert.equal(index.findFrom(ids[1]), ids[1]);
+  assert.equal(index.findFrom(ids[2]), ids[1], 'wrong guess');
+  assert.equal(index.findFrom(99), ids[1], 'guess past the end');
+  index.now = 5;
+  index.hash(b, 0, 0);
+  index.touch(index.find());
+  index.hash(b, 2, 0);
+  index.touch(index.find());
+  index.evictIdle(2, () => {});
+  index.hash(b, 1, 0);
+  assert.equal(index.findFrom(ids[1]), -1, 'an evicted id is not found through a guess');
+});
