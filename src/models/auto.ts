@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor } from './model.js';
+import { Alpha, Model, Prediction } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -46,12 +46,22 @@ export interface AutoParams extends SurpriseParams {
 export class AutoModel implements Model {
   readonly slots: number;
   private readonly k: number;
+  /** Smoothing weights per half-life, cached for the last interval (see Alpha). */
+  private readonly aLevel: Alpha;
+  private readonly aSpread: Alpha;
+  /** A bucket is visited once per period: its weight over dt is that of dt·k at its half-life. */
+  private readonly aSeason: Alpha;
+  private readonly aPeriod: Alpha;
   constructor(
     readonly p: AutoParams,
     readonly clock: SeasonClock | null,
   ) {
     this.k = clock === null ? 0 : clock.buckets;
     this.slots = 7 + this.k;
+    this.aLevel = new Alpha(p.levelHalfLifeMs);
+    this.aSpread = new Alpha(p.spreadHalfLifeMs);
+    this.aSeason = new Alpha(this.k > 0 ? p.seasonHalfLifeMs / this.k : Infinity);
+    this.aPeriod = new Alpha(clock === null ? Infinity : clock.periodMs);
   }
 
   init(state: Float64Array, o: number): void {
@@ -91,19 +101,20 @@ export class AutoModel implements Model {
       state[o + 2] = envNew;
       const c = p.clip * (w > envNew ? w : envNew);
       const ec = e > c ? c : e < -c ? -c : e;
-      const am = alphaFor(dt, p.levelHalfLifeMs);
+      const am = this.aLevel.at(dt);
       m += am * ec;
       if (b >= 0) {
         const L = state[o + 6];
         let es = y - L - seas;
         es = es > c ? c : es < -c ? -c : es;
-        state[b] = seas + alphaFor(dt * this.k, p.seasonHalfLifeMs) * es;
-        state[o + 6] = L + alphaFor(dt, this.clock!.periodMs) * (y - seas - L);
+        state[b] = seas + this.aSeason.at(dt) * es;
+        state[o + 6] = L + this.aPeriod.at(dt) * (y - seas - L);
       }
       const vc = 4 * (v > floor ? v : floor);
-      v += alphaFor(dt, p.spreadHalfLifeMs) * ((ae < vc ? ae : vc) - v);
+      const as = this.aSpread.at(dt);
+      v += as * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + 5];
-      if (dy !== 0) q += alphaFor(dt, p.spreadHalfLifeMs) * ((dy < 0 ? -dy : dy) - q);
+      if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
     }
     state[o] = m;
     state[o + 1] = v;

@@ -53,3 +53,22 @@ export function learnStep(state: Float64Array, q: number, y: number, a: number):
   if (dy !== 0 && dy === dy) state[q] += a * ((dy < 0 ? -dy : dy) - state[q]);
   state[q + 1] = y;
 }
+
+/**
+ * alphaFor(dt, halfLife) remembered for the last dt: consecutive points of a scrape share one
+ * interval, so the exponential is computed once per interval change, not once per point.
+ * One per (model, half-life); the cache is a number pair, never per series.
+ */
+export class Alpha {
+  private dt = NaN;
+  private a = 0;
+  constructor(private readonly halfLifeMs: number) {}
+
+  at(dtMs: number): number {
+    if (dtMs !== this.dt) {
+      this.dt = dtMs;
+      this.a = alphaFor(dtMs, this.halfLifeMs);
+    }
+    return this.a;
+  }
+}
