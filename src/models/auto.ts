@@ -1,4 +1,4 @@
-import { Alpha, Model, Prediction } from './model.js';
+import { Alpha, Model, Prediction, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -69,7 +69,7 @@ export class AutoModel implements Model {
     state[o + 3] = NaN;
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     const last = state[o + 3];
     const b = this.clock === null ? -1 : o + 7 + (this.clock.pos(tsMs) | 0);
@@ -101,7 +101,7 @@ export class AutoModel implements Model {
       state[o + 2] = envNew;
       const c = p.clip * (w > envNew ? w : envNew);
       const ec = e > c ? c : e < -c ? -c : e;
-      const am = this.aLevel.at(dt);
+      const am = warm(this.aLevel.at(dt), n);
       m += am * ec;
       if (b >= 0) {
         const L = state[o + 6];
@@ -111,10 +111,13 @@ export class AutoModel implements Model {
         state[o + 6] = L + this.aPeriod.at(dt) * (y - seas - L);
       }
       const vc = 4 * (v > floor ? v : floor);
+      // The residual spread is not warmed (early residuals include the season not learnt yet:
+      // a warmed average of them would keep the band wide for days); the typical step |Δy|,
+      // which floors the band, is, so a new series' band is right from its first scored point.
       const as = this.aSpread.at(dt);
       v += as * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + 5];
-      if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
+      if (dy !== 0) q += warm(as, n) * ((dy < 0 ? -dy : dy) - q);
     }
     state[o] = m;
     state[o + 1] = v;

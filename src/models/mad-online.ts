@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -49,7 +49,7 @@ export class MadOnline implements Model {
     state[o + 5] = 0;
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     let med = state[o];
     let mad = state[o + 1];
@@ -71,7 +71,7 @@ export class MadOnline implements Model {
     out.lower = med - w;
     out.upper = med + w;
     if (last === last) {
-      const a = alphaFor(dt, p.halfLifeMs);
+      const a = warm(alphaFor(dt, p.halfLifeMs), n);
       const r = y - med;
       const ar = r < 0 ? -r : r;
       state[o + 5] = surprised(env, ar, w, p.gamma, out.ready);

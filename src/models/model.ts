@@ -18,9 +18,10 @@ export interface Model {
   /**
    * Feed one point (finite y, tsMs strictly increasing per series). Writes `out.yhat`,
    * `out.lower`, `out.upper` (lower <= yhat <= upper, upper > lower always) predicted
-   * before seeing y, then learns y.
+   * before seeing y, then learns y. `n`: points this series has fed the model before this one
+   * (for warm(): estimates from few points are plain averages, not a slow start from 0).
    */
-  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): void;
+  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction, n: number): void;
 }
 
 /** Reused output record: one per pipeline, never one per sample. */
@@ -36,6 +37,18 @@ export class Prediction {
    * the Scorer before it calls `Model.update`, so a model may read it (surprise.ts does).
    */
   ready = false;
+}
+
+/**
+ * The weight of the (n+1)-th point: at least 1/(n+1), so that while a series has fewer points
+ * than a half-life spans, an estimate is the plain average of what it has seen (as a debiased
+ * exponential average would be) instead of creeping up from its zero start. Without it a
+ * spread learnt with a 1-day half-life from a 15 s scrape is still ~0 after the warm-up, and
+ * every new series scores far above 1 on its first scored points.
+ */
+export function warm(a: number, n: number): number {
+  const b = 1 / (n + 1);
+  return a > b ? a : b;
 }
 
 /** Smoothing weight of a new point after `dtMs` for a given half-life: 1 - 2^(-dt/h). */

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -58,7 +58,7 @@ export class QuantileOnline implements Model {
     state[o + 6] = 0;
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     const last = state[o + 3];
     if (last !== last) {
@@ -93,7 +93,7 @@ export class QuantileOnline implements Model {
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
       if (mid < lo) mid = lo;
       if (hi < mid) hi = mid;
-      learnStep(state, o + 4, y, a);
+      learnStep(state, o + 4, y, warm(a, n)); // the typical step (band floor) is known from the first points
     } else state[o + 5] = y;
     state[o] = lo;
     state[o + 1] = mid;

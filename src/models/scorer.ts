@@ -64,7 +64,7 @@ export class Scorer {
     state[offset] = n;
     const p = this.p;
     out.ready = n > p.minNSamplesSeen; // set first: models read it (see surprise.ts)
-    this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out);
+    this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out, n - 1);
     out.y = y;
     const yhat = out.yhat;
     let up = (out.upper - yhat) * p.scale;

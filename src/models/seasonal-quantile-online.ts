@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -71,7 +71,7 @@ export class SeasonalQuantileOnline implements Model {
     state[o + 6] = 0;
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     const last = state[o + 3];
     if (last !== last) {
@@ -103,9 +103,9 @@ export class SeasonalQuantileOnline implements Model {
     if (last === last) {
       const r = y - mid;
       state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
-      const a = alphaFor(dt, p.halfLifeMs / this.k);
+      const a = warm(alphaFor(dt, p.halfLifeMs / this.k), n);
       this.learn(state, o, a, y, floor, 0);
-      this.learn(state, b, alphaFor(dt * this.k, p.halfLifeMs), y, floor, wUp + wLo);
+      this.learn(state, b, warm(alphaFor(dt * this.k, p.halfLifeMs), Math.floor(n / this.k)), y, floor, wUp + wLo);
       learnStep(state, o + 4, y, a);
     } else state[o + 5] = y;
     state[o + 3] = tsMs;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -45,7 +45,7 @@ export class ZscoreOnline implements Model {
     state[o + 5] = 0;
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction): void {
+  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     if (state[o + 2] !== state[o + 2]) {
       state[o] = y;
@@ -63,7 +63,7 @@ export class ZscoreOnline implements Model {
     out.yhat = m;
     out.lower = m - w;
     out.upper = m + w;
-    const a = alphaFor(dt, p.halfLifeMs);
+    const a = warm(alphaFor(dt, p.halfLifeMs), n);
     const d = y - m;
     const ad = d < 0 ? -d : d;
     state[o + 5] = surprised(env, ad, w, p.gamma, out.ready);
