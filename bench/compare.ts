@@ -18,13 +18,11 @@
 // --select: what anomstream scores; `all` = every series, `cpu` = node_cpu_seconds_total{mode=~"idle|user|system"}
 // (10.1% of the generated series).
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { LoadReport } from './load.js';
+import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp, type Proc } from './procs.js';
 
 type Proxy = 'direct' | 'vmagent' | 'anomstream';
 
@@ -44,7 +42,6 @@ interface Args {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
-const root = path.resolve(here, '../..');
 const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
 
 function parseArgs(argv: string[]): Args {
@@ -71,52 +68,6 @@ function parseArgs(argv: string[]): Args {
   if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
   if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
   return a;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** A port the OS reports free right now (bind to 0, read it, close): no collisions between concurrent runs. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-interface Proc {
-  child: ChildProcess;
-  pid: number;
-  log: string[];
-  /** Wall clock (ms) at spawn and V8's --trace-gc lines (only collected when traceGc). */
-  spawnMs: number;
-  gcLines: string[];
-}
-
-function start(cmd: string, args: string[], cpu: string | null): Proc {
-  const argv = cpu === null ? [cmd, ...args] : ['taskset', '-c', cpu, cmd, ...args];
-  const spawnMs = Date.now();
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const gcLines: string[] = [];
-  const traceGc = args.includes('--trace-gc');
-  let partial = '';
-  const keep = (b: Buffer): void => {
-    const text = b.toString();
-    log.push(text);
-    if (log.length > 200) log.shift();
-    if (traceGc) {
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) if (GC_LINE.test(l)) gcLines.push(l);
-    }
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  // taskset execs the command, so the child's pid is the proxy's pid.
-  return { child, pid: child.pid ?? 0, log, spawnMs, gcLines };
 }
 
 // `[pid:0x..]   1021 ms: Scavenge 9.8 (12.3) -> 9.1 (13.3) MB, 0.85 / 0.00 ms  (...` (Node 20 / V8 11)
@@ -160,47 +111,6 @@ async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: num
   }
 }
 
-async function waitHttp(url: string, timeoutMs: number, proc: Proc): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode} before ready: ${proc.log.join('').slice(-2000)}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`${url} not ready after ${timeoutMs} ms: ${proc.log.join('').slice(-2000)}`);
-}
-
-async function stop(proc: Proc, timeoutMs = 10_000): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.child.once('exit', () => r()));
-  proc.child.kill('SIGTERM');
-  const t = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(t);
-}
-
-function runLoad(args: string[]): Promise<LoadReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'load.js'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadReport);
-      } catch {
-        reject(new Error(`load.js failed: ${err.slice(-2000)} ${out.slice(-500)}`));
-      }
-    });
-  });
-}
-
 interface Row {
   proxy: Proxy;
   series: number;
@@ -223,17 +133,6 @@ interface Row {
   gc?: GcSummary;
 }
 
-/**
- * Others rebuild dist/ while a comparison runs: copy dist/src (+ package.json, node_modules link) once, so
- * every anomstream run of one comparison executes the same code.
- */
-function snapshotAnomstream(tmp: string): string {
-  const snap = path.join(tmp, 'anomstream');
-  cpSync(path.join(root, 'dist/src'), path.join(snap, 'dist/src'), { recursive: true });
-  cpSync(path.join(root, 'package.json'), path.join(snap, 'package.json'));
-  symlinkSync(path.join(root, 'node_modules'), path.join(snap, 'node_modules'));
-  return path.join(snap, 'dist/src/cli.js');
-}
 let anomstreamCli = path.join(root, 'dist/src/cli.js');
 
 async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: string): Promise<Row> {
@@ -246,12 +145,12 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     if (a.target === 'sink') {
       down = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(downPort), '--mode', a.sinkMode], '1');
       procs.push(down);
-      await waitHttp(`${downstreamBase}/health`, 10_000, down);
+      await waitHttp(`${downstreamBase}/health`, down, 10_000);
     } else {
       const dir = mkdtempSync(path.join(tmp, 'vm-'));
       down = start('/usr/bin/victoria-metrics', [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${downPort}`, '-loggerLevel=ERROR', '-search.latencyOffset=1s'], null);
       procs.push(down);
-      await waitHttp(`${downstreamBase}/health`, 30_000, down);
+      await waitHttp(`${downstreamBase}/health`, down, 30_000);
     }
     // Proxy under test on CPU 0.
     let url = `${downstreamBase}/api/v1/write`;
@@ -267,7 +166,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
         `-remoteWrite.queues=${a.concurrency}`, '-remoteWrite.flushInterval=100ms', '-loggerLevel=ERROR',
       ], '0');
       procs.push(proc);
-      await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
+      await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
       pid = proc.pid;
     } else if (proxy === 'anomstream') {
@@ -281,9 +180,9 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
         '',
       ].join('\n'));
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
-      const proc = start(process.execPath, [...extra, anomstreamCli, '--config', cfg], '0');
+      const proc = start(process.execPath, [...extra, anomstreamCli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
       procs.push(proc);
-      await waitHttp(`http://127.0.0.1:${p}/health`, 20_000, proc);
+      await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
       pid = proc.pid;
       anomBase = `http://127.0.0.1:${p}`;
@@ -301,9 +200,9 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     if (anomBase) {
       const el = await eventLoopDelay(anomBase);
       extra = { eventLoopP99Ms: el.p99Ms, eventLoopMaxMs: el.maxMs };
-      if (under.gcLines !== undefined && (process.env.ANOMSTREAM_NODE_FLAGS ?? '').includes('--trace-gc')) {
+      if ((process.env.ANOMSTREAM_NODE_FLAGS ?? '').includes('--trace-gc')) {
         await stop(under); // flushes V8's buffered stdout
-        extra.gc = gcSummary(under.gcLines, under.spawnMs, r.run.firstStartMs, r.run.lastAnswerMs);
+        extra.gc = gcSummary(under.lines, under.spawnMs, r.run.firstStartMs, r.run.lastAnswerMs);
       }
     }
     const row: Row = {
@@ -397,13 +296,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error('anomstream: dist/src/cli.js not built; leaving it out');
     a.proxies = a.proxies.filter((p) => p !== 'anomstream');
   }
-  const sh = (cmd: string, args: string[]): string => {
-    try {
-      return execFileSync(cmd, args, { cwd: root, encoding: 'utf8' }).trim();
-    } catch {
-      return '?';
-    }
-  };
   const dirty = sh('git', ['status', '--short', 'src']).split('\n').filter(Boolean).length;
   console.log(`${new Date().toISOString()}; ${sh('nproc', [])} cores; node ${process.version}; anomstream ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} uncommitted src files` : ''} (dist/src snapshot); victoria-metrics package ${sh('dpkg-query', ['-W', '-f', '${Version}', 'victoria-metrics'])}`);
   console.log(`compare ${process.argv.slice(2).join(' ')}\n`);

@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { buildPool, type Pool } from './load/pool.js';
 import { runLoad, type RunResult } from './load/run.js';
 import { cpuSeconds, peakRssMb } from './load/proc.js';
+import { sleep } from './procs.js';
 import type { SinkCounts } from './sink.js';
 
 export interface LoadArgs {
@@ -87,8 +88,6 @@ export function parseArgs(argv: string[]): LoadArgs {
 function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });

@@ -12,21 +12,17 @@
 // (where the bytes live), peak RSS (VmHWM), anomstream_series and anomstream_scored_series from /metrics.
 // The model state (auto 33 Float64 slots = 264 B, zscore_online 8 slots = 64 B) plus the scorer's 2 slots
 // (16 B) is allocated at a series' first sample, so a few samples per series suffice (no warm-up needed).
-// Snapshot of dist/src as in compare.ts, so a rebuild by someone else during the run does not mix builds.
+// Snapshot of dist/src (bench/procs.ts), so a rebuild by someone else during the run does not mix builds.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'undici';
-import type { LoadReport } from './load.js';
 import { peakRssMb, rssMb } from './load/proc.js';
+import { freePort, runLoad, sh, sleep, snapshotAnomstream, start, stop, waitHttp, type Proc } from './procs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Args {
   series: number[];
@@ -49,58 +45,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option '${k}'`);
   }
   return a;
-}
-
-/** A port the OS reports free right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-interface Proc {
-  child: ChildProcess;
-  log: string[];
-}
-
-function start(cpu: string, args: string[]): Proc {
-  const child = spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const keep = (b: Buffer): void => {
-    log.push(b.toString());
-    if (log.length > 100) log.shift();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, log };
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
-
-async function waitHttp(url: string, p: Proc): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (p.child.exitCode !== null) throw new Error(`exited before ready: ${p.log.join('').slice(-2000)}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`${url} not ready: ${p.log.join('').slice(-2000)}`);
 }
 
 /** Minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
@@ -146,23 +90,6 @@ class Inspector {
   }
 }
 
-function runLoad(args: string[]): Promise<LoadReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'load.js'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadReport);
-      } catch {
-        reject(new Error(`load.js failed: ${err.slice(-2000)} ${out.slice(-500)}`));
-      }
-    });
-  });
-}
-
 async function gauge(base: string, name: string): Promise<number> {
   const t = await (await fetch(`${base}/metrics`)).text();
   const m = new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(t);
@@ -193,9 +120,9 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
   const inspectPort = await freePort();
   const procs: Proc[] = [];
   try {
-    const sink = start('1', [path.join(here, 'sink.js'), '--port', String(sinkPort), '--mode', 'raw']);
+    const sink = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(sinkPort), '--mode', 'raw'], '1');
     procs.push(sink);
-    await waitHttp(`http://127.0.0.1:${sinkPort}/health`, sink);
+    await waitHttp(`http://127.0.0.1:${sinkPort}/health`, sink, 20_000);
     const cfg = path.join(tmp, `mem-${port}.yaml`);
     writeFileSync(cfg, [
       `server: { listen: "127.0.0.1:${port}" }`,
@@ -205,11 +132,11 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
       `logging: { level: warn }`,
       '',
     ].join('\n'));
-    const anom = start('0', [`--inspect=127.0.0.1:${inspectPort}`, cli, '--config', cfg]);
+    const anom = start(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, cli, '--config', cfg], '0');
     procs.push(anom);
     const base = `http://127.0.0.1:${port}`;
-    await waitHttp(`${base}/health`, anom);
-    const pid = anom.child.pid ?? 0; // taskset execs node: same pid
+    await waitHttp(`${base}/health`, anom, 20_000);
+    const pid = anom.pid; // taskset execs node: same pid
     const ins = await Inspector.connect(inspectPort);
     try {
       await sleep(500);
@@ -254,24 +181,14 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const a = parseArgs(process.argv.slice(2));
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-mem-'));
-  const snap = path.join(tmp, 'anomstream');
-  cpSync(path.join(root, 'dist/src'), path.join(snap, 'dist/src'), { recursive: true });
-  cpSync(path.join(root, 'package.json'), path.join(snap, 'package.json'));
-  symlinkSync(path.join(root, 'node_modules'), path.join(snap, 'node_modules'));
-  const sh = (cmd: string, args: string[]): string => {
-    try {
-      return execFileSync(cmd, args, { cwd: root, encoding: 'utf8' }).trim();
-    } catch {
-      return '?';
-    }
-  };
+  const cli = snapshotAnomstream(tmp);
   console.log(`${new Date().toISOString()}; node ${process.version}; anomstream ${sh('git', ['rev-parse', '--short', 'HEAD'])} (dist/src snapshot); memory ${process.argv.slice(2).join(' ')}\n`);
   const rows: Row[] = [];
   try {
     for (let run = 1; run <= a.runs; run++) {
       for (const series of a.series) {
         for (const model of a.models) {
-          const row = await oneRun(path.join(snap, 'dist/src/cli.js'), tmp, model, series, a, run);
+          const row = await oneRun(cli, tmp, model, series, a, run);
           rows.push(row);
           console.error(JSON.stringify(row));
         }

@@ -18,20 +18,16 @@
 // `gap-ms` + uniform(0, 1 s) apart (so the probes sample VictoriaMetrics' ~1 s flush cycle uniformly), each bounded by `timeout-ms`. Control: the raw probe sample's own visibility in
 // /api/v1/export (VictoriaMetrics' floor, which anomstream cannot go below). Reports p50/p90/p99/max of both, and the POST latency.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
+import { freePort, root, sleep, start, stop, waitHttp, type Proc } from './procs.js';
 
 const require = createRequire(import.meta.url);
 const snappy = require('snappyjs') as { compress(b: Uint8Array): Uint8Array };
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Args {
   probes: number;
@@ -61,46 +57,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-interface Proc {
-  child: ChildProcess;
-  log: string[];
-}
-
-function start(cmd: string, args: string[]): Proc {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const keep = (b: Buffer): void => {
-    log.push(b.toString());
-    if (log.length > 100) log.shift();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, log };
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
-
-async function waitHttp(url: string, p: Proc): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (p.child.exitCode !== null) throw new Error(`exited before ready: ${p.log.join('').slice(-2000)}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`${url} not ready: ${p.log.join('').slice(-2000)}`);
-}
-
 let writeRequestType: protobuf.Type | undefined;
 /** Snappy-compressed WriteRequest (protobufjs + snappyjs, as the tests' oracle). */
 function body(points: Array<{ probe: number; value: number; ts: number }>): Uint8Array {
@@ -123,18 +79,6 @@ async function post(url: string, b: Uint8Array): Promise<void> {
   });
   await r.arrayBuffer();
   if (r.status >= 300) throw new Error(`POST ${url}: ${r.status}`);
-}
-
-/** A port the OS reports free right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 function rng(seed: number): () => number {
@@ -184,14 +128,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const procs: Proc[] = [];
   const rows: Array<{ probe: number; postMs: number; exportMs: number; queryMs: number; rawMs: number }> = [];
   try {
-    const vm = start('/usr/bin/victoria-metrics', [`-storageDataPath=${path.join(tmp, 'vm')}`, `-httpListenAddr=127.0.0.1:${base}`, '-loggerLevel=ERROR', `-search.latencyOffset=${a.latencyOffset}`]);
+    const vm = start('/usr/bin/victoria-metrics', [`-storageDataPath=${path.join(tmp, 'vm')}`, `-httpListenAddr=127.0.0.1:${base}`, '-loggerLevel=ERROR', `-search.latencyOffset=${a.latencyOffset}`], null);
     procs.push(vm);
-    await waitHttp(`${vmBase}/health`, vm);
+    await waitHttp(`${vmBase}/health`, vm, 30_000);
     const cfg = path.join(tmp, 'anomstream.yaml');
     writeFileSync(cfg, [`server: { listen: "127.0.0.1:${anPort}" }`, `reader: { queries: { ttd: 'ttd_probe' } }`, `writer: { datasource_url: "${vmBase}" }`, 'logging: { level: warn }', ''].join('\n'));
-    const an = start(process.execPath, [path.join(root, 'dist/src/cli.js'), '--config', cfg]);
+    const an = start(process.execPath, [path.join(root, 'dist/src/cli.js'), '--config', cfg], null);
     procs.push(an);
-    await waitHttp(`${anBase}/health`, an);
+    await waitHttp(`${anBase}/health`, an, 30_000);
     const url = `${anBase}/api/v1/write`;
     const rand = rng(7);
     const jitter = rng(11);

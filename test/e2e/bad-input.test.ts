@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Anomstream,
   HttpResult,
   VM_BIN,
   VictoriaMetrics,
   buildWriteRequest,
   configYaml,
-  dumpProcesses,
   decodeWriteRequest,
   distinctSamples,
   request,
@@ -23,6 +21,7 @@ import {
   waitFor,
   InputSeries,
 } from './harness.js';
+import { withVictoriaMetrics } from './stack.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 
@@ -52,14 +51,9 @@ async function vmRowsInserted(vm: VictoriaMetrics): Promise<number> {
 
 test('bad input: 400 with reason, zstd 415, 404/405; next good request works; nothing bad reaches VictoriaMetrics', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
-  let vm: VictoriaMetrics | undefined;
-  let anom: Anomstream | undefined;
-  try {
-    vm = await VictoriaMetrics.start();
-    const datasourceUrl = vm.url;
-    anom = await Anomstream.start((port) =>
-      configYaml({ port, datasourceUrl, server: `max_request_bytes: ${MAX_REQUEST_BYTES}` }),
-    );
+  const config = (port: number, datasourceUrl: string): string =>
+    configYaml({ port, datasourceUrl, server: `max_request_bytes: ${MAX_REQUEST_BYTES}` });
+  await withVictoriaMetrics(t, config, async (vm, anom) => {
 
     const good1 = series('good_before', 20, 1);
     const good2 = series('good_after', 20, 2);
@@ -103,7 +97,7 @@ test('bad input: 400 with reason, zstd 415, 404/405; next good request works; no
     assert.equal(r2.status, 204, `good request after the bad ones: ${r2.status} ${r2.body.toString()}\n${anom.proc.tail()}`);
 
     const exported = await waitFor('both good series in VictoriaMetrics', async () => {
-      const got = await vm!.exportSeries('{__name__!=""}');
+      const got = await vm.exportSeries('{__name__!=""}');
       return got.filter((s) => s.metric.__name__.startsWith('good_')).length === 2 ? got : undefined;
     });
     assert.deepEqual(
@@ -117,11 +111,5 @@ test('bad input: 400 with reason, zstd 415, 404/405; next good request works; no
     }
     const rows = await vmRowsInserted(vm);
     assert.equal(rows, good1.timestamps.length + good2.timestamps.length, 'VictoriaMetrics ingested the good rows only');
-  } catch (e) {
-    dumpProcesses(t, [vm?.proc, anom?.proc]);
-    throw e;
-  } finally {
-    await anom?.close();
-    await vm?.close();
-  }
+  });
 });

@@ -5,15 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Anomstream, CaptureServer, HttpResult, buildWriteRequest, configYaml, dumpProcesses, rng } from './harness.js';
+import { HttpResult, buildWriteRequest, configYaml, rng } from './harness.js';
+import { withCaptureServer } from './stack.js';
 
 test('sender status follows the datasource: 2xx 204, 400 400, 429/5xx 503', { timeout: 60_000 }, async (t) => {
-  let sink: CaptureServer | undefined;
-  let anom: Anomstream | undefined;
-  try {
-    sink = await CaptureServer.start(204);
-    const datasourceUrl = sink.url;
-    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl }));
+  await withCaptureServer(t, 204, (port, datasourceUrl) => configYaml({ port, datasourceUrl }), async (sink, anom) => {
     const r = rng(5);
     const now = Math.floor(Date.now() / 1000) * 1000;
     const cases: [number, number][] = [
@@ -34,11 +30,5 @@ test('sender status follows the datasource: 2xx 204, 400 400, 429/5xx 503', { ti
       const forwarded = sink.requests.filter((q) => q.path === '/api/v1/write' && Buffer.from(body).equals(q.body));
       assert.ok(forwarded.length >= 1, `case ${i} (${downstream}): the raw body reached the datasource unchanged`);
     }
-  } catch (e) {
-    dumpProcesses(t, [anom?.proc]);
-    throw e;
-  } finally {
-    await anom?.close();
-    await sink?.close();
-  }
+  });
 });

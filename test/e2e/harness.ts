@@ -49,7 +49,7 @@ interface Skippable {
 }
 
 /** node:test's TestContext.diagnostic, for printing process output when a test fails. */
-interface Diagnosable {
+export interface Diagnosable {
   diagnostic(message: string): void;
 }
 

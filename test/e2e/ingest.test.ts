@@ -4,19 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Anomstream, HttpResult, VM_BIN, VictoriaMetrics, buildWriteRequest, configYaml, requireBinaries, dumpProcesses } from './harness.js';
+import { HttpResult, VM_BIN, buildWriteRequest, configYaml, requireBinaries } from './harness.js';
 import { MODELS_YAML, SELECTOR, QUERY_ALIAS, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
+import { withVictoriaMetrics } from './stack.js';
 
 test('direct sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
-  let vm: VictoriaMetrics | undefined;
-  let anom: Anomstream | undefined;
-  try {
-    vm = await VictoriaMetrics.start();
-    const datasourceUrl = vm.url;
-    anom = await Anomstream.start((port) =>
-      configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML }),
-    );
+  const config = (port: number, datasourceUrl: string): string =>
+    configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
+  await withVictoriaMetrics(t, config, async (vm, anom) => {
     const ds = makeDataset();
     // 40 requests of 10 points per series; alternate the two write paths.
     const perRequest = 10;
@@ -27,11 +23,5 @@ test('direct sender: raw data unchanged in VictoriaMetrics, scores for matched s
     }
     await assertRawDelivered(vm, ds);
     await assertScored(vm, ds);
-  } catch (e) {
-    dumpProcesses(t, [vm?.proc, anom?.proc]);
-    throw e;
-  } finally {
-    await anom?.close();
-    await vm?.close();
-  }
+  });
 });

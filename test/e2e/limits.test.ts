@@ -4,24 +4,18 @@
  * SIGTERM lets a write in flight complete, then the process exits 0.
  */
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Anomstream, REMOTE_WRITE_HEADERS, buildWriteRequest, request } from './harness.js';
+import { startHoldingDatasource } from './stack.js';
 
 test('writes beyond server.max_in_flight get 503 with Retry-After; the others complete', async () => {
   // A datasource that holds every write until released.
-  const held: http.ServerResponse[] = [];
-  const ds = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => (req.method === 'POST' ? held.push(res) : res.writeHead(200).end('OK')));
-  });
-  await new Promise<void>((r) => ds.listen(0, '127.0.0.1', r));
-  const dsUrl = `http://127.0.0.1:${(ds.address() as AddressInfo).port}`;
+  const ds = await startHoldingDatasource();
+  const { held, url: dsUrl } = ds;
   const cfg = parseConfig(
     parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2 }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\n`),
   );
@@ -47,19 +41,13 @@ test('writes beyond server.max_in_flight get 503 with Retry-After; the others co
     assert.equal((await again).status, 204, 'accepted again once the others finished');
   } finally {
     await app.close(1000);
-    ds.closeAllConnections();
-    await new Promise((r) => ds.close(r));
+    await ds.close();
   }
 });
 
 test('SIGTERM: the write in flight completes (204), new connections are refused, exit code 0', async () => {
-  const held: http.ServerResponse[] = [];
-  const ds = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => (req.method === 'POST' ? held.push(res) : res.writeHead(200).end('OK')));
-  });
-  await new Promise<void>((r) => ds.listen(0, '127.0.0.1', r));
-  const dsUrl = `http://127.0.0.1:${(ds.address() as AddressInfo).port}`;
+  const ds = await startHoldingDatasource();
+  const { held, url: dsUrl } = ds;
   const a = await Anomstream.start((port) => `server: { listen: "127.0.0.1:${port}" }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\n`);
   try {
     const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);
@@ -76,7 +64,6 @@ test('SIGTERM: the write in flight completes (204), new connections are refused,
     assert.equal(await a.proc.wait(), 0);
   } finally {
     await a.close();
-    ds.closeAllConnections();
-    await new Promise((r) => ds.close(r));
+    await ds.close();
   }
 });

@@ -9,39 +9,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Anomstream,
   VMAGENT_BIN,
   VM_BIN,
-  VictoriaMetrics,
-  VmAgent,
   buildWriteRequest,
   configYaml,
-  dumpProcesses,
   distinctSamples,
   requireBinaries,
   seriesKey,
   waitFor,
 } from './harness.js';
 import { MODELS_YAML, QUERY_ALIAS, WARMUP, expectedGeneratedLabels, makeDataset } from './scenario.js';
+import { withVmagent } from './stack.js';
 
 test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
-  let vm: VictoriaMetrics | undefined;
-  let anom: Anomstream | undefined;
-  let agent: VmAgent | undefined;
-  try {
-    vm = await VictoriaMetrics.start();
-    const datasourceUrl = vm.url;
-    anom = await Anomstream.start((port) =>
-      configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: 'outage_cpu{job="node"}' }, models: MODELS_YAML }),
-    );
-    agent = await VmAgent.start(`${anom.url}/api/v1/write`);
+  const config = (port: number, datasourceUrl: string): string =>
+    configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: 'outage_cpu{job="node"}' }, models: MODELS_YAML });
+  await withVmagent(t, config, async (vm, anom, agent) => {
     const ds = makeDataset({ points: 120, spikeAt: 100, seed: 23, prefix: 'outage' });
 
     // Before the outage: the first third goes through.
     await agent.importJsonLines(ds.all, 0, 40);
     await waitFor('first third in VictoriaMetrics', async () => {
-      const got = await vm!.exportSeries('{__name__=~"outage_.*"}');
+      const got = await vm.exportSeries('{__name__=~"outage_.*"}');
       return got.reduce((n, s) => n + distinctSamples(s).size, 0) >= 40 * ds.all.length ? true : undefined;
     });
 
@@ -54,7 +44,7 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
     await agent.importJsonLines(ds.all, 40);
     await waitFor(
       'vmagent to retry a refused block',
-      async () => ((await agent!.metric('vmagent_remotewrite_retries_count_total')) > retriesBefore ? true : undefined),
+      async () => ((await agent.metric('vmagent_remotewrite_retries_count_total')) > retriesBefore ? true : undefined),
       30_000,
     );
     const refused = await agent.metric('vmagent_remotewrite_requests_total', (l) => l.includes('status_code="503"'));
@@ -65,7 +55,7 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
     const got = await waitFor(
       'every (series, timestamp) after VictoriaMetrics came back',
       async () => {
-        const exp = await vm!.exportSeries('{__name__=~"outage_.*"}');
+        const exp = await vm.exportSeries('{__name__=~"outage_.*"}');
         const total = exp.reduce((n, s) => n + distinctSamples(s).size, 0);
         return total >= ds.all.length * ds.points ? exp : undefined;
       },
@@ -91,26 +81,19 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
           const have = await waitFor(
             `anomaly_score of ${seriesKey(s.labels)}`,
             async () => {
-              const e = (await vm!.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
+              const e = (await vm.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
               const n = e ? distinctSamples(e).size : 0;
               return n >= want.length ? n : undefined;
             },
             10_000,
             500,
           ).catch(async () => {
-            const e = (await vm!.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
+            const e = (await vm.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
             return e ? distinctSamples(e).size : 0;
           });
           assert.equal(have, want.length, `${key}: points after warm-up`);
         }
       },
     );
-  } catch (e) {
-    dumpProcesses(t, [vm?.proc, anom?.proc, agent?.proc]);
-    throw e;
-  } finally {
-    await agent?.close();
-    await anom?.close();
-    await vm?.close();
-  }
+  });
 });
