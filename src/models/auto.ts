@@ -1,4 +1,4 @@
-import { Alpha, Model, Prediction, warm } from './model.js';
+import { Alpha, Model, Prediction, warm, warmStart } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -111,13 +111,14 @@ export class AutoModel implements Model {
         state[o + 6] = L + this.aPeriod.at(dt) * (y - seas - L);
       }
       const vc = 4 * (v > floor ? v : floor);
-      // The residual spread is not warmed (early residuals include the season not learnt yet:
-      // a warmed average of them would keep the band wide for days); the typical step |Δy|,
-      // which floors the band, is, so a new series' band is right from its first scored point.
+      // The residual spread starts from the first residuals (warmStart), so a new series' band
+      // is right from its first scored point, then forgets them at its half-life (early
+      // residuals include the season not learnt yet). The typical step is not warmed: on a flat
+      // series with spikes the only non-zero steps are the spikes.
       const as = this.aSpread.at(dt);
-      v += as * ((ae < vc ? ae : vc) - v);
+      v += warmStart(as, n) * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + 5];
-      if (dy !== 0) q += warm(as, n) * ((dy < 0 ? -dy : dy) - q);
+      if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
     }
     state[o] = m;
     state[o + 1] = v;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warmStart } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -93,7 +93,7 @@ export class HoltWintersOnline implements Model {
     if (dt > 0) {
       const e = y - yhat;
       state[o + 6] = surprised(env, e < 0 ? -e : e, w, p.gamma, out.ready);
-      const al = warm(alphaFor(dt, p.levelHalfLifeMs), n);
+      const al = alphaFor(dt, p.levelHalfLifeMs);
       l = l + b * dt + al * e;
       b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);
       const as = alphaFor(dt * k, p.seasonHalfLifeMs);
@@ -103,11 +103,10 @@ export class HoltWintersOnline implements Model {
       const cap = 4 * (v > floor ? v : floor);
       let ae = e < 0 ? -e : e;
       if (ae > cap) ae = cap;
-      // The residual spread is not warmed: early residuals include the season not learnt yet, and
-      // a warmed average of them would keep the band wide for days. The typical step is (floor).
+      // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
       const av = alphaFor(dt, p.spreadHalfLifeMs);
-      v += av * (ae - v);
-      learnStep(state, o + 4, y, warm(av, n));
+      v += warmStart(av, n) * (ae - v);
+      learnStep(state, o + 4, y, av);
     } else state[o + 5] = y;
     state[o] = l;
     state[o + 1] = b;
