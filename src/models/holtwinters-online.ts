@@ -31,6 +31,13 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
  * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
+/**
+ * Points over which the residual spread starts as a plain average (see warmStart). Kept small:
+ * at 8 or more, early residuals (season not learnt yet) keep the band wide enough to miss a
+ * flattened daily peak on day 4 (test/unit/models-behaviour).
+ */
+const WARM_SPREAD_POINTS = 4;
+
 export interface HoltWintersParams extends SurpriseParams {
   levelHalfLifeMs: number;
   trendHalfLifeMs: number;
@@ -105,7 +112,7 @@ export class HoltWintersOnline implements Model {
       if (ae > cap) ae = cap;
       // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
       const av = alphaFor(dt, p.spreadHalfLifeMs);
-      v += warmStart(av, n) * (ae - v);
+      v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
       learnStep(state, o + 4, y, av);
     } else state[o + 5] = y;
     state[o] = l;

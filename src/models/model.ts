@@ -52,15 +52,14 @@ export function warm(a: number, n: number): number {
 }
 
 /**
- * warm() for the first WARM_POINTS points only, then the plain weight: for a spread, whose early
- * residuals include what the model has not learnt yet (a season): it starts at the size of the
- * first few residuals instead of 0, then forgets them at its own half-life. A handful is enough
- * to be non-zero; more (8, 16, 32 were tried) keeps early seasonal residuals in the band for days
- * (holtwinters then misses a flattened daily peak on day 4, test/unit/models-behaviour).
+ * warm() for the first `points` points only, then the plain weight: for a spread, whose early
+ * residuals include what the model has not learnt yet (a season): it starts as the average of
+ * the first residuals instead of 0, then forgets them at its own half-life. Each model chooses
+ * `points` (the more, the closer the start to the truth, the longer early seasonal residuals
+ * stay in the band).
  */
-export const WARM_POINTS = 4;
-export function warmStart(a: number, n: number): number {
-  return n < WARM_POINTS ? warm(a, n) : a;
+export function warmStart(a: number, n: number, points: number): number {
+  return n < points ? warm(a, n) : a;
 }
 
 /** Smoothing weight of a new point after `dtMs` for a given half-life: 1 - 2^(-dt/h). */
