@@ -61,7 +61,7 @@ async function ensureVictoriaMetrics(dataDir: string): Promise<void> {
 
 /** Three series: a calm one, one with a spike at 60% and a drop at 80% of the backfill, one not scored. */
 function point(series: number, step: number, spikeStep: number, dropStep: number): number {
-  const base = 100 + 20 * Math.sin((2 * Math.PI * step) / 240) + 3 * Math.sin(step * 1.7) + 2 * Math.cos(step * 0.9);
+  const base = 100 + 10 * Math.sin((2 * Math.PI * step) / 480) + 3 * Math.sin(step * 1.7) + 2 * Math.cos(step * 0.9);
   if (series === 0) return base;
   if (series === 1) return step === spikeStep ? base * 3 : step >= dropStep ? base * 0.5 : base;
   return step;
@@ -122,8 +122,14 @@ async function main(): Promise<void> {
     for (let s = 0; s < steps; s++) await send(request(t0 + s * stepMs, s, spike, drop));
     await fetch(`http://${VM}/internal/force_flush`);
     await new Promise((r) => setTimeout(r, 1500));
-    const q = await (await fetch(`http://${VM}/api/v1/query?query=${encodeURIComponent('max_over_time(anomaly_score[3h])')}`)).json() as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-    for (const r of q.data.result) say(`max anomaly_score over the backfill for ${r.metric.instance}: ${Number(r.value[1]).toFixed(2)}`);
+    type Result = { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const query = async (expr: string): Promise<Result> => (await fetch(`http://${VM}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<Result>;
+    const max = await query('max_over_time(anomaly_score[3h])');
+    const above = await query('sum_over_time((anomaly_score > bool 1)[3h:15s])');
+    for (const r of max.data.result) {
+      const n = above.data.result.find((a) => a.metric.instance === r.metric.instance)?.value[1] ?? '0';
+      say(`${r.metric.instance}: max anomaly_score ${Number(r.value[1]).toFixed(2)}, points above 1: ${n}`);
+    }
     say('');
     say(`open http://${VM}/vmui and query:  anomaly_score   (or  anomaly_score > 1,  yhat_lower, yhat, yhat_upper)`);
     say(`anomstream's own metrics: http://${AS}/metrics`);
