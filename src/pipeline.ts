@@ -288,6 +288,7 @@ export class Pipeline {
     const cScore = cols[0], cYhat = cols[1], cLo = cols[2], cHi = cols[3], cY = cols[4]; // prettier-ignore
     let n = 0;
     let skipped = 0;
+    let learned = 0;
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
@@ -323,6 +324,7 @@ export class Pipeline {
         skipped++;
         continue;
       }
+      learned++;
       if (!pred.ready) continue;
       cTs[n] = t;
       cScore[n] = pred.score;
@@ -332,7 +334,7 @@ export class Pipeline {
       cY[n] = y;
       n++;
     }
-    this.m.scored.inc(last - first - skipped);
+    this.m.scored.inc(learned);
     if (skipped) this.m.outOfOrder.inc(skipped);
     return n;
   }
@@ -394,7 +396,7 @@ function pipelineMetrics(r: Registry) {
     rejected: r.counter('anomstream_write_requests_rejected_total', 'Requests answered 400 because they cannot be read.'),
     samples: r.counter('anomstream_samples_received_total', 'Raw samples received (all forwarded).'),
     metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
-    scored: r.counter('anomstream_samples_scored_total', 'Samples fed to a model.'),
+    scored: r.counter('anomstream_samples_scored_total', 'Samples learnt by a model (per model: a sample of a query with two models counts twice).'),
     outOfOrder: r.counter('anomstream_samples_out_of_order_total', 'Scored-series samples not after the previous one (duplicates, retries): forwarded, not learned.'),
     nonFinite: r.counter('anomstream_samples_non_finite_total', 'NaN/Inf samples of scored series (not stale markers): forwarded, not learned.'),
     generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
