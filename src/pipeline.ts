@@ -68,6 +68,8 @@ export class Pipeline {
    * a sender's retry after a 503 is scored then, not skipped as a duplicate.
    */
   private readonly free: Decoded[] = [];
+  /** Accepted requests not scored yet, oldest first. */
+  private readonly pending: Decoded[] = [];
   /** The batch being scored (set by score(), read by scoreLink() and newSeries()). */
   private batch = new WriteBatch();
   /** Generated-series requests in flight; past the limit the sender's answer waits for them. */
@@ -139,12 +141,15 @@ export class Pipeline {
   /**
    * Handle one remote_write body (snappy, WriteRequest 1.0). `tenant` comes from the URL path.
    * Order: decode (400 if unreadable; nothing is forwarded) -> forward the raw body as is ->
-   * once accepted: score and send the generated series, answer 204 -> otherwise 503/400.
+   * once accepted: answer 204 and score right after (the sender's next request need not wait
+   * for our CPU work; at most MAX_PENDING_SCORES requests wait to be scored, past that the
+   * answer waits for the scoring: backpressure) -> otherwise 503/400.
    */
   async write(body: Uint8Array, tenant: string | null): Promise<WriteResult> {
     // A tenant from the receiver's path (/insert/<tenant>/...) wins over writer.tenant_id.
     const t = tenant ?? this.defaultTenant;
     const d = this.free.pop() ?? new Decoded();
+    let handedOver = false;
     try {
       try {
         this.decode(body, d);
@@ -156,14 +161,36 @@ export class Pipeline {
         throw e;
       }
       const raw = await this.downstream.post(writePath(t), body, REMOTE_WRITE_HEADERS);
-      if (raw.outcome === 'accepted') {
-        this.m.forwardOk.inc();
-        this.m.downstreamUp.set(1);
-        const generated = this.score(d.batch, t);
-        if (generated) await this.sendGenerated(t, generated);
-        return { status: 204, message: '' };
-      }
-      return this.failed(raw);
+      if (raw.outcome !== 'accepted') return this.failed(raw);
+      this.m.forwardOk.inc();
+      this.m.downstreamUp.set(1);
+      d.tenant = t;
+      if (this.pending.length >= MAX_PENDING_SCORES) await this.scoreNext();
+      this.pending.push(d);
+      handedOver = true;
+      if (this.pending.length === 1) setImmediate(this.scoreSoon);
+      return { status: 204, message: '' };
+    } finally {
+      if (!handedOver) this.free.push(d);
+    }
+  }
+
+  /** Score the accepted requests waiting (in arrival order), one per macrotask. */
+  private readonly scoreSoon = (): void => {
+    void this.scoreNext().then(() => {
+      if (this.pending.length > 0) setImmediate(this.scoreSoon);
+    });
+  };
+
+  /** Score the oldest accepted request and send its generated series. */
+  private async scoreNext(): Promise<void> {
+    const d = this.pending.shift();
+    if (d === undefined) return;
+    try {
+      const generated = this.score(d.batch, d.tenant);
+      if (generated) await this.sendGenerated(d.tenant, generated);
+    } catch (e) {
+      this.log.error({ err: e }, 'scoring failed');
     } finally {
       this.free.push(d);
     }
@@ -186,6 +213,7 @@ export class Pipeline {
 
   /** Wait for generated-series requests still in flight (graceful shutdown). */
   async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.scoreNext();
     await Promise.all(this.generatedDone);
   }
 
@@ -379,7 +407,11 @@ export class Pipeline {
 class Decoded {
   readonly snappy = new Snappy();
   readonly batch = new WriteBatch();
+  tenant: string | null = null;
 }
+
+/** Accepted requests waiting to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
+const MAX_PENDING_SCORES = 16;
 
 /** 64 requests of generated series (~0.7 MB each at 2,000 scored samples) = ~45 MB at most. */
 const MAX_GENERATED_IN_FLIGHT = 64;
