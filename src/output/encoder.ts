@@ -72,6 +72,8 @@ export class GeneratedEncoder {
   private tsEnd = new Int32Array(257);
   private tsN = 0;
   private samplesLen = 0;
+  /** The timestamp encoded in tsEnc when it holds exactly one (else NaN). */
+  private lastTs = NaN;
   series = 0;
   samples = 0;
   /** Replaced label names as bytes, checked per input label when a block is planned. */
@@ -183,12 +185,18 @@ export class GeneratedEncoder {
       this.tsEnc = new Uint8Array(10 * n);
       this.tsEnd = new Int32Array(n + 1);
     }
+    if (n === 1 && ts[0] === this.lastTs) {
+      // One sample at the same time as the previous series' (a scrape): bytes already there.
+      this.tsN = 1;
+      return;
+    }
     let p = 0;
     for (let i = 0; i < n; i++) {
       p = writeVarint(this.tsEnc, p, ts[i]);
       this.tsEnd[i] = p;
     }
     this.tsN = n;
+    this.lastTs = n === 1 ? ts[0] : NaN;
     // Each Sample entry: tag, length (< 128), 0x09 + 8-byte double, 0x10 + timestamp varint.
     this.samplesLen = 12 * n + p;
   }
@@ -376,9 +384,18 @@ export class GeneratedEncoder {
     let len = this.copyLen;
     if (len === 0) return;
     const offset = this.copyDist;
-    this.ensure(5 * Math.ceil(len / 64) + 5);
+    this.ensure(5 + ((len + 63) >>> 6) * 5);
     const out = this.out;
     let p = this.o;
+    if (len <= 64 && offset < 65536) {
+      // The usual case (a label prefix, a short block): one 3-byte element.
+      out[p] = ((len - 1) << 2) | 2;
+      out[p + 1] = offset & 0xff;
+      out[p + 2] = offset >>> 8;
+      this.o = p + 3;
+      this.copyLen = 0;
+      return;
+    }
     while (len > 0) {
       const l = len > 64 ? 64 : len;
       if (offset < 65536) {
