@@ -208,13 +208,17 @@ export class GeneratedEncoder {
    */
   writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array): void {
     const n = this.tsN;
+    const pu = this.prefixU[prefixId];
+    if (n === 1 && pu >= 0 && this.blockU >= 0 && this.copyLen === 0 && this.litHdr >= 0) {
+      this.writeRepeat(prefixId, prefix.length, pu, val[0]);
+      return;
+    }
     const msgLen = prefix.length + this.blockLen + this.samplesLen;
     // WriteRequest.timeseries tag + length
     this.literal(6);
     this.out[this.o] = 0x0a;
     this.advance(writeVarint(this.out, this.o + 1, msgLen));
     // Labels: the prefix, then the block, each copied from its last occurrence when there is one.
-    const pu = this.prefixU[prefixId];
     this.prefixU[prefixId] = this.u;
     if (pu >= 0) this.copy(this.u - pu, prefix.length);
     else this.literalBytes(prefix, 0, prefix.length);
@@ -245,6 +249,63 @@ export class GeneratedEncoder {
     }
     this.series++;
     this.samples += n;
+  }
+
+  /**
+   * writeSeries' common case, straight-line: one sample, prefix and block both written before,
+   * a literal open (the previous series' sample). Emits: the header into that literal, closes
+   * it, a copy of the prefix, a copy of the block, a new literal with the sample.
+   */
+  private writeRepeat(prefixId: number, prefixLen: number, pu: number, v: number): void {
+    const blockLen = this.blockLen;
+    const msgLen = prefixLen + blockLen + this.samplesLen;
+    const tEnd = this.tsEnd[0];
+    this.ensure(6 + 5 + 5 * ((blockLen + 63) >>> 6) + 5 + 3 + 12 + tEnd);
+    const out = this.out;
+    // Header, appended to the open literal (or a new one when it is full).
+    if (this.litLen + 6 > MAX_LITERAL) {
+      this.closeLiteral();
+      this.litHdr = this.o;
+      this.o += 3;
+      this.litLen = 0;
+    }
+    let p = this.o;
+    const h = p;
+    out[p++] = 0x0a; // WriteRequest.timeseries
+    p = writeVarint(out, p, msgLen);
+    this.litLen += p - h;
+    this.u += p - h;
+    this.o = p;
+    this.closeLiteral();
+    p = this.o;
+    // Prefix and block: copies.
+    this.prefixU[prefixId] = this.u;
+    p = copyElements(out, p, this.u - pu, prefixLen);
+    this.u += prefixLen;
+    const bu = this.blockU;
+    this.blockU = this.u;
+    p = copyElements(out, p, this.u - bu, blockLen);
+    this.u += blockLen;
+    // The sample, in a new literal.
+    this.litHdr = p;
+    p += 3;
+    const s0 = p;
+    out[p++] = 0x12; // TimeSeries.samples
+    out[p++] = 10 + tEnd;
+    out[p++] = 0x09; // Sample.value (double)
+    if (v !== v) {
+      this.dv.setUint32(p, STALE_LO, true);
+      this.dv.setUint32(p + 4, STALE_HI, true);
+    } else this.dv.setFloat64(p, v, true);
+    p += 8;
+    out[p++] = 0x10; // Sample.timestamp
+    const te = this.tsEnc;
+    for (let i = 0; i < tEnd; i++) out[p++] = te[i];
+    this.litLen = p - s0;
+    this.u += p - s0;
+    this.o = p;
+    this.series++;
+    this.samples++;
   }
 
   /**
@@ -381,39 +442,13 @@ export class GeneratedEncoder {
 
   /** Emit the pending copy as snappy copy elements of at most 64 bytes. */
   private flushCopy(): void {
-    let len = this.copyLen;
+    const len = this.copyLen;
     if (len === 0) return;
-    const offset = this.copyDist;
     this.ensure(5 + ((len + 63) >>> 6) * 5);
-    const out = this.out;
-    let p = this.o;
-    if (len <= 64 && offset < 65536) {
-      // The usual case (a label prefix, a short block): one 3-byte element.
-      out[p] = ((len - 1) << 2) | 2;
-      out[p + 1] = offset & 0xff;
-      out[p + 2] = offset >>> 8;
-      this.o = p + 3;
-      this.copyLen = 0;
-      return;
-    }
-    while (len > 0) {
-      const l = len > 64 ? 64 : len;
-      if (offset < 65536) {
-        out[p++] = ((l - 1) << 2) | 2;
-        out[p++] = offset & 0xff;
-        out[p++] = offset >>> 8;
-      } else {
-        out[p++] = ((l - 1) << 2) | 3;
-        out[p++] = offset & 0xff;
-        out[p++] = (offset >>> 8) & 0xff;
-        out[p++] = (offset >>> 16) & 0xff;
-        out[p++] = offset >>> 24;
-      }
-      len -= l;
-    }
-    this.o = p;
+    this.o = copyElements(this.out, this.o, this.copyDist, len);
     this.copyLen = 0;
   }
+
 
   private isReplaced(b: Uint8Array, ns: number, ne: number): boolean {
     const r = this.replaced;
@@ -455,6 +490,26 @@ export class GeneratedEncoder {
 }
 
 /** b[x..x+len) == b[y..y+len)? Four bytes at a time through `v` (a DataView over b). */
+/** Snappy copy elements for `len` bytes at distance `dist`, written at p; returns the new end. */
+function copyElements(out: Uint8Array, p: number, dist: number, len: number): number {
+  while (len > 0) {
+    const l = len > 64 ? 64 : len;
+    if (dist < 65536) {
+      out[p++] = ((l - 1) << 2) | 2;
+      out[p++] = dist & 0xff;
+      out[p++] = dist >>> 8;
+    } else {
+      out[p++] = ((l - 1) << 2) | 3;
+      out[p++] = dist & 0xff;
+      out[p++] = (dist >>> 8) & 0xff;
+      out[p++] = (dist >>> 16) & 0xff;
+      out[p++] = dist >>> 24;
+    }
+    len -= l;
+  }
+  return p;
+}
+
 function same(b: Uint8Array, v: DataView, x: number, y: number, len: number): boolean {
   let i = 0;
   for (; i + 4 <= len; i += 4) if (v.getInt32(x + i) !== v.getInt32(y + i)) return false;
