@@ -78,11 +78,14 @@ export class GeneratedEncoder {
   samples = 0;
   /** Replaced label names as bytes, checked per input label when a block is planned. */
   private readonly replaced: Uint8Array[];
+  /** Bit k set: some replaced name has k bytes (names of 32+ bytes are always compared). */
+  private replacedLengths = 0;
   private readonly sourceName = new TextEncoder().encode(SOURCE_METRIC_LABEL);
 
   constructor(replacedNames: string[], prefixCount: number) {
     const te = new TextEncoder();
     this.replaced = replacedNames.map((n) => te.encode(n));
+    for (const n of this.replaced) this.replacedLengths |= n.length < 32 ? 1 << n.length : 0;
     this.prefixU = new Float64Array(prefixCount).fill(-1);
   }
 
@@ -451,6 +454,8 @@ export class GeneratedEncoder {
 
 
   private isReplaced(b: Uint8Array, ns: number, ne: number): boolean {
+    const len = ne - ns;
+    if (len < 32 && ((this.replacedLengths >>> len) & 1) === 0) return false; // no replaced name this long
     const r = this.replaced;
     outer: for (let k = 0; k < r.length; k++) {
       const name = r[k];
