@@ -15,6 +15,7 @@ import { DecodeError } from './errors.js';
  */
 export class Snappy {
   private buf: Uint8Array = new Uint8Array(64 * 1024);
+  private view = new DataView(this.buf.buffer);
 
   /** Uncompressed length announced by the header; throws when unreadable. */
   static announcedLength(src: Uint8Array): number {
@@ -44,6 +45,8 @@ export class Snappy {
     if (n > limit) throw new DecodeError(`snappy: announced decompressed size ${n} exceeds the limit ${limit}`);
     if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
     const dst = this.buf;
+    if (this.view.buffer !== dst.buffer) this.view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+    const view = this.view;
     let d = 0;
     const end = src.length;
     while (s < end) {
@@ -90,8 +93,13 @@ export class Snappy {
       if (off >= len && len > 32) {
         dst.copyWithin(d, d - off, d - off + len);
         d += len;
+      } else if (off >= 4) {
+        // Short copy: four bytes at a time (a 4-byte step never reads what it writes when off >= 4).
+        const e = d + len;
+        for (; d + 4 <= e; d += 4) view.setInt32(d, view.getInt32(d - off));
+        for (; d < e; d++) dst[d] = dst[d - off];
       } else {
-        // Short or overlapping (run-length style) copy: byte by byte, front to back.
+        // Overlapping (run-length style) copy: byte by byte, front to back.
         for (let i = 0; i < len; i++, d++) dst[d] = dst[d - off];
       }
     }
