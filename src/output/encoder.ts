@@ -234,24 +234,30 @@ export class GeneratedEncoder {
     for (let i = 0; i < n; i++) {
       const tEnd = this.tsEnd[i];
       this.literal(12 + tEnd - ts);
-      const out = this.out;
-      let p = this.o;
-      out[p++] = 0x12; // TimeSeries.samples
-      out[p++] = 10 + tEnd - ts;
-      out[p++] = 0x09; // Sample.value (double)
-      const v = val[i];
-      if (v !== v) {
-        // NaN here only ever means "stale": write the exact stale-marker bits.
-        this.dv.setUint32(p, STALE_LO, true);
-        this.dv.setUint32(p + 4, STALE_HI, true);
-      } else this.dv.setFloat64(p, v, true);
-      p += 8;
-      out[p++] = 0x10; // Sample.timestamp
-      for (; ts < tEnd; ts++) out[p++] = te[ts];
-      this.advance(p);
+      this.advance(this.sample(this.o, val[i], te, ts, tEnd));
+      ts = tEnd;
     }
     this.series++;
     this.samples += n;
+  }
+
+  /**
+   * One Sample entry at p (value, then the timestamp varint te[from..to)); returns its end.
+   * A NaN value only ever means "stale" here: it is written as the exact stale-marker bits.
+   */
+  private sample(p: number, v: number, te: Uint8Array, from: number, to: number): number {
+    const out = this.out;
+    out[p++] = 0x12; // TimeSeries.samples
+    out[p++] = 10 + to - from;
+    out[p++] = 0x09; // Sample.value (double)
+    if (v !== v) {
+      this.dv.setUint32(p, STALE_LO, true);
+      this.dv.setUint32(p + 4, STALE_HI, true);
+    } else this.dv.setFloat64(p, v, true);
+    p += 8;
+    out[p++] = 0x10; // Sample.timestamp
+    for (let i = from; i < to; i++) out[p++] = te[i];
+    return p;
   }
 
   /**
@@ -293,17 +299,7 @@ export class GeneratedEncoder {
     this.litHdr = p;
     p += 3;
     const s0 = p;
-    out[p++] = 0x12; // TimeSeries.samples
-    out[p++] = 10 + tEnd;
-    out[p++] = 0x09; // Sample.value (double)
-    if (v !== v) {
-      this.dv.setUint32(p, STALE_LO, true);
-      this.dv.setUint32(p + 4, STALE_HI, true);
-    } else this.dv.setFloat64(p, v, true);
-    p += 8;
-    out[p++] = 0x10; // Sample.timestamp
-    const te = this.tsEnc;
-    for (let i = 0; i < tEnd; i++) out[p++] = te[i];
+    p = this.sample(p, v, this.tsEnc, 0, tEnd);
     this.litLen = p - s0;
     this.u += p - s0;
     this.o = p;
