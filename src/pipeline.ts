@@ -184,15 +184,28 @@ export class Pipeline {
 
   /** Score the oldest accepted request and send its generated series. */
   private async scoreNext(): Promise<void> {
-    const d = this.pending.shift();
-    if (d === undefined) return;
+    if (this.pending.length === 0) return;
+    const tenant = this.pending[0].tenant;
+    const enc = this.encoder;
+    enc.reset();
     try {
-      const generated = this.score(d.batch, d.tenant);
-      if (generated) await this.sendGenerated(d.tenant, generated);
+      // Every waiting request of the same tenant goes into one generated request (fewer, larger
+      // writes under load), up to GENERATED_BATCH_BYTES uncompressed.
+      while (this.pending.length > 0 && this.pending[0].tenant === tenant && enc.rawLength < GENERATED_BATCH_BYTES) {
+        const d = this.pending.shift()!;
+        try {
+          this.score(d.batch, tenant);
+        } catch (e) {
+          this.log.error({ err: e }, 'scoring failed');
+        } finally {
+          this.free.push(d);
+        }
+      }
+      if (enc.series === 0) return;
+      this.m.generated.inc(enc.samples);
+      await this.sendGenerated(tenant, enc.body());
     } catch (e) {
-      this.log.error({ err: e }, 'scoring failed');
-    } finally {
-      this.free.push(d);
+      this.log.error({ err: e }, 'sending generated series failed');
     }
   }
 
@@ -260,8 +273,8 @@ export class Pipeline {
     if (b.metadataCount) this.m.metadata.inc(b.metadataCount);
   }
 
-  /** Score an accepted batch; returns the compressed generated WriteRequest (null when none). */
-  private score(b: WriteBatch, tenant: string | null): Uint8Array | null {
+  /** Score an accepted batch, appending its generated series to the encoder's request. */
+  private score(b: WriteBatch, tenant: string | null): void {
     this.batch = b;
     this.tenant = tenant;
     const seed = tenant === null ? 0 : hashString(tenant);
@@ -269,7 +282,7 @@ export class Pipeline {
     index.now = Math.floor(Date.now() / 1000);
     const links = this.links;
     const enc = this.encoder;
-    enc.reset();
+    enc.newBatch();
     let id = -1;
     for (let s = 0; s < b.seriesCount; s++) {
       index.hash(b, s, seed);
@@ -294,9 +307,6 @@ export class Pipeline {
         }
       }
     }
-    if (enc.series === 0) return null;
-    this.m.generated.inc(enc.samples);
-    return enc.body();
   }
 
   /** Run link k's model over series s's samples; fills the output columns, returns rows. */
@@ -412,6 +422,8 @@ class Decoded {
 
 /** Accepted requests waiting to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
 const MAX_PENDING_SCORES = 16;
+/** A generated request closes past this many uncompressed bytes (~4 requests of 2,000 scored samples). */
+const GENERATED_BATCH_BYTES = 4 << 20;
 
 /** 64 requests of generated series (~0.7 MB each at 2,000 scored samples) = ~45 MB at most. */
 const MAX_GENERATED_IN_FLIGHT = 64;

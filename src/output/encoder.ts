@@ -102,6 +102,16 @@ export class GeneratedEncoder {
     this.samples = 0;
   }
 
+  /**
+   * The series that follow come from another request's buffer: they are not compared with the
+   * previous request's last series (its bytes may be gone). Copies of what was already written
+   * to this output stay valid.
+   */
+  newBatch(): void {
+    this.prevEnts = -1;
+    this.blockU = -1;
+  }
+
   /** Uncompressed size of the WriteRequest so far. */
   get rawLength(): number {
     return this.u;
