@@ -1,4 +1,4 @@
-import { Alpha, Model, Prediction, warm, warmStart } from './model.js';
+import { Alpha, Model, Prediction, warm, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -92,9 +92,7 @@ export class AutoModel implements Model {
     let q = state[o + 4];
     const seas = b < 0 ? 0 : state[b];
     const yhat = m + seas;
-    let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
-    if (floor < p.absFloor) floor = p.absFloor;
-    if (floor < p.qFloor * q) floor = p.qFloor * q;
+    const floor = bandFloor(p.relFloor, p.absFloor, p.qFloor * q, yhat);
     let w = p.z * 1.25 * (v > floor ? v : floor);
     if (w < env) w = env;
     out.yhat = yhat;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warmStart } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -88,9 +88,7 @@ export class HoltWintersOnline implements Model {
     let v = state[o + 2];
     const seas = (1 - f) * state[i] + f * state[j];
     const yhat = l + b * dt + seas;
-    let floor = p.relFloor * Math.abs(l);
-    if (floor < p.absFloor) floor = p.absFloor;
-    if (floor < state[o + 4]) floor = state[o + 4];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], l);
     const env = released(state[o + 6], dt, p.releaseMs);
     let w = p.z * 1.25 * (v > floor ? v : floor);
     if (w < env) w = env;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -54,12 +54,10 @@ export class MadOnline implements Model {
     let med = state[o];
     let mad = state[o + 1];
     const last = state[o + 2];
-    let floor = p.relFloor * Math.abs(med);
-    if (floor < p.absFloor) floor = p.absFloor;
-    if (floor < state[o + 3]) floor = state[o + 3];
+    let floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], med);
     if (last !== last) {
       med = y;
-      floor = Math.max(p.relFloor * Math.abs(y), p.absFloor);
+      floor = bandFloor(p.relFloor, p.absFloor, 0, y);
       mad = floor;
     }
     const dt = last === last ? tsMs - last : 0;

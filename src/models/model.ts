@@ -62,6 +62,17 @@ export function warmStart(a: number, n: number, points: number): number {
   return n < points ? warm(a, n) : a;
 }
 
+/**
+ * The smallest band half-width a model allows around `x`: max(rel·|x|, abs, step), where step
+ * is the series' typical non-zero |Δy| (learnStep). Flat and quantised series then stay quiet on
+ * a one-step move, and scores stay finite.
+ */
+export function bandFloor(rel: number, abs: number, step: number, x: number): number {
+  let f = rel * (x < 0 ? -x : x);
+  if (f < abs) f = abs;
+  return f < step ? step : f;
+}
+
 /** Smoothing weight of a new point after `dtMs` for a given half-life: 1 - 2^(-dt/h). */
 export function alphaFor(dtMs: number, halfLifeMs: number): number {
   return -Math.expm1((-Math.LN2 * dtMs) / halfLifeMs);

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -69,9 +69,7 @@ export class QuantileOnline implements Model {
     let lo = state[o];
     let mid = state[o + 1];
     let hi = state[o + 2];
-    let floor = p.relFloor * Math.abs(mid);
-    if (floor < p.absFloor) floor = p.absFloor;
-    if (floor < state[o + 4]) floor = state[o + 4];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
     const dt = last === last ? tsMs - last : 0;
     const env = released(state[o + 6], dt, p.releaseMs);
     let wUp = hi - mid;

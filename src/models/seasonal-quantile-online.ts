@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
@@ -86,9 +86,7 @@ export class SeasonalQuantileOnline implements Model {
       state[b + 2] = state[o + 2];
     }
     const mid = state[b + 1];
-    let floor = p.relFloor * Math.abs(mid);
-    if (floor < p.absFloor) floor = p.absFloor;
-    if (floor < state[o + 4]) floor = state[o + 4];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
     const dt = last === last ? tsMs - last : 0;
     const env = released(state[o + 6], dt, p.releaseMs);
     let wUp = state[b + 2] - mid;

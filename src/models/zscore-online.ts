@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm } from './model.js';
+import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
 import { SurpriseParams, released, surprised } from './surprise.js';
 
 /**
@@ -55,7 +55,7 @@ export class ZscoreOnline implements Model {
     const m = state[o];
     const v = state[o + 1];
     const dt = tsMs - state[o + 2];
-    const floor = Math.max(p.relFloor * Math.abs(m), p.absFloor, state[o + 3]);
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], m);
     const sd = Math.sqrt(v);
     const w0 = p.zThreshold * (sd > floor ? sd : floor);
     const env = released(state[o + 5], dt, p.releaseMs);
