@@ -89,12 +89,9 @@ export class SeasonalQuantileOnline implements Model {
     const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
     const dt = last === last ? tsMs - last : 0;
     const env = released(state[o + 6], dt, p.releaseMs);
-    let wUp = state[b + 2] - mid;
-    let wLo = mid - state[b];
-    if (wUp < floor) wUp = floor;
-    if (wUp < env) wUp = env;
-    if (wLo < floor) wLo = floor;
-    if (wLo < env) wLo = env;
+    // Each side: the quantile's distance, at least the floor and the surprise envelope.
+    const wUp = Math.max(state[b + 2] - mid, floor, env);
+    const wLo = Math.max(mid - state[b], floor, env);
     out.yhat = mid;
     out.lower = mid - wLo;
     out.upper = mid + wUp;
