@@ -6,7 +6,7 @@ import { Snappy } from './decode/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
 import { Downstream, REMOTE_WRITE_HEADERS, type PostResult } from './forward/downstream.js';
 import { GeneratedWriter } from './forward/generated.js';
-import { normaliseTenant, writePath } from './forward/paths.js';
+import { writePath } from './forward/paths.js';
 import { matches, parseSelector, type Selector } from './match/selector.js';
 import { Prediction } from './models/model.js';
 import type { Scorer } from './models/scorer.js';
@@ -39,7 +39,6 @@ const enum Transform {
 
 /** One (query, model) pair: its scorer, its columnar state, its output prefixes. */
 interface Instance {
-  query: string;
   scorer: Scorer;
   slots: number;
   state: Float64Array;
@@ -55,7 +54,6 @@ interface Instance {
 }
 
 interface Query {
-  alias: string;
   selector: Selector;
   instances: number[];
 }
@@ -104,20 +102,19 @@ export class Pipeline {
   ) {
     this.maxBytes = cfg.server.max_request_bytes;
     this.index = new SeriesIndex(cfg.limits.max_series);
-    this.defaultTenant = normaliseTenant(cfg.writer.tenant_id);
+    this.defaultTenant = cfg.writer.tenant_id ?? null; // already 'A', 'A:B' or 'multitenant' (schema)
     this.m = pipelineMetrics(registry);
     this.out = new GeneratedWriter(cfg.writer, downstream, registry, log);
     const models: [string, ModelConfig][] = cfg.models ? Object.entries(cfg.models) : [['default', modelEntry.parse({}) as ModelConfig]];
     for (const [alias, q] of Object.entries(cfg.reader.queries)) {
       const mine = models.filter(([, m]) => !m.queries || m.queries.includes(alias));
-      const query: Query = { alias, selector: parseSelector(q.expr), instances: [] };
+      const query: Query = { selector: parseSelector(q.expr), instances: [] };
       for (const [modelAlias, mc] of mine) {
         const scorer = compileModel(mc, q);
         const vars = defaultProvideSeries(mc, q.transform);
         const label = mine.length > 1 ? modelAlias : null;
         query.instances.push(this.instances.length);
         this.instances.push({
-          query: alias,
           scorer,
           slots: scorer.slots,
           state: new Float64Array(scorer.slots * 64),

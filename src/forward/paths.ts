@@ -17,9 +17,3 @@ export function writePath(tenant: string | null): string {
 export function importPath(tenant: string | null, importJsonPath: string): string {
   return tenant === null ? importJsonPath : `/insert/${tenant}/prometheus${importJsonPath}`;
 }
-
-/** Normalise writer.tenant_id (string or number) to 'A', 'A:B' or 'multitenant'. */
-export function normaliseTenant(t: string | number | undefined): string | null {
-  if (t === undefined) return null;
-  return String(t).trim();
-}
