@@ -59,7 +59,7 @@ time('hash + find/add series', 300, () => {
 time('encode 4 generated series', 300, () => {
   enc.reset();
   for (let s = 0; s < batch.seriesCount; s++) {
-    enc.beginSeries(batch, s);
+    enc.beginSeries(batch, s, enc.simpleLayout(batch, s));
     enc.timestamps(tcol, 1);
     for (let v = 0; v < 4; v++) enc.writeSeries(v, prefixes[v], vcol);
   }

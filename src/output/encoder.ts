@@ -66,6 +66,22 @@ export class GeneratedEncoder {
   private pEntPos: Float64Array = new Float64Array(64);
   private prevEnts = -1;
   private prevNameJ = -1;
+  /**
+   * Simple layout (see simpleLayout()): the block is the source_metric entry (srcLen bytes)
+   * then the input's entries after __name__, [restStart, restStart + restLen) of the request.
+   */
+  private simple = false;
+  private srcLen = 0;
+  private restStart = 0;
+  private restLen = 0;
+  /** The previous input series had the simple layout: its name value's start and length, where its source entry was written. */
+  private pSimple = false;
+  private pNameStart = 0;
+  private pNameLen = 0;
+  private pSrcU = 0;
+  private pRestStart = 0;
+  private pRestLen = 0;
+  private pRestU = 0;
 
   /** Timestamp varints of the current series (tsEnd[i]: end of sample i's bytes), their count, the Sample entries' total size. */
   private tsEnc = new Uint8Array(2560);
@@ -97,6 +113,7 @@ export class GeneratedEncoder {
     this.copyLen = 0;
     this.blockU = -1;
     this.prevEnts = -1;
+    this.pSimple = false;
     this.prefixU.fill(-1);
     this.series = 0;
     this.samples = 0;
@@ -109,6 +126,7 @@ export class GeneratedEncoder {
    */
   newBatch(): void {
     this.prevEnts = -1;
+    this.pSimple = false;
     this.blockU = -1;
   }
 
@@ -140,16 +158,45 @@ export class GeneratedEncoder {
     if (this.spare.length < MAX_SPARE && body.buffer.byteLength >= MIN_BUFFER) this.spare.push(new Uint8Array(body.buffer));
   }
 
-  /** Plan the label block of input series `s` for the generated series that follow. */
-  beginSeries(batch: WriteBatch, s: number): void {
+  /**
+   * Series `s` has the simple layout: Label entries contiguous on the wire, `__name__` first, no
+   * other label replaced by the generated ones. Its block is then the source_metric entry plus
+   * one byte range of the request, planned without looking at the labels. The answer depends
+   * only on the series' label bytes, so a caller may keep it per series (the pipeline does).
+   */
+  simpleLayout(batch: WriteBatch, s: number): boolean {
+    const b = batch.buf;
+    const l = batch.lbl;
+    const first = batch.lblFirst[s];
+    const last = first + batch.lblCount[s];
+    if (batch.lblStart[s] < 0 || last === first) return false;
+    if (l[LABEL_INTS * first + 1] - l[LABEL_INTS * first] !== 8 || !isName(b, l[LABEL_INTS * first])) return false;
+    for (let j = first + 1; j < last; j++) if (this.isReplaced(b, l[LABEL_INTS * j], l[LABEL_INTS * j + 1])) return false;
+    return true;
+  }
+
+  /** Plan the label block of input series `s` for the generated series that follow (`simple`: simpleLayout(batch, s) holds). */
+  beginSeries(batch: WriteBatch, s: number, simple: boolean): void {
     const b = batch.buf;
     const l = batch.lbl;
     this.b = b;
     this.bv = batch.view;
     this.lbl = l;
     this.blockU = -1;
-    this.nameJ = -1;
     const first = batch.lblFirst[s];
+    this.simple = simple;
+    if (simple) {
+      const o = LABEL_INTS * first;
+      const vl = l[o + 3] - l[o + 2];
+      const inner = 2 + this.sourceName.length + 1 + varintLen(vl) + vl;
+      this.nameJ = first;
+      this.srcLen = 1 + varintLen(inner) + inner;
+      this.restStart = l[o + 5];
+      this.restLen = batch.lblEnd[s] - this.restStart;
+      this.blockLen = this.srcLen + this.restLen;
+      return;
+    }
+    this.nameJ = -1;
     const last = first + batch.lblCount[s];
     if (last - first + 1 > this.ent.length) this.growEntries(2 * (last - first + 1));
     let n = 0;
@@ -238,6 +285,7 @@ export class GeneratedEncoder {
     const bu = this.blockU;
     this.blockU = this.u;
     if (bu >= 0) this.copy(this.u - bu, this.blockLen);
+    else if (this.simple) this.firstSimple();
     else this.firstBlock();
     const te = this.tsEnc;
     let ts = 0;
@@ -318,6 +366,47 @@ export class GeneratedEncoder {
   }
 
   /**
+   * First write of a simple-layout block: the source_metric entry (a copy when the previous
+   * series had the same metric name, as consecutive series of a scrape mostly do), then the
+   * other label entries as one literal straight from the request bytes.
+   */
+  private firstSimple(): void {
+    const b = this.b;
+    const bv = this.bv;
+    const l = this.lbl;
+    const o = LABEL_INTS * this.nameJ;
+    const vs = l[o + 2];
+    const vl = l[o + 3] - vs;
+    const at = this.u;
+    if (this.pSimple && this.pNameLen === vl && same(b, bv, vs, this.pNameStart, vl)) this.copy(at - this.pSrcU, this.srcLen);
+    else this.sourceEntry(this.srcLen);
+    // The rest: the bytes it shares at its start with the previous series' rest (byte-wise, so
+    // `instance` and `job` after a changing `cpu` value still count) are a copy.
+    const from = this.restStart;
+    const len = this.restLen;
+    const restU = this.u;
+    let common = 0;
+    if (this.pSimple) {
+      const pf = this.pRestStart;
+      const max = Math.min(len, this.pRestLen);
+      while (common + 4 <= max && bv.getInt32(from + common) === bv.getInt32(pf + common)) common += 4;
+      while (common < max && b[from + common] === b[pf + common]) common++;
+      if (common >= 4) this.copy(restU - this.pRestU, common);
+      else common = 0;
+    }
+    if (len - common <= 4096) this.literalFromRequest(from + common, len - common);
+    else this.literalBytes(b, from + common, len - common);
+    this.pSimple = true;
+    this.pNameStart = vs;
+    this.pNameLen = vl;
+    this.pSrcU = at;
+    this.pRestStart = from;
+    this.pRestLen = len;
+    this.pRestU = restU;
+    this.prevEnts = -1;
+  }
+
+  /**
    * First write of this series' block: entries equal to the same-position entry of the
    * previous input series become copies of it; the others are copied from the request bytes.
    */
@@ -345,6 +434,7 @@ export class GeneratedEncoder {
     this.entPos = ep;
     this.prevEnts = this.ents;
     this.prevNameJ = this.nameJ;
+    this.pSimple = false;
   }
 
   /** Entry j (or the source_metric entry, j = -1) equals the previous series' entry pj? */
@@ -416,6 +506,18 @@ export class GeneratedEncoder {
       this.advance(p);
       s += chunk;
     }
+  }
+
+  /** `len` (<= 4096) request bytes from `from` as literal bytes, four at a time, nothing allocated. */
+  private literalFromRequest(from: number, len: number): void {
+    this.literal(len);
+    const dv = this.dv;
+    const bv = this.bv;
+    const p = this.o;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) dv.setInt32(p + i, bv.getInt32(from + i));
+    for (; i < len; i++) this.out[p + i] = this.b[from + i];
+    this.advance(p + len);
   }
 
   private closeLiteral(): void {
