@@ -385,6 +385,7 @@ export class Pipeline {
     }
     const b = this.batch;
     const labels = new Map<string, string>();
+    b.labels(s);
     for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
     let first = -1;
     for (const q of this.queries) {

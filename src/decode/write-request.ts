@@ -8,7 +8,9 @@ import { DecodeError } from './errors.js';
  * (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
  *
  * Nothing is allocated per series, label or sample: label names and values are byte ranges
- * into `buf`, samples go to typed columns. Everything in a WriteBatch (including `buf`) is
+ * into `buf`, samples go to typed columns. Labels are checked while decoding but their byte
+ * ranges are filled only when asked for (`labels(s)`): the hot path needs them for new series
+ * only (it hashes and copies each series' label bytes as one range). Everything in a WriteBatch (including `buf`) is
  * valid until the next `decode()` into the same batch. Unknown fields are skipped by wire
  * type, as protobuf requires; exemplars, histograms and metadata are counted, not decoded
  * (the raw body is forwarded unchanged, so they still reach the database).
@@ -29,6 +31,8 @@ export class WriteBatch {
    */
   lblStart = new Int32Array(1024);
   lblEnd = new Int32Array(1024);
+  /** Per series: 1 when its labels' ranges in `lbl` are filled (see labels()). */
+  lblReady = new Uint8Array(1024);
   /** Per series: index of its first label, its label count, first sample, sample count. */
   lblFirst = new Int32Array(1024);
   lblCount = new Int32Array(1024);
@@ -46,7 +50,17 @@ export class WriteBatch {
   stale = new Uint8Array(4096);
   staleCount = 0;
 
-  /** Label `name` of series `s`'s label `j` as a string (for start-up-time work only). */
+  /** Fill `lbl` for series `s`'s labels (decode() leaves contiguous ones to be read on demand). */
+  labels(s: number): void {
+    if (this.lblReady[s] === 0) lazy.fill(this, s);
+  }
+
+  /** Fill `lbl` for series `s`'s first label only (what a simple-layout series needs per sample). */
+  firstLabel(s: number): void {
+    if (this.lblReady[s] === 0) lazy.fillFirst(this, s);
+  }
+
+  /** Label `name` of label `j` (after labels(s) for its series) as a string (for start-up-time work only). */
   labelName(j: number): string {
     return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j], this.lbl[LABEL_INTS * j + 1]));
   }
@@ -115,6 +129,9 @@ export class WriteRequestDecoder {
       out.smpCount = grow(out.smpCount, s + 1);
       out.lblStart = grow(out.lblStart, s + 1);
       out.lblEnd = grow(out.lblEnd, s + 1);
+      const r = new Uint8Array(out.lblFirst.length);
+      r.set(out.lblReady);
+      out.lblReady = r;
     }
     // Labels and samples of one series are each contiguous in our columns even if the
     // sender interleaves them on the wire, since each column only grows by this series.
@@ -133,9 +150,25 @@ export class WriteRequestDecoder {
         if (stop > end) throw new DecodeError('protobuf: field overruns its TimeSeries');
         if (field === 1) {
           if (lblStart === -2) lblStart = at;
-          else if (at !== lblEnd) lblStart = -1;
+          else if (at !== lblEnd && lblStart >= 0) {
+            // Not contiguous after all: fill the labels so far, then every later one as it comes.
+            if (LABEL_INTS * out.labelCount > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * out.labelCount);
+            this.fillRange(out, out.lblFirst[s], lblStart, lblEnd);
+            lblStart = -1;
+          }
           lblEnd = stop;
-          this.label(at, stop, out);
+          const j = out.labelCount++;
+          if (lblStart >= 0) {
+            // Contiguous: only checked here (the fast shape inline), filled on demand.
+            const b = this.b;
+            const p = this.pos;
+            const q = p + 2 + b[p + 1];
+            if (b[p] === 0x0a && b[p + 1] < 0x80 && b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === stop) this.pos = stop;
+            else this.pos = this.label(at, stop, out.lbl, -1);
+          } else {
+            if (LABEL_INTS * j + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * j + LABEL_INTS);
+            this.pos = this.label(at, stop, out.lbl, LABEL_INTS * j);
+          }
         } else if (field === 2) this.sample(stop, out);
         else {
           if (field === 3) out.exemplarCount++;
@@ -149,15 +182,53 @@ export class WriteRequestDecoder {
     }
     out.lblStart[s] = lblStart === -2 ? lblEnd : lblStart;
     out.lblEnd[s] = lblEnd;
+    out.lblReady[s] = lblStart >= 0 ? 0 : 1;
+    if (LABEL_INTS * out.labelCount > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * out.labelCount);
     out.lblCount[s] = out.labelCount - out.lblFirst[s];
     out.smpCount[s] = out.sampleCount - out.smpFirst[s];
   }
 
-  private label(entryStart: number, end: number, out: WriteBatch): void {
-    const j = out.labelCount++;
-    const o = LABEL_INTS * j;
-    if (o + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, o + LABEL_INTS);
-    const l = out.lbl;
+  /** Fill series s's labels from its contiguous Label entries (see WriteBatch.labels). */
+  fill(out: WriteBatch, s: number): void {
+    this.use(out.buf);
+    this.fillRange(out, out.lblFirst[s], out.lblStart[s], out.lblEnd[s]);
+    out.lblReady[s] = 1;
+  }
+
+  /** Fill only series s's first label (its series stays not ready). */
+  fillFirst(out: WriteBatch, s: number): void {
+    this.use(out.buf);
+    this.pos = out.lblStart[s];
+    const at = this.pos;
+    this.varint(out.lblEnd[s]); // the Label tag, checked by decode()
+    const len = this.varint(out.lblEnd[s]);
+    this.label(at, this.pos + len, out.lbl, LABEL_INTS * out.lblFirst[s]);
+  }
+
+  private use(buf: Uint8Array): void {
+    if (this.b === buf) return;
+    this.b = buf;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Fill labels j, j+1, ... from the Label entries in [from, to). */
+  private fillRange(out: WriteBatch, j: number, from: number, to: number): void {
+    const pos = this.pos;
+    this.pos = from;
+    while (this.pos < to) {
+      const at = this.pos;
+      this.varint(to);
+      const len = this.varint(to);
+      this.pos = this.label(at, this.pos + len, out.lbl, LABEL_INTS * j++);
+    }
+    this.pos = pos;
+  }
+
+  /**
+   * Check the Label message at this.pos (entry from entryStart to end, tag and length
+   * included) and, when o >= 0, write its LABEL_INTS ints at l[o]. Returns `end`.
+   */
+  private label(entryStart: number, end: number, l: Int32Array, o: number): number {
     let ns = 0, ne = 0, vs = 0, ve = 0; // prettier-ignore
     // Fast path, what every sender writes: name then value, each shorter than 128 bytes.
     const b = this.b;
@@ -165,14 +236,14 @@ export class WriteRequestDecoder {
     if (b[p] === 0x0a && b[p + 1] < 0x80) {
       const q = p + 2 + b[p + 1];
       if (b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === end) {
+        if (o < 0) return end;
         l[o] = p + 2;
         l[o + 1] = q;
         l[o + 2] = q + 2;
         l[o + 3] = end;
         l[o + 4] = entryStart;
         l[o + 5] = end;
-        this.pos = end;
-        return;
+        return end;
       }
     }
     while (this.pos < end) {
@@ -192,12 +263,14 @@ export class WriteRequestDecoder {
         this.skip(wt, end);
       }
     }
+    if (o < 0) return end;
     l[o] = ns;
     l[o + 1] = ne;
     l[o + 2] = vs;
     l[o + 3] = ve;
     l[o + 4] = entryStart;
     l[o + 5] = end;
+    return end;
   }
 
   private sample(end: number, out: WriteBatch): void {
@@ -295,3 +368,6 @@ export class WriteRequestDecoder {
     if (this.pos > end) throw new DecodeError('protobuf: field overruns its message');
   }
 }
+
+/** Fills labels on demand (its own position and buffer, apart from any decode in progress). */
+const lazy = new WriteRequestDecoder();

@@ -72,6 +72,8 @@ export class GeneratedEncoder {
    */
   private simple = false;
   private srcLen = 0;
+  private nameStart = 0;
+  private nameLen = 0;
   private restStart = 0;
   private restLen = 0;
   /** The previous input series had the simple layout: its name value's start and length, where its source entry was written. */
@@ -97,6 +99,9 @@ export class GeneratedEncoder {
   /** Bit k set: some replaced name has k bytes (names of 32+ bytes are always compared). */
   private replacedLengths = 0;
   private readonly sourceName = new TextEncoder().encode(SOURCE_METRIC_LABEL);
+  /** Label-entry bytes of source_metric up to its value's length: name tag, name length, name, value tag. */
+  private readonly sourceKey = Uint8Array.from([0x0a, this.sourceName.length, ...this.sourceName, 0x12]);
+  private readonly sourceKeyView = new DataView(this.sourceKey.buffer);
 
   constructor(replacedNames: string[], prefixCount: number) {
     const te = new TextEncoder();
@@ -165,6 +170,7 @@ export class GeneratedEncoder {
    * only on the series' label bytes, so a caller may keep it per series (the pipeline does).
    */
   simpleLayout(batch: WriteBatch, s: number): boolean {
+    batch.labels(s);
     const b = batch.buf;
     const l = batch.lbl;
     const first = batch.lblFirst[s];
@@ -178,24 +184,38 @@ export class GeneratedEncoder {
   /** Plan the label block of input series `s` for the generated series that follow (`simple`: simpleLayout(batch, s) holds). */
   beginSeries(batch: WriteBatch, s: number, simple: boolean): void {
     const b = batch.buf;
-    const l = batch.lbl;
     this.b = b;
     this.bv = batch.view;
-    this.lbl = l;
     this.blockU = -1;
-    const first = batch.lblFirst[s];
     this.simple = simple;
     if (simple) {
-      const o = LABEL_INTS * first;
-      const vl = l[o + 3] - l[o + 2];
-      const inner = 2 + this.sourceName.length + 1 + varintLen(vl) + vl;
-      this.nameJ = first;
+      // The __name__ entry at the start: its value's range and the entry's end, read straight
+      // from the bytes when it has the usual shape (0a len 0a 08 "__name__" 12 vlen value).
+      const at = batch.lblStart[s];
+      let vs: number, ve: number;
+      if (b[at + 1] < 0x80 && b[at + 2] === 0x0a && b[at + 3] === 8 && b[at + 12] === 0x12 && b[at + 13] < 0x80 && 12 + b[at + 13] === b[at + 1]) {
+        vs = at + 14;
+        ve = vs + b[at + 13];
+      } else {
+        batch.firstLabel(s);
+        const o = LABEL_INTS * batch.lblFirst[s];
+        vs = batch.lbl[o + 2];
+        ve = batch.lbl[o + 3];
+      }
+      const vl = ve - vs;
+      const inner = this.sourceKey.length + varintLen(vl) + vl;
+      this.nameStart = vs;
+      this.nameLen = vl;
       this.srcLen = 1 + varintLen(inner) + inner;
-      this.restStart = l[o + 5];
-      this.restLen = batch.lblEnd[s] - this.restStart;
+      this.restStart = ve;
+      this.restLen = batch.lblEnd[s] - ve;
       this.blockLen = this.srcLen + this.restLen;
       return;
     }
+    batch.labels(s);
+    const l = batch.lbl;
+    this.lbl = l;
+    const first = batch.lblFirst[s];
     this.nameJ = -1;
     const last = first + batch.lblCount[s];
     if (last - first + 1 > this.ent.length) this.growEntries(2 * (last - first + 1));
@@ -373,13 +393,11 @@ export class GeneratedEncoder {
   private firstSimple(): void {
     const b = this.b;
     const bv = this.bv;
-    const l = this.lbl;
-    const o = LABEL_INTS * this.nameJ;
-    const vs = l[o + 2];
-    const vl = l[o + 3] - vs;
+    const vs = this.nameStart;
+    const vl = this.nameLen;
     const at = this.u;
     if (this.pSimple && this.pNameLen === vl && same(b, bv, vs, this.pNameStart, vl)) this.copy(at - this.pSrcU, this.srcLen);
-    else this.sourceEntry(this.srcLen);
+    else this.sourceEntry(this.srcLen, vs, vl);
     // The rest: the bytes it shares at its start with the previous series' rest (byte-wise, so
     // `instance` and `job` after a changing `cpu` value still count) are a copy.
     const from = this.restStart;
@@ -422,7 +440,7 @@ export class GeneratedEncoder {
         this.copy(this.u - this.pEntPos[i], len);
       } else if (j >= 0) {
         this.literalBytes(b, l[LABEL_INTS * j + 4], len);
-      } else this.sourceEntry(len);
+      } else this.sourceEntry(len, l[LABEL_INTS * this.nameJ + 2], l[LABEL_INTS * this.nameJ + 3] - l[LABEL_INTS * this.nameJ + 2]);
     }
     // This block becomes the previous one (swap, no copying).
     const e = this.pEnt, el = this.pEntLen, ep = this.pEntPos; // prettier-ignore
@@ -452,25 +470,25 @@ export class GeneratedEncoder {
     return same(b, this.bv, l[LABEL_INTS * j + 4], l[LABEL_INTS * pj + 4], len);
   }
 
-  /** Literal source_metric="<input __name__>" entry of `len` bytes. */
-  private sourceEntry(len: number): void {
-    const l = this.lbl;
-    const vs = l[LABEL_INTS * this.nameJ + 2];
-    const vl = l[LABEL_INTS * this.nameJ + 3] - vs;
+  /** Literal source_metric="<value at b[vs..vs+vl)>" entry of `len` bytes. */
+  private sourceEntry(len: number, vs: number, vl: number): void {
     this.literal(len);
     const out = this.out;
-    const name = this.sourceName;
+    const dv = this.dv;
     let p = this.o;
     out[p++] = 0x0a;
-    p = writeVarint(out, p, 2 + name.length + 1 + varintLen(vl) + vl);
-    out[p++] = 0x0a;
-    out[p++] = name.length;
-    for (let i = 0; i < name.length; i++) out[p++] = name[i];
-    out[p++] = 0x12;
-    p = writeVarint(out, p, vl);
-    const b = this.b;
-    for (let i = 0; i < vl; i++) out[p++] = b[vs + i];
-    this.advance(p);
+    p = writeVarint(out, p, this.sourceKey.length + varintLen(vl) + vl);
+    // The key's bytes (tag, length, "source_metric", value tag), then the value's length and bytes.
+    const key = this.sourceKey;
+    const kv = this.sourceKeyView;
+    let i = 0;
+    for (; i + 4 <= key.length; i += 4) dv.setInt32(p + i, kv.getInt32(i));
+    for (; i < key.length; i++) out[p + i] = key[i];
+    p = writeVarint(out, p + key.length, vl);
+    const bv = this.bv;
+    for (i = 0; i + 4 <= vl; i += 4) dv.setInt32(p + i, bv.getInt32(vs + i));
+    for (; i < vl; i++) out[p + i] = this.b[vs + i];
+    this.advance(p + vl);
   }
 
   /** Make room for `n` (<= MAX_LITERAL) more literal bytes at this.o; the caller writes them, then advance(). */

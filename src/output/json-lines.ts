@@ -21,6 +21,7 @@ export function writeRequestToJsonLines(buf: Uint8Array): string {
     const n = batch.smpCount[s];
     if (n === 0) continue;
     let metric = '';
+    batch.labels(s);
     for (let j = batch.lblFirst[s], e = j + batch.lblCount[s]; j < e; j++) {
       metric += `${metric ? ',' : ''}${JSON.stringify(batch.labelName(j))}:${JSON.stringify(batch.labelValue(j))}`;
     }

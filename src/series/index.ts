@@ -74,6 +74,7 @@ export class SeriesIndex {
     this.finish(h1 ^ (end - start), h2 + (end - start));
   }
 
+  /** Labels not contiguous on the wire: decode() has filled their ranges already. */
   private hashLabels(batch: WriteBatch, s: number, seed: number): void {
     const b = batch.buf;
     const l = batch.lbl;

@@ -22,6 +22,8 @@ function fixture(): Uint8Array {
           exemplars: [{ labels: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: now }],
         },
         { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'ünïcode ✓' }], samples: [{ value: 1, timestamp: 2 ** 52 }] },
+        // Strings of 128+ bytes: two-byte lengths, off the decoder's fast path.
+        { labels: [{ name: '__name__', value: 'm'.repeat(130) }, { name: 'long', value: 'v'.repeat(200) }], samples: [{ value: 3, timestamp: now }] },
         { labels: [{ name: '__name__', value: 'h' }], histograms: [{ countInt: 3, sum: 1.5, schema: 1, timestamp: now }] },
         { labels: [{ name: '__name__', value: 'neg' }], samples: [{ value: 0, timestamp: -1000 }] },
       ],
@@ -42,9 +44,19 @@ test('hand-written decoder agrees with protobufjs on every field it reads', () =
   assert.equal(b.metadataCount, oracle.metadata.length);
   assert.equal(b.exemplarCount, 1);
   assert.equal(b.histogramCount, 1);
+  // The first label alone (what the hot path reads per sample), then all of them.
+  const first = new WriteBatch();
+  new WriteRequestDecoder().decode(bytes, first);
+  oracle.timeseries.forEach((ts, s) => {
+    if (!ts.labels?.length) return;
+    first.firstLabel(s);
+    assert.equal(first.labelName(first.lblFirst[s]), ts.labels[0].name);
+    assert.equal(first.labelValue(first.lblFirst[s]), ts.labels[0].value);
+  });
   oracle.timeseries.forEach((ts, s) => {
     const labels = ts.labels ?? [];
     assert.equal(b.lblCount[s], labels.length);
+    b.labels(s);
     labels.forEach((l, j) => {
       assert.equal(b.labelName(b.lblFirst[s] + j), l.name);
       assert.equal(b.labelValue(b.lblFirst[s] + j), l.value);
@@ -83,7 +95,7 @@ test('the decoder rejects what is not a remote write 1.0 WriteRequest', () => {
   }
   for (let i = 0; i < 200; i++) assert.throws(() => d.decode(randomBytes(64 + i), b), DecodeError);
   d.decode(good, b); // still works after failures
-  assert.equal(b.seriesCount, 4);
+  assert.equal(b.seriesCount, 5);
 });
 
 test('snappy decompression matches snappyjs and reuses its buffer', () => {

@@ -72,7 +72,7 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
       // Every 11th series has a label sorted before __name__, every 7th one the output replaces:
       // neither has the simple layout, so both block plans meet in one request.
       ...(i % 11 === 5 ? [{ name: 'A', value: 'x' }] : []),
-      { name: '__name__', value: i % 50 < 25 ? 'node_cpu_seconds_total' : 'node_cpu_guest_seconds_total' },
+      { name: '__name__', value: i % 13 === 6 ? `node_${'x'.repeat(130)}` : i % 50 < 25 ? 'node_cpu_seconds_total' : 'node_cpu_guest_seconds_total' },
       { name: 'cpu', value: String(Math.floor(i / 3) % 16) }, // cpu-major, as node_exporter writes them
       ...(i % 7 === 3 ? [{ name: 'for', value: 'old' }] : []),
       { name: 'instance', value: `host-${Math.floor(i / 16)}.example.com:9100` },

@@ -75,6 +75,8 @@ test('contiguous and interleaved label encodings are both indexed', () => {
   const b = new WriteBatch();
   new WriteRequestDecoder().decode(req, b);
   assert.equal(b.lblStart[0], -1, 'interleaved labels are flagged');
+  b.labels(0);
+  assert.equal(b.labelValue(b.lblFirst[0]), 'up');
   assert.equal(b.labelValue(b.lblFirst[0] + 1), 'x');
   const index = new SeriesIndex(10);
   const [id1] = ids(index, b);
