@@ -31,7 +31,7 @@ const MIN_BUFFER = 1 << 16;
 const MAX_SPARE = 16;
 
 export class GeneratedEncoder {
-  private out: Uint8Array = Buffer.allocUnsafe(MIN_BUFFER);
+  private out: Uint8Array = uninitialised(MIN_BUFFER);
   /** Buffers of bodies already sent, for reuse. */
   private readonly spare: Uint8Array[] = [];
   private dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
@@ -151,7 +151,7 @@ export class GeneratedEncoder {
     writeVarint(this.out, start, n);
     const body = this.out.subarray(start, this.o);
     // Continue in a recycled buffer, or a new one (no zero-fill: every byte is written before use).
-    this.out = this.spare.pop() ?? Buffer.allocUnsafe(this.out.length);
+    this.out = this.spare.pop() ?? uninitialised(this.out.length);
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
     return body;
   }
@@ -391,36 +391,49 @@ export class GeneratedEncoder {
    * other label entries as one literal straight from the request bytes.
    */
   private firstSimple(): void {
+    const at = this.u;
+    if (this.sameName()) this.copy(at - this.pSrcU, this.srcLen);
+    else this.sourceEntry(this.srcLen, this.nameStart, this.nameLen);
+    const common = this.commonRest();
+    if (common > 0) this.copy(this.u - this.pRestU, common);
+    const rest = this.restLen - common;
+    if (rest <= 4096) this.literalFromRequest(this.restStart + common, rest);
+    else this.literalBytes(this.b, this.restStart + common, rest);
+    this.simpleWritten(at);
+  }
+
+  /** The current series' metric name equals the previous simple-layout series'? */
+  private sameName(): boolean {
+    return this.pSimple && this.pNameLen === this.nameLen && same(this.b, this.bv, this.nameStart, this.pNameStart, this.nameLen);
+  }
+
+  /**
+   * Bytes the rest of the labels shares at its start with the previous simple-layout series'
+   * rest (byte-wise, so `instance` and `job` after a changing `cpu` value still count); 0 when
+   * fewer than 4 (not worth a copy element).
+   */
+  private commonRest(): number {
+    if (!this.pSimple) return 0;
     const b = this.b;
     const bv = this.bv;
-    const vs = this.nameStart;
-    const vl = this.nameLen;
-    const at = this.u;
-    if (this.pSimple && this.pNameLen === vl && same(b, bv, vs, this.pNameStart, vl)) this.copy(at - this.pSrcU, this.srcLen);
-    else this.sourceEntry(this.srcLen, vs, vl);
-    // The rest: the bytes it shares at its start with the previous series' rest (byte-wise, so
-    // `instance` and `job` after a changing `cpu` value still count) are a copy.
     const from = this.restStart;
-    const len = this.restLen;
-    const restU = this.u;
+    const pf = this.pRestStart;
+    const max = Math.min(this.restLen, this.pRestLen);
     let common = 0;
-    if (this.pSimple) {
-      const pf = this.pRestStart;
-      const max = Math.min(len, this.pRestLen);
-      while (common + 4 <= max && bv.getInt32(from + common) === bv.getInt32(pf + common)) common += 4;
-      while (common < max && b[from + common] === b[pf + common]) common++;
-      if (common >= 4) this.copy(restU - this.pRestU, common);
-      else common = 0;
-    }
-    if (len - common <= 4096) this.literalFromRequest(from + common, len - common);
-    else this.literalBytes(b, from + common, len - common);
+    while (common + 4 <= max && bv.getInt32(from + common) === bv.getInt32(pf + common)) common += 4;
+    while (common < max && b[from + common] === b[pf + common]) common++;
+    return common >= 4 ? common : 0;
+  }
+
+  /** The block just written at uncompressed position `at` is the previous one for the next series. */
+  private simpleWritten(at: number): void {
     this.pSimple = true;
-    this.pNameStart = vs;
-    this.pNameLen = vl;
+    this.pNameStart = this.nameStart;
+    this.pNameLen = this.nameLen;
     this.pSrcU = at;
-    this.pRestStart = from;
-    this.pRestLen = len;
-    this.pRestU = restU;
+    this.pRestStart = this.restStart;
+    this.pRestLen = this.restLen;
+    this.pRestU = at + this.srcLen;
     this.prevEnts = -1;
   }
 
@@ -473,22 +486,24 @@ export class GeneratedEncoder {
   /** Literal source_metric="<value at b[vs..vs+vl)>" entry of `len` bytes. */
   private sourceEntry(len: number, vs: number, vl: number): void {
     this.literal(len);
+    this.advance(this.writeSource(this.o, vs, vl));
+  }
+
+  /** The source_metric entry's bytes at p (value: request bytes [vs, vs + vl)); returns the end. */
+  private writeSource(p: number, vs: number, vl: number): number {
     const out = this.out;
     const dv = this.dv;
-    let p = this.o;
-    out[p++] = 0x0a;
-    p = writeVarint(out, p, this.sourceKey.length + varintLen(vl) + vl);
-    // The key's bytes (tag, length, "source_metric", value tag), then the value's length and bytes.
     const key = this.sourceKey;
     const kv = this.sourceKeyView;
+    out[p++] = 0x0a;
+    p = writeVarint(out, p, key.length + varintLen(vl) + vl);
+    // The key's bytes (tag, length, "source_metric", value tag), then the value's length and bytes.
     let i = 0;
     for (; i + 4 <= key.length; i += 4) dv.setInt32(p + i, kv.getInt32(i));
     for (; i < key.length; i++) out[p + i] = key[i];
     p = writeVarint(out, p + key.length, vl);
-    const bv = this.bv;
-    for (i = 0; i + 4 <= vl; i += 4) dv.setInt32(p + i, bv.getInt32(vs + i));
-    for (; i < vl; i++) out[p + i] = this.b[vs + i];
-    this.advance(p + vl);
+    copyBytes(out, dv, p, this.b, this.bv, vs, vl);
+    return p + vl;
   }
 
   /** Make room for `n` (<= MAX_LITERAL) more literal bytes at this.o; the caller writes them, then advance(). */
@@ -529,26 +544,14 @@ export class GeneratedEncoder {
   /** `len` (<= 4096) request bytes from `from` as literal bytes, four at a time, nothing allocated. */
   private literalFromRequest(from: number, len: number): void {
     this.literal(len);
-    const dv = this.dv;
-    const bv = this.bv;
-    const p = this.o;
-    let i = 0;
-    for (; i + 4 <= len; i += 4) dv.setInt32(p + i, bv.getInt32(from + i));
-    for (; i < len; i++) this.out[p + i] = this.b[from + i];
-    this.advance(p + len);
+    copyBytes(this.out, this.dv, this.o, this.b, this.bv, from, len);
+    this.advance(this.o + len);
   }
 
   private closeLiteral(): void {
     if (this.litHdr < 0) return;
-    if (this.litLen === 0) {
-      this.o = this.litHdr; // nothing was written into it
-    } else {
-      const h = this.litHdr;
-      const n = this.litLen - 1;
-      this.out[h] = 61 << 2;
-      this.out[h + 1] = n & 0xff;
-      this.out[h + 2] = n >>> 8;
-    }
+    if (this.litLen === 0) this.o = this.litHdr; // nothing was written into it
+    else closeLit(this.out, this.litHdr, this.litLen);
     this.litHdr = -1;
     this.litLen = 0;
   }
@@ -613,14 +616,38 @@ export class GeneratedEncoder {
 
   private ensure(extra: number): void {
     if (this.o + extra <= this.out.length) return;
-    const nb = Buffer.allocUnsafe(Math.max(this.o + extra, this.out.length * 2));
+    const nb = uninitialised(Math.max(this.o + extra, this.out.length * 2));
     nb.set(this.out.subarray(0, this.o));
     this.out = nb;
     this.dv = new DataView(nb.buffer, nb.byteOffset, nb.byteLength);
   }
 }
 
-/** b[x..x+len) == b[y..y+len)? Four bytes at a time through `v` (a DataView over b). */
+/**
+ * A plain Uint8Array of n (>= 4 KiB, so never a slice of Node's Buffer pool) bytes, not
+ * zero-filled. Every buffer the encoder writes is a plain Uint8Array: a Buffer among them
+ * would give each write site two object shapes to handle (measured: deoptimised, then
+ * polymorphic).
+ */
+function uninitialised(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/** The 3-byte header of a literal of `len` (1..65536) bytes at h. */
+function closeLit(out: Uint8Array, h: number, len: number): void {
+  out[h] = 61 << 2;
+  out[h + 1] = (len - 1) & 0xff;
+  out[h + 2] = (len - 1) >>> 8;
+}
+
+/** src[from..from+len) to out[p..), four bytes at a time through the DataViews over each. */
+function copyBytes(out: Uint8Array, ov: DataView, p: number, src: Uint8Array, sv: DataView, from: number, len: number): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) ov.setInt32(p + i, sv.getInt32(from + i));
+  for (; i < len; i++) out[p + i] = src[from + i];
+}
+
 /** Snappy copy elements for `len` bytes at distance `dist`, written at p; returns the new end. */
 function copyElements(out: Uint8Array, p: number, dist: number, len: number): number {
   while (len > 0) {
@@ -641,6 +668,7 @@ function copyElements(out: Uint8Array, p: number, dist: number, len: number): nu
   return p;
 }
 
+/** b[x..x+len) == b[y..y+len)? Four bytes at a time through `v` (a DataView over b). */
 function same(b: Uint8Array, v: DataView, x: number, y: number, len: number): boolean {
   let i = 0;
   for (; i + 4 <= len; i += 4) if (v.getInt32(x + i) !== v.getInt32(y + i)) return false;
