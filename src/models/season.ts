@@ -18,6 +18,8 @@ export class SeasonClock {
   private cacheFrom = 1;
   private cacheTo = 0;
   private cacheOffset = 0;
+  /** Local time at which the period holding the last point began (exact: integer ms). */
+  private periodBase = NaN;
   private readonly fmt: Intl.DateTimeFormat | null;
 
   constructor(
@@ -44,8 +46,13 @@ export class SeasonClock {
   /** Real-valued bucket position in [0, buckets). */
   pos(tsMs: number): number {
     const local = tsMs + this.offset(tsMs);
-    let r = (local - this.startMs) % this.periodMs;
-    if (r < 0) r += this.periodMs;
+    // Within the last point's period (nearly always: series share the scrape time) no fmod.
+    let r = local - this.periodBase;
+    if (!(r >= 0 && r < this.periodMs)) {
+      r = (local - this.startMs) % this.periodMs;
+      if (r < 0) r += this.periodMs;
+      this.periodBase = local - r;
+    }
     const p = (r / this.periodMs) * this.buckets;
     return p < this.buckets ? p : 0;
   }

@@ -22,10 +22,23 @@
  * E only ever holds γ·|e| of a finite residual or a decayed value of it, so it stays finite.
  */
 
-/** E decayed over Δt: the envelope a point at Δt after the last one is judged by. */
+/**
+ * E decayed over Δt: the envelope a point at Δt after the last one is judged by. The factor is
+ * kept for the last (Δt, release): the series of a scrape share both, so exp() runs once per
+ * interval, not per point.
+ */
 export function released(env: number, dtMs: number, releaseMs: number): number {
-  return env === 0 ? 0 : env * Math.exp((-Math.LN2 * dtMs) / releaseMs);
+  if (env === 0) return 0;
+  if (dtMs !== keptDt || releaseMs !== keptRelease) {
+    keptDt = dtMs;
+    keptRelease = releaseMs;
+    kept = Math.exp((-Math.LN2 * dtMs) / releaseMs);
+  }
+  return env * kept;
 }
+let keptDt = NaN;
+let keptRelease = NaN;
+let kept = 1;
 
 /**
  * New envelope after a residual of absolute size `ae` judged by half-width `w`. `armed` is
