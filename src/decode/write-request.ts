@@ -139,8 +139,30 @@ export class WriteRequestDecoder {
     out.smpFirst[s] = out.sampleCount;
     let lblStart = -2; // -2: no label yet; -1: not contiguous
     let lblEnd = 0;
+    const b = this.b;
     while (this.pos < end) {
       const at = this.pos;
+      // Fast paths, what every sender writes: one-byte tag and length; a Label of one-byte
+      // name and value lengths right after the previous one; a Sample.
+      const tag = b[at];
+      const n = b[at + 1];
+      if (n < 0x80 && at + 2 + n <= end) {
+        if (tag === 0x12) {
+          this.pos = at + 2;
+          this.sample(at + 2 + n, out);
+          continue;
+        }
+        if (tag === 0x0a && (lblStart === -2 || (lblStart >= 0 && at === lblEnd))) {
+          const p = at + 2;
+          const q = p + 2 + b[p + 1];
+          if (b[p] === 0x0a && b[p + 1] < 0x80 && b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === p + n) {
+            if (lblStart === -2) lblStart = at;
+            lblEnd = this.pos = p + n;
+            out.labelCount++;
+            continue;
+          }
+        }
+      }
       const key = this.varint(end);
       const field = Math.floor(key / 8);
       const wt = key & 7;
@@ -158,14 +180,8 @@ export class WriteRequestDecoder {
           }
           lblEnd = stop;
           const j = out.labelCount++;
-          if (lblStart >= 0) {
-            // Contiguous: only checked here (the fast shape inline), filled on demand.
-            const b = this.b;
-            const p = this.pos;
-            const q = p + 2 + b[p + 1];
-            if (b[p] === 0x0a && b[p + 1] < 0x80 && b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === stop) this.pos = stop;
-            else this.pos = this.label(at, stop, out.lbl, -1);
-          } else {
+          if (lblStart >= 0) this.pos = this.label(at, stop, out.lbl, -1); // contiguous: checked now, filled on demand
+          else {
             if (LABEL_INTS * j + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * j + LABEL_INTS);
             this.pos = this.label(at, stop, out.lbl, LABEL_INTS * j);
           }
@@ -285,6 +301,23 @@ export class WriteRequestDecoder {
     let v = 0;
     let t = 0;
     let stale = 0;
+    const p = this.pos;
+    if (this.b[p] === 0x09 && this.b[p + 9] === 0x10 && p + 11 <= end) {
+      // Fast path: value, then a timestamp varint that ends the Sample.
+      this.pos = p + 10;
+      t = this.varint(end);
+      if (this.pos === end && t < TWO_53) {
+        v = this.dv.getFloat64(p + 1, true);
+        stale = v !== v && this.dv.getUint32(p + 5, true) === 0x7ff00000 && this.dv.getUint32(p + 1, true) === 2 ? 1 : 0;
+        out.value[i] = v;
+        out.ts[i] = t;
+        out.stale[i] = stale;
+        out.staleCount += stale;
+        return;
+      }
+      this.pos = p;
+      t = 0;
+    }
     while (this.pos < end) {
       const key = this.b[this.pos++];
       if (key === 0x09) {
