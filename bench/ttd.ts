@@ -23,9 +23,10 @@
 // them into searchable parts on a fixed 1 s ticker (lib/storage/partition.go rawRowsFlushInterval;
 // no flag changes it; later releases use 2 s). So with plain reads every sample, raw or generated,
 // becomes visible 0-1 s after it arrives, whatever sent it. --force-flush calls
-// /internal/force_flush (which makes everything ingested so far searchable at once) before each
-// poll's reads: what remains is anomstream's part (answer, scoring, the generated write) plus
-// VictoriaMetrics' ingestion and a read.
+// /internal/force_flush before each poll's reads. Measured (bench/RESULTS.md): for a single series
+// written once in a while that makes a sample visible within ~5-13 ms, but for this probe pattern
+// (60 series warmed at 1 s steps) it did not remove the 0-1 s delay, with or without anomstream in
+// between; the control row (the raw sample) shows what the database adds either way.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
