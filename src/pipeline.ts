@@ -75,8 +75,6 @@ export class Pipeline {
   private readonly generatedDone = new Set<Promise<void>>();
   private readonly index: SeriesIndex;
   private readonly links = new Links();
-  /** Per series id: 1 when its labels have the encoder's simple layout (decided once, like the links). */
-  private simple = new Uint8Array(1024);
   private readonly queries: Query[] = [];
   private readonly instances: Instance[] = [];
   private readonly encoder: GeneratedEncoder;
@@ -295,7 +293,7 @@ export class Pipeline {
         const n = this.scoreLink(k, s);
         if (n === 0) continue;
         if (!begun) {
-          enc.beginSeries(b, s, this.simple[id] === 1);
+          enc.beginSeries(b, s, id);
           begun = true;
         }
         const inst = this.instances[links.inst[k]];
@@ -404,12 +402,7 @@ export class Pipeline {
     }
     if (first >= 0) this.out.tenancy.check(this.tenant, labels);
     this.links.setFirst(id, first);
-    if (id >= this.simple.length) {
-      const g = new Uint8Array(Math.max(id + 1, 2 * this.simple.length));
-      g.set(this.simple);
-      this.simple = g;
-    }
-    this.simple[id] = this.encoder.simpleLayout(b, s) ? 1 : 0;
+    if (first >= 0) this.encoder.plan(b, s, id);
     return id;
   }
 

@@ -26,9 +26,8 @@ const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
 const HEADER_ROOM = 5; // varint of the uncompressed length, written last, right-aligned
 const MAX_LITERAL = 65536;
-/** Slots of the metric-name cache (see firstSimple): 2^NAME_BITS. */
-const NAME_BITS = 9;
-const NAME_SLOTS = 1 << NAME_BITS;
+/** Metric names given an id (see plan()); later new names are compared byte by byte instead. */
+const MAX_NAMES = 100_000;
 const MIN_BUFFER = 1 << 16;
 /** Recycled output buffers kept (one per generated request in flight is enough). */
 const MAX_SPARE = 16;
@@ -87,18 +86,35 @@ export class GeneratedEncoder {
   private pRestStart = 0;
   private pRestLen = 0;
   private pRestU = 0;
+  /** Series id of the current and of the previous simple-layout series (-1: none). */
+  private id = -1;
+  private pId = -1;
   /**
-   * Source entries written in this batch, by a hash of the metric name (direct-mapped,
-   * NAME_SLOTS slots, checked against the request bytes): where the name is in the request,
-   * its length, where its entry was written; `nameBatch` tells which batch a slot is from.
-   * Scrape data repeats each metric name once per target, so most source entries that do not
-   * follow the same name are copies of an earlier one instead of ~40 literal bytes.
+   * Per series id, decided by plan() when the id is given to a series (its label bytes, hence
+   * all of this, never change while it has the id): 1 when it has the simple layout; the id of
+   * its metric name (-1: none); `gen` counts the series an id has had. And, filled on first
+   * use, the length of the common start of its rest with the rest of the series before it in
+   * the request (`prevOf`, as of `prevGen`): scrapes send series in the same order each time,
+   * so this is computed once per series, not per sample.
    */
-  private readonly nameStartAt = new Int32Array(NAME_SLOTS);
-  private readonly nameLenAt = new Int32Array(NAME_SLOTS);
-  private readonly nameU = new Float64Array(NAME_SLOTS);
-  private readonly nameBatch = new Int32Array(NAME_SLOTS);
-  private batchNo = 1;
+  private simpleOf = new Uint8Array(1024);
+  private nameOf = new Int32Array(1024);
+  private genOf = new Int32Array(1024);
+  private prevOf = new Int32Array(1024);
+  private prevGen = new Int32Array(1024);
+  private commonOf = new Int32Array(1024);
+  /**
+   * Metric names seen (name -> id, at most MAX_NAMES) and, per name id, where its source entry
+   * was last written (`nameBody`: in which output body; any earlier position of this body is a
+   * valid copy source, whichever request it came from).
+   * Scrape data repeats each metric name once per target, so most source entries that do not
+   * follow the same name are copies instead of ~40 literal bytes.
+   */
+  private readonly names = new Map<string, number>();
+  private nameU = new Float64Array(1024);
+  private nameBody = new Int32Array(1024);
+  private bodyNo = 1;
+  private readonly utf8 = new TextDecoder();
 
   /** Timestamp varints of the current series (tsEnd[i]: end of sample i's bytes), their count, the Sample entries' total size. */
   private tsEnc = new Uint8Array(2560);
@@ -134,7 +150,7 @@ export class GeneratedEncoder {
     this.blockU = -1;
     this.prevEnts = -1;
     this.pSimple = false;
-    this.batchNo++;
+    this.bodyNo++;
     this.prefixU.fill(-1);
     this.series = 0;
     this.samples = 0;
@@ -149,7 +165,6 @@ export class GeneratedEncoder {
     this.prevEnts = -1;
     this.pSimple = false;
     this.blockU = -1;
-    this.batchNo++; // the name slots point into the previous request's bytes
   }
 
   /** Uncompressed size of the WriteRequest so far. */
@@ -198,12 +213,58 @@ export class GeneratedEncoder {
     return true;
   }
 
-  /** Plan the label block of input series `s` for the generated series that follow (`simple`: simpleLayout(batch, s) holds). */
-  beginSeries(batch: WriteBatch, s: number, simple: boolean): void {
+  /**
+   * Series `s` of `batch` has just been given series id `id`: decide its block plan (the simple
+   * one only when `allowSimple`, which tests turn off to compare both plans).
+   */
+  plan(batch: WriteBatch, s: number, id: number, allowSimple = true): void {
+    if (id >= this.simpleOf.length) this.growIds(Math.max(id + 1, 2 * this.simpleOf.length));
+    const simple = allowSimple && this.simpleLayout(batch, s);
+    this.simpleOf[id] = simple ? 1 : 0;
+    this.genOf[id]++;
+    this.prevOf[id] = -1;
+    this.nameOf[id] = -1;
+    if (!simple) return;
+    const j = LABEL_INTS * batch.lblFirst[s];
+    const name = this.utf8.decode(batch.buf.subarray(batch.lbl[j + 2], batch.lbl[j + 3]));
+    let n = this.names.get(name);
+    if (n === undefined && this.names.size < MAX_NAMES) {
+      n = this.names.size;
+      this.names.set(name, n);
+      if (n >= this.nameU.length) {
+        const u = new Float64Array(2 * this.nameU.length);
+        u.set(this.nameU);
+        this.nameU = u;
+        const nb = new Int32Array(2 * this.nameBody.length);
+        nb.set(this.nameBody);
+        this.nameBody = nb;
+      }
+    }
+    this.nameOf[id] = n ?? -1;
+  }
+
+  private growIds(n: number): void {
+    const g = <T extends Uint8Array | Int32Array>(a: T): T => {
+      const x = new (a.constructor as { new (n: number): T })(n);
+      x.set(a);
+      return x;
+    };
+    this.simpleOf = g(this.simpleOf);
+    this.nameOf = g(this.nameOf);
+    this.genOf = g(this.genOf);
+    this.prevOf = g(this.prevOf);
+    this.prevGen = g(this.prevGen);
+    this.commonOf = g(this.commonOf);
+  }
+
+  /** Plan the label block of input series `s` (series id `id`, see plan()) for the generated series that follow. */
+  beginSeries(batch: WriteBatch, s: number, id: number): void {
     const b = batch.buf;
     this.b = b;
     this.bv = batch.view;
     this.blockU = -1;
+    this.id = id;
+    const simple = this.simpleOf[id] === 1;
     this.simple = simple;
     if (simple) {
       // The __name__ entry at the start: its value's range and the entry's end, read straight
@@ -409,20 +470,26 @@ export class GeneratedEncoder {
    */
   private firstSimple(): void {
     const at = this.u;
-    if (this.sameName()) this.copy(at - this.pSrcU, this.srcLen);
-    else {
-      const vs = this.nameStart;
-      const vl = this.nameLen;
-      const b = this.b;
-      const k = (Math.imul(vl, 0x9e3779b1) ^ Math.imul(b[vs + vl - 1], 0x85ebca6b) ^ Math.imul(b[vs + (vl >>> 1)], 0xc2b2ae35) ^ b[vs + vl - 2]) >>> (32 - NAME_BITS);
-      if (this.nameBatch[k] === this.batchNo && this.nameLenAt[k] === vl && same(b, this.bv, vs, this.nameStartAt[k], vl)) this.copy(at - this.nameU[k], this.srcLen);
-      else this.sourceEntry(this.srcLen, vs, vl);
-      this.nameBatch[k] = this.batchNo;
-      this.nameStartAt[k] = vs;
-      this.nameLenAt[k] = vl;
-      this.nameU[k] = at;
+    const id = this.id;
+    const nid = this.nameOf[id];
+    if (this.pSimple && (nid >= 0 ? nid === this.nameOf[this.pId] : this.sameName())) this.copy(at - this.pSrcU, this.srcLen);
+    else if (nid >= 0 && this.nameBody[nid] === this.bodyNo) this.copy(at - this.nameU[nid], this.srcLen);
+    else this.sourceEntry(this.srcLen, this.nameStart, this.nameLen);
+    if (nid >= 0) {
+      this.nameBody[nid] = this.bodyNo;
+      this.nameU[nid] = at;
     }
-    const common = this.commonRest();
+    let common = 0;
+    if (this.pSimple) {
+      const p = this.pId;
+      if (this.prevOf[id] === p && this.prevGen[id] === this.genOf[p]) common = this.commonOf[id];
+      else {
+        common = this.commonRest();
+        this.prevOf[id] = p;
+        this.prevGen[id] = this.genOf[p];
+        this.commonOf[id] = common;
+      }
+    }
     if (common > 0) this.copy(this.u - this.pRestU, common);
     const rest = this.restLen - common;
     if (rest <= 4096) this.literalFromRequest(this.restStart + common, rest);
@@ -430,9 +497,9 @@ export class GeneratedEncoder {
     this.simpleWritten(at);
   }
 
-  /** The current series' metric name equals the previous simple-layout series'? */
+  /** The current series' metric name equals the previous simple-layout series' (names without an id: compared)? */
   private sameName(): boolean {
-    return this.pSimple && this.pNameLen === this.nameLen && same(this.b, this.bv, this.nameStart, this.pNameStart, this.nameLen);
+    return this.pNameLen === this.nameLen && same(this.b, this.bv, this.nameStart, this.pNameStart, this.nameLen);
   }
 
   /**
@@ -441,7 +508,6 @@ export class GeneratedEncoder {
    * fewer than 4 (not worth a copy element).
    */
   private commonRest(): number {
-    if (!this.pSimple) return 0;
     const b = this.b;
     const bv = this.bv;
     const from = this.restStart;
@@ -456,6 +522,7 @@ export class GeneratedEncoder {
   /** The block just written at uncompressed position `at` is the previous one for the next series. */
   private simpleWritten(at: number): void {
     this.pSimple = true;
+    this.pId = this.id;
     this.pNameStart = this.nameStart;
     this.pNameLen = this.nameLen;
     this.pSrcU = at;

@@ -12,7 +12,9 @@ import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
  *
  * Two distinct series share an id only if both 32-bit hashes collide: for n series the
  * probability is about n^2 / 2^65 (3e-8 at a million series). The cost of that event is one
- * series scored by the other's model; raw data is never affected (it is forwarded as is).
+ * series scored by the other's model, and its generated series built with the other's cached
+ * block plan (output/encoder.ts plan()), so parts of their labels can be the other's; raw data
+ * is never affected (it is forwarded as is).
  */
 export class SeriesIndex {
   /** Live series. */

@@ -31,7 +31,8 @@ test('generated series: metric_format labels, input labels kept, __name__ kept a
   new WriteRequestDecoder().decode(input, batch);
   const format = { __name__: 'anomstream_$VAR', for: '$QUERY_KEY', run: 'static' };
   const enc = new GeneratedEncoder(replacedLabelNames(format), 2);
-  enc.beginSeries(batch, 0, enc.simpleLayout(batch, 0));
+  enc.plan(batch, 0, 0);
+  enc.beginSeries(batch, 0, 0);
   const ts = Float64Array.from([1_790_000_000_000, 1_790_000_015_000]);
   enc.timestamps(ts, 2);
   enc.writeSeries(0, encodeLabels(formatLabels(format, 'anomaly_score', 'load', 'fast')), Float64Array.from([0.5, 2.5]));
@@ -90,11 +91,12 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
   let simpleCount = 0;
   for (let s = 0; s < n; s++) if (enc.simpleLayout(batch, s)) simpleCount++;
   assert.equal(simpleCount, n - 27 - 43 + 4); // 27 with "A", 43 with "for", 4 with both
-  const encode = (simple: (s: number) => boolean): Uint8Array => {
-    for (let round = 0; round < 2; round++) {
-      enc.reset(); // the encoder is reused across requests
+  const encode = (allowSimple: boolean): Uint8Array => {
+    for (let s = 0; s < n; s++) enc.plan(batch, s, s, allowSimple);
+    for (let round = 0; round < 3; round++) {
+      enc.reset(); // the encoder is reused across requests (from round 2 on, per-series plans are cached)
       for (let s = 0; s < n; s++) {
-        enc.beginSeries(batch, s, simple(s));
+        enc.beginSeries(batch, s, s);
         enc.timestamps(Float64Array.of(1_790_000_000_000 + (s >> 1)), 1); // pairs share a timestamp
         for (let v = 0; v < vars.length; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(s + v / 10));
       }
@@ -102,8 +104,8 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
     return enc.body();
   };
   // The general plan for every series, then the simple one where it applies: same WriteRequest.
-  const generalBody = encode(() => false);
-  const body = encode((s) => enc.simpleLayout(batch, s));
+  const generalBody = encode(false);
+  const body = encode(true);
   const raw = snappy.uncompress(body);
   assert.equal(raw.length, enc.rawLength);
   assert.deepEqual(Buffer.from(raw), Buffer.from(snappy.uncompress(generalBody)));
@@ -129,4 +131,74 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
   assert.ok(generalBody.length < general * 2.5, `one-pass ${generalBody.length} bytes vs snappyjs ${general}`);
   // The simple plan copies only the common start of consecutive series' labels: a little larger.
   assert.ok(body.length < generalBody.length * 1.25, `simple plan ${body.length} bytes vs general ${generalBody.length}`);
+});
+
+test('per-series plans and their caches stay right when the order changes and ids are given to other series', () => {
+  const metrics = ['node_network_receive_bytes_total', 'node_network_transmit_bytes_total', 'node_load1', 'up'];
+  const devices = ['eth0', 'eth1', 'lo'];
+  const n = 120;
+  const series = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: metrics[i % 4] },
+      ...(i % 4 < 2 ? [{ name: 'device', value: devices[Math.floor(i / 4) % 3] }] : []),
+      { name: 'instance', value: `10.0.${Math.floor(i / 12)}.1:9100` },
+      { name: 'job', value: 'node' },
+    ],
+    samples: [{ value: i, timestamp: 1_790_000_000_000 }],
+  }));
+  const batch = new WriteBatch();
+  new WriteRequestDecoder().decode(WR.encode(WR.fromObject({ timeseries: series })).finish(), batch);
+  const format = { __name__: '$VAR', for: '$QUERY_KEY' };
+  const prefixes = ['anomaly_score', 'yhat'].map((v) => encodeLabels(formatLabels(format, v, 'net', null)));
+  const simple = new GeneratedEncoder(replacedLabelNames(format), 2);
+  const general = new GeneratedEncoder(replacedLabelNames(format), 2);
+  // idOf[s]: the series id input series s has now; both encoders are told the same.
+  const idOf = Array.from({ length: n }, (_, s) => (s * 7) % n);
+  const planAll = (ss: number[]): void => {
+    for (const s of ss) {
+      simple.plan(batch, s, idOf[s]);
+      general.plan(batch, s, idOf[s], false);
+    }
+  };
+  const run = (order: number[]): void => {
+    const bodies = [simple, general].map((enc) => {
+      enc.reset();
+      for (const s of order) {
+        enc.beginSeries(batch, s, idOf[s]);
+        enc.timestamps(Float64Array.of(1_790_000_000_000), 1);
+        for (let v = 0; v < 2; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(s + v));
+      }
+      return Buffer.from(snappy.uncompress(enc.body()));
+    });
+    assert.deepEqual(bodies[0], bodies[1]);
+  };
+  const seq = Array.from({ length: n }, (_, s) => s);
+  planAll(seq);
+  run(seq);
+  run(seq); // cached common starts
+  run([...seq].reverse()); // other neighbours
+  // Ids go to other series (as after eviction): series s and s + 60 (s even) swap ids and places,
+  // so each id comes back after the same neighbour as before, now with other labels.
+  for (let s = 0; s < 60; s += 2) [idOf[s], idOf[s + 60]] = [idOf[s + 60], idOf[s]];
+  planAll(seq.filter((s) => s % 2 === 0));
+  const swapped = seq.map((s) => (s % 2 === 0 ? (s < 60 ? s + 60 : s - 60) : s));
+  run(swapped);
+  run(seq);
+  run(seq.filter((s) => s % 3 !== 0));
+  const out = WR.toObject(WR.decode(snappy.uncompress((() => {
+    simple.reset();
+    for (const s of seq) {
+      simple.beginSeries(batch, s, idOf[s]);
+      simple.timestamps(Float64Array.of(1_790_000_000_000), 1);
+      simple.writeSeries(0, prefixes[0], Float64Array.of(s));
+    }
+    return simple.body();
+  })())), { longs: Number }) as Obj;
+  out.timeseries.forEach((ts, s) => {
+    const lab = Object.fromEntries(ts.labels.map((l) => [l.name, l.value]));
+    const input = Object.fromEntries(series[s].labels.map((l) => [l.name, l.value]));
+    assert.equal(lab.source_metric, input.__name__);
+    assert.equal(lab.device, input.device);
+    assert.equal(lab.instance, input.instance);
+  });
 });
