@@ -56,8 +56,8 @@ export class SeriesIndex {
   /**
    * murmur3-style mixing of 32-bit words into two independent 32-bit hashes. Each hash runs
    * as two accumulators (even and odd words) joined at the end: the multiply chains of one
-   * accumulator are latency-bound, two halve the time per word (measured 54 -> ~30 ns per
-   * series of node_exporter labels).
+   * accumulator are latency-bound; with two, hash and lookup of a series of node_exporter
+   * labels went from 54 to 39 ns.
    */
   private hashRange(b: Uint8Array, dv: DataView, start: number, end: number, seed: number): void {
     let a1 = (0x811c9dc5 ^ seed) | 0;
