@@ -232,29 +232,20 @@ export class GeneratedEncoder {
       n = this.names.size;
       this.names.set(name, n);
       if (n >= this.nameU.length) {
-        const u = new Float64Array(2 * this.nameU.length);
-        u.set(this.nameU);
-        this.nameU = u;
-        const nb = new Int32Array(2 * this.nameBody.length);
-        nb.set(this.nameBody);
-        this.nameBody = nb;
+        this.nameU = resized(this.nameU, 2 * n);
+        this.nameBody = resized(this.nameBody, 2 * n);
       }
     }
     this.nameOf[id] = n ?? -1;
   }
 
   private growIds(n: number): void {
-    const g = <T extends Uint8Array | Int32Array>(a: T): T => {
-      const x = new (a.constructor as { new (n: number): T })(n);
-      x.set(a);
-      return x;
-    };
-    this.simpleOf = g(this.simpleOf);
-    this.nameOf = g(this.nameOf);
-    this.genOf = g(this.genOf);
-    this.prevOf = g(this.prevOf);
-    this.prevGen = g(this.prevGen);
-    this.commonOf = g(this.commonOf);
+    this.simpleOf = resized(this.simpleOf, n);
+    this.nameOf = resized(this.nameOf, n);
+    this.genOf = resized(this.genOf, n);
+    this.prevOf = resized(this.prevOf, n);
+    this.prevGen = resized(this.prevGen, n);
+    this.commonOf = resized(this.commonOf, n);
   }
 
   /** Plan the label block of input series `s` (series id `id`, see plan()) for the generated series that follow. */
@@ -691,22 +682,12 @@ export class GeneratedEncoder {
   }
 
   private growEntries(n: number): void {
-    const g = (a: Int32Array): Int32Array => {
-      const x = new Int32Array(n);
-      x.set(a);
-      return x;
-    };
-    const gf = (a: Float64Array): Float64Array => {
-      const x = new Float64Array(n);
-      x.set(a);
-      return x;
-    };
-    this.ent = g(this.ent);
-    this.entLen = g(this.entLen);
-    this.entPos = gf(this.entPos);
-    this.pEnt = g(this.pEnt);
-    this.pEntLen = g(this.pEntLen);
-    this.pEntPos = gf(this.pEntPos);
+    this.ent = resized(this.ent, n);
+    this.entLen = resized(this.entLen, n);
+    this.entPos = resized(this.entPos, n);
+    this.pEnt = resized(this.pEnt, n);
+    this.pEntLen = resized(this.pEntLen, n);
+    this.pEntPos = resized(this.pEntPos, n);
   }
 
   private ensure(extra: number): void {
@@ -727,6 +708,13 @@ export class GeneratedEncoder {
 function uninitialised(n: number): Uint8Array {
   const b = Buffer.allocUnsafe(n);
   return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/** A copy of `a` with room for `n` elements (n >= a.length). */
+function resized<T extends Uint8Array | Int32Array | Float64Array>(a: T, n: number): T {
+  const x = new (a.constructor as new (n: number) => T)(n);
+  x.set(a);
+  return x;
 }
 
 /** The 3-byte header of a literal of `len` (1..65536) bytes at h. */
