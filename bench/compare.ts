@@ -3,8 +3,12 @@
 //
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
 //     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
-//     [--rate SAMPLES_PER_S] [--samples-per-series N] [--latency-skip REQUESTS] [--json FILE]
+//     [--rate SAMPLES_PER_S] [--samples-per-series N] [--latency-skip REQUESTS] [--baseline GIT_REV] [--json FILE]
 //
+// --baseline REV: also run anomstream as built from git revision REV (`git archive` + tsc into the temp
+// dir), as proxy `baseline`, in the same rotation: a before/after of a change in one block, on the same
+// machine state (block-to-block drift here is up to ±8%). Example, anomstream only:
+//   node dist/bench/compare.js --series 10000 --runs 5 --sink-mode raw --proxies anomstream --baseline HEAD~1
 // --rate: fixed offered rate instead of "as fast as accepted" (for the added-latency figure);
 // --latency-skip: leave the first N requests (warm-up) out of p50/p99/max. For anomstream the run also
 // records event-loop delay (its /metrics, since start) and, when ANOMSTREAM_NODE_FLAGS holds --trace-gc,
@@ -18,13 +22,14 @@
 // --select: what anomstream scores; `all` = every series, `cpu` = node_cpu_seconds_total{mode=~"idle|user|system"}
 // (10.1% of the generated series).
 
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp, type Proc } from './procs.js';
 
-type Proxy = 'direct' | 'vmagent' | 'anomstream';
+type Proxy = 'direct' | 'vmagent' | 'anomstream' | 'baseline';
 
 interface Args {
   series: number[];
@@ -38,6 +43,7 @@ interface Args {
   rate: number;
   samplesPerSeries: number;
   latencySkip: number;
+  baseline: string;
   json: string;
 }
 
@@ -45,7 +51,7 @@ const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', rate: 0, samplesPerSeries: 0, latencySkip: 0, json: '' };
+  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', rate: 0, samplesPerSeries: 0, latencySkip: 0, baseline: '', json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -60,10 +66,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rate') a.rate = Number(v);
     else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
     else if (k === '--latency-skip') a.latencySkip = Number(v);
+    else if (k === '--baseline') a.baseline = v;
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
   }
   for (const p of a.proxies) if (!['direct', 'vmagent', 'anomstream'].includes(p)) throw new Error(`--proxies: expected direct, vmagent, anomstream; got '${p}'`);
+  if (a.baseline) a.proxies.push('baseline');
   if (!['sink', 'vm'].includes(a.target)) throw new Error(`--target: expected sink or vm, got '${a.target}'`);
   if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
   if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
@@ -134,6 +142,17 @@ interface Row {
 }
 
 let anomstreamCli = path.join(root, 'dist/src/cli.js');
+let baselineCli = '';
+
+/** Build anomstream as of git revision `rev` into tmp (its sources by `git archive`, this checkout's node_modules). */
+function buildBaseline(tmp: string, rev: string): string {
+  const dir = path.join(tmp, 'baseline');
+  mkdirSync(dir);
+  execFileSync('sh', ['-c', 'git archive "$1" | tar -x -C "$2"', 'sh', rev, dir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', dir], { stdio: 'inherit' });
+  return path.join(dir, 'dist/src/cli.js');
+}
 
 async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: string): Promise<Row> {
   const procs: Proc[] = [];
@@ -169,7 +188,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
       pid = proc.pid;
-    } else if (proxy === 'anomstream') {
+    } else if (proxy === 'anomstream' || proxy === 'baseline') {
       const p = await freePort();
       const cfg = path.join(tmp, `anomstream-${p}.yaml`);
       writeFileSync(cfg, [
@@ -180,7 +199,8 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
         '',
       ].join('\n'));
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
-      const proc = start(process.execPath, [...extra, anomstreamCli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
+      const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
+      const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
       procs.push(proc);
       await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
@@ -258,6 +278,9 @@ export function table(rows: Row[], a: Args): string {
     if (med.anomstream && med.vmagent) {
       out.push(`| ${series} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
     }
+    if (med.anomstream && med.baseline) {
+      out.push(`| ${series} | anomstream / baseline (${a.baseline}) | ${(med.anomstream.cpu / med.baseline.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.baseline.e2e).toFixed(2)}× | | | | | | |`);
+    }
   }
   return out.join('\n');
 }
@@ -274,7 +297,7 @@ export function latencyTable(rows: Row[], a: Args): string {
       const rs = rows.filter((r) => r.proxy === proxy && r.series === series && r.complete && r.errors === 0);
       if (!rs.length) continue;
       p99[proxy] = stats(rs.map((r) => r.p99Ms)).median;
-      const el = proxy === 'anomstream' ? `${fmt(rs.map((r) => r.eventLoopP99Ms ?? NaN), 1)} / ${fmt(rs.map((r) => r.eventLoopMaxMs ?? NaN), 1)}` : '';
+      const el = proxy === 'anomstream' || proxy === 'baseline' ? `${fmt(rs.map((r) => r.eventLoopP99Ms ?? NaN), 1)} / ${fmt(rs.map((r) => r.eventLoopMaxMs ?? NaN), 1)}` : '';
       const gcRows = rs.filter((r) => r.gc);
       const gc = gcRows.length ? `${fmt(gcRows.map((r) => r.gc!.count), 0)}, ${fmt(gcRows.map((r) => r.gc!.totalMs), 0)}, ${fmt(gcRows.map((r) => r.gc!.p99Ms), 1)}, ${fmt(gcRows.map((r) => r.gc!.maxMs), 1)}` : '';
       out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${a.rate > 0 ? a.rate : 'max'} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(rs.map((r) => r.p50Ms), 1)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.maxMs), 1)} | ${el} | ${gc} |`);
@@ -301,6 +324,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`compare ${process.argv.slice(2).join(' ')}\n`);
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-bench-'));
   if (a.proxies.includes('anomstream')) anomstreamCli = snapshotAnomstream(tmp);
+  if (a.baseline) {
+    console.log(`baseline: anomstream ${sh('git', ['rev-parse', '--short', a.baseline])} (${a.baseline})`);
+    baselineCli = buildBaseline(tmp, a.baseline);
+  }
   const rows: Row[] = [];
   try {
     for (const series of a.series) {
