@@ -55,11 +55,6 @@ export class WriteBatch {
     if (this.lblReady[s] === 0) lazy.fill(this, s);
   }
 
-  /** Fill `lbl` for series `s`'s first label only (what a simple-layout series needs per sample). */
-  firstLabel(s: number): void {
-    if (this.lblReady[s] === 0) lazy.fillFirst(this, s);
-  }
-
   /** Label `name` of label `j` (after labels(s) for its series) as a string (for start-up-time work only). */
   labelName(j: number): string {
     return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j], this.lbl[LABEL_INTS * j + 1]));
@@ -209,16 +204,6 @@ export class WriteRequestDecoder {
     this.use(out.buf);
     this.fillRange(out, out.lblFirst[s], out.lblStart[s], out.lblEnd[s]);
     out.lblReady[s] = 1;
-  }
-
-  /** Fill only series s's first label (its series stays not ready). */
-  fillFirst(out: WriteBatch, s: number): void {
-    this.use(out.buf);
-    this.pos = out.lblStart[s];
-    const at = this.pos;
-    this.varint(out.lblEnd[s]); // the Label tag, checked by decode()
-    const len = this.varint(out.lblEnd[s]);
-    this.label(at, this.pos + len, out.lbl, LABEL_INTS * out.lblFirst[s]);
   }
 
   private use(buf: Uint8Array): void {

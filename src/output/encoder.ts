@@ -266,7 +266,7 @@ export class GeneratedEncoder {
         vs = at + 14;
         ve = vs + b[at + 13];
       } else {
-        batch.firstLabel(s);
+        batch.labels(s); // an unusual __name__ entry (e.g. a name of 116+ bytes): rare
         const o = LABEL_INTS * batch.lblFirst[s];
         vs = batch.lbl[o + 2];
         ve = batch.lbl[o + 3];

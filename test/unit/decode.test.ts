@@ -44,12 +44,12 @@ test('hand-written decoder agrees with protobufjs on every field it reads', () =
   assert.equal(b.metadataCount, oracle.metadata.length);
   assert.equal(b.exemplarCount, 1);
   assert.equal(b.histogramCount, 1);
-  // The first label alone (what the hot path reads per sample), then all of them.
+  // Labels filled on demand, series by series in reverse order (each fill stands alone), then all again.
   const first = new WriteBatch();
   new WriteRequestDecoder().decode(bytes, first);
-  oracle.timeseries.forEach((ts, s) => {
+  [...oracle.timeseries.entries()].reverse().forEach(([s, ts]) => {
     if (!ts.labels?.length) return;
-    first.firstLabel(s);
+    first.labels(s);
     assert.equal(first.labelName(first.lblFirst[s]), ts.labels[0].name);
     assert.equal(first.labelValue(first.lblFirst[s]), ts.labels[0].value);
   });
