@@ -539,7 +539,10 @@ export class GeneratedEncoder {
         this.copy(this.u - this.pEntPos[i], len);
       } else if (j >= 0) {
         this.literalBytes(b, l[LABEL_INTS * j + 4], len);
-      } else this.sourceEntry(len, l[LABEL_INTS * this.nameJ + 2], l[LABEL_INTS * this.nameJ + 3] - l[LABEL_INTS * this.nameJ + 2]);
+      } else {
+        const vs = l[LABEL_INTS * this.nameJ + 2]; // the input's __name__ value
+        this.sourceEntry(len, vs, l[LABEL_INTS * this.nameJ + 3] - vs);
+      }
     }
     // This block becomes the previous one (swap, no copying).
     const e = this.pEnt, el = this.pEntLen, ep = this.pEntPos; // prettier-ignore
