@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { startApp } from './app.js';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { loadConfigFile } from './config/load.js';
+import { ConfigError, UsageError } from './errors.js';
 
 /** Argument parsing, start-up and signals; no logic of its own. */
 const USAGE = `Usage:
@@ -21,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     const i = argv.indexOf(name);
     if (i < 0) return undefined;
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a file`);
+    if (v === undefined || v.startsWith('--')) throw new UsageError('ANOM_USAGE', `${name} needs a file`);
     return v;
   };
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const check = flag('--check-config');
   const file = check ?? flag('--config');
-  if (!file) throw new UsageError('missing --config FILE');
+  if (!file) throw new UsageError('ANOM_USAGE', 'missing --config FILE');
   const cfg = loadConfigFile(file);
   if (check) {
     console.log(`${file}: valid (${Object.keys(cfg.reader.queries).length} queries, ${Object.keys(cfg.models ?? { default: 1 }).length} models)`);
@@ -54,8 +55,6 @@ async function main(argv: string[]): Promise<number> {
   log.info('stopped');
   return 0;
 }
-
-class UsageError extends Error {}
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { OUTPUT_VARS, compileModel, defaultProvideSeries, modelEntry, type ModelConfig } from './config/models.js';
 import type { Config } from './config/schema.js';
-import { DecodeError } from './decode/errors.js';
+import { DecodeError } from './errors.js';
 import { Snappy } from './decode/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
 import { Downstream, REMOTE_WRITE_HEADERS, type PostResult } from './forward/downstream.js';
@@ -262,7 +262,7 @@ export class Pipeline {
 
   /** Decompress and decode into `d`; throws DecodeError when the body cannot be read. */
   private decode(body: Uint8Array, d: Decoded): void {
-    if (body.length > this.maxBytes) throw new DecodeError(`request body of ${body.length} bytes exceeds server.max_request_bytes ${this.maxBytes}`);
+    if (body.length > this.maxBytes) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${this.maxBytes}`);
     const b = d.batch;
     this.decoder.decode(d.snappy.decompress(body, this.maxBytes), b);
     this.m.requests.inc();

@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 import { migrationHint } from './migration.js';
 import { configSchema, type Config } from './schema.js';
 
-/** A configuration that cannot be used; the CLI prints `message` and exits 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 /** "writer.tenant_id: expected ..." for every issue, one per line. */
 export function formatIssues(err: z.ZodError): string {
@@ -29,7 +26,7 @@ function joinPath(path: PropertyKey[]): string {
 
 export function parseConfig(raw: unknown): Config {
   const r = configSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(formatIssues(r.error));
+  if (!r.success) throw new ConfigError('ANOM_CONFIG_INVALID', formatIssues(r.error));
   return r.data;
 }
 
@@ -38,13 +35,13 @@ export function loadConfigFile(path: string): Config {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read: ${(e as Error).message}`);
+    throw new ConfigError('ANOM_CONFIG_UNREADABLE', `${path}: cannot read: ${(e as Error).message}`);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw new ConfigError('ANOM_CONFIG_YAML', `${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   return parseConfig(raw);
 }

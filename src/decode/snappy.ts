@@ -1,4 +1,4 @@
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../errors.js';
 
 /**
  * Snappy block format (not framed), as remote_write uses it.
@@ -22,13 +22,13 @@ export class Snappy {
     let len = 0;
     let shift = 1;
     for (let i = 0; i < 5; i++) {
-      if (i >= src.length) throw new DecodeError('snappy: truncated length header');
+      if (i >= src.length) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated length header');
       const b = src[i];
       len += (b & 0x7f) * shift;
       if (b < 0x80) return len;
       shift *= 128;
     }
-    throw new DecodeError('snappy: length header longer than 5 bytes');
+    throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: length header longer than 5 bytes');
   }
 
   decompress(src: Uint8Array, limit: number): Uint8Array {
@@ -36,13 +36,13 @@ export class Snappy {
     let s = 0;
     let shift = 1;
     for (;;) {
-      if (s >= src.length || s >= 5) throw new DecodeError('snappy: bad length header');
+      if (s >= src.length || s >= 5) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: bad length header');
       const b = src[s++];
       n += (b & 0x7f) * shift;
       if (b < 0x80) break;
       shift *= 128;
     }
-    if (n > limit) throw new DecodeError(`snappy: announced decompressed size ${n} exceeds the limit ${limit}`);
+    if (n > limit) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `snappy: announced decompressed size ${n} exceeds the limit ${limit}`);
     if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
     const dst = this.buf;
     if (this.view.buffer !== dst.buffer) this.view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
@@ -57,7 +57,7 @@ export class Snappy {
         let len = tag >>> 2;
         if (len >= 60) {
           const extra = len - 59;
-          if (s + extra > end) throw new DecodeError('snappy: truncated literal length');
+          if (s + extra > end) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated literal length');
           len = src[s];
           if (extra > 1) len |= src[s + 1] << 8;
           if (extra > 2) len |= src[s + 2] << 16;
@@ -65,7 +65,7 @@ export class Snappy {
           s += extra;
         }
         len += 1;
-        if (s + len > end || d + len > n) throw new DecodeError('snappy: literal overruns the block');
+        if (s + len > end || d + len > n) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: literal overruns the block');
         if (len > 64) dst.set(src.subarray(s, s + len), d);
         else {
           // Short (most literals of a remote write body are under 16 bytes): four bytes at a time.
@@ -80,21 +80,21 @@ export class Snappy {
       let len: number;
       let off: number;
       if (kind === 1) {
-        if (s >= end) throw new DecodeError('snappy: truncated copy');
+        if (s >= end) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated copy');
         len = 4 + ((tag >>> 2) & 7);
         off = ((tag >>> 5) << 8) | src[s++];
       } else if (kind === 2) {
-        if (s + 2 > end) throw new DecodeError('snappy: truncated copy');
+        if (s + 2 > end) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated copy');
         len = 1 + (tag >>> 2);
         off = src[s] | (src[s + 1] << 8);
         s += 2;
       } else {
-        if (s + 4 > end) throw new DecodeError('snappy: truncated copy');
+        if (s + 4 > end) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated copy');
         len = 1 + (tag >>> 2);
         off = (src[s] | (src[s + 1] << 8) | (src[s + 2] << 16)) + src[s + 3] * 0x1000000;
         s += 4;
       }
-      if (off === 0 || off > d || d + len > n) throw new DecodeError('snappy: copy out of range');
+      if (off === 0 || off > d || d + len > n) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: copy out of range');
       // Copies are at most 64 bytes: a loop beats copyWithin()'s native call (measured 51 vs 60 ns
       // per sample on load-generator bodies for lengths 33-64).
       if (off >= 4) {
@@ -107,7 +107,7 @@ export class Snappy {
         for (let i = 0; i < len; i++, d++) dst[d] = dst[d - off];
       }
     }
-    if (d !== n) throw new DecodeError(`snappy: decompressed ${d} bytes, header announced ${n}`);
+    if (d !== n) throw new DecodeError('ANOM_DECODE_SNAPPY', `snappy: decompressed ${d} bytes, header announced ${n}`);
     return dst.subarray(0, n);
   }
 }

@@ -1,4 +1,4 @@
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../errors.js';
 
 /**
  * Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
@@ -102,7 +102,7 @@ export class WriteRequestDecoder {
       if (field === 1 && wt === 2) {
         const len = this.varint(end);
         const stop = this.pos + len;
-        if (stop > end) throw new DecodeError('protobuf: TimeSeries overruns the request');
+        if (stop > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: TimeSeries overruns the request');
         this.timeSeries(stop, out);
       } else if (field === 3 && wt === 2) {
         out.metadataCount++;
@@ -110,7 +110,7 @@ export class WriteRequestDecoder {
       } else {
         // Remote write 1.0 has only fields 1 and 3 (2 is reserved); anything else at the top
         // level means the body is not a 1.0 WriteRequest (garbage, or a 2.0 Request).
-        throw new DecodeError(`protobuf: not a remote write 1.0 WriteRequest (top-level field ${field}, wire type ${wt})`);
+        throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: not a remote write 1.0 WriteRequest (top-level field ${field}, wire type ${wt})`);
       }
     }
   }
@@ -164,7 +164,7 @@ export class WriteRequestDecoder {
       if (wt === 2 && field <= 4 && field > 0) {
         const len = this.varint(end);
         const stop = this.pos + len;
-        if (stop > end) throw new DecodeError('protobuf: field overruns its TimeSeries');
+        if (stop > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: field overruns its TimeSeries');
         if (field === 1) {
           if (lblStart === -2) lblStart = at;
           else if (at !== lblEnd && lblStart >= 0) {
@@ -187,7 +187,7 @@ export class WriteRequestDecoder {
           this.pos = stop;
         }
       } else {
-        if (field === 0 || (field <= 4 && wt !== 2)) throw new DecodeError(`protobuf: TimeSeries field ${field} has wire type ${wt}`);
+        if (field === 0 || (field <= 4 && wt !== 2)) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: TimeSeries field ${field} has wire type ${wt}`);
         this.skip(wt, end);
       }
     }
@@ -255,12 +255,12 @@ export class WriteRequestDecoder {
         const len = this.varint(end);
         const start = this.pos;
         const stop = start + len;
-        if (stop > end) throw new DecodeError('protobuf: label string overruns its Label');
+        if (stop > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: label string overruns its Label');
         if (field === 1) (ns = start), (ne = stop);
         else (vs = start), (ve = stop);
         this.pos = stop;
       } else {
-        if (field === 0 || field <= 2) throw new DecodeError(`protobuf: Label field ${field} has wire type ${wt}`);
+        if (field === 0 || field <= 2) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Label field ${field} has wire type ${wt}`);
         this.skip(wt, end);
       }
     }
@@ -306,7 +306,7 @@ export class WriteRequestDecoder {
     while (this.pos < end) {
       const key = this.b[this.pos++];
       if (key === 0x09) {
-        if (this.pos + 8 > end) throw new DecodeError('protobuf: truncated sample value');
+        if (this.pos + 8 > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: truncated sample value');
         v = this.dv.getFloat64(this.pos, true);
         stale = v !== v && this.dv.getUint32(this.pos + 4, true) === 0x7ff00000 && this.dv.getUint32(this.pos, true) === 2 ? 1 : 0;
         this.pos += 8;
@@ -317,7 +317,7 @@ export class WriteRequestDecoder {
       } else {
         this.pos--;
         const k = this.varint(end);
-        if ((k >>> 3) === 1 || (k >>> 3) === 2 || k < 8) throw new DecodeError(`protobuf: Sample field ${k >>> 3} has wire type ${k & 7}`);
+        if ((k >>> 3) === 1 || (k >>> 3) === 2 || k < 8) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Sample field ${k >>> 3} has wire type ${k & 7}`);
         this.skip(k & 7, end);
       }
     }
@@ -343,7 +343,7 @@ export class WriteRequestDecoder {
   private varint(end: number): number {
     const b = this.b;
     let p = this.pos;
-    if (p >= end) throw new DecodeError('protobuf: truncated varint');
+    if (p >= end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: truncated varint');
     let c = b[p++];
     if (c < 0x80) {
       this.pos = p;
@@ -352,7 +352,7 @@ export class WriteRequestDecoder {
     let r = c & 0x7f;
     let mul = 128;
     for (let i = 1; i < 10; i++) {
-      if (p >= end) throw new DecodeError('protobuf: truncated varint');
+      if (p >= end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: truncated varint');
       c = b[p++];
       r += (c & 0x7f) * mul;
       if (c < 0x80) {
@@ -361,7 +361,7 @@ export class WriteRequestDecoder {
       }
       mul *= 128;
     }
-    throw new DecodeError('protobuf: varint longer than 10 bytes');
+    throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: varint longer than 10 bytes');
   }
 
   private skip(wt: number, end: number): void {
@@ -381,9 +381,9 @@ export class WriteRequestDecoder {
         this.pos += 4;
         break;
       default:
-        throw new DecodeError(`protobuf: unsupported wire type ${wt}`);
+        throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: unsupported wire type ${wt}`);
     }
-    if (this.pos > end) throw new DecodeError('protobuf: field overruns its message');
+    if (this.pos > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: field overruns its message');
   }
 }
 

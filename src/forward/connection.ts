@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 
 /**
@@ -48,7 +48,7 @@ function readConfigFile(key: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new ConfigError(`${key}: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError('ANOM_CONFIG_UNREADABLE', `${key}: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
@@ -56,7 +56,7 @@ function readConfigFile(key: string, path: string): Buffer {
 function tokenFileHeaders(path: string): () => Record<string, string> {
   const read = (): Record<string, string> => {
     const token = readConfigFile('writer.bearer_token_file', path).toString('utf8').trim();
-    if (token === '') throw new ConfigError(`writer.bearer_token_file: '${path}' is empty`);
+    if (token === '') throw new ConfigError('ANOM_CONFIG_UNREADABLE', `writer.bearer_token_file: '${path}' is empty`);
     return { authorization: `Bearer ${token}` };
   };
   const stampOf = (): string => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SelectorError, matches, parseSelector } from '../../src/match/selector.js';
+import { SelectorError } from '../../src/errors.js';
+import { matches, parseSelector } from '../../src/match/selector.js';
 
 const labels = (o: Record<string, string>) => new Map(Object.entries(o));
 
@@ -30,7 +31,7 @@ test('string escapes are decoded', () => {
 
 test('bad selectors are errors that say what is wrong', () => {
   assert.throws(() => parseSelector('rate(http_requests_total[5m])'), /MetricsQL function.*transform: rate/);
-  assert.throws(() => parseSelector('{}'), SelectorError);
+  assert.throws(() => parseSelector('{}'), (e: unknown) => e instanceof SelectorError && e.code === 'ANOM_SELECTOR_SYNTAX');
   assert.throws(() => parseSelector('{job=~".*"}'), /does not match the empty string/);
   assert.throws(() => parseSelector('m{job="x"'), SelectorError);
   assert.throws(() => parseSelector('m{job=~"("}'), /invalid regex/);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
 import { connectionFor } from '../../src/forward/connection.js';
 
 const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown =>
@@ -16,6 +17,7 @@ function errorOf(raw: unknown): string {
     parseConfig(raw);
   } catch (e) {
     assert.ok(e instanceof ConfigError, String(e));
+    assert.equal(e.code, 'ANOM_CONFIG_INVALID');
     return e.message;
   }
   assert.fail('expected a ConfigError');
@@ -72,7 +74,7 @@ test('mTLS: tls_cert_file without tls_key_file (and the reverse) is an error; un
   assert.match(errorOf(base('  tls_cert_file: /c.crt')), /^writer\.tls_key_file: expected together with writer\.tls_cert_file/);
   assert.match(errorOf(base('  tls_key_file: /c.key')), /^writer\.tls_cert_file: expected together with writer\.tls_key_file/);
   const cfg = parseConfig(base('  verify_tls: /nonexistent/ca.crt'));
-  assert.throws(() => connectionFor(cfg.writer), (e: Error) => e instanceof ConfigError && /^writer\.verify_tls: cannot read '\/nonexistent\/ca\.crt': ENOENT/.test(e.message));
+  assert.throws(() => connectionFor(cfg.writer), (e: Error) => e instanceof ConfigError && e.code === 'ANOM_CONFIG_UNREADABLE' && /^writer\.verify_tls: cannot read '\/nonexistent\/ca\.crt': ENOENT/.test(e.message));
   const tf = parseConfig(base('  bearer_token_file: /nonexistent/token'));
   assert.throws(() => connectionFor(tf.writer), (e: Error) => e instanceof ConfigError && /^writer\.bearer_token_file: /.test(e.message));
 });

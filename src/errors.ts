@@ -1,0 +1,53 @@
+/**
+ * Every error anomstream raises on purpose, in one table (as fastify's lib/errors.js): a stable
+ * `code` that tests, logs and callers match on, and a `name` per class. Messages are for people
+ * and may be reworded; codes may not. A new error is one row here, then `new XxxError('CODE', msg)`.
+ */
+export const ERROR_CODES = {
+  /** Request bodies that can never be read: answered 400 with the message as the one-line reason. */
+  ANOM_DECODE_TOO_LARGE: 'request body or its announced decompressed size exceeds server.max_request_bytes',
+  ANOM_DECODE_SNAPPY: 'body is not a valid snappy block',
+  ANOM_DECODE_PROTOBUF: 'body is not a remote write 1.0 WriteRequest',
+  ANOM_DECODE_ZSTD: 'body is not a valid zstd frame',
+  ANOM_DECODE_ENCODING: 'Content-Encoding that anomstream cannot read',
+  /** Configuration: the CLI prints the message and exits 2. */
+  ANOM_CONFIG_INVALID: 'configuration does not validate; each line names a path',
+  ANOM_CONFIG_UNREADABLE: 'a file named by the configuration cannot be read',
+  ANOM_CONFIG_YAML: 'the configuration file is not valid YAML',
+  ANOM_SELECTOR_SYNTAX: 'a series selector cannot be parsed',
+  /** Command line: the CLI prints the message and the usage and exits 2. */
+  ANOM_USAGE: 'command-line arguments cannot be used',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base of every coded error. */
+export class AnomstreamError extends Error {
+  override readonly name: string = 'AnomstreamError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A request that can never be read (answered 400, or 415 for ANOM_DECODE_ENCODING). */
+export class DecodeError extends AnomstreamError {
+  override readonly name = 'DecodeError';
+}
+
+/** A configuration that cannot be used; the CLI prints `message` and exits 2. */
+export class ConfigError extends AnomstreamError {
+  override readonly name = 'ConfigError';
+}
+
+/** A series selector that cannot be parsed (wrapped into a ConfigError naming the query). */
+export class SelectorError extends AnomstreamError {
+  override readonly name = 'SelectorError';
+}
+
+/** Arguments the CLI cannot use. */
+export class UsageError extends AnomstreamError {
+  override readonly name = 'UsageError';
+}
