@@ -10,7 +10,8 @@ const USAGE = `Usage:
   anomstream --config FILE          run the proxy
   anomstream --check-config FILE    validate FILE and exit (0 valid, 2 invalid)
   anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]
-                                    score a CSV or /api/v1/export file offline
+                    [--plot OUT.svg [--labels WINDOWS.json]]
+                                    score a CSV or /api/v1/export file offline (--plot: draw it)
   anomstream --version | --help`;
 
 async function main(argv: string[]): Promise<number> {

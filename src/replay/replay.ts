@@ -4,9 +4,10 @@ import { compileModel, modelEntry, MODEL_CLASSES, ModelConfig } from '../config/
 import { Prediction } from '../models/model.js';
 import { parseInput } from './input.js';
 import { loadConfigFile } from '../config/load.js';
+import { PlotRecorder, writePlot } from './plot-output.js';
 
 /**
- * `anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]`
+ * `anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]`
  *
  * Scores a CSV (`timestamp,value`) or VictoriaMetrics export JSON lines through the same
  * compileModel + Scorer code the proxy runs. Output (stdout without --output): a CSV
@@ -15,15 +16,17 @@ import { loadConfigFile } from '../config/load.js';
  * (NaN/Inf values, timestamps not after the previous one: their prediction columns are empty).
  * Without --config the default model (`auto`) is used; `--model` names a model alias of the
  * config's `models:` section, or, without --config, a model class with its defaults.
+ * `--plot` draws the (first) series, its prediction and score as an SVG picture (./plot.ts), with the
+ * labelled windows of `--labels`; the CSV then goes only to `--output`.
  * Exit codes: 0 done, 1 bad input rows (each reported with its line number), 2 usage/config.
  */
-const USAGE = 'usage: anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]';
+const USAGE = 'usage: anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]';
 
 export async function runReplay(argv: string[]): Promise<number> {
   const opt: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const m = /^--(input|config|model|output)(?:=(.*))?$/.exec(a);
+    const m = /^--(input|config|model|output|plot|labels)(?:=(.*))?$/.exec(a);
     if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE + '\n');
       return 0;
@@ -34,6 +37,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     opt[m[1]] = v;
   }
   if (!opt.input) return fail(`replay: --input is required\n${USAGE}`);
+  if (opt.labels && !opt.plot) return fail(`replay: --labels needs --plot\n${USAGE}`);
 
   let cfg: ModelConfig;
   try {
@@ -58,6 +62,7 @@ export async function runReplay(argv: string[]): Promise<number> {
 
   const rows: string[] = ['timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score'];
   const out = new Prediction();
+  const plot = opt.plot && parsed.series.length > 0 ? new PlotRecorder(parsed.series[0].ts.length) : undefined;
   for (const s of parsed.series) {
     const scorer = compileModel(cfg);
     const state = new Float64Array(scorer.slots);
@@ -65,11 +70,20 @@ export async function runReplay(argv: string[]): Promise<number> {
     for (let i = 0; i < s.ts.length; i++) {
       const y = s.value[i];
       const fed = Number.isFinite(y) && scorer.update(state, 0, s.ts[i], y, out);
+      if (plot && s === parsed.series[0]) plot.record(i, fed && out.ready, out);
       rows.push(
         fed
           ? `${s.stamps[i]},${y},${out.yhat},${out.lower},${out.upper},${out.ready ? out.score : 0}`
           : `${s.stamps[i]},${y},,,,0`,
       );
+    }
+  }
+  if (plot && opt.plot) {
+    if (parsed.series.length > 1) process.stderr.write(`replay: --plot draws the first of ${parsed.series.length} series\n`);
+    try {
+      writePlot(opt.plot, opt.labels, opt.input, parsed.series[0], plot);
+    } catch (e) {
+      return fail((e as Error).message);
     }
   }
   const body = rows.join('\n') + '\n';
@@ -79,7 +93,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     } catch (e) {
       return fail(`replay: --output: cannot write '${opt.output}': ${(e as Error).message}`);
     }
-  } else process.stdout.write(body);
+  } else if (!opt.plot) process.stdout.write(body);
   return 0;
 }
 
