@@ -199,9 +199,10 @@ function checkFiles(files: string[]): number {
   return bad === 0 ? 0 : 2;
 }
 
+/** `anomstream: FILE: N problems:`, then one line per problem (config path, or file:line:column for YAML). */
 function describe(file: string, e: ConfigError): string {
-  if (e.issues.length === 0) return `anomstream: ${e.message}`;
-  return `anomstream: ${file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}:\n${e.message}`;
+  const n = e.issues.length || e.message.split('\n').length;
+  return `anomstream: ${file}: ${n} problem${n === 1 ? '' : 's'}:\n${e.message}`;
 }
 
 main(process.argv.slice(2)).then(

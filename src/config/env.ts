@@ -23,7 +23,7 @@ export interface ParsedYaml {
   value: unknown;
   /** Unset variables, each at the path of the scalar that names it. */
   issues: Issue[];
-  /** YAML syntax errors ("... at line 3, column 5"); when present, value is undefined. */
+  /** YAML syntax errors, `3:5: <what>` (line:column); when present, value is undefined. */
   syntaxErrors: string[];
 }
 
@@ -32,7 +32,12 @@ export function parseYamlWithEnv(text: string, env: NodeJS.ProcessEnv): ParsedYa
   const swapped = text.replace(PLACEHOLDER, (_, name: string) => `__anomstream_env_${names.push(name) - 1}__`);
   const doc = parseDocument(swapped, { uniqueKeys: true });
   const back = (s: string): string => s.replace(TOKEN, (_, i: string) => `%{${names[Number(i)]}}`);
-  if (doc.errors.length > 0) return { value: undefined, issues: [], syntaxErrors: doc.errors.map((e) => back(e.message.split('\n')[0])) };
+  if (doc.errors.length > 0) {
+    const at = (e: (typeof doc.errors)[number]): string => (e.linePos ? `${e.linePos[0].line}:${e.linePos[0].col}: ` : '');
+    const what = (e: (typeof doc.errors)[number]): string =>
+      e.code === 'MULTIPLE_DOCS' ? 'a second YAML document starts here (after --- or ...): expected one configuration per file' : back(e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
+    return { value: undefined, issues: [], syntaxErrors: doc.errors.map((e) => at(e) + what(e)) };
+  }
   const issues: Issue[] = [];
   if (names.length > 0) walk(doc.contents, [], names, env, issues);
   return { value: doc.toJS({ maxAliasCount: 1000 }), issues, syntaxErrors: [] };
@@ -59,23 +64,25 @@ function walk(node: unknown, path: PropertyKey[], names: string[], env: NodeJS.P
 function substitute(node: Node & { value: unknown; type?: string }, path: PropertyKey[], names: string[], env: NodeJS.ProcessEnv, issues: Issue[]): void {
   if (typeof node.value !== 'string' || !node.value.includes('__anomstream_env_')) return;
   const text = node.value;
+  let unset = false;
   const value = text.replace(TOKEN, (_, i: string) => {
     const name = names[Number(i)];
     const v = env[name];
     if (v === undefined) {
+      unset = true;
       issues.push({ path, message: `environment variable ${name} is not set (the file says %{${name}}): set it in anomstream's environment, or write the value` });
       return `%{${name}}`;
     }
     return v;
   });
-  const whole = WHOLE_TOKEN.test(text) && node.type === 'PLAIN';
+  const whole = !unset && WHOLE_TOKEN.test(text) && node.type === 'PLAIN';
   node.value = whole ? typed(value) : value;
 }
 
 /** The number or boolean YAML reads in `text`, else `text` itself (never a map or a list). */
 function typed(text: string): unknown {
   try {
-    const v: unknown = parse(text);
+    const v: unknown = parse(text, { logLevel: 'silent' });
     return typeof v === 'number' || typeof v === 'boolean' ? v : text;
   } catch {
     return text;

@@ -23,11 +23,11 @@ export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `${joinPath(i.path)}: ${i.message.replace(/\s*\n\s*/g, ' ')}`).join('\n');
 }
 
-/** Issues of `later` that fall at or under a path an earlier stage already reported are dropped. */
-export function mergeIssues(earlier: readonly Issue[], later: readonly Issue[]): Issue[] {
-  const seen = earlier.map((i) => joinPath(i.path));
+/** The issues of `later` that are not at or under a path of `reported`. */
+export function notUnder(reported: readonly Issue[], later: readonly Issue[]): Issue[] {
+  const seen = reported.map((i) => joinPath(i.path));
   const under = (p: string): boolean => seen.some((s) => p === s || p.startsWith(s + '.') || p.startsWith(s + '['));
-  return [...earlier, ...later.filter((i) => !under(joinPath(i.path)))];
+  return later.filter((i) => !under(joinPath(i.path)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +135,12 @@ function one(i: ZodIssueLike, prefix: PropertyKey[], out: Issue[], schema: z.Zod
       const valid = keysAt(schema, path, input);
       for (const k of i.keys ?? []) {
         const guess = didYouMean(k, valid);
-        push(guess ? `unknown key: did you mean '${guess}'?` : `unknown key: expected one of ${valid.join(', ')}`, [...path, k]);
+        // At the top, a key of a section written without its section (metric_format: instead of writer.metric_format:).
+        const home = path.length === 0 && !guess ? valid.find((section) => keysAt(schema, [section], undefined).includes(k)) : undefined;
+        push(
+          guess ? `unknown key: did you mean '${guess}'?` : home ? `unknown key here: write it under ${home}: (${home}.${k})` : `unknown key: expected one of ${valid.join(', ')}`,
+          [...path, k],
+        );
       }
       return;
     }

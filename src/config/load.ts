@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import { parseYamlWithEnv } from './env.js';
-import { formatIssues, fromZod, mergeIssues, type Issue } from './issues.js';
+import { formatIssues, fromZod, notUnder, type Issue } from './issues.js';
 import { translate } from './migration.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -16,14 +16,20 @@ import { configSchema, type Config } from './schema.js';
  *   4. the schema (schema.ts): types, values, typos with a did-you-mean
  *   5. the files the config names (CA bundle, client certificate and key, token file): readable
  *      and well-formed, so `--check-config` finds what start-up would
- * Problems at the path of an unset variable are not repeated (the placeholder text is no value).
+ * What the schema or a file check finds at the path of an unset variable is not reported (the
+ * placeholder text is no value).
  */
 export { formatIssues, type Issue } from './issues.js';
 
 export interface ConfigCheck {
   /** The validated config; undefined when there are issues. */
   config: Config | undefined;
+  /** forms, then schema. */
   issues: Issue[];
+  /** vmanomaly keys with no meaning here (migration.ts): about the key, whatever its value. */
+  forms: Issue[];
+  /** What the schema found in the rest. */
+  schema: Issue[];
   /** The input after vmanomaly's forms were translated (what the schema saw). */
   translated: unknown;
 }
@@ -32,8 +38,9 @@ export interface ConfigCheck {
 export function checkConfig(raw: unknown): ConfigCheck {
   const t = translate(raw);
   const r = configSchema.safeParse(t.value, { reportInput: true });
-  const issues = [...t.issues, ...(r.success ? [] : fromZod(r.error.issues, configSchema, t.value))];
-  return { config: r.success && issues.length === 0 ? r.data : undefined, issues, translated: t.value };
+  const schema = r.success ? [] : fromZod(r.error.issues, configSchema, t.value);
+  const issues = [...t.issues, ...schema];
+  return { config: r.success && issues.length === 0 ? r.data : undefined, issues, forms: t.issues, schema, translated: t.value };
 }
 
 /** A parsed config document, validated; throws a ConfigError listing every issue. */
@@ -49,13 +56,14 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('ANOM_CONFIG_UNREADABLE', `${path}: cannot read: ${(e as Error).message}`);
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError('ANOM_CONFIG_UNREADABLE', `${path}: cannot read (${err.code ?? err.message}): expected a readable YAML configuration file`);
   }
   const y = parseYamlWithEnv(text, env);
-  if (y.syntaxErrors.length > 0) throw new ConfigError('ANOM_CONFIG_YAML', y.syntaxErrors.map((m) => `${path}: not valid YAML: ${m}`).join('\n'));
+  if (y.syntaxErrors.length > 0) throw new ConfigError('ANOM_CONFIG_YAML', y.syntaxErrors.map((m) => `${path}:${m.replace(/^(\d+:\d+): /, '$1: not valid YAML: ')}`).join('\n'));
   const c = checkConfig(y.value);
-  // An unset variable leaves its placeholder in the value: what the schema says about that is noise.
-  const issues = mergeIssues(y.issues, [...c.issues, ...fileIssues(c.translated)]);
+  // An unset variable leaves its placeholder in the value: what the schema says of that value is noise.
+  const issues = [...y.issues, ...c.forms, ...notUnder(y.issues, [...c.schema, ...fileIssues(c.translated)])];
   if (issues.length > 0 || c.config === undefined) throw invalid(issues);
   return c.config;
 }

@@ -39,6 +39,10 @@ const ROOT: Record<string, string> = {
   fit_every: `a scheduler key: ${NO_SCHEDULE}, there is nothing to refit: remove it`,
   infer_every: `a scheduler key: ${NO_SCHEDULE}: remove it`,
   start_from: `a scheduler key: scoring starts when data arrives: remove it`,
+  // Other files of the same stack, passed by mistake.
+  groups: 'rule groups of vmalert or Prometheus: this is a rules file, not an anomstream configuration (give it to vmalert -rule=; alert on anomaly_score > 1)',
+  scrape_configs: "a Prometheus/vmagent scrape configuration, not an anomstream configuration: give it to vmagent's -promscrape.config",
+  services: 'a docker compose file, not an anomstream configuration: pass anomstream its own YAML file with reader:, writer: (and models:)',
 };
 
 const SETTINGS: Record<string, string> = {
@@ -271,6 +275,7 @@ export function translate(raw: unknown): Translated {
         const buckets = period && sub ? Math.round(period / sub) : null;
         const msg = `vmanomaly's seasonal quantiles: write class: seasonal_quantile_online${period ? `, seasonality: '${String(m.seasonal_interval)}'` : ''}${buckets ? `, buckets: ${buckets}` : ''} (buckets = seasonality / min_subseason, at most 39)`;
         for (const k of ['seasonal_interval', 'min_subseason']) if (k in m) drop(m, k, at, msg);
+        delete m.season_starts_from; // valid in seasonal_quantile_online, which the line above asks for
       }
       for (const k of Object.keys(MODEL)) if (k in m) drop(m, k, at, MODEL[k]);
     }
