@@ -242,9 +242,29 @@ test('typos get a did-you-mean against the keys valid at that path; wrong types 
   for (const [yaml, re] of cases) assert.match(problems(yaml).join('\n'), re, yaml);
 });
 
-test('one round: every problem of a file at once, the files it names included', () => {
+/** Runs `fn` with a fresh temp directory, removed afterwards. */
+function inTempDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'anomstream-cfg-'));
   try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The ConfigError `fn` throws. */
+function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('one round: every problem of a file at once, the files it names included', () => {
+  inTempDir((dir) => {
     const file = join(dir, 'c.yaml');
     writeFileSync(
       file,
@@ -261,13 +281,8 @@ writer:
   user: %{ANOMSTREAM_TEST_UNSET_USER}
 `,
     );
-    let err: ConfigError | undefined;
-    try {
-      loadConfigFile(file, {});
-    } catch (e) {
-      err = e as ConfigError;
-    }
-    assert.ok(err instanceof ConfigError && err.code === 'ANOM_CONFIG_INVALID', String(err));
+    const err = configErrorOf(() => loadConfigFile(file, {}));
+    assert.equal(err.code, 'ANOM_CONFIG_INVALID');
     const paths = err.issues.map((i) => joinPath(i.path)).sort();
     assert.deepEqual(paths, [
       'models.m.class',
@@ -286,14 +301,11 @@ writer:
       'writer.verify_tls',
     ]);
     for (const line of err.message.split('\n')) assert.doesNotMatch(line, BARE, line);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('%{ENV} placeholders: anywhere in a scalar, typed when a whole plain scalar, unset ones name path and variable', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'anomstream-env-'));
-  try {
+  inTempDir((dir) => {
     const file = join(dir, 'c.yaml');
     writeFileSync(
       file,
@@ -318,18 +330,10 @@ writer:
     assert.equal(cfg.writer.tenant_id, '0:1');
     assert.equal(cfg.writer.password, 'a#b: "c"');
     // Unset: each one named, at its path; nothing else reported for those paths.
-    let err: ConfigError | undefined;
-    try {
-      loadConfigFile(file, { ...env, VMANOMALY_URL: undefined, PASS: undefined });
-    } catch (e) {
-      err = e as ConfigError;
-    }
-    assert.ok(err instanceof ConfigError);
+    const err = configErrorOf(() => loadConfigFile(file, { ...env, VMANOMALY_URL: undefined, PASS: undefined }));
     assert.deepEqual(err.message.split('\n'), [
       "writer.datasource_url: environment variable VMANOMALY_URL is not set (the file says %{VMANOMALY_URL}): set it in anomstream's environment, or write the value",
       "writer.password: environment variable PASS is not set (the file says %{PASS}): set it in anomstream's environment, or write the value",
     ]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
