@@ -88,7 +88,7 @@ const quantiles = z
   .tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1), z.number().gt(0).lt(1)])
   .refine((q) => q[0] < q[1] && q[1] < q[2], { message: 'expected [low, mid, high] with 0 < low < mid < high < 1' });
 
-const tz = z.string().superRefine((v, ctx) => {
+export const tz = z.string().superRefine((v, ctx) => {
   const err = checkTimeZone(v);
   if (err) ctx.addIssue({ code: 'custom', message: err });
 });

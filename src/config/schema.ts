@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { parseSelector } from '../match/selector.js';
-import { checkTimeZone } from '../models/season.js';
-import { modelEntry, perQueryScoring } from './models.js';
+import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
 import { show } from './forms.js';
 
@@ -33,11 +32,6 @@ const name = (what: string) =>
       ctx.addIssue({ code: 'custom', message: `a ${what} may hold letters, digits and '_' only, not starting with a digit ([a-zA-Z_][a-zA-Z0-9_]*): write '${fixed}'` });
     }
   });
-
-const tz = z.string().superRefine((v, ctx) => {
-  const err = checkTimeZone(v);
-  if (err) ctx.addIssue({ code: 'custom', message: err });
-});
 const absPath = z.string().regex(/^\/[^\s?#]*$/, "expected an absolute path such as '/api/v1/import'");
 
 export const TRANSFORMS = ['none', 'rate', 'increase'] as const;
@@ -245,6 +239,5 @@ export const configSchema = z
       });
     }
   }, ALWAYS);
-
 
 export type Config = z.output<typeof configSchema>;
