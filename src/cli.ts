@@ -1,49 +1,170 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { startApp } from './app.js';
+import type { Logger } from 'pino';
 import { loadConfigFile } from './config/load.js';
+import { didYouMean } from './config/issues.js';
+import { LOG_LEVELS } from './config/schema.js';
+import { summarize } from './config/summary.js';
 import { ConfigError, UsageError } from './errors.js';
+import { createLogger, type LogFormat } from './log.js';
 
-/** Argument parsing, start-up and signals; no logic of its own. */
-const USAGE = `Usage:
-  anomstream --config FILE          run the proxy
-  anomstream --check-config FILE    validate FILE and exit (0 valid, 2 invalid)
-  anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]
-                    [--plot OUT.svg [--labels WINDOWS.json]]
-                                    score a CSV or /api/v1/export file offline (--plot: draw it)
-  anomstream --version | --help`;
+/**
+ * Argument parsing, start-up and signals; no logic of its own. Flags follow vmagent's and
+ * vmanomaly's habits as well as GNU's: one or two dashes (`-config`, `--config`), the value after
+ * `=` or as the next argument, a bare FILE as the config (vmanomaly: `vmanomaly config.yaml`).
+ * Unknown flags are errors (exit 2).
+ */
+interface Flag {
+  name: string;
+  /** Other spellings (vmagent's / vmanomaly's). */
+  aliases?: string[];
+  /** Metavariable of a flag that takes a value. */
+  value?: string;
+  help: string;
+}
+
+const FLAGS: Flag[] = [
+  { name: 'config', value: 'FILE', help: 'run the proxy with this configuration (a bare FILE argument does the same, as with vmanomaly)' },
+  {
+    name: 'check-config',
+    value: 'FILE...',
+    help: 'validate each file (schema, %{ENV} variables, the certificate, key, CA and token files it names), print every problem at once; exit 0 when all are valid, 2 otherwise',
+  },
+  { name: 'log-format', aliases: ['loggerFormat'], value: 'json|text', help: "json (default): one JSON object per line; text: time, level, message, key=value fields (vmagent's -loggerFormat=default is text). Overrides logging.format" },
+  { name: 'log-level', aliases: ['loggerLevel'], value: 'LEVEL', help: `${LOG_LEVELS.join(', ')} (vmagent's and vmanomaly's names too: WARNING, CRITICAL, ...). Overrides logging.level` },
+  { name: 'version', help: 'print the version and exit' },
+  { name: 'help', aliases: ['h'], help: 'print this help and exit' },
+];
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+function help(): string {
+  const flags = FLAGS.map((f) => {
+    const left = `  --${f.name}${f.value ? ` ${f.value}` : ''}`;
+    const aka = f.aliases ? ` (also -${f.aliases.join(', -')})` : '';
+    return `${left.padEnd(26)}${f.help}${aka}`;
+  });
+  return [
+    `anomstream ${version()}: streaming anomaly detection in the remote_write path`,
+    '',
+    'Usage:',
+    '  anomstream --config FILE [--log-format json|text] [--log-level LEVEL]',
+    '  anomstream --check-config FILE [FILE...]',
+    '  anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]',
+    '                    [--plot OUT.svg [--labels WINDOWS.json]]',
+    '  anomstream --version | --help',
+    '',
+    "Flags (one or two dashes; the value after '=' or as the next argument: -config=FILE, --config FILE):",
+    ...flags,
+    '',
+    'Subcommands:',
+    '  replay                  score a CSV (timestamp,value) or a VictoriaMetrics /api/v1/export file offline with the',
+    '                          models the proxy runs, and print timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score:',
+    '    --input FILE          the data (required)',
+    "    --config FILE         a config whose models: section to use (default: the 'auto' model)",
+    '    --model NAME          a model alias of that config; without --config, a model class',
+    '    --output FILE         write the CSV there instead of stdout',
+    '    --plot OUT.svg        draw y, yhat, the band and anomaly_score as one SVG picture (the CSV then goes only to --output)',
+    "    --labels FILE         with --plot: shade labelled windows (NAB's combined_windows.json, or a list of [start, end])",
+    '',
+    'Exit codes: 0 done, 1 unexpected failure (or bad input rows for replay), 2 bad arguments or configuration.',
+  ].join('\n');
+}
+
+interface Args {
+  config?: string;
+  check?: string[];
+  logFormat?: LogFormat;
+  logLevel?: string;
+  version: boolean;
+  help: boolean;
+}
+
+const LEVEL_NAMES: Record<string, string> = { warning: 'warn', critical: 'fatal', panic: 'fatal' };
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { version: false, help: false };
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(arg.startsWith('--') ? 2 : 1, eq < 0 ? undefined : eq);
+    const flag = FLAGS.find((f) => f.name === name || f.aliases?.includes(name));
+    if (!flag) {
+      const guess = didYouMean(name, FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]));
+      throw new UsageError('ANOM_USAGE', `unknown flag '${arg}'${guess ? `: did you mean --${guess}?` : ''}`);
+    }
+    let v: string | undefined;
+    if (flag.value) {
+      v = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+      if (v === undefined || v === '') throw new UsageError('ANOM_USAGE', `--${flag.name} needs a value: --${flag.name} ${flag.value}`);
+    } else if (eq >= 0) throw new UsageError('ANOM_USAGE', `--${flag.name} takes no value`);
+    switch (flag.name) {
+      case 'config':
+        a.config = v;
+        break;
+      case 'check-config':
+        (a.check ??= []).push(v as string);
+        break;
+      case 'log-format': {
+        const f = (v as string).toLowerCase();
+        if (f !== 'json' && f !== 'text' && f !== 'default') throw new UsageError('ANOM_USAGE', `--log-format: expected json or text, got '${v}'`);
+        a.logFormat = f === 'json' ? 'json' : 'text';
+        break;
+      }
+      case 'log-level': {
+        const l = (v as string).toLowerCase();
+        const level = LEVEL_NAMES[l] ?? l;
+        if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError('ANOM_USAGE', `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
+        a.logLevel = level;
+        break;
+      }
+      case 'version':
+        a.version = true;
+        break;
+      case 'help':
+        a.help = true;
+        break;
+    }
+  }
+  if (a.check) a.check.push(...positional);
+  else if (positional.length > 0) {
+    if (a.config !== undefined || positional.length > 1) throw new UsageError('ANOM_USAGE', `unexpected argument '${positional[a.config !== undefined ? 0 : 1]}'`);
+    a.config = positional[0];
+  }
+  return a;
+}
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'replay') {
     const { runReplay } = await import('./replay/replay.js');
     return runReplay(argv.slice(1));
   }
-  const flag = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError('ANOM_USAGE', `${name} needs a file`);
-    return v;
-  };
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
+  const a = parseArgs(argv);
+  if (a.help) {
+    console.log(help());
     return 0;
   }
-  if (argv.includes('--version')) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    console.log(pkg.version);
+  if (a.version) {
+    console.log(version());
     return 0;
   }
-  const check = flag('--check-config');
-  const file = check ?? flag('--config');
-  if (!file) throw new UsageError('ANOM_USAGE', 'missing --config FILE');
-  const cfg = loadConfigFile(file);
-  if (check) {
-    console.log(`${file}: valid (${Object.keys(cfg.reader.queries).length} queries, ${Object.keys(cfg.models ?? { default: 1 }).length} models)`);
-    return 0;
-  }
-  const log = pino({ level: cfg.logging.level, base: { app: 'anomstream' } });
+  if (a.check) return checkFiles(a.check);
+  if (a.config === undefined) throw new UsageError('ANOM_USAGE', 'missing the configuration: anomstream --config FILE');
+  const cfg = loadConfigFile(a.config);
+  const log = createLogger(a.logLevel ?? cfg.logging.level, a.logFormat ?? cfg.logging.format);
+  logStart(log, a.config, cfg);
+  const { startApp } = await import('./app.js');
   const app = await startApp(cfg, log);
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
@@ -57,16 +178,47 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The version and the effective configuration, without secrets: one line, then one per query and model. */
+function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
+  const s = summarize(cfg);
+  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
+  for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
+  for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
+}
+
+/** --check-config: every file, every problem; 0 when all are valid. */
+function checkFiles(files: string[]): number {
+  let bad = 0;
+  for (const file of files) {
+    try {
+      const cfg = loadConfigFile(file);
+      console.log(`${file}: valid (${Object.keys(cfg.reader.queries).length} queries, ${Object.keys(cfg.models ?? { default: 1 }).length} models)`);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      bad++;
+      console.error(describe(file, e));
+    }
+  }
+  return bad === 0 ? 0 : 2;
+}
+
+/** `anomstream: FILE: N problems:`, then one line per problem (config path, or file:line:column for YAML). */
+function describe(file: string, e: ConfigError): string {
+  const n = e.issues.length || e.message.split('\n').length;
+  return `anomstream: ${file}: ${n} problem${n === 1 ? '' : 's'}:\n${e.message}`;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
     if (e instanceof ConfigError) {
-      console.error(`anomstream: invalid config:\n${e.message}`);
+      const file = parseFileArg(process.argv.slice(2));
+      console.error(describe(file, e));
       process.exitCode = 2;
     } else if (e instanceof UsageError) {
-      console.error(`anomstream: ${e.message}\n${USAGE}`);
+      console.error(`anomstream: ${e.message} (anomstream --help lists the flags)`);
       process.exitCode = 2;
     } else {
       console.error(`anomstream: ${(e as Error)?.stack ?? String(e)}`);
@@ -74,3 +226,11 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+function parseFileArg(argv: string[]): string {
+  try {
+    return parseArgs(argv).config ?? 'config';
+  } catch {
+    return 'config';
+  }
+}

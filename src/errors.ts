@@ -11,7 +11,7 @@ export const ERROR_CODES = {
   ANOM_DECODE_ZSTD: 'body is not a valid zstd frame',
   ANOM_DECODE_ENCODING: 'Content-Encoding that anomstream cannot read',
   /** Configuration: the CLI prints the message and exits 2. */
-  ANOM_CONFIG_INVALID: 'configuration does not validate; each line names a path',
+  ANOM_CONFIG_INVALID: 'configuration does not validate (schema, environment variables, files it names); each line names a path, all problems at once',
   ANOM_CONFIG_UNREADABLE: 'a file named by the configuration cannot be read',
   ANOM_CONFIG_YAML: 'the configuration file is not valid YAML',
   ANOM_SELECTOR_SYNTAX: 'a series selector cannot be parsed',
@@ -37,9 +37,19 @@ export class DecodeError extends AnomstreamError {
   override readonly name = 'DecodeError';
 }
 
-/** A configuration that cannot be used; the CLI prints `message` and exits 2. */
+/**
+ * A configuration that cannot be used; the CLI prints `message` and exits 2. `issues`: every
+ * problem found (config path + message), when the file could be read and parsed.
+ */
 export class ConfigError extends AnomstreamError {
   override readonly name = 'ConfigError';
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly issues: readonly { path: PropertyKey[]; message: string }[] = [],
+  ) {
+    super(code, message);
+  }
 }
 
 /** A series selector that cannot be parsed (wrapped into a ConfigError naming the query). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration, parseDurationMs } from './duration.js';
+import { dataRange, twoSided } from './forms.js';
 import { Direction, Scorer, ScorerParams } from '../models/scorer.js';
 import { Model } from '../models/model.js';
 import { ZscoreOnline } from '../models/zscore-online.js';
@@ -28,19 +29,15 @@ export const DEFAULT_PROVIDE_SERIES: readonly OutputVar[] = ['anomaly_score', 'y
 
 export const DIRECTIONS = ['both', 'above_expected', 'below_expected'] as const;
 
-const bound = z.union([z.number(), z.literal(Infinity), z.literal(-Infinity)]);
-/** Finite bounds or .inf as YAML writes it; vmanomaly's data_range: [low, high]. */
-const dataRange = z
-  .tuple([bound, bound])
-  .refine((r) => !(r[0] > r[1]), { message: 'expected [low, high] with low <= high' });
-
 /** Settings vmanomaly lets a query override (v1.30.2): model value is the fallback. */
 export const perQueryScoring = {
   /** Which side of yhat may score above 0 (default both). */
   detection_direction: z.enum(DIRECTIONS).optional(),
-  /** Absolute |y - yhat| under which the score is forced to 0 (default 0). */
-  min_dev_from_expected: z.number().min(0).optional(),
-  /** Values outside [low, high] score anomaly_score_outside_data_range (default [-inf, inf]). */
+  /** Absolute |y - yhat| under which the score is forced to 0 (default 0); n or [below yhat, above yhat]. */
+  min_dev_from_expected: twoSided(0, false, 'a number').optional(),
+  /** |y - yhat| under this percentage of |yhat| scores 0 (default 0); n or [below, above]. */
+  min_rel_dev_from_expected: twoSided(0, false, 'a percentage').optional(),
+  /** Values outside [low, high] score anomaly_score_outside_data_range (default [-inf, inf]); 'inf' strings allowed. */
   data_range: dataRange.optional(),
 };
 
@@ -58,8 +55,8 @@ const common = {
   provide_series: z.array(z.enum(OUTPUT_VARS)).min(1).optional(),
   /** Clip yhat and its band to data_range. */
   clip_predictions: z.boolean().default(false),
-  /** Band half-width multiplier. */
-  scale: z.number().positive().default(1),
+  /** Band half-width multiplier; n or [below yhat, above yhat]. */
+  scale: twoSided(0, true, 'a multiplier').prefault(1),
   /**
    * Half-life with which the band shrinks back after a point scored above 1 (see
    * models/surprise.ts). 2d: longer than a day, so a change that recurs daily (a nightly
@@ -91,7 +88,7 @@ const quantiles = z
   .tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1), z.number().gt(0).lt(1)])
   .refine((q) => q[0] < q[1] && q[1] < q[2], { message: 'expected [low, mid, high] with 0 < low < mid < high < 1' });
 
-const tz = z.string().superRefine((v, ctx) => {
+export const tz = z.string().superRefine((v, ctx) => {
   const err = checkTimeZone(v);
   if (err) ctx.addIssue({ code: 'custom', message: err });
 });
@@ -239,8 +236,11 @@ export type ModelConfig = z.output<typeof modelSchema>;
 /** Query-level overrides (reader.queries.<alias>), as in vmanomaly v1.30.2. */
 export interface QueryScoring {
   detection_direction?: (typeof DIRECTIONS)[number];
-  min_dev_from_expected?: number;
+  min_dev_from_expected?: readonly [number, number];
+  min_rel_dev_from_expected?: readonly [number, number];
   data_range?: readonly [number, number];
+  /** The query's time zone (vmanomaly's per-query tz): overrides a seasonal model's tz. */
+  tz?: string;
 }
 
 const ABS_FLOOR = 1e-9;
@@ -249,17 +249,23 @@ const ABS_FLOOR = 1e-9;
 export function compileModel(cfg: ModelConfig, q: QueryScoring = {}): Scorer {
   const dir = q.detection_direction ?? cfg.detection_direction ?? 'both';
   const range = q.data_range ?? cfg.data_range ?? [-Infinity, Infinity];
+  const minDev = q.min_dev_from_expected ?? cfg.min_dev_from_expected ?? [0, 0];
+  const minRel = q.min_rel_dev_from_expected ?? cfg.min_rel_dev_from_expected ?? [0, 0];
   const params: ScorerParams = {
     minNSamplesSeen: cfg.min_n_samples_seen,
     direction: dir === 'above_expected' ? Direction.Above : dir === 'below_expected' ? Direction.Below : Direction.Both,
-    minDevFromExpected: q.min_dev_from_expected ?? cfg.min_dev_from_expected ?? 0,
+    minDevLower: minDev[0],
+    minDevUpper: minDev[1],
+    minRelDevLower: minRel[0] / 100,
+    minRelDevUpper: minRel[1] / 100,
     dataRangeLow: range[0],
     dataRangeHigh: range[1],
     scoreOutsideDataRange: cfg.anomaly_score_outside_data_range,
-    scale: cfg.scale,
+    scaleLower: cfg.scale[0],
+    scaleUpper: cfg.scale[1],
     clipPredictions: cfg.clip_predictions,
   };
-  return new Scorer(buildModel(cfg), params);
+  return new Scorer(buildModel(q.tz !== undefined && 'tz' in cfg ? { ...cfg, tz: q.tz } : cfg), params);
 }
 
 function buildModel(cfg: ModelConfig): Model {

@@ -1,19 +1,37 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { parseSelector } from '../match/selector.js';
-import { modelEntry, perQueryScoring } from './models.js';
+import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
+import { show } from './forms.js';
 
 /**
  * The whole configuration: one zod schema, the single source of every default.
  * Unknown keys are errors everywhere (`.strict()`), so a typo never silently means "default".
+ * vmanomaly's forms are turned into these before validation (migration.ts); cross-field checks
+ * run even when a field has an error (`when`), so one run reports every problem of a file.
  */
+const ALWAYS = { when: () => true };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/** A string; a YAML number (`password: 12345`) is taken as its text. */
+const text = z.union([z.string(), z.number()]).transform(String);
 
 const hostPort = z.string().refine((s) => /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]*):\d{1,5}$/.test(s), {
   message: "expected 'host:port' (e.g. '127.0.0.1:8490', ':8490', '[::1]:8490')",
 });
 
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** An alias or label name: [a-zA-Z_][a-zA-Z0-9_]*, with the spelling that would do. */
+const name = (what: string) =>
+  z.string().superRefine((v, ctx) => {
+    if (!LABEL_NAME_RE.test(v)) {
+      const fixed = v.replace(/[^a-zA-Z0-9_]/g, '_').replace(/^(?=\d)/, '_') || '_';
+      ctx.addIssue({ code: 'custom', message: `a ${what} may hold letters, digits and '_' only, not starting with a digit ([a-zA-Z_][a-zA-Z0-9_]*): write '${fixed}'` });
+    }
+  });
 const absPath = z.string().regex(/^\/[^\s?#]*$/, "expected an absolute path such as '/api/v1/import'");
 
 export const TRANSFORMS = ['none', 'rate', 'increase'] as const;
@@ -25,12 +43,16 @@ const queryLong = z
       try {
         parseSelector(v);
       } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        const msg = (e as Error).message;
+        // A syntax error says where; add what a selector looks like.
+        ctx.addIssue({ code: 'custom', message: /:\s|use /.test(msg) ? msg : `${msg}: expected a series selector such as 'metric{label="value"}'` });
       }
     }),
     /** Counters: score the per-second rate (or the increase) between samples, with resets handled. */
     transform: z.enum(TRANSFORMS).default('none'),
     ...perQueryScoring,
+    /** The data's time zone (vmanomaly's per-query tz): overrides the tz of the seasonal models scoring this query. */
+    tz: tz.optional(),
   })
   .strict();
 const query = z.preprocess((v) => (typeof v === 'string' ? { expr: v } : v), queryLong);
@@ -53,7 +75,7 @@ export const serverSchema = z
 export const readerSchema = z
   .object({
     /** alias -> selector; the alias becomes $QUERY_KEY. */
-    queries: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'query alias: expected [a-zA-Z_][a-zA-Z0-9_]*'), query),
+    queries: z.record(name('query alias'), query).refine((q) => Object.keys(q).length > 0, { message: "expected at least one query, e.g. queries: { cpu: 'node_load1' }" }),
   })
   .strict();
 
@@ -66,8 +88,11 @@ export const writerSchema = z
   .object({
     /** vmanomaly's class names for its VictoriaMetrics writer; there is no other writer. */
     class: z.enum(['vm', 'writer.vm.VmWriter']).default('vm'),
-    /** VictoriaMetrics (single node, vminsert or vmagent) base URL; raw and generated data go there. */
-    datasource_url: z.url({ protocol: /^https?$/ }),
+    /** VictoriaMetrics (single node, vminsert, vmagent or vmauth) base URL; raw and generated data go there. */
+    datasource_url: z.string().superRefine((v, ctx) => {
+      const err = checkDatasourceUrl(v);
+      if (err) ctx.addIssue({ code: 'custom', message: err });
+    }),
     /** Cluster tenant: 'A', 'A:B' or 'multitenant' (YAML may give a number); absent: single node. */
     tenant_id: z
       .union([z.string(), z.number()])
@@ -82,17 +107,17 @@ export const writerSchema = z
       .optional(),
     /** Name and extra labels of generated series; __name__ must contain $VAR; $VAR/$QUERY_KEY allowed in any value. */
     metric_format: z
-      .record(z.string().regex(LABEL_NAME_RE, 'label name: expected [a-zA-Z_][a-zA-Z0-9_]*'), z.union([z.string(), z.number()]).transform(String))
+      .record(name('label name'), z.union([z.string(), z.number()]).transform(String))
       .default({ __name__: '$VAR', for: '$QUERY_KEY' }),
     /** When present, generated series are written as JSON lines (/api/v1/import format) to this path instead of remote_write. */
     import_json_path: absPath.optional(),
     /** Checked at start-up and every 15 s, reported by /ready: a path under datasource_url, or a full URL. */
     health_path: z.string().min(1).default('/health'),
-    /** Basic auth (with password). */
-    user: z.string().optional(),
-    password: z.string().optional(),
+    /** Basic auth (with password); YAML numbers are taken as text. */
+    user: text.optional(),
+    password: text.optional(),
     /** Authorization: Bearer <token>. */
-    bearer_token: z.string().optional(),
+    bearer_token: text.optional(),
     /** File holding the token; re-read when it changes (rotation without restart). */
     bearer_token_file: z.string().optional(),
     /** Per request to the datasource (duration string, or seconds as a number). */
@@ -105,11 +130,18 @@ export const writerSchema = z
     /** Client certificate and key (mTLS); both or neither. */
     tls_cert_file: z.string().optional(),
     tls_key_file: z.string().optional(),
+    /**
+     * vmanomaly 1.29.2's retries of a failed connection: a generated-series write that gets no
+     * answer (refused, reset, timed out) is sent again up to this many times. Raw data is never
+     * retried here: its sender gets 503 and retries it.
+     */
+    connection_retry_attempts: z.number().int().min(0).default(1),
   })
   .strict()
   .superRefine((w, ctx) => {
-    const name = w.metric_format.__name__;
-    if (name === undefined || !name.includes('$VAR')) {
+    if (w === null || typeof w !== 'object') return;
+    const name = w.metric_format?.__name__;
+    if (w.metric_format !== undefined && (name === undefined || !name.includes('$VAR'))) {
       ctx.addIssue({
         code: 'custom',
         path: ['metric_format', '__name__'],
@@ -131,7 +163,39 @@ export const writerSchema = z
       const [have, missing] = w.tls_cert_file === undefined ? ['tls_key_file', 'tls_cert_file'] : ['tls_cert_file', 'tls_key_file'];
       ctx.addIssue({ code: 'custom', path: [missing], message: `expected together with writer.${have} (mTLS needs the certificate and its key)` });
     }
-  });
+  }, ALWAYS);
+
+/** `http://user:secret@host` -> `http://***@host`, for messages. */
+function redactUrl(v: string): string {
+  return v.replace(/\/\/[^/@\s]*@/, '//***@');
+}
+
+/**
+ * writer.datasource_url is the base URL anomstream appends its paths to: http(s), and not a
+ * write, import or read path pasted from vmagent's -remoteWrite.url or a vmanomaly reader
+ * (`http://vm:8428/api/v1/write` would be written to `/api/v1/write/api/v1/write`).
+ */
+export function checkDatasourceUrl(v: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(v.trim());
+  } catch {
+    return `expected an http:// or https:// URL such as 'http://127.0.0.1:8428', got ${show(redactUrl(v))}`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `expected an http:// or https:// URL, got ${show(redactUrl(v))}`;
+  const path = u.pathname.replace(/\/+$/, '');
+  const write = /^(.*?)(\/insert\/([^/]+)\/prometheus|\/prometheus)?\/api\/v1\/(write|import(?:\/[a-z]+)?|push)$/.exec(path);
+  if (write) {
+    const tenant = write[3] ? ` and writer.tenant_id: '${write[3]}'` : '';
+    const appended = write[3] ? '/insert/<tenant>/prometheus/api/v1/write' : '/api/v1/write';
+    return `ends in the ${write[4].startsWith('import') ? 'import' : 'write'} path '${path.slice(write[1].length)}': give the base URL '${u.origin}${write[1]}'${tenant} (anomstream appends ${appended} itself)`;
+  }
+  const select = /^(.*?)\/select\/([^/]+)\/prometheus/.exec(path);
+  if (select) return `'${path}' is vmselect's read path: writes go to vminsert: give its base URL (e.g. 'http://vminsert:8480') and writer.tenant_id: '${select[2]}'`;
+  const read = /^(.*?)(\/prometheus)?\/api\/v1\/(query|query_range|export|series|labels)$/.exec(path);
+  if (read) return `ends in the query path '${path.slice(read[1].length)}': give the base URL '${u.origin}${read[1]}' (anomstream writes; it queries nothing)`;
+  return null;
+}
 
 export const limitsSchema = z
   .object({
@@ -147,25 +211,33 @@ export const configSchema = z
     server: serverSchema.default(serverSchema.parse({})),
     reader: readerSchema,
     /** alias -> model; absent: one `auto` model on every query. */
-    models: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'model alias: expected [a-zA-Z_][a-zA-Z0-9_]*'), modelEntry).optional(),
+    models: z.record(name('model alias'), modelEntry).optional(),
     writer: writerSchema,
     limits: limitsSchema.default(limitsSchema.parse({})),
     logging: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .object({
+        /** pino level (--log-level overrides it). */
+        level: z.enum(LOG_LEVELS).default('info'),
+        /** json: one JSON object per line (pino); text: time, level, message, key=value fields (--log-format overrides it). */
+        format: z.enum(['json', 'text']).default('json'),
+      })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const aliases = Object.keys(c.reader.queries);
-    if (aliases.length === 0) ctx.addIssue({ code: 'custom', path: ['reader', 'queries'], message: 'expected at least one query' });
+    const queries = c?.reader?.queries;
+    if (queries === undefined || queries === null || typeof queries !== 'object') return;
+    const aliases = Object.keys(queries);
     for (const [alias, m] of Object.entries(c.models ?? {})) {
-      (m.queries ?? []).forEach((q, i) => {
-        if (!aliases.includes(q)) {
-          ctx.addIssue({ code: 'custom', path: ['models', alias, 'queries', i], message: `unknown query '${q}' (reader.queries has: ${aliases.join(', ')})` });
+      const qs: unknown = (m as { queries?: unknown } | undefined)?.queries;
+      if (!Array.isArray(qs)) continue;
+      qs.forEach((q, i) => {
+        if (typeof q === 'string' && !aliases.includes(q)) {
+          ctx.addIssue({ code: 'custom', path: ['models', alias, 'queries', i], message: `unknown query '${q}': expected an alias of reader.queries (${aliases.join(', ')})` });
         }
       });
     }
-  });
+  }, ALWAYS);
 
 export type Config = z.output<typeof configSchema>;

@@ -18,6 +18,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export class GeneratedWriter {
   readonly tenancy: TenancyCheck;
   private readonly importJsonPath: string | null;
+  /** writer.connection_retry_attempts: resends of a write that got no answer at all. */
+  private readonly retries: number;
   private readonly snappy = new Snappy();
 
   constructor(
@@ -27,6 +29,7 @@ export class GeneratedWriter {
     log: Logger,
   ) {
     this.importJsonPath = w.import_json_path ?? null;
+    this.retries = w.connection_retry_attempts;
     this.tenancy = new TenancyCheck(registry, log);
   }
 
@@ -40,9 +43,16 @@ export class GeneratedWriter {
    * first await) and re-encoded: a cost paid only in import_json_path mode.
    */
   send(tenant: string | null, snappyBody: Uint8Array): Promise<PostResult> {
-    if (this.importJsonPath === null) return this.downstream.post(writePath(tenant), snappyBody, REMOTE_WRITE_HEADERS);
+    if (this.importJsonPath === null) return this.post(writePath(tenant), snappyBody, REMOTE_WRITE_HEADERS);
     const raw = this.snappy.decompress(snappyBody, Number.MAX_SAFE_INTEGER);
     const lines = Buffer.from(writeRequestToJsonLines(raw), 'utf8');
-    return this.downstream.post(importPath(tenant, this.importJsonPath), lines, JSON_HEADERS);
+    return this.post(importPath(tenant, this.importJsonPath), lines, JSON_HEADERS);
+  }
+
+  /** A write that got no HTTP answer (status 0: refused, reset, timed out) is resent up to `retries` times. */
+  private async post(path: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult> {
+    let r = await this.downstream.post(path, body, headers);
+    for (let i = 0; i < this.retries && r.status === 0; i++) r = await this.downstream.post(path, body, headers);
+    return r;
   }
 }

@@ -11,8 +11,10 @@ import { Model, Prediction } from './model.js';
  * width as a last guard, so the score is always finite.
  *
  * Then, in vmanomaly's order: y outside `data_range` scores `anomaly_score_outside_data_range`;
- * `detection_direction` forces 0 on the ignored side; `|y - yhat| < min_dev_from_expected`
- * forces 0. `scale` multiplies the band's half-widths; `clip_predictions` clips yhat and the
+ * `detection_direction` forces 0 on the ignored side; a deviation below `min_dev_from_expected`
+ * (absolute) or below `min_rel_dev_from_expected` (a fraction of |yhat|) forces 0, each with
+ * its own value below and above yhat (vmanomaly's two-sided [lower, upper] forms). `scale`
+ * multiplies the band's half-widths, [lower, upper] too; `clip_predictions` clips yhat and the
  * band to `data_range`. Points with a timestamp not after the last one are not learned
  * (`update` returns false) so duplicates and out-of-order samples cannot corrupt the state.
  */
@@ -25,11 +27,18 @@ export const enum Direction {
 export interface ScorerParams {
   minNSamplesSeen: number;
   direction: Direction;
-  minDevFromExpected: number;
+  /** min_dev_from_expected [lower, upper]: |y - yhat| below it scores 0 (y below / above yhat). */
+  minDevLower: number;
+  minDevUpper: number;
+  /** min_rel_dev_from_expected / 100 [lower, upper]: |y - yhat| below it·|yhat| scores 0. */
+  minRelDevLower: number;
+  minRelDevUpper: number;
   dataRangeLow: number;
   dataRangeHigh: number;
   scoreOutsideDataRange: number;
-  scale: number;
+  /** scale [lower, upper]: multipliers of the band's half-widths below and above yhat. */
+  scaleLower: number;
+  scaleUpper: number;
   clipPredictions: boolean;
 }
 
@@ -67,8 +76,8 @@ export class Scorer {
     this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out, n - 1);
     out.y = y;
     const yhat = out.yhat;
-    let up = (out.upper - yhat) * p.scale;
-    let lo = (yhat - out.lower) * p.scale;
+    let up = (out.upper - yhat) * p.scaleUpper;
+    let lo = (yhat - out.lower) * p.scaleLower;
     if (!(up > MIN_WIDTH)) up = MIN_WIDTH;
     if (!(lo > MIN_WIDTH)) lo = MIN_WIDTH;
     out.upper = yhat + up;
@@ -77,7 +86,7 @@ export class Scorer {
     let score: number;
     if (y < p.dataRangeLow || y > p.dataRangeHigh) score = p.scoreOutsideDataRange;
     else if ((p.direction === Direction.Above && d < 0) || (p.direction === Direction.Below && d > 0)) score = 0;
-    else if (Math.abs(d) < p.minDevFromExpected) score = 0;
+    else if (d >= 0 ? d < p.minDevUpper || d < p.minRelDevUpper * Math.abs(yhat) : -d < p.minDevLower || -d < p.minRelDevLower * Math.abs(yhat)) score = 0;
     else score = d >= 0 ? d / up : -d / lo;
     if (!(score < Number.MAX_VALUE)) score = Number.MAX_VALUE; // finite even for absurd y
     out.score = score;

@@ -117,7 +117,7 @@ test('compileModel: query-level scoring overrides the model level', () => {
   const cfg = config({ class: 'zscore_online', detection_direction: 'below_expected', min_dev_from_expected: 5 });
   const s = compileModel(cfg, { detection_direction: 'above_expected', data_range: [0, 10] });
   assert.equal(s.p.direction, 1);
-  assert.equal(s.p.minDevFromExpected, 5);
+  assert.deepEqual([s.p.minDevLower, s.p.minDevUpper], [5, 5]);
   assert.deepEqual([s.p.dataRangeLow, s.p.dataRangeHigh], [0, 10]);
 });
 

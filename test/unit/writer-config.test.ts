@@ -57,7 +57,7 @@ test('metric_format: __name__ must contain $VAR; static labels and numbers allow
   assert.match(errorOf(base('  metric_format: { for: "$QUERY_KEY" }')), /writer\.metric_format\.__name__: .*got no __name__ key/);
   const f = parseConfig(base('  metric_format: { __name__: "x_$VAR", run: 3, for: "$QUERY_KEY_$VAR" }')).writer.metric_format;
   assert.deepEqual(f, { __name__: 'x_$VAR', run: '3', for: '$QUERY_KEY_$VAR' });
-  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "bad-name": "x" }')), /writer\.metric_format\.bad-name/);
+  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "bad-name": "x" }')), /writer\.metric_format\.bad-name: .*write 'bad_name'/);
 });
 
 test('two auth methods at once: an error naming both keys', () => {
@@ -93,13 +93,13 @@ test('import_json_path must be an absolute path', () => {
 test('migration: vmanomaly-only keys say what replaces them', () => {
   const rq = 'reader: { queries: { cpu: "test_cpu" } }';
   const cases: [string, RegExp][] = [
-    [`${rq}\nscheduler: { class: periodic, fit_every: 1h }`, /^scheduler: unknown key \(vmanomaly-only: anomstream scores every sample as it arrives/],
-    [`${rq}\nschedulers: { s: { fit_window: 1d } }`, /^schedulers: unknown key \(vmanomaly-only/],
-    [`${rq}\nfit_window: 1d`, /^fit_window: unknown key \(.*half_life/],
-    [`${rq}\ninfer_every: 1m`, /^infer_every: unknown key \(.*scored on arrival/],
-    ['reader: { queries: { cpu: "test_cpu" }, sampling_period: 1m }', /^reader\.sampling_period: unknown key \(anomstream sees every raw sample/],
-    ['reader: { queries: { cpu: "test_cpu" }, datasource_url: "http://vm:8428" }', /^reader\.datasource_url: unknown key \(.*remote_write.*writer\.datasource_url/],
-    ['reader: { queries: { cpu: "rate(test_cpu[5m])" } }', /^reader\.queries\.cpu(\.expr)?: .*transform: rate/],
+    [`${rq}\nscheduler: { class: periodic, fit_every: 1h }`, /^scheduler: vmanomaly's fit\/infer schedule: anomstream scores every sample as it arrives.*remove the section$/],
+    [`${rq}\nschedulers: { s: { fit_window: 1d } }`, /^schedulers: vmanomaly's .*remove the section$/],
+    [`${rq}\nfit_window: 1d`, /^fit_window: .*half_life/],
+    [`${rq}\ninfer_every: 1m`, /^infer_every: .*remove it/],
+    ['reader: { queries: { cpu: "test_cpu" }, sampling_period: 1m }', /^reader\.sampling_period: .*every raw sample.*remove it/],
+    ['reader: { queries: { cpu: "test_cpu" }, datasource_url: "http://vm:8428" }', /^reader\.datasource_url: .*remoteWrite\.url.*writer\.datasource_url/],
+    ['reader: { queries: { cpu: "rate(test_cpu[5m])" } }', /^reader\.queries\.cpu\.expr: .*transform: rate/],
   ];
   for (const [rest, re] of cases) assert.match(errorOf(base('', rest)), re, rest);
 });
