@@ -65,7 +65,7 @@ export function dumpProcesses(t: Diagnosable, procs: (Proc | undefined)[]): void
 export function requireBinaries(t: Skippable, ...paths: string[]): boolean {
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length === 0) return true;
-  const msg = `missing ${missing.join(', ')} (apt-get install -y victoria-metrics; or run .ci/run)`;
+  const msg = `missing ${missing.join(', ')} (Debian packages victoria-metrics, prometheus, prometheus-node-exporter, systemd: .ci/run installs them)`;
   if (IN_CI) throw new Error(`CI=true: ${msg}`);
   t.skip(msg);
   return false;
@@ -276,12 +276,14 @@ export class VictoriaMetrics {
   private constructor(
     readonly port: number,
     readonly dataDir: string,
+    private readonly extraArgs: string[],
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(): Promise<VictoriaMetrics> {
-    const vm = new VictoriaMetrics(await freePort(), tempDir('vm'));
+  /** `extraArgs` come last, so they override the defaults below (`-search.latencyOffset=5s`, say). */
+  static async start(extraArgs: string[] = []): Promise<VictoriaMetrics> {
+    const vm = new VictoriaMetrics(await freePort(), tempDir('vm'), extraArgs);
     await vm.restart();
     return vm;
   }
@@ -294,6 +296,7 @@ export class VictoriaMetrics {
       `-httpListenAddr=127.0.0.1:${this.port}`,
       '-search.latencyOffset=1s',
       '-loggerLevel=WARN',
+      ...this.extraArgs,
     ]);
     await waitHealthy(this.proc, `${this.url}/health`, 30_000);
   }
