@@ -7,11 +7,11 @@ import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Snappy } from '../src/decode/snappy.js';
-import { WriteBatch, WriteRequestDecoder } from '../src/decode/write-request.js';
-import { SeriesIndex } from '../src/series/index.js';
-import { GeneratedEncoder } from '../src/output/encoder.js';
-import { encodeLabels, formatLabels, replacedLabelNames } from '../src/output/format.js';
+import { Snappy } from '../src/wire/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
+import { SeriesIndex } from '../src/scoring/series-index.js';
+import { GeneratedEncoder } from '../src/emit/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from '../src/emit/format.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const WR = protobuf.loadSync(join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');

@@ -2,20 +2,20 @@ import type { Logger } from 'pino';
 import { OUTPUT_VARS, compileModel, defaultProvideSeries, modelEntry, type ModelConfig } from './config/models.js';
 import type { Config } from './config/schema.js';
 import { DecodeError } from './errors.js';
-import { Snappy } from './decode/snappy.js';
-import { WriteBatch, WriteRequestDecoder } from './decode/write-request.js';
+import { Snappy } from './wire/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from './ingest/write-request.js';
 import { Downstream, REMOTE_WRITE_HEADERS, type PostResult } from './forward/downstream.js';
-import { GeneratedWriter } from './forward/generated.js';
+import { GeneratedWriter } from './emit/sinks.js';
 import { writePath } from './forward/paths.js';
-import { matches, parseSelector, type Selector } from './match/selector.js';
+import { matches, parseSelector, type Selector } from './scoring/selector.js';
 import { Prediction } from './models/model.js';
 import type { Scorer } from './models/scorer.js';
 import { lbl, type Registry } from './metrics/registry.js';
 import { Throttle } from './metrics/throttle.js';
-import { GeneratedEncoder } from './output/encoder.js';
-import { encodeLabels, formatLabels, replacedLabelNames } from './output/format.js';
-import { SeriesIndex } from './series/index.js';
-import { Links } from './series/links.js';
+import { GeneratedEncoder } from './emit/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from './emit/format.js';
+import { SeriesIndex } from './scoring/series-index.js';
+import { Links } from './scoring/links.js';
 
 /**
  * The one place the stages meet, in data order:

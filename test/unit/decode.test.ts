@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { DecodeError } from '../../src/errors.js';
-import { Snappy, snappyLiteral } from '../../src/decode/snappy.js';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
+import { Snappy, snappyLiteral } from '../../src/wire/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SelectorError } from '../../src/errors.js';
-import { matches, parseSelector } from '../../src/match/selector.js';
+import { matches, parseSelector } from '../../src/scoring/selector.js';
 
 const labels = (o: Record<string, string>) => new Map(Object.entries(o));
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
-import { GeneratedEncoder } from '../../src/output/encoder.js';
-import { encodeLabels, formatLabels, replacedLabelNames } from '../../src/output/format.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
+import { GeneratedEncoder } from '../../src/emit/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from '../../src/emit/format.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
-import { SeriesIndex } from '../../src/series/index.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
+import { SeriesIndex } from '../../src/scoring/series-index.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');

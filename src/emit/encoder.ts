@@ -1,4 +1,4 @@
-import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
+import { LABEL_INTS, type WriteBatch } from '../ingest/write-request.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 
 /**

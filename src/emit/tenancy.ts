@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
-import { MULTITENANT } from './paths.js';
+import { MULTITENANT } from '../forward/paths.js';
 import { Throttle } from '../metrics/throttle.js';
 
 /**

@@ -1,4 +1,4 @@
-import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
+import { LABEL_INTS, type WriteBatch } from '../ingest/write-request.js';
 
 /**
  * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
@@ -13,7 +13,7 @@ import { LABEL_INTS, type WriteBatch } from '../decode/write-request.js';
  * Two distinct series share an id only if both 32-bit hashes collide: for n series the
  * probability is about n^2 / 2^65 (3e-8 at a million series). The cost of that event is one
  * series scored by the other's model, and its generated series built with the other's cached
- * block plan (output/encoder.ts plan()), so parts of their labels can be the other's; raw data
+ * block plan (emit/encoder.ts plan()), so parts of their labels can be the other's; raw data
  * is never affected (it is forwarded as is).
  */
 export class SeriesIndex {

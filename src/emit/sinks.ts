@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { Snappy } from '../decode/snappy.js';
+import { Snappy } from '../wire/snappy.js';
 import type { Registry } from '../metrics/registry.js';
-import { writeRequestToJsonLines } from '../output/json-lines.js';
-import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from './downstream.js';
-import { importPath, writePath } from './paths.js';
+import { writeRequestToJsonLines } from './json-lines.js';
+import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
+import { importPath, writePath } from '../forward/paths.js';
 import { TenancyCheck } from './tenancy.js';
 
 /**

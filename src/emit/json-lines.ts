@@ -1,4 +1,4 @@
-import { WriteBatch, WriteRequestDecoder } from '../decode/write-request.js';
+import { WriteBatch, WriteRequestDecoder } from '../ingest/write-request.js';
 
 /**
  * Generated series as JSON lines, VictoriaMetrics' /api/v1/import format (the transport of
