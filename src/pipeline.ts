@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { OUTPUT_VARS, compileModel, defaultProvideSeries, modelEntry, type ModelConfig } from './config/models.js';
 import type { Config } from './config/schema.js';
 import { DecodeError } from './errors.js';
-import { Snappy } from './wire/snappy.js';
+import { SnappyReader } from './wire/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from './ingest/write-request.js';
 import { Downstream, REMOTE_WRITE_HEADERS, type PostResult } from './forward/downstream.js';
 import { GeneratedWriter } from './emit/sinks.js';
@@ -414,7 +414,7 @@ export class Pipeline {
 
 /** A decompressor and a batch: one per request between decode and scoring. */
 class Decoded {
-  readonly snappy = new Snappy();
+  readonly snappy = new SnappyReader();
   readonly batch = new WriteBatch();
   tenant: string | null = null;
 }

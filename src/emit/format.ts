@@ -1,26 +1,20 @@
-import type { OutputVar } from '../config/models.js';
+import { varintLen, writeVarint } from '../wire/varint.js';
 
-/**
- * writer.metric_format compiled once: for each (query, model, variable) the protobuf bytes of
- * the labels every generated series of that kind starts with, and the set of input label
- * names those labels replace.
- *
- * Output labels = metric_format (placeholders filled) + model_alias (when a query has several
- * models, as vmanomaly does) + `source_metric` (the input's metric name, since __name__ is
- * replaced: without it two inputs `a{x="1"}` and `b{x="1"}` would map to one output series)
- * + every other input label. On a clash the generated label wins over the input's.
- */
+// writer.metric_format compiled once: for each (query, model, variable) the protobuf bytes of
+// the labels every generated series of that kind starts with, and the set of input label
+// names those labels replace.
+//
+// Output labels = metric_format (placeholders filled) + model_alias (when a query has several
+// models, as vmanomaly does) + `source_metric` (the input's metric name, since __name__ is
+// replaced: without it two inputs `a{x="1"}` and `b{x="1"}` would map to one output series)
+// + every other input label. On a clash the generated label wins over the input's.
+
 export const SOURCE_METRIC_LABEL = 'source_metric';
 export const MODEL_ALIAS_LABEL = 'model_alias';
 
 const enc = new TextEncoder();
 
-export interface MetricFormat {
-  /** Encoded labels per output var, in the order given. */
-  prefix(v: OutputVar): Uint8Array;
-}
-
-export function fillPlaceholders(tpl: string, v: string, queryKey: string): string {
+function fillPlaceholders(tpl: string, v: string, queryKey: string): string {
   return tpl.replaceAll('$VAR', v).replaceAll('$QUERY_KEY', queryKey);
 }
 
@@ -39,22 +33,22 @@ export function replacedLabelNames(format: Record<string, string>): string[] {
 
 /** Protobuf bytes of Label entries (TimeSeries field 1) for these pairs. */
 export function encodeLabels(pairs: [string, string][]): Uint8Array {
-  const parts: number[] = [];
+  const parts: Uint8Array[] = [];
   for (const [n, v] of pairs) {
     const nb = enc.encode(n);
     const vb = enc.encode(v);
-    const inner: number[] = [0x0a, ...varint(nb.length), ...nb, 0x12, ...varint(vb.length), ...vb];
-    parts.push(0x0a, ...varint(inner.length), ...inner);
+    const inner = 1 + varintLen(nb.length) + nb.length + 1 + varintLen(vb.length) + vb.length;
+    const e = new Uint8Array(1 + varintLen(inner) + inner);
+    e[0] = 0x0a; // TimeSeries.labels
+    let p = writeVarint(e, 1, inner);
+    e[p++] = 0x0a; // Label.name
+    p = writeVarint(e, p, nb.length);
+    e.set(nb, p);
+    p += nb.length;
+    e[p++] = 0x12; // Label.value
+    p = writeVarint(e, p, vb.length);
+    e.set(vb, p);
+    parts.push(e);
   }
-  return Uint8Array.from(parts);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
+  return Uint8Array.from(Buffer.concat(parts));
 }

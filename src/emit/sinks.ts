@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { Snappy } from '../wire/snappy.js';
+import { SnappyReader } from '../wire/snappy.js';
 import type { Registry } from '../metrics/registry.js';
 import { writeRequestToJsonLines } from './json-lines.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
@@ -18,7 +18,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export class GeneratedWriter {
   readonly tenancy: TenancyCheck;
   private readonly importJsonPath: string | null;
-  private readonly snappy = new Snappy();
+  private readonly snappy = new SnappyReader();
 
   constructor(
     w: Config['writer'],

@@ -1,4 +1,5 @@
-import { LABEL_INTS, type WriteBatch } from '../ingest/write-request.js';
+import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
+import { grown } from '../wire/grow.js';
 
 /**
  * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
@@ -102,9 +103,10 @@ export class SeriesIndex {
     const first = batch.lblFirst[s];
     const last = first + batch.lblCount[s];
     for (let j = first; j < last; j++) {
-      for (let k = 0; k < 4; k += 2) {
-        const start = l[LABEL_INTS * j + k];
-        const end = l[LABEL_INTS * j + k + 1];
+      // The name's range, then the value's (each range's end is the int after its start).
+      for (let k = LabelInt.NameStart; k <= LabelInt.ValueStart; k += LabelInt.ValueStart - LabelInt.NameStart) {
+        const start = l[LabelInt.Count * j + k];
+        const end = l[LabelInt.Count * j + k + 1];
         for (let i = start; i < end; i++) {
           const c = b[i];
           h1 = Math.imul(h1 ^ c, 0x01000193);
@@ -166,14 +168,8 @@ export class SeriesIndex {
     if (this.freeCount > 0) id = this.free[--this.freeCount];
     else {
       id = this.end++;
-      if (2 * id + 2 > this.hashes.length) {
-        const hs = new Uint32Array(this.hashes.length * 2);
-        hs.set(this.hashes);
-        this.hashes = hs;
-        const ls = new Uint32Array(this.hashes.length / 2);
-        ls.set(this.lastSeen);
-        this.lastSeen = ls;
-      }
+      this.hashes = grown(this.hashes, 2 * id + 2);
+      this.lastSeen = grown(this.lastSeen, id + 1);
     }
     this.size++;
     this.hashes[2 * id] = this.h1;
@@ -222,11 +218,7 @@ export class SeriesIndex {
     }
     t[i] = -1;
     this.lastSeen[id] = FREE;
-    if (this.freeCount === this.free.length) {
-      const f = new Int32Array(this.free.length * 2);
-      f.set(this.free);
-      this.free = f;
-    }
+    this.free = grown(this.free, this.freeCount + 1);
     this.free[this.freeCount++] = id;
     this.size--;
   }
