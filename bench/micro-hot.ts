@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SnappyReader } from '../src/wire/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
-import { SeriesIndex } from '../src/scoring/series-index.js';
+import { SeriesIndex, SeriesKey } from '../src/scoring/series-index.js';
 import { GeneratedEncoder } from '../src/emit/encoder.js';
 import { encodeLabels, formatLabels, replacedLabelNames } from '../src/emit/format.js';
 
@@ -33,6 +33,7 @@ const sn = new SnappyReader();
 const dec = new WriteRequestDecoder();
 const batch = new WriteBatch();
 const index = new SeriesIndex(1e7);
+const key = new SeriesKey();
 const fmt = { __name__: '$VAR', for: '$QUERY_KEY' };
 const enc = new GeneratedEncoder(replacedLabelNames(fmt), 4);
 const prefixes = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'].map((v) => encodeLabels(formatLabels(fmt, v, 'q', null)));
@@ -53,8 +54,8 @@ time('decode WriteRequest', 300, () => dec.decode(rawView, batch));
 for (let s = 0; s < batch.seriesCount; s++) enc.plan(batch, s, s); // as the pipeline does when it gives a scored series its id
 time('hash + find/add series', 300, () => {
   for (let s = 0; s < batch.seriesCount; s++) {
-    index.hash(batch, s, 0);
-    if (index.find() < 0) index.add();
+    index.hash(batch, s, 0, key);
+    if (index.find(key) < 0) index.add(key, 0);
   }
 });
 time('encode 4 generated series', 300, () => {
