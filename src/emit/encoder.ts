@@ -1,7 +1,7 @@
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { copyBytes, sameBytes } from '../wire/bytes.js';
 import { grown } from '../wire/grow.js';
-import { SnappyWriter } from '../wire/snappy-writer.js';
+import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.js';
 import { varintLen, writeVarint } from '../wire/varint.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 import { BlockPlans, isName } from './plans.js';
@@ -309,24 +309,50 @@ export class GeneratedEncoder {
 
   /**
    * writeSeries' common case, straight-line: one sample, prefix and block both written before,
-   * a literal open (the previous series' sample). Emits: the header into that literal, a copy
-   * of the prefix, a copy of the block, a new literal with the sample.
+   * a literal open (the previous series' sample). Emits: the header into that literal, closes
+   * it, a copy of the prefix, a copy of the block, a new literal with the sample. It works on
+   * the writer's fields directly: through its methods this path measured 1.3x slower (bench
+   * micro-hot, encode 4 outputs), the calls not inlined.
    */
   private writeRepeat(prefixId: number, prefixLen: number, pa: number, v: number): void {
     const w = this.w;
     const blockLen = this.blockLen;
+    const msgLen = prefixLen + blockLen + this.samplesLen;
     const tEnd = this.tsEnd[0];
     w.ensure(6 + 5 + 5 * ((blockLen + 63) >>> 6) + 5 + 3 + 12 + tEnd);
-    w.literal(6);
-    w.out[w.pos] = 0x0a; // WriteRequest.timeseries
-    w.advance(writeVarint(w.out, w.pos + 1, prefixLen + blockLen + this.samplesLen));
+    const out = w.out;
+    // Header, appended to the open literal (or a new one when it is full).
+    if (w.litLen + 6 > MAX_LITERAL) {
+      w.closeLiteral();
+      w.litHeader = w.pos;
+      w.pos += 3;
+      w.litLen = 0;
+    }
+    let p = w.pos;
+    const h = p;
+    out[p++] = 0x0a; // WriteRequest.timeseries
+    p = writeVarint(out, p, msgLen);
+    w.litLen += p - h;
+    w.raw += p - h;
+    w.pos = p;
+    w.closeLiteral();
+    p = w.pos;
+    // Prefix and block: copies.
     this.prefixAt[prefixId] = w.raw;
-    w.copyNow(w.raw - pa, prefixLen);
+    p = copyElements(out, p, w.raw - pa, prefixLen);
+    w.raw += prefixLen;
     const ba = this.blockAt;
     this.blockAt = w.raw;
-    w.copyNow(w.raw - ba, blockLen);
-    w.literal(12 + tEnd);
-    w.advance(this.sample(w.pos, v, this.tsBytes, 0, tEnd));
+    p = copyElements(out, p, w.raw - ba, blockLen);
+    w.raw += blockLen;
+    // The sample, in a new literal.
+    w.litHeader = p;
+    p += 3;
+    const s0 = p;
+    p = this.sample(p, v, this.tsBytes, 0, tEnd);
+    w.litLen = p - s0;
+    w.raw += p - s0;
+    w.pos = p;
     this.series++;
     this.samples++;
   }
@@ -362,11 +388,19 @@ export class GeneratedEncoder {
     }
     if (common > 0) w.copy(w.raw - this.prevRestAt, common);
     const rest = this.restLen - common;
-    if (rest <= 4096) w.literalView(this.req, this.reqView, this.restStart + common, rest);
-    else w.literalBytes(this.req, this.restStart + common, rest);
-    // This block is the previous one for the next series.
+    if (rest <= 4096) {
+      // Inline, not a writer method: as a call it measured ~5% slower (not inlined here).
+      w.literal(rest);
+      copyBytes(w.out, w.view, w.pos, this.req, this.reqView, this.restStart + common, rest);
+      w.advance(w.pos + rest);
+    } else w.literalBytes(this.req, this.restStart + common, rest);
+    this.simpleWritten(at);
+  }
+
+  /** The simple-plan block just written at uncompressed position `at` is the previous one for the next series. */
+  private simpleWritten(at: number): void {
     this.prevSimple = true;
-    this.prevId = id;
+    this.prevId = this.id;
     this.prevNameStart = this.nameStart;
     this.prevNameLen = this.nameLen;
     this.prevSourceAt = at;
