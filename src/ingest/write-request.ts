@@ -1,20 +1,22 @@
 import { DecodeError } from '../errors.js';
 import { grown } from '../wire/grow.js';
 
+// Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
+//
+// WriteRequest{1: TimeSeries*, 3: MetricMetadata*}; TimeSeries{1: Label*, 2: Sample*,
+// 3: Exemplar*, 4: Histogram*}; Label{1: name, 2: value}; Sample{1: double, 2: int64 ms}.
+// (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
+//
+// Nothing is allocated per series, label or sample: label names and values are byte ranges
+// into `buf`, samples go to typed columns. Labels are checked while decoding but their byte
+// ranges are filled only when asked for (`labels(s)`): the hot path needs them for new series
+// only (it hashes and copies each series' label bytes as one range). Unknown fields are skipped
+// by wire type, as protobuf requires; exemplars, histograms and metadata are counted, not
+// decoded (the raw body is forwarded unchanged, so they still reach the database).
+
 /**
- * Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
- *
- * WriteRequest{1: TimeSeries*, 3: MetricMetadata*}; TimeSeries{1: Label*, 2: Sample*,
- * 3: Exemplar*, 4: Histogram*}; Label{1: name, 2: value}; Sample{1: double, 2: int64 ms}.
- * (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
- *
- * Nothing is allocated per series, label or sample: label names and values are byte ranges
- * into `buf`, samples go to typed columns. Labels are checked while decoding but their byte
- * ranges are filled only when asked for (`labels(s)`): the hot path needs them for new series
- * only (it hashes and copies each series' label bytes as one range). Everything in a WriteBatch (including `buf`) is
- * valid until the next `decode()` into the same batch. Unknown fields are skipped by wire
- * type, as protobuf requires; exemplars, histograms and metadata are counted, not decoded
- * (the raw body is forwarded unchanged, so they still reach the database).
+ * One decoded request: the unit ingest hands to scoring. Everything in it (including `buf`)
+ * is valid until the next `decode()` into the same batch.
  */
 export class WriteBatch {
   buf: Uint8Array = new Uint8Array(0);
@@ -257,8 +259,13 @@ export class WriteRequestDecoder {
         const start = this.pos;
         const stop = start + len;
         if (stop > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: label string overruns its Label');
-        if (field === 1) (ns = start), (ne = stop);
-        else (vs = start), (ve = stop);
+        if (field === 1) {
+          ns = start;
+          ne = stop;
+        } else {
+          vs = start;
+          ve = stop;
+        }
         this.pos = stop;
       } else {
         if (field === 0 || field <= 2) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Label field ${field} has wire type ${wt}`);

@@ -4,21 +4,20 @@ import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Registry } from '../metrics/registry.js';
 import type { WriteResult } from '../ingest/ingest.js';
 
-/**
- * The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
- *
- *   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
- *   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
- *   GET  /health  200 while the process runs
- *   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
- *                 is the anomstream_downstream_up metric, so an instance is not taken out of
- *                 service exactly when it should be buffering)
- *   GET  /metrics self-monitoring
- *
- * Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
- * never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
- * then falls back to snappy), 503 for anything transient (retried).
- */
+// The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
+//
+//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
+//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
+//   GET  /health  200 while the process runs
+//   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
+//                 is the anomstream_downstream_up metric, so an instance is not taken out of
+//                 service exactly when it should be buffering)
+//   GET  /metrics self-monitoring
+//
+// Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
+// never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
+// then falls back to snappy), 503 for anything transient (retried).
+
 export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
 
 export interface ReceiverOptions {

@@ -139,7 +139,7 @@ async function modelFromModels(path: string, alias: string | undefined): Promise
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`replay: --config: cannot read '${path}': ${(e as Error).message}`);
+    throw new Error(`replay: --config: cannot read '${path}': ${(e as Error).message}`, { cause: e });
   }
   const models = (doc && typeof doc === 'object' ? (doc as Record<string, unknown>).models : undefined) ?? {};
   if (typeof models !== 'object' || models === null || Array.isArray(models)) {

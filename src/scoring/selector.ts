@@ -1,11 +1,10 @@
 import { SelectorError } from '../errors.js';
 
-/**
- * Prometheus series selectors, parsed and compiled once at start-up:
- *   metric{label="v", other!="w", re=~"a.*", nre!~"b|c"}   {__name__=~"node_.*"}
- * Regexes are fully anchored, as in Prometheus. A missing label matches as "".
- * Matching runs once per new series (the series index caches the result), never per sample.
- */
+// Prometheus series selectors, parsed and compiled once at start-up:
+//   metric{label="v", other!="w", re=~"a.*", nre!~"b|c"}   {__name__=~"node_.*"}
+// Regexes are fully anchored, as in Prometheus. A missing label matches as "".
+// Matching runs once per new series (the series index caches the result), never per sample.
+
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {

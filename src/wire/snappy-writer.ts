@@ -1,5 +1,12 @@
 import { varintLen, writeVarint } from './varint.js';
 
+/** Bytes kept free before the first element for the length header (a varint of up to 5 bytes). */
+const HEADER_ROOM = 5;
+export const MAX_LITERAL = 65536;
+const MIN_BUFFER = 1 << 16;
+/** Recycled buffers kept (one per block in flight is enough). */
+const MAX_SPARE = 16;
+
 /**
  * Writes a snappy block (the format of wire/snappy.ts) element by element, for a caller that
  * knows where its repeats are: it asks for literal bytes (and writes them itself into `out`
@@ -17,12 +24,6 @@ import { varintLen, writeVarint } from './varint.js';
  * Every buffer is a plain Uint8Array of at least 64 KiB, never a Buffer: a Buffer among them
  * gives every write site two object shapes (measured: deoptimised, then polymorphic).
  */
-const HEADER_ROOM = 5;
-export const MAX_LITERAL = 65536;
-const MIN_BUFFER = 1 << 16;
-/** Recycled buffers kept (one per block in flight is enough). */
-const MAX_SPARE = 16;
-
 export class SnappyWriter {
   /** The block being written and a DataView over it; both replaced when the block grows. */
   out: Uint8Array = uninitialised(MIN_BUFFER);

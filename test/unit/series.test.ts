@@ -93,7 +93,7 @@ test('idle series are evicted, their ids reused, and every other series still fo
   const oracle = new Map<number, number>(); // series -> id
   let seed = 7;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  let now = 0;
+  let now: number;
   for (let round = 1; round <= 40; round++) {
     now = round;
     // Touch or add a random third of the series.
