@@ -5,9 +5,9 @@ import { grown } from '../wire/grow.js';
 const MAX_NAMES = 100_000;
 
 /**
- * Block plans per series id: what the encoder decides once, when an id is given to a series
- * (the scoring unit calls plan() then), since the series' label bytes, hence all of this, never
- * change while it has the id:
+ * Block plans per series id: what the encoder decides once, when scoring gives a series its id
+ * (GeneratedBlock.seriesAdded calls plan()), since the series' label bytes, hence all of this,
+ * never change while it has the id:
  *  - `simple`: 1 when the series has the simple layout (simpleLayout()), so its block is the
  *    source_metric entry plus one byte range of the request;
  *  - `nameId`: the id of its metric name (-1: none), so a source entry is found by id;
