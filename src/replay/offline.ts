@@ -6,47 +6,66 @@ import { Column, type OutputRows, type ScoreSink } from '../scoring/output.js';
 import { Scoring } from '../scoring/scoring.js';
 import { varintLen, writeVarint } from '../wire/varint.js';
 
+/** Samples per TimeSeries: a file is sent as the proxy sees a long series, in pieces (its output rows stay small). */
+const CHUNK = 256;
+
 /**
  * One series of an offline file as the proxy would receive it: a remote write WriteRequest
- * with one TimeSeries (labels sorted by name, every sample), decoded by ingest's decoder into
- * a WriteBatch, so that the scoring unit sees exactly what it sees behind the receiver.
- * Timestamps are rounded to whole milliseconds (remote write carries int64 ms); samples dated
- * before 1970 are left out (the proxy forwards them without scoring). Sample i of the batch is
- * row i of the input among those kept; `rows` maps batch samples back to input rows.
+ * whose TimeSeries (labels sorted by name) carry CHUNK samples each, in order, decoded by
+ * ingest's decoder into a WriteBatch, so that the scoring unit sees exactly what it sees behind
+ * the receiver. Timestamps are rounded to whole milliseconds (remote write carries int64 ms);
+ * samples dated before 1970 are left out (the proxy forwards them without scoring).
+ * `rows` maps the batch's samples back to input rows.
  */
-export function seriesBatch(labels: Record<string, string>, ts: Float64Array, value: Float64Array): { batch: WriteBatch; rows: Int32Array } {
+export function seriesBatch(labels: Record<string, string>, ts: Float64Array, value: Float64Array): SeriesBatch {
   const pairs = Object.keys(labels)
     .sort()
     .map((k): [string, string] => [k, labels[k]]);
   const labelBytes = encodeLabels(pairs);
   const rows = new Int32Array(ts.length);
   let kept = 0;
-  let size = labelBytes.length;
-  for (let i = 0; i < ts.length; i++) {
-    if (!(Math.round(ts[i]) >= 0)) continue;
-    rows[kept++] = i;
-    size += 12 + varintLen(Math.round(ts[i])); // tag, length, 0x09 + double, 0x10 + varint
+  for (let i = 0; i < ts.length; i++) if (Math.round(ts[i]) >= 0) rows[kept++] = i;
+  // Each Sample entry: tag, length, 0x09 + double, 0x10 + timestamp varint.
+  const sampleBytes = (k: number): number => 12 + varintLen(Math.round(ts[rows[k]]));
+  let total = 0;
+  for (let from = 0; from < kept; from += CHUNK) {
+    let size = labelBytes.length;
+    for (let k = from; k < Math.min(from + CHUNK, kept); k++) size += sampleBytes(k);
+    total += 1 + varintLen(size) + size;
   }
-  const buf = new Uint8Array(1 + varintLen(size) + size);
+  const buf = new Uint8Array(total);
   const view = new DataView(buf.buffer);
-  buf[0] = 0x0a; // WriteRequest.timeseries
-  let p = writeVarint(buf, 1, size);
-  buf.set(labelBytes, p);
-  p += labelBytes.length;
-  for (let k = 0; k < kept; k++) {
-    const i = rows[k];
-    const t = Math.round(ts[i]);
-    buf[p++] = 0x12; // TimeSeries.samples
-    buf[p++] = 10 + varintLen(t);
-    buf[p++] = 0x09; // Sample.value
-    view.setFloat64(p, value[i], true);
-    p += 8;
-    buf[p++] = 0x10; // Sample.timestamp
-    p = writeVarint(buf, p, t);
+  let p = 0;
+  for (let from = 0; from < kept; from += CHUNK) {
+    const to = Math.min(from + CHUNK, kept);
+    let size = labelBytes.length;
+    for (let k = from; k < to; k++) size += sampleBytes(k);
+    buf[p++] = 0x0a; // WriteRequest.timeseries
+    p = writeVarint(buf, p, size);
+    buf.set(labelBytes, p);
+    p += labelBytes.length;
+    for (let k = from; k < to; k++) {
+      const i = rows[k];
+      const t = Math.round(ts[i]);
+      buf[p++] = 0x12; // TimeSeries.samples
+      buf[p++] = 10 + varintLen(t);
+      buf[p++] = 0x09; // Sample.value
+      view.setFloat64(p, value[i], true);
+      p += 8;
+      buf[p++] = 0x10; // Sample.timestamp
+      p = writeVarint(buf, p, t);
+    }
   }
   const batch = new WriteBatch();
   new WriteRequestDecoder().decode(buf, batch);
-  return { batch, rows: rows.subarray(0, kept) };
+  return { batch, rows: rows.subarray(0, kept), inputRows: ts.length };
+}
+
+/** One input series as a decoded batch; `rows[i]`: the input row of the batch's sample i. */
+export interface SeriesBatch {
+  batch: WriteBatch;
+  rows: Int32Array;
+  inputRows: number;
 }
 
 /** Per input row: whether the proxy would have written generated series for it, and their values. */
@@ -67,22 +86,40 @@ export interface OfflineScores {
  * previous one, the first sample under a transform) have `scored` 0.
  */
 export function scoreSeries(spec: ScoringSpec, labels: Record<string, string>, ts: Float64Array, value: Float64Array): OfflineScores {
-  const { batch, rows } = seriesBatch(labels, ts, value);
-  const sink = new RowsByInput(ts.length, rows);
-  new Scoring(spec, 1, new Registry()).score(batch, null, sink);
-  return sink.result;
+  return new OfflineScorer(spec).score(seriesBatch(labels, ts, value));
+}
+
+/**
+ * One scoring unit for many offline series: each score() call is a new series (its own tenant
+ * seed, so the same batch scored again starts cold), without building a new unit per series.
+ */
+export class OfflineScorer {
+  private readonly scoring: Scoring;
+  private calls = 0;
+
+  constructor(spec: ScoringSpec) {
+    this.scoring = new Scoring(spec, 1 << 30, new Registry());
+  }
+
+  /** The batch is only read; results go into `out` when given (arrays of at least b.inputRows, reused). */
+  score(b: SeriesBatch, out: OfflineScores = offlineScores(b.inputRows)): OfflineScores {
+    out.scored.fill(0, 0, b.inputRows);
+    this.scoring.score(b.batch, `offline-${this.calls++}`, new RowsByInput(out, b.rows));
+    return out;
+  }
+}
+
+/** Result arrays for n input rows. */
+export function offlineScores(n: number): OfflineScores {
+  return { scored: new Uint8Array(n), score: new Float64Array(n), yhat: new Float64Array(n), lower: new Float64Array(n), upper: new Float64Array(n), y: new Float64Array(n) };
 }
 
 /** A ScoreSink that files each output row under the input row its sample came from. */
 class RowsByInput implements ScoreSink {
-  readonly result: OfflineScores;
-
   constructor(
-    n: number,
+    private readonly result: OfflineScores,
     private readonly inputRow: Int32Array,
-  ) {
-    this.result = { scored: new Uint8Array(n), score: new Float64Array(n), yhat: new Float64Array(n), lower: new Float64Array(n), upper: new Float64Array(n), y: new Float64Array(n) };
-  }
+  ) {}
 
   beginBatch(): void {}
 
