@@ -160,7 +160,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
     // Downstream.
     const downPort = await freePort();
     let down: Proc;
-    let downstreamBase = `http://127.0.0.1:${downPort}`;
+    const downstreamBase = `http://127.0.0.1:${downPort}`;
     if (a.target === 'sink') {
       down = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(downPort), '--mode', a.sinkMode], '1');
       procs.push(down);

@@ -7,11 +7,11 @@ import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Snappy } from '../src/decode/snappy.js';
-import { WriteBatch, WriteRequestDecoder } from '../src/decode/write-request.js';
-import { SeriesIndex } from '../src/series/index.js';
-import { GeneratedEncoder } from '../src/output/encoder.js';
-import { encodeLabels, formatLabels, replacedLabelNames } from '../src/output/format.js';
+import { SnappyReader } from '../src/wire/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
+import { SeriesIndex, SeriesKey } from '../src/scoring/series-index.js';
+import { GeneratedEncoder } from '../src/emit/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from '../src/emit/format.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const WR = protobuf.loadSync(join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
@@ -29,13 +29,13 @@ const ts = Array.from({ length: N }, (_, i) => ({
 }));
 const raw = WR.encode(WR.fromObject({ timeseries: ts })).finish();
 const body = snappy.compress(raw);
-const sn = new Snappy();
+const sn = new SnappyReader();
 const dec = new WriteRequestDecoder();
 const batch = new WriteBatch();
 const index = new SeriesIndex(1e7);
+const key = new SeriesKey();
 const fmt = { __name__: '$VAR', for: '$QUERY_KEY' };
 const enc = new GeneratedEncoder(replacedLabelNames(fmt), 4);
-for (let s = 0; s < batch.seriesCount; s++) enc.plan(batch, s, s);
 const prefixes = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'].map((v) => encodeLabels(formatLabels(fmt, v, 'q', null)));
 const tcol = Float64Array.of(1_790_000_000_000);
 const vcol = Float64Array.of(1.25);
@@ -51,10 +51,11 @@ function time(name: string, reps: number, fn: () => void): void {
 time('snappy decompress', 300, () => void sn.decompress(body, 1 << 25));
 const rawView = sn.decompress(body, 1 << 25);
 time('decode WriteRequest', 300, () => dec.decode(rawView, batch));
+for (let s = 0; s < batch.seriesCount; s++) enc.plan(batch, s, s); // as the pipeline does when it gives a scored series its id
 time('hash + find/add series', 300, () => {
   for (let s = 0; s < batch.seriesCount; s++) {
-    index.hash(batch, s, 0);
-    if (index.find() < 0) index.add();
+    index.hash(batch, s, 0, key);
+    if (index.find(key) < 0) index.add(key, 0);
   }
 });
 time('encode 4 generated series', 300, () => {

@@ -15,7 +15,7 @@
 
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { decompressInto, uncompressedLength } from './load/snappy.js';
+import { SnappyReader } from '../src/wire/snappy.js';
 import { countWriteRequest, firstSeriesGenerated, zeroCounts, type SampleCounts } from './load/count.js';
 
 export type SinkMode = 'exact' | 'raw';
@@ -40,9 +40,12 @@ function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Largest uncompressed request the sink reads. */
+const MAX_UNCOMPRESSED = 256 * 1024 * 1024;
+
 export class CountingSink {
   readonly counts: SinkCounts;
-  private scratch = new Uint8Array(1 << 20);
+  private readonly snappy = new SnappyReader();
 
   constructor(readonly mode: SinkMode = 'exact') {
     this.counts = CountingSink.empty(mode);
@@ -64,30 +67,26 @@ export class CountingSink {
     c.requests++;
     c.lastAtMs = now;
     c.bodyBytes += body.length;
-    const total = uncompressedLength(body);
-    if (total < 0 || total > 256 * 1024 * 1024) {
-      c.errors++;
-      return false;
-    }
-    if (total > this.scratch.length) this.scratch = new Uint8Array(Math.max(total, 2 * this.scratch.length));
-    c.uncompressedBytes += total;
-    if (this.mode === 'raw') {
-      const n = decompressInto(body, this.scratch, 4096);
-      const gen = n < 0 ? null : firstSeriesGenerated(this.scratch, n);
-      if (gen === true) {
-        c.generatedRequestsUncounted++;
-        c.generatedBytesUncounted += body.length;
-        return true;
+    let raw: Uint8Array;
+    try {
+      if (this.mode === 'raw') {
+        const head = this.snappy.decompress(body, MAX_UNCOMPRESSED, 4096);
+        if (firstSeriesGenerated(head, head.length) === true) {
+          c.uncompressedBytes += this.snappy.announced;
+          c.generatedRequestsUncounted++;
+          c.generatedBytesUncounted += body.length;
+          return true;
+        }
       }
-    }
-    const n = decompressInto(body, this.scratch);
-    if (n !== total) {
+      raw = this.snappy.decompress(body, MAX_UNCOMPRESSED);
+    } catch {
       c.errors++;
       return false;
     }
+    c.uncompressedBytes += raw.length;
     const rawBefore = c.rawSamples;
     try {
-      countWriteRequest(this.scratch, n, c);
+      countWriteRequest(raw, raw.length, c);
     } catch {
       c.errors++;
       return false;

@@ -38,7 +38,7 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   const timer = setInterval(() => void check(), HEALTH_EVERY_MS).unref();
   const idleMs = cfg.limits.series_idle_timeout;
   const sweep = setInterval(() => {
-    const n = pipeline.evictIdle(idleMs);
+    const n = pipeline.scoring.evictIdle(idleMs);
     if (n > 0) log.info({ evicted: n, idle_timeout_ms: idleMs }, 'forgot idle series');
   }, Math.min(idleMs / 4, 60_000)).unref();
   const { host, port } = parseListen(cfg.server.listen);
@@ -47,7 +47,8 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     port,
     maxRequestBytes: cfg.server.max_request_bytes,
     maxInFlight: cfg.server.max_in_flight,
-    write: (body, tenant) => pipeline.write(body, tenant),
+    readable: (encoding) => pipeline.ingest.readable(encoding),
+    write: (body, tenant, encoding) => pipeline.write(body, tenant, encoding),
     readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
     registry,
     log,

@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   ANOM_CONFIG_UNREADABLE: 'a file named by the configuration cannot be read',
   ANOM_CONFIG_YAML: 'the configuration file is not valid YAML',
   ANOM_SELECTOR_SYNTAX: 'a series selector cannot be parsed',
+  ANOM_SELECTOR_FUNCTION: 'a MetricsQL function where a series selector is expected (the message names the transform to use)',
+  ANOM_SELECTOR_REGEX: "a label matcher's regex does not compile",
+  ANOM_SELECTOR_EMPTY: 'a selector with no matcher that rejects the empty string (it would match every series)',
   /** Command line: the CLI prints the message and the usage and exits 2. */
   ANOM_USAGE: 'command-line arguments cannot be used',
 } as const;

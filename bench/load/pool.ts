@@ -12,6 +12,7 @@
 // Timestamps: round r is stamped start + r * intervalMs, start chosen so that the last round is one
 // minute in the past: recent enough for any retention, never in the future.
 
+import { varintLen, writeVarint } from '../../src/wire/varint.js';
 import { compressWithSlots } from './snappy.js';
 import { nodeExporterSeries, valueAt, type SeriesSpec } from './labels.js';
 
@@ -51,24 +52,6 @@ export interface Pool {
 
 const enc = new TextEncoder();
 
-function varintLen(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(b: Uint8Array, o: number, v: number): number {
-  while (v >= 0x80) {
-    b[o++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  b[o++] = v;
-  return o;
-}
-
 /** Label pairs as the bytes of repeated `Label labels = 1` fields of a TimeSeries. */
 export function encodeLabels(labels: Array<[string, string]>): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -80,13 +63,13 @@ export function encodeLabels(labels: Array<[string, string]>): Uint8Array {
     const b = new Uint8Array(1 + varintLen(inner) + inner);
     let o = 0;
     b[o++] = 0x0a;
-    o = putVarint(b, o, inner);
+    o = writeVarint(b, o, inner);
     b[o++] = 0x0a;
-    o = putVarint(b, o, n.length);
+    o = writeVarint(b, o, n.length);
     b.set(n, o);
     o += n.length;
     b[o++] = 0x12;
-    o = putVarint(b, o, v.length);
+    o = writeVarint(b, o, v.length);
     b.set(v, o);
     parts.push(b);
     total += b.length;
@@ -165,7 +148,7 @@ export function buildPool(opt: PoolOptions): Pool {
     for (let s = first; s < first + count; s++) {
       const lb = labelBytes[s];
       raw[o++] = 0x0a;
-      o = putVarint(raw, o, lb.length + SAMPLE_BYTES);
+      o = writeVarint(raw, o, lb.length + SAMPLE_BYTES);
       raw.set(lb, o);
       o += lb.length;
       raw[o++] = 0x12;

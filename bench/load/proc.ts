@@ -1,6 +1,6 @@
 // CPU seconds and peak RSS of another process, from /proc (Linux only).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const CLK_TCK = 100; // getconf CLK_TCK on Linux x86-64 and arm64
 
@@ -33,14 +33,4 @@ export function peakRssMb(pid: number): number {
 /** Current resident set size (VmRSS) in MB. */
 export function rssMb(pid: number): number {
   return statusKb(pid, 'VmRSS') / 1024;
-}
-
-/** Resets VmHWM to the current RSS (writes 5 to clear_refs; needs to own the process). */
-export function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }

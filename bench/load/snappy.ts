@@ -1,4 +1,7 @@
-// Snappy block format (not framed), the two halves the benchmark needs.
+import { writeVarint } from '../../src/wire/varint.js';
+
+// Snappy block format (not framed): the load generator's compressor (the product reads with
+// src/wire/snappy.ts, which the counting sink uses too).
 //
 // compressWithSlots(): a greedy hash-matching compressor like snappy's own, except that bytes marked in
 // `literalMask` are always emitted as literals and never used as a copy source. The load generator marks
@@ -6,9 +9,6 @@
 // (copy the template, patch 14 bytes per sample) instead of re-encoding and re-compressing per request.
 // The label bytes compress as snappy would compress them; only the ~18 sample bytes of each series stay
 // literal, which makes our bodies slightly larger than real snappy's (documented in RESULTS.md).
-//
-// Decompressor: writes into a caller-owned, reused buffer (snappyjs allocates and zero-fills one per call).
-// It can stop after `limit` output bytes, which the sink uses to classify a request by its first series.
 
 const HASH_BITS = 14;
 const HASH_SIZE = 1 << HASH_BITS;
@@ -36,11 +36,8 @@ class Out {
     this.buf[this.len++] = b;
   }
   varint(v: number): void {
-    while (v >= 0x80) {
-      this.byte((v & 0x7f) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    this.byte(v);
+    this.ensure(10);
+    this.len = writeVarint(this.buf, this.len, v);
   }
 }
 
@@ -134,85 +131,4 @@ export function compressWithSlots(
   emitLiteral(n);
   if (t !== track.length) throw new Error(`compressWithSlots: ${track.length - t} tracked offsets not placed`);
   return { block: out.buf.slice(0, out.len), trackedAt };
-}
-
-/** Reads the uncompressed length from a snappy block's preamble; -1 if malformed. */
-export function uncompressedLength(src: Uint8Array): number {
-  let v = 0;
-  let shift = 1;
-  for (let i = 0; i < 5 && i < src.length; i++) {
-    const b = src[i];
-    v += (b & 0x7f) * shift;
-    if (b < 0x80) return v;
-    shift *= 128;
-  }
-  return -1;
-}
-
-/**
- * Decompresses a snappy block into `dst` (which must hold uncompressedLength(src) bytes, or `limit`).
- * Stops once `limit` bytes are produced. Returns the number of bytes written, or -1 if malformed.
- * The result is valid until the caller reuses `dst`.
- */
-export function decompressInto(src: Uint8Array, dst: Uint8Array, limit = Infinity): number {
-  let p = 0;
-  let total = 0;
-  let shift = 1;
-  for (;;) {
-    if (p >= src.length) return -1;
-    const b = src[p++];
-    total += (b & 0x7f) * shift;
-    if (b < 0x80) break;
-    shift *= 128;
-  }
-  if (total > dst.length) return -1;
-  const stop = Math.min(total, limit);
-  let o = 0;
-  const n = src.length;
-  while (p < n && o < stop) {
-    const tag = src[p++];
-    const kind = tag & 3;
-    if (kind === 0) {
-      let len = tag >>> 2;
-      if (len >= 60) {
-        const extra = len - 59;
-        if (p + extra > n) return -1;
-        len = src[p];
-        if (extra > 1) len += src[p + 1] * 0x100;
-        if (extra > 2) len += src[p + 2] * 0x10000;
-        if (extra > 3) len += src[p + 3] * 0x1000000;
-        p += extra;
-      }
-      len += 1;
-      if (p + len > n || o + len > total) return -1;
-      if (len < 32) for (let k = 0; k < len; k++) dst[o + k] = src[p + k];
-      else dst.set(src.subarray(p, p + len), o);
-      p += len;
-      o += len;
-      continue;
-    }
-    let len: number;
-    let off: number;
-    if (kind === 1) {
-      len = ((tag >>> 2) & 7) + 4;
-      off = ((tag >>> 5) << 8) | src[p++];
-    } else if (kind === 2) {
-      len = (tag >>> 2) + 1;
-      off = src[p] | (src[p + 1] << 8);
-      p += 2;
-    } else {
-      len = (tag >>> 2) + 1;
-      off = (src[p] | (src[p + 1] << 8) | (src[p + 2] << 16)) + src[p + 3] * 0x1000000;
-      p += 4;
-    }
-    if (off === 0 || off > o || o + len > total || p > n) return -1;
-    if (off >= len && len >= 32) {
-      dst.copyWithin(o, o - off, o - off + len);
-      o += len;
-    } else {
-      for (let k = 0; k < len; k++, o++) dst[o] = dst[o - off];
-    }
-  }
-  if (o < stop) return -1;
-  return o;
 }

@@ -1,14 +1,22 @@
-import { compileModel, ModelConfig } from '../../src/config/models.js';
-import { Prediction } from '../../src/models/model.js';
+import type { ModelConfig } from '../../src/config/models.js';
+import { OfflineScorer, offlineScores, seriesBatch, type OfflineScores, type SeriesBatch } from '../../src/replay/offline.js';
+import { compileScoring } from '../../src/scoring/instances.js';
 import { NabFile } from './data.js';
 
-/** Scores of one NAB file through a fresh series state (compileModel + Scorer, as the proxy); 0 during warm-up. */
+/** Each file as the proxy would receive it, made once (run and tune score every file many times). */
+const batches = new WeakMap<NabFile, SeriesBatch>();
+/** One scoring unit per model config (each file is a new series in it). */
+const scorers = new WeakMap<ModelConfig, OfflineScorer>();
+/** Output rows, reused from file to file. */
+let rows: OfflineScores = offlineScores(0);
+
+/** Scores of one NAB file through the scoring unit (scoring/scoring.ts, a new series, as the proxy sees it); 0 where the proxy writes none (warm-up). */
 export function runFile(cfg: ModelConfig, f: NabFile, scores: Float64Array): void {
-  const scorer = compileModel(cfg);
-  const state = new Float64Array(scorer.slots);
-  scorer.init(state, 0);
-  const out = new Prediction();
-  for (let i = 0; i < f.ts.length; i++) {
-    scores[i] = scorer.update(state, 0, f.ts[i], f.value[i], out) && out.ready ? out.score : 0;
-  }
+  let b = batches.get(f);
+  if (b === undefined) batches.set(f, (b = seriesBatch({ __name__: 'nab' }, f.ts, f.value)));
+  let scorer = scorers.get(cfg);
+  if (scorer === undefined) scorers.set(cfg, (scorer = new OfflineScorer(compileScoring({ nab: { expr: '{__name__=~".+"}', transform: 'none' } }, { nab: { ...cfg, queries: undefined } }))));
+  if (rows.scored.length < f.ts.length) rows = offlineScores(f.ts.length);
+  const r = scorer.score(b, rows);
+  for (let i = 0; i < f.ts.length; i++) scores[i] = r.scored[i] ? r.score[i] : 0;
 }

@@ -212,9 +212,6 @@ const autoShape = {
   /** Band floor in multiples of the series' typical non-zero step |Δy|. */
   step_floor: z.number().min(0).default(1),
 };
-export const auto = z
-  .object({ class: z.literal('auto').default('auto'), ...autoShape })
-  .strict();
 const autoTagged = z.object({ class: z.literal('auto'), ...autoShape }).strict();
 
 export const modelSchema = z.discriminatedUnion('class', [

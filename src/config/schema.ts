@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
-import { parseSelector } from '../match/selector.js';
+import { parseSelector } from '../scoring/selector.js';
 import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
 import { show } from './forms.js';

@@ -2,20 +2,19 @@ import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 
-/**
- * Auth headers and TLS options for the datasource, from the writer section, exactly as
- * vmanomaly's VmWriter reads them, applied to raw forwarding, generated series and the health
- * check alike:
- *   user/password        Authorization: Basic base64(user:password)
- *   bearer_token         Authorization: Bearer <token>
- *   bearer_token_file    the same, the token read from the file (trimmed); the file's mtime and
- *                        size are checked at most once a second and it is re-read when they
- *                        change, so a rotated token applies without a restart
- *   verify_tls           false: no verification; true: system CAs; a path: that CA bundle only
- *   tls_cert_file/_key   client certificate (mTLS)
- * The schema allows one auth method at most. Files are read at start-up; an unreadable one is a
- * ConfigError naming its key (exit 2).
- */
+// Auth headers and TLS options for the datasource, from the writer section, exactly as
+// vmanomaly's VmWriter reads them, applied to raw forwarding, generated series and the health
+// check alike:
+//   user/password        Authorization: Basic base64(user:password)
+//   bearer_token         Authorization: Bearer <token>
+//   bearer_token_file    the same, the token read from the file (trimmed); the file's mtime and
+//                        size are checked at most once a second and it is re-read when they
+//                        change, so a rotated token applies without a restart
+//   verify_tls           false: no verification; true: system CAs; a path: that CA bundle only
+//   tls_cert_file/_key   client certificate (mTLS)
+// The schema allows one auth method at most. Files are read at start-up; an unreadable one is a
+// ConfigError naming its key (exit 2).
+
 export interface Connection {
   headers: (() => Record<string, string>) | undefined;
   /** undici connect options (TLS); ignored by undici for http:// origins. */

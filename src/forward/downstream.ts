@@ -1,15 +1,14 @@
 import { Agent, Pool, request } from 'undici';
 
-/**
- * One connection pool to the datasource (VictoriaMetrics, vminsert or vmagent), used for the
- * raw bodies and for generated series alike. Outcomes are classified once, here:
- *   2xx                         -> accepted
- *   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
- *   401, 403                    -> retryable too: the credentials are anomstream's, not the
- *                                  data's; a sender must not drop data while a token is
- *                                  rotated or a password fixed (bearer_token_file re-read)
- *   other 4xx                   -> rejected for good (passed back as 400: retrying cannot help)
- */
+// One connection pool to the datasource (VictoriaMetrics, vminsert or vmagent), used for the
+// raw bodies and for generated series alike. Outcomes are classified once, here:
+//   2xx                         -> accepted
+//   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
+//   401, 403                    -> retryable too: the credentials are anomstream's, not the
+//                                  data's; a sender must not drop data while a token is
+//                                  rotated or a password fixed (bearer_token_file re-read)
+//   other 4xx                   -> rejected for good (passed back as 400: retrying cannot help)
+
 export interface PostResult {
   /** 0 when no HTTP answer came (connection refused, timeout). */
   status: number;

@@ -2,24 +2,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Registry } from '../metrics/registry.js';
-import type { WriteResult } from '../pipeline.js';
+import type { WriteResult } from '../ingest/ingest.js';
 
-/**
- * The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
- *
- *   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
- *   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
- *   GET  /health  200 while the process runs
- *   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
- *                 is the anomstream_downstream_up metric, so an instance is not taken out of
- *                 service exactly when it should be buffering)
- *   GET  /metrics self-monitoring
- *
- * Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
- * never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
- * then falls back to snappy), 503 for anything transient (retried).
- */
-export type WriteHandler = (body: Uint8Array, tenant: string | null) => Promise<WriteResult>;
+// The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
+//
+//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
+//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
+//   GET  /health  200 while the process runs
+//   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
+//                 is the anomstream_downstream_up metric, so an instance is not taken out of
+//                 service exactly when it should be buffering)
+//   GET  /metrics self-monitoring
+//
+// Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
+// never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
+// then falls back to snappy), 503 for anything transient (retried).
+
+export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
 
 export interface ReceiverOptions {
   host: string;
@@ -27,6 +26,8 @@ export interface ReceiverOptions {
   maxRequestBytes: number;
   /** Write requests processed at once; more are answered 503 (retryable) without reading them. */
   maxInFlight: number;
+  /** Can a body of this Content-Encoding (lower case) be read? Others get 415 without being read. */
+  readable: (encoding: string) => boolean;
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
@@ -109,7 +110,7 @@ export class Receiver {
 
   private async write(req: IncomingMessage, res: ServerResponse, tenant: string | null): Promise<void> {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
-    if (enc !== 'snappy') {
+    if (!this.o.readable(enc)) {
       req.resume();
       return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0); vmagent falls back to snappy on this answer`);
     }
@@ -140,7 +141,7 @@ export class Receiver {
         req.destroy();
         return;
       }
-      const r = await this.o.write(body, tenant);
+      const r = await this.o.write(body, tenant, enc);
       this.reply(res, r.status, r.message);
     } catch (e) {
       this.o.log.error({ err: e }, 'write failed unexpectedly');

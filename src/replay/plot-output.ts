@@ -1,39 +1,23 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { Prediction } from '../models/model.js';
 import { parseTimestamp, Series } from './input.js';
+import type { OfflineScores } from './offline.js';
 import { renderPlot } from './plot.js';
 
 /**
- * `replay --plot OUT.svg [--labels WINDOWS.json]`: the prediction columns of the first series,
- * recorded as replay scores it, drawn by ./plot.ts with the labelled windows of the input file.
+ * `replay --plot OUT.svg [--labels WINDOWS.json]`: the first series' output rows as replay scored
+ * them, drawn by ./plot.ts with the labelled windows of the input file. Rows without output
+ * (warm-up, NaN, repeated timestamps) are NaN: gaps in the lines.
  */
-export class PlotRecorder {
-  readonly yhat: Float64Array;
-  readonly lower: Float64Array;
-  readonly upper: Float64Array;
-  readonly score: Float64Array;
-
-  constructor(n: number) {
-    this.yhat = new Float64Array(n).fill(NaN);
-    this.lower = new Float64Array(n).fill(NaN);
-    this.upper = new Float64Array(n).fill(NaN);
-    this.score = new Float64Array(n).fill(NaN);
-  }
-
-  /** Row i: `out` when the row was fed and the series is past warm-up; else it stays NaN (a gap). */
-  record(i: number, scored: boolean, out: Prediction): void {
-    if (!scored) return;
-    this.yhat[i] = out.yhat;
-    this.lower[i] = out.lower;
-    this.upper[i] = out.upper;
-    this.score[i] = out.score;
-  }
+function scoredOnly(r: OfflineScores, col: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = r.scored[i] ? col[i] : NaN;
+  return out;
 }
 
 /** Writes the picture; throws UsageError (ANOM_USAGE) when the labels cannot be used or the file cannot be written. */
-export function writePlot(path: string, labelsPath: string | undefined, inputPath: string, s: Series, rec: PlotRecorder): void {
+export function writePlot(path: string, labelsPath: string | undefined, inputPath: string, s: Series, r: OfflineScores, modelY: boolean): void {
   let windows: Array<[number, number]> = [];
   if (labelsPath !== undefined) {
     let text: string;
@@ -44,7 +28,10 @@ export function writePlot(path: string, labelsPath: string | undefined, inputPat
     }
     windows = parseWindows(text, basename(inputPath), labelsPath);
   }
-  const svg = renderPlot({ title: basename(inputPath), ts: s.ts, y: s.value, yhat: rec.yhat, lower: rec.lower, upper: rec.upper, score: rec.score, windows });
+  const n = s.ts.length;
+  // Under a transform the model saw (and the band is about) the rate, not the counter.
+  const y = modelY ? scoredOnly(r, r.y, n) : s.value;
+  const svg = renderPlot({ title: basename(inputPath), ts: s.ts, y, yhat: scoredOnly(r, r.yhat, n), lower: scoredOnly(r, r.lower, n), upper: scoredOnly(r, r.upper, n), score: scoredOnly(r, r.score, n), windows });
   try {
     writeFileSync(path, svg);
   } catch (e) {

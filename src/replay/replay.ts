@@ -1,32 +1,41 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { compileModel, modelEntry, MODEL_CLASSES, ModelConfig } from '../config/models.js';
-import { Prediction } from '../models/model.js';
+import { modelEntry, MODEL_CLASSES, ModelConfig } from '../config/models.js';
 import { parseInput } from './input.js';
 import { loadConfigFile } from '../config/load.js';
-import { PlotRecorder, writePlot } from './plot-output.js';
+import type { Config } from '../config/schema.js';
+import { compileScoring, type QueryConfig } from '../scoring/instances.js';
+import { scoreSeries, type OfflineScores } from './offline.js';
+import { writePlot } from './plot-output.js';
 
 /**
- * `anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]`
+ * `anomstream replay --input FILE [--config FILE] [--query ALIAS] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]`
  *
- * Scores a CSV (`timestamp,value`) or VictoriaMetrics export JSON lines through the same
- * compileModel + Scorer code the proxy runs. Output (stdout without --output): a CSV
- * `timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score`, one row per input row in
- * input order; the score is 0 during warm-up and for points that are not fed to the model
- * (NaN/Inf values, timestamps not after the previous one: their prediction columns are empty).
+ * Scores a CSV (`timestamp,value`) or VictoriaMetrics export JSON lines through the scoring
+ * unit the proxy runs (scoring/scoring.ts, each input series as a new series): the same
+ * transform, warm-up and per-query settings, so the output is what the proxy would write for
+ * these samples. Output (stdout without --output): a CSV
+ * `timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score` (plus `y`, the value the model
+ * saw, when the query has a transform), one row per input row in input order; rows the proxy
+ * writes nothing for (warm-up, NaN/Inf values, timestamps not after the previous one, the first
+ * sample under a transform) have empty prediction columns and score 0.
  * Without --config the default model (`auto`) is used; `--model` names a model alias of the
- * config's `models:` section, or, without --config, a model class with its defaults.
+ * config's `models:` section, or, without --config, a model class with its defaults. `--query`
+ * names a query of a whole config (its transform and per-query settings apply; its selector
+ * does not); a config with one query uses it.
  * `--plot` draws the (first) series, its prediction and score as an SVG picture (./plot.ts), with the
  * labelled windows of `--labels`; the CSV then goes only to `--output`.
  * Exit codes: 0 done, 1 bad input rows (each reported with its line number), 2 usage/config.
  */
-const USAGE = 'usage: anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]';
+const USAGE = 'usage: anomstream replay --input FILE [--config FILE] [--query ALIAS] [--model NAME] [--output FILE] [--plot OUT.svg [--labels WINDOWS.json]]';
+/** Every input series is scored (the query's selector is not applied offline). */
+const ANY_SERIES = '{__name__=~".+"}';
 
 export async function runReplay(argv: string[]): Promise<number> {
   const opt: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const m = /^--(input|config|model|output|plot|labels)(?:=(.*))?$/.exec(a);
+    const m = /^--(input|config|query|model|output|plot|labels)(?:=(.*))?$/.exec(a);
     if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE + '\n');
       return 0;
@@ -40,8 +49,10 @@ export async function runReplay(argv: string[]): Promise<number> {
   if (opt.labels && !opt.plot) return fail(`replay: --labels needs --plot\n${USAGE}`);
 
   let cfg: ModelConfig;
+  let query: QueryConfig | undefined;
   try {
-    cfg = opt.config ? await modelFromConfig(opt.config, opt.model) : modelFromName(opt.model);
+    if (opt.query !== undefined && opt.config === undefined) throw new Error(`replay: --query needs --config\n${USAGE}`);
+    ({ model: cfg, query } = opt.config ? await fromConfig(opt.config, opt.model, opt.query) : { model: modelFromName(opt.model), query: undefined });
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -60,28 +71,27 @@ export async function runReplay(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const rows: string[] = ['timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score'];
-  const out = new Prediction();
-  const plot = opt.plot && parsed.series.length > 0 ? new PlotRecorder(parsed.series[0].ts.length) : undefined;
+  const q: QueryConfig = { ...(query ?? { transform: 'none' }), expr: ANY_SERIES };
+  const spec = compileScoring({ replay: q }, { model: { ...cfg, queries: undefined } });
+  const withY = q.transform !== 'none';
+  const rows: string[] = [`timestamp,value,yhat,yhat_lower,yhat_upper,anomaly_score${withY ? ',y' : ''}`];
+  let first: OfflineScores | undefined;
   for (const s of parsed.series) {
-    const scorer = compileModel(cfg);
-    const state = new Float64Array(scorer.slots);
-    scorer.init(state, 0);
+    const r = scoreSeries(spec, { __name__: 'replay' }, s.ts, s.value);
+    first ??= r;
     for (let i = 0; i < s.ts.length; i++) {
-      const y = s.value[i];
-      const fed = Number.isFinite(y) && scorer.update(state, 0, s.ts[i], y, out);
-      if (plot && s === parsed.series[0]) plot.record(i, fed && out.ready, out);
+      const y = withY ? (r.scored[i] ? `,${r.y[i]}` : ',') : '';
       rows.push(
-        fed
-          ? `${s.stamps[i]},${y},${out.yhat},${out.lower},${out.upper},${out.ready ? out.score : 0}`
-          : `${s.stamps[i]},${y},,,,0`,
+        r.scored[i]
+          ? `${s.stamps[i]},${s.value[i]},${r.yhat[i]},${r.lower[i]},${r.upper[i]},${r.score[i]}${y}`
+          : `${s.stamps[i]},${s.value[i]},,,,0${y}`,
       );
     }
   }
-  if (plot && opt.plot) {
+  if (first && opt.plot) {
     if (parsed.series.length > 1) process.stderr.write(`replay: --plot draws the first of ${parsed.series.length} series\n`);
     try {
-      writePlot(opt.plot, opt.labels, opt.input, parsed.series[0], plot);
+      writePlot(opt.plot, opt.labels, opt.input, parsed.series[0], first, withY);
     } catch (e) {
       return fail((e as Error).message);
     }
@@ -111,25 +121,39 @@ function modelFromName(name: string | undefined): ModelConfig {
 }
 
 /**
- * The proxy's own loader first (a full anomstream config); when the file is not a whole
- * config (e.g. only a `models:` section), only its `models:` section is validated.
+ * The proxy's own loader first (a full anomstream config: its query and the model scoring it);
+ * when the file is not a whole config (e.g. only a `models:` section), only its `models:`
+ * section is validated.
  */
-async function modelFromConfig(path: string, alias: string | undefined): Promise<ModelConfig> {
+async function fromConfig(path: string, alias: string | undefined, queryAlias: string | undefined): Promise<{ model: ModelConfig; query?: QueryConfig }> {
+  let full: Config | undefined;
   try {
-    const full = loadConfigFile(path);
-    const models = (full.models ?? {}) as Record<string, ModelConfig>;
+    full = loadConfigFile(path);
+  } catch {
+    // not a whole config: the models-only validation below
+  }
+  let query: QueryConfig | undefined;
+  if (full !== undefined) {
+    const queries = Object.keys(full.reader.queries);
+    const qa = queryAlias ?? (queries.length === 1 ? queries[0] : undefined);
+    if (qa !== undefined && !queries.includes(qa)) throw new Error(`replay: ${path}: --query: expected a query alias (${queries.join(', ')}), got '${qa}'`);
+    query = qa === undefined ? undefined : full.reader.queries[qa];
+    const models = Object.fromEntries(Object.entries((full.models ?? {}) as Record<string, ModelConfig>).filter(([, m]) => qa === undefined || !m.queries || m.queries.includes(qa)));
     const aliases = Object.keys(models);
     const pick = alias ?? (aliases.length === 1 ? aliases[0] : undefined);
-    if (pick !== undefined && pick in models) return models[pick];
-    if (alias === undefined && aliases.length === 0) return modelFromName(undefined);
-  } catch {
-    // not a whole config: fall through to the models-only validation below
-  }
+    if (pick !== undefined && pick in models) return { model: models[pick], query };
+    if (alias === undefined && full.models === undefined) return { model: modelFromName(undefined), query };
+  } else if (queryAlias !== undefined) throw new Error(`replay: ${path}: --query needs a whole anomstream config (reader.queries)`);
+  return { model: await modelFromModels(path, alias), query };
+}
+
+/** A model of the `models:` section of a file that is not a whole config. */
+async function modelFromModels(path: string, alias: string | undefined): Promise<ModelConfig> {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`replay: --config: cannot read '${path}': ${(e as Error).message}`);
+    throw new Error(`replay: --config: cannot read '${path}': ${(e as Error).message}`, { cause: e });
   }
   const models = (doc && typeof doc === 'object' ? (doc as Record<string, unknown>).models : undefined) ?? {};
   if (typeof models !== 'object' || models === null || Array.isArray(models)) {

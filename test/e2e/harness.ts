@@ -5,7 +5,7 @@
  * - vmagent (same package, /usr/bin/vmagent 1.79.5) as a real remote_write sender
  * - anomstream itself (`node dist/src/cli.js --config FILE`)
  * - remote_write request builder (protobufjs over proto/remote.proto + snappyjs): the test oracle,
- *   independent of the hand-written decoder in src/decode/.
+ *   independent of the hand-written decoder in src/ingest/.
  *
  * Every started process is registered and killed on process exit as a last resort; tests still
  * stop what they start in `finally`. Under CI=true a missing binary fails the test instead of
@@ -108,7 +108,7 @@ export async function waitFor<T>(
   intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const v = await probe();

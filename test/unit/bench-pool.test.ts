@@ -7,7 +7,9 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { buildPool, materialize, putTs6 } from '../../bench/load/pool.js';
 import { valueAt, HOST_SERIES } from '../../bench/load/labels.js';
-import { decompressInto, uncompressedLength, compressWithSlots } from '../../bench/load/snappy.js';
+import { compressWithSlots } from '../../bench/load/snappy.js';
+import { DecodeError } from '../../src/errors.js';
+import { SnappyReader } from '../../src/wire/snappy.js';
 
 const require = createRequire(import.meta.url);
 const snappy = require('snappyjs') as { uncompress(b: Uint8Array): Uint8Array; compress(b: Uint8Array): Uint8Array };
@@ -60,20 +62,20 @@ test('label sets are node_exporter-like, about 10% node_cpu_seconds_total{mode=~
   assert.ok(cpu / pool.specs.length > 0.09 && cpu / pool.specs.length < 0.11);
 });
 
-test('decompressInto matches snappyjs on our blocks and on snappyjs blocks, and can stop early', () => {
+test("the product's snappy reader reads the load generator's blocks like snappyjs, and can stop early", () => {
   const pool = buildPool({ series: 2500, samplesPerSeries: 2, samplesPerRequest: 2000, intervalMs: 10_000, nowMs: Date.now() });
   const body = materialize(pool, 2);
   const want = snappy.uncompress(body);
-  const dst = new Uint8Array(uncompressedLength(body));
-  assert.equal(decompressInto(body, dst), want.length);
-  assert.ok(Buffer.from(dst).equals(want), 'same bytes as snappyjs');
+  const reader = new SnappyReader();
+  assert.ok(Buffer.from(reader.decompress(body, 1 << 24)).equals(want), 'same bytes as snappyjs');
+  assert.equal(reader.announced, want.length);
   const theirs = snappy.compress(want);
-  dst.fill(0);
-  assert.equal(decompressInto(theirs, dst), want.length);
-  assert.ok(Buffer.from(dst).equals(want), 'same bytes from a snappyjs block');
-  assert.ok(decompressInto(theirs, new Uint8Array(want.length), 100) >= 100);
-  assert.equal(decompressInto(body.subarray(0, body.length - 3), new Uint8Array(want.length)), -1, 'truncated block');
-  assert.equal(decompressInto(body, new Uint8Array(10)), -1, 'destination too small');
+  assert.ok(Buffer.from(reader.decompress(theirs, 1 << 24)).equals(want), 'same bytes from a snappyjs block');
+  const head = reader.decompress(theirs, 1 << 24, 100);
+  assert.ok(head.length >= 100 && head.length < want.length);
+  assert.ok(Buffer.from(head).equals(want.subarray(0, head.length)));
+  assert.throws(() => reader.decompress(body.subarray(0, body.length - 3), 1 << 24), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_SNAPPY', 'truncated block');
+  assert.throws(() => reader.decompress(body, 10), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_TOO_LARGE', 'announces more than the limit');
 });
 
 test('compressWithSlots keeps masked bytes literal and reports where they landed', () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
-import { GeneratedEncoder } from '../../src/output/encoder.js';
-import { encodeLabels, formatLabels, replacedLabelNames } from '../../src/output/format.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
+import { GeneratedEncoder } from '../../src/emit/encoder.js';
+import { encodeLabels, formatLabels, replacedLabelNames } from '../../src/emit/format.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');
@@ -89,7 +89,7 @@ test('the one-pass snappy output is valid snappy, equal to the plain encoding, a
   const prefixes = vars.map((v) => encodeLabels(formatLabels(format, v, 'cpu', null)));
   const enc = new GeneratedEncoder(replacedLabelNames(format), vars.length);
   let simpleCount = 0;
-  for (let s = 0; s < n; s++) if (enc.simpleLayout(batch, s)) simpleCount++;
+  for (let s = 0; s < n; s++) if (enc.plans.simpleLayout(batch, s)) simpleCount++;
   assert.equal(simpleCount, n - 27 - 43 + 4); // 27 with "A", 43 with "for", 4 with both
   const encode = (allowSimple: boolean): Uint8Array => {
     for (let s = 0; s < n; s++) enc.plan(batch, s, s, allowSimple);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
-import { SeriesIndex } from '../../src/series/index.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
+import { SeriesIndex, SeriesKey } from '../../src/scoring/series-index.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');
@@ -16,12 +16,14 @@ function batchOf(series: { labels: [string, string][]; ts: number }[]): WriteBat
   return b;
 }
 
+const key = new SeriesKey();
+
 function ids(index: SeriesIndex, b: WriteBatch, seed = 0): number[] {
   const out: number[] = [];
   for (let s = 0; s < b.seriesCount; s++) {
-    index.hash(b, s, seed);
-    let id = index.find();
-    if (id < 0) id = index.add();
+    index.hash(b, s, seed, key);
+    let id = index.find(key);
+    if (id < 0) id = index.add(key, 0);
     out.push(id);
   }
   return out;
@@ -56,9 +58,9 @@ test('the tenant seed separates identical label sets; the limit is enforced', ()
   const [c] = ids(index, b, 2);
   assert.notEqual(a, c);
   const extra = batchOf([{ labels: [['__name__', 'other']], ts: 1 }]);
-  index.hash(extra, 0, 0);
-  assert.equal(index.find(), -1);
-  assert.equal(index.add(), -1, 'full: no id');
+  index.hash(extra, 0, 0, key);
+  assert.equal(index.find(key), -1);
+  assert.equal(index.add(key, 0), -1, 'full: no id');
 });
 
 test('contiguous and interleaved label encodings are both indexed', () => {
@@ -91,19 +93,20 @@ test('idle series are evicted, their ids reused, and every other series still fo
   const oracle = new Map<number, number>(); // series -> id
   let seed = 7;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  let now: number;
   for (let round = 1; round <= 40; round++) {
-    index.now = round;
+    now = round;
     // Touch or add a random third of the series.
     for (let k = 0; k < n / 3; k++) {
       const s = Math.floor(rand() * n);
-      index.hash(b, s, 0);
-      const id = index.find();
+      index.hash(b, s, 0, key);
+      const id = index.find(key);
       if (oracle.has(s)) {
         assert.equal(id, oracle.get(s), `series ${s} keeps its id`);
-        index.touch(id);
+        index.touch(id, now);
       } else {
         assert.equal(id, -1, `evicted/new series ${s} is not found`);
-        const added = index.add();
+        const added = index.add(key, now);
         assert.ok(![...oracle.values()].includes(added), 'a new id is not in use');
         oracle.set(s, added);
       }
@@ -115,8 +118,8 @@ test('idle series are evicted, their ids reused, and every other series still fo
     assert.equal(index.size, oracle.size);
   }
   for (const [s, id] of oracle) {
-    index.hash(b, s, 0);
-    assert.equal(index.find(), id);
+    index.hash(b, s, 0, key);
+    assert.equal(index.find(key), id);
   }
   assert.ok(index.end < n, `ids are reused (${index.end} ids handed out for ${n} series)`);
 });
@@ -124,23 +127,23 @@ test('idle series are evicted, their ids reused, and every other series still fo
 test('findFrom: a right guess is taken, a wrong, out-of-range or evicted guess falls back to the table', () => {
   const b = batchOf(Array.from({ length: 3 }, (_, i) => ({ labels: [['__name__', 'g'], ['i', String(i)]] as [string, string][], ts: 1 })));
   const index = new SeriesIndex(10);
-  index.now = 1;
+  let now = 1;
   const ids = [0, 1, 2].map((s) => {
-    index.hash(b, s, 0);
-    return index.add();
+    index.hash(b, s, 0, key);
+    return index.add(key, now);
   });
-  index.hash(b, 1, 0);
-  assert.equal(index.findFrom(ids[1]), ids[1]);
-  assert.equal(index.findFrom(ids[2]), ids[1], 'wrong guess');
-  assert.equal(index.findFrom(99), ids[1], 'guess past the end');
-  index.now = 5;
-  index.hash(b, 0, 0);
-  index.touch(index.find());
-  index.hash(b, 2, 0);
-  index.touch(index.find());
+  index.hash(b, 1, 0, key);
+  assert.equal(index.findFrom(key, ids[1]), ids[1]);
+  assert.equal(index.findFrom(key, ids[2]), ids[1], 'wrong guess');
+  assert.equal(index.findFrom(key, 99), ids[1], 'guess past the end');
+  now = 5;
+  index.hash(b, 0, 0, key);
+  index.touch(index.find(key), now);
+  index.hash(b, 2, 0, key);
+  index.touch(index.find(key), now);
   index.evictIdle(2, () => {});
-  index.hash(b, 1, 0);
-  assert.equal(index.findFrom(ids[1]), -1, 'an evicted id is not found through a guess');
+  index.hash(b, 1, 0, key);
+  assert.equal(index.findFrom(key, ids[1]), -1, 'an evicted id is not found through a guess');
 });
 
 test('each 32-bit half of the series hash collides about as often as a random one (300k similar label sets)', () => {
@@ -168,9 +171,9 @@ test('each 32-bit half of the series hash collides about as often as a random on
       }),
     );
     for (let s = 0; s < b.seriesCount; s++) {
-      index.hash(b, s, 0);
-      h1[s0 + s] = index.h1;
-      h2[s0 + s] = index.h2;
+      index.hash(b, s, 0, key);
+      h1[s0 + s] = key.h1;
+      h2[s0 + s] = key.h2;
     }
   }
   const collisions = (h: Uint32Array): number => {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { TenancyCheck, WARN_EVERY_MS } from '../../src/forward/tenancy.js';
+import { TenancyCheck, WARN_EVERY_MS } from '../../src/emit/tenancy.js';
 import { Registry } from '../../src/metrics/registry.js';
-import { writeRequestToJsonLines } from '../../src/output/json-lines.js';
+import { writeRequestToJsonLines } from '../../src/emit/json-lines.js';
 import { encodeWriteRequest } from '../e2e/harness.js';
 
 test('JSON lines: one line per series, labels escaped, timestamps exact, stale NaN -> null, ±Inf as strings', () => {

@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Downstream } from '../../src/forward/downstream.js';
-import { GeneratedWriter } from '../../src/forward/generated.js';
-import { Registry } from '../../src/metrics/registry.js';
+import { generatedSinkFor } from '../../src/emit/sinks.js';
 
 /** A server that destroys the first `drop` requests' sockets, then answers 204. */
 async function flaky(drop: number): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
@@ -35,7 +33,7 @@ async function send(attempts: number | undefined, drop: number): Promise<{ statu
   }).writer;
   const ds = new Downstream({ url: new URL(writer.datasource_url), timeoutMs: 2000 });
   try {
-    const out = new GeneratedWriter(writer, ds, new Registry(), pino({ level: 'silent' }));
+    const out = generatedSinkFor(writer, ds);
     const r = await out.send(null, new Uint8Array([0]));
     return { status: r.status, requests: s.requests() };
   } finally {

@@ -1,16 +1,15 @@
-import { WriteBatch, WriteRequestDecoder } from '../decode/write-request.js';
+import { WriteBatch, WriteRequestDecoder } from '../ingest/write-request.js';
 
-/**
- * Generated series as JSON lines, VictoriaMetrics' /api/v1/import format (the transport of
- * vmanomaly's VmWriter, used when writer.import_json_path is set):
- *
- *   {"metric":{"__name__":"anomaly_score","for":"cpu",...},"values":[0.4,1.2],"timestamps":[1700000000000,1700000015000]}
- *
- * Input is the uncompressed WriteRequest the GeneratedEncoder built, read back with the same
- * decoder as incoming requests. Non-finite values: the stale marker (the only NaN the encoder
- * writes) becomes `null`, which VictoriaMetrics reads as NaN; ±Inf become "Inf"/"-Inf", which
- * it also accepts.
- */
+// Generated series as JSON lines, VictoriaMetrics' /api/v1/import format (the transport of
+// vmanomaly's VmWriter, used when writer.import_json_path is set):
+//
+//   {"metric":{"__name__":"anomaly_score","for":"cpu",...},"values":[0.4,1.2],"timestamps":[1700000000000,1700000015000]}
+//
+// Input is the uncompressed WriteRequest the GeneratedEncoder built, read back with the same
+// decoder as incoming requests. Non-finite values: the stale marker (the only NaN the encoder
+// writes) becomes `null`, which VictoriaMetrics reads as NaN; ±Inf become "Inf"/"-Inf", which
+// it also accepts.
+
 const decoder = new WriteRequestDecoder();
 const batch = new WriteBatch();
 

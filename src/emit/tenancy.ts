@@ -1,23 +1,22 @@
 import type { Logger } from 'pino';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
-import { MULTITENANT } from './paths.js';
+import { MULTITENANT } from '../forward/paths.js';
 import { Throttle } from '../metrics/throttle.js';
 
-/**
- * The four multitenancy cases of vmanomaly's writer reference, checked once per new scored
- * series (not per sample) and keyed on the presence of `vm_account_id` in its labels. The
- * effective tenant is the receiver's path tenant (`/insert/<tenant>/...`), else writer.tenant_id:
- *
- *   1. tenant != multitenant, no vm_account_id   fine, silent
- *   2. tenant == multitenant, vm_account_id      fine, silent (VictoriaMetrics routes by labels)
- *   3. tenant == multitenant, no vm_account_id   written anyway (VictoriaMetrics stores it in 0:0); warning 3
- *   4. tenant != multitenant, vm_account_id      written with the labels kept; warning 4
- *
- * A missing tenant (single-node VictoriaMetrics) counts as "!= multitenant", as in vmanomaly.
- * Warnings use the reference's wording; each case logs at most one line per WARN_EVERY_MS, that
- * line carrying how many were suppressed since the previous one. Every occurrence is counted in
- * anomstream_multitenancy_warnings_total{case="3"|"4"}.
- */
+// The four multitenancy cases of vmanomaly's writer reference, checked once per new scored
+// series (not per sample) and keyed on the presence of `vm_account_id` in its labels. The
+// effective tenant is the receiver's path tenant (`/insert/<tenant>/...`), else writer.tenant_id:
+//
+//   1. tenant != multitenant, no vm_account_id   fine, silent
+//   2. tenant == multitenant, vm_account_id      fine, silent (VictoriaMetrics routes by labels)
+//   3. tenant == multitenant, no vm_account_id   written anyway (VictoriaMetrics stores it in 0:0); warning 3
+//   4. tenant != multitenant, vm_account_id      written with the labels kept; warning 4
+//
+// A missing tenant (single-node VictoriaMetrics) counts as "!= multitenant", as in vmanomaly.
+// Warnings use the reference's wording; each case logs at most one line per WARN_EVERY_MS, that
+// line carrying how many were suppressed since the previous one. Every occurrence is counted in
+// anomstream_multitenancy_warnings_total{case="3"|"4"}.
+
 export const WARN_EVERY_MS = 60_000;
 const ACCOUNT = 'vm_account_id';
 

@@ -1,11 +1,10 @@
 import { SelectorError } from '../errors.js';
 
-/**
- * Prometheus series selectors, parsed and compiled once at start-up:
- *   metric{label="v", other!="w", re=~"a.*", nre!~"b|c"}   {__name__=~"node_.*"}
- * Regexes are fully anchored, as in Prometheus. A missing label matches as "".
- * Matching runs once per new series (the series index caches the result), never per sample.
- */
+// Prometheus series selectors, parsed and compiled once at start-up:
+//   metric{label="v", other!="w", re=~"a.*", nre!~"b|c"}   {__name__=~"node_.*"}
+// Regexes are fully anchored, as in Prometheus. A missing label matches as "".
+// Matching runs once per new series (the series index caches the result), never per sample.
+
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export interface Matcher {
@@ -56,7 +55,7 @@ export function parseSelector(text: string): Selector {
   ws();
   if (metric !== null && src[p] === '(') {
     const hint = FUNCTION_HINTS[metric] ?? 'anomstream matches series selectors only; aggregate or transform upstream (e.g. vmagent stream aggregation) or use `transform`';
-    throw new SelectorError('ANOM_SELECTOR_SYNTAX', `'${metric}(...)' is a MetricsQL function, not a series selector: ${hint}`);
+    throw new SelectorError('ANOM_SELECTOR_FUNCTION', `'${metric}(...)' is a MetricsQL function, not a series selector: ${hint}`);
   }
   if (metric !== null) matchers.push(compile('__name__', '=', metric));
   if (src[p] === '{') {
@@ -80,9 +79,9 @@ export function parseSelector(text: string): Selector {
     ws();
   }
   if (p !== src.length) fail('unexpected text');
-  if (matchers.length === 0) throw new SelectorError('ANOM_SELECTOR_SYNTAX', `selector '${text}' is empty`);
+  if (matchers.length === 0) throw new SelectorError('ANOM_SELECTOR_EMPTY', `selector '${text}' is empty`);
   if (matchers.every((m) => matchesValue(m, ''))) {
-    throw new SelectorError('ANOM_SELECTOR_SYNTAX', `selector '${text}' must contain at least one matcher that does not match the empty string`);
+    throw new SelectorError('ANOM_SELECTOR_EMPTY', `selector '${text}' must contain at least one matcher that does not match the empty string`);
   }
   return { text, matchers };
 
@@ -111,7 +110,7 @@ function compile(name: string, op: MatchOp, value: string): Matcher {
     try {
       re = new RegExp(`^(?:${value})$`, 's');
     } catch (e) {
-      throw new SelectorError('ANOM_SELECTOR_SYNTAX', `label '${name}': invalid regex '${value}': ${(e as Error).message}`);
+      throw new SelectorError('ANOM_SELECTOR_REGEX', `label '${name}': invalid regex '${value}': ${(e as Error).message}`);
     }
   }
   return { name, op, value, re };

@@ -4,7 +4,7 @@ import { DecodeError } from '../errors.js';
  * Snappy block format (not framed), as remote_write uses it.
  *
  * decompress() writes into a buffer it owns and reuses: the returned view is valid until the
- * next call on the same Snappy instance. The announced length is checked against the limit
+ * next call on the same SnappyReader. The announced length is checked against the limit
  * before anything is allocated, so a header claiming 4 GiB costs nothing.
  *
  * Format: varint(uncompressed length), then elements tagged by the low 2 bits of a byte:
@@ -13,25 +13,18 @@ import { DecodeError } from '../errors.js';
  *   10 copy, 2-byte offset: length 1 + upper 6 bits, offset LE16
  *   11 copy, 4-byte offset: length 1 + upper 6 bits, offset LE32
  */
-export class Snappy {
+export class SnappyReader {
   private buf: Uint8Array = new Uint8Array(64 * 1024);
   private view = new DataView(this.buf.buffer);
+  /** Uncompressed length the last block's header announced. */
+  announced = 0;
 
-  /** Uncompressed length announced by the header; throws when unreadable. */
-  static announcedLength(src: Uint8Array): number {
-    let len = 0;
-    let shift = 1;
-    for (let i = 0; i < 5; i++) {
-      if (i >= src.length) throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: truncated length header');
-      const b = src[i];
-      len += (b & 0x7f) * shift;
-      if (b < 0x80) return len;
-      shift *= 128;
-    }
-    throw new DecodeError('ANOM_DECODE_SNAPPY', 'snappy: length header longer than 5 bytes');
-  }
-
-  decompress(src: Uint8Array, limit: number): Uint8Array {
+  /**
+   * Decompress the block `src`; a block announcing more than `limit` bytes is refused before
+   * anything is read. With `prefix`, stop once that many bytes are out (at least; the rest of
+   * the block is neither read nor checked): a reader that needs the first series only.
+   */
+  decompress(src: Uint8Array, limit: number, prefix = Infinity): Uint8Array {
     let n = 0;
     let s = 0;
     let shift = 1;
@@ -42,6 +35,7 @@ export class Snappy {
       if (b < 0x80) break;
       shift *= 128;
     }
+    this.announced = n;
     if (n > limit) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `snappy: announced decompressed size ${n} exceeds the limit ${limit}`);
     if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
     const dst = this.buf;
@@ -50,7 +44,8 @@ export class Snappy {
     const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
     let d = 0;
     const end = src.length;
-    while (s < end) {
+    const stop = prefix < n ? prefix : n;
+    while (s < end && d < stop) {
       const tag = src[s++];
       const kind = tag & 3;
       if (kind === 0) {
@@ -107,39 +102,8 @@ export class Snappy {
         for (let i = 0; i < len; i++, d++) dst[d] = dst[d - off];
       }
     }
-    if (d !== n) throw new DecodeError('ANOM_DECODE_SNAPPY', `snappy: decompressed ${d} bytes, header announced ${n}`);
+    if (stop < n) return dst.subarray(0, d);
+    if (d !== n || s !== end) throw new DecodeError('ANOM_DECODE_SNAPPY', `snappy: decompressed ${d} bytes and ${end - s} left, header announced ${n}`);
     return dst.subarray(0, n);
   }
-}
-
-/**
- * Snappy block of literals only: valid snappy any reader accepts, at memcpy cost.
- * For generated series on a local link, where CPU matters more than bytes.
- */
-export function snappyLiteral(src: Uint8Array, srcLen: number): Uint8Array {
-  const chunk = 65536;
-  const chunks = Math.ceil(srcLen / chunk);
-  const out = new Uint8Array(5 + srcLen + chunks * 3);
-  let o = 0;
-  let n = srcLen;
-  while (n >= 0x80) {
-    out[o++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[o++] = n;
-  for (let s = 0; s < srcLen; s += chunk) {
-    const len = Math.min(chunk, srcLen - s) - 1;
-    if (len < 60) out[o++] = len << 2;
-    else if (len < 256) {
-      out[o++] = 60 << 2;
-      out[o++] = len;
-    } else {
-      out[o++] = 61 << 2;
-      out[o++] = len & 0xff;
-      out[o++] = len >>> 8;
-    }
-    out.set(src.subarray(s, s + len + 1), o);
-    o += len + 1;
-  }
-  return out.subarray(0, o);
 }

@@ -1,19 +1,22 @@
 import { DecodeError } from '../errors.js';
+import { grown } from '../wire/grow.js';
+
+// Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
+//
+// WriteRequest{1: TimeSeries*, 3: MetricMetadata*}; TimeSeries{1: Label*, 2: Sample*,
+// 3: Exemplar*, 4: Histogram*}; Label{1: name, 2: value}; Sample{1: double, 2: int64 ms}.
+// (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
+//
+// Nothing is allocated per series, label or sample: label names and values are byte ranges
+// into `buf`, samples go to typed columns. Labels are checked while decoding but their byte
+// ranges are filled only when asked for (`labels(s)`): the hot path needs them for new series
+// only (it hashes and copies each series' label bytes as one range). Unknown fields are skipped
+// by wire type, as protobuf requires; exemplars, histograms and metadata are counted, not
+// decoded (the raw body is forwarded unchanged, so they still reach the database).
 
 /**
- * Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
- *
- * WriteRequest{1: TimeSeries*, 3: MetricMetadata*}; TimeSeries{1: Label*, 2: Sample*,
- * 3: Exemplar*, 4: Histogram*}; Label{1: name, 2: value}; Sample{1: double, 2: int64 ms}.
- * (prometheus/prometheus prompb; proto/ holds the same messages, used as the test oracle.)
- *
- * Nothing is allocated per series, label or sample: label names and values are byte ranges
- * into `buf`, samples go to typed columns. Labels are checked while decoding but their byte
- * ranges are filled only when asked for (`labels(s)`): the hot path needs them for new series
- * only (it hashes and copies each series' label bytes as one range). Everything in a WriteBatch (including `buf`) is
- * valid until the next `decode()` into the same batch. Unknown fields are skipped by wire
- * type, as protobuf requires; exemplars, histograms and metadata are counted, not decoded
- * (the raw body is forwarded unchanged, so they still reach the database).
+ * One decoded request: the unit ingest hands to scoring. Everything in it (including `buf`)
+ * is valid until the next `decode()` into the same batch.
  */
 export class WriteBatch {
   buf: Uint8Array = new Uint8Array(0);
@@ -38,11 +41,8 @@ export class WriteBatch {
   lblCount = new Int32Array(1024);
   smpFirst = new Int32Array(1024);
   smpCount = new Int32Array(1024);
-  /**
-   * Per label, LABEL_INTS ints: name start, name end, value start, value end, and the start
-   * and end of the whole Label entry on the wire (tag and length included), offsets into buf.
-   */
-  lbl = new Int32Array(LABEL_INTS * 8192);
+  /** Per label, LabelInt.Count ints: the byte ranges named by LabelInt, offsets into buf. */
+  lbl = new Int32Array(LabelInt.Count * 8192);
   /** Per sample: value and timestamp (ms since the epoch). */
   value = new Float64Array(4096);
   ts = new Float64Array(4096);
@@ -57,25 +57,30 @@ export class WriteBatch {
 
   /** Label `name` of label `j` (after labels(s) for its series) as a string (for start-up-time work only). */
   labelName(j: number): string {
-    return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j], this.lbl[LABEL_INTS * j + 1]));
+    const o = LabelInt.Count * j;
+    return utf8.decode(this.buf.subarray(this.lbl[o + LabelInt.NameStart], this.lbl[o + LabelInt.NameEnd]));
   }
   labelValue(j: number): string {
-    return utf8.decode(this.buf.subarray(this.lbl[LABEL_INTS * j + 2], this.lbl[LABEL_INTS * j + 3]));
+    const o = LabelInt.Count * j;
+    return utf8.decode(this.buf.subarray(this.lbl[o + LabelInt.ValueStart], this.lbl[o + LabelInt.ValueEnd]));
   }
 }
 
 const utf8 = new TextDecoder();
 
-/** Ints per label in WriteBatch.lbl. */
-export const LABEL_INTS = 6;
-
-function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
-  if (a.length >= need) return a;
-  let n = a.length * 2;
-  while (n < need) n *= 2;
-  const b = new (a.constructor as { new (n: number): T })(n);
-  b.set(a);
-  return b;
+/**
+ * Offsets into a label's ints in WriteBatch.lbl (label j starts at LabelInt.Count * j): its
+ * name's and value's byte ranges, and the range of the whole Label entry on the wire (tag and
+ * length included).
+ */
+export const enum LabelInt {
+  NameStart = 0,
+  NameEnd = 1,
+  ValueStart = 2,
+  ValueEnd = 3,
+  EntryStart = 4,
+  EntryEnd = 5,
+  Count = 6,
 }
 
 const TWO_53 = 2 ** 53;
@@ -118,15 +123,13 @@ export class WriteRequestDecoder {
   private timeSeries(end: number, out: WriteBatch): void {
     const s = out.seriesCount++;
     if (s >= out.lblFirst.length) {
-      out.lblFirst = grow(out.lblFirst, s + 1);
-      out.lblCount = grow(out.lblCount, s + 1);
-      out.smpFirst = grow(out.smpFirst, s + 1);
-      out.smpCount = grow(out.smpCount, s + 1);
-      out.lblStart = grow(out.lblStart, s + 1);
-      out.lblEnd = grow(out.lblEnd, s + 1);
-      const r = new Uint8Array(out.lblFirst.length);
-      r.set(out.lblReady);
-      out.lblReady = r;
+      out.lblFirst = grown(out.lblFirst, s + 1);
+      out.lblCount = grown(out.lblCount, s + 1);
+      out.smpFirst = grown(out.smpFirst, s + 1);
+      out.smpCount = grown(out.smpCount, s + 1);
+      out.lblStart = grown(out.lblStart, s + 1);
+      out.lblEnd = grown(out.lblEnd, s + 1);
+      out.lblReady = grown(out.lblReady, s + 1);
     }
     // Labels and samples of one series are each contiguous in our columns even if the
     // sender interleaves them on the wire, since each column only grows by this series.
@@ -169,7 +172,7 @@ export class WriteRequestDecoder {
           if (lblStart === -2) lblStart = at;
           else if (at !== lblEnd && lblStart >= 0) {
             // Not contiguous after all: fill the labels so far, then every later one as it comes.
-            if (LABEL_INTS * out.labelCount > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * out.labelCount);
+            if (LabelInt.Count * out.labelCount > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * out.labelCount);
             this.fillRange(out, out.lblFirst[s], lblStart, lblEnd);
             lblStart = -1;
           }
@@ -177,8 +180,8 @@ export class WriteRequestDecoder {
           const j = out.labelCount++;
           if (lblStart >= 0) this.pos = this.label(at, stop, out.lbl, -1); // contiguous: checked now, filled on demand
           else {
-            if (LABEL_INTS * j + LABEL_INTS > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * j + LABEL_INTS);
-            this.pos = this.label(at, stop, out.lbl, LABEL_INTS * j);
+            if (LabelInt.Count * (j + 1) > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * (j + 1));
+            this.pos = this.label(at, stop, out.lbl, LabelInt.Count * j);
           }
         } else if (field === 2) this.sample(stop, out);
         else {
@@ -194,7 +197,7 @@ export class WriteRequestDecoder {
     out.lblStart[s] = lblStart === -2 ? lblEnd : lblStart;
     out.lblEnd[s] = lblEnd;
     out.lblReady[s] = lblStart >= 0 ? 0 : 1;
-    if (LABEL_INTS * out.labelCount > out.lbl.length) out.lbl = grow(out.lbl, LABEL_INTS * out.labelCount);
+    if (LabelInt.Count * out.labelCount > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * out.labelCount);
     out.lblCount[s] = out.labelCount - out.lblFirst[s];
     out.smpCount[s] = out.sampleCount - out.smpFirst[s];
   }
@@ -220,14 +223,14 @@ export class WriteRequestDecoder {
       const at = this.pos;
       this.varint(to);
       const len = this.varint(to);
-      this.pos = this.label(at, this.pos + len, out.lbl, LABEL_INTS * j++);
+      this.pos = this.label(at, this.pos + len, out.lbl, LabelInt.Count * j++);
     }
     this.pos = pos;
   }
 
   /**
    * Check the Label message at this.pos (entry from entryStart to end, tag and length
-   * included) and, when o >= 0, write its LABEL_INTS ints at l[o]. Returns `end`.
+   * included) and, when o >= 0, write its LabelInt ints at l[o]. Returns `end`.
    */
   private label(entryStart: number, end: number, l: Int32Array, o: number): number {
     let ns = 0, ne = 0, vs = 0, ve = 0; // prettier-ignore
@@ -238,12 +241,12 @@ export class WriteRequestDecoder {
       const q = p + 2 + b[p + 1];
       if (b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === end) {
         if (o < 0) return end;
-        l[o] = p + 2;
-        l[o + 1] = q;
-        l[o + 2] = q + 2;
-        l[o + 3] = end;
-        l[o + 4] = entryStart;
-        l[o + 5] = end;
+        l[o + LabelInt.NameStart] = p + 2;
+        l[o + LabelInt.NameEnd] = q;
+        l[o + LabelInt.ValueStart] = q + 2;
+        l[o + LabelInt.ValueEnd] = end;
+        l[o + LabelInt.EntryStart] = entryStart;
+        l[o + LabelInt.EntryEnd] = end;
         return end;
       }
     }
@@ -256,8 +259,13 @@ export class WriteRequestDecoder {
         const start = this.pos;
         const stop = start + len;
         if (stop > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: label string overruns its Label');
-        if (field === 1) (ns = start), (ne = stop);
-        else (vs = start), (ve = stop);
+        if (field === 1) {
+          ns = start;
+          ne = stop;
+        } else {
+          vs = start;
+          ve = stop;
+        }
         this.pos = stop;
       } else {
         if (field === 0 || field <= 2) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Label field ${field} has wire type ${wt}`);
@@ -265,23 +273,21 @@ export class WriteRequestDecoder {
       }
     }
     if (o < 0) return end;
-    l[o] = ns;
-    l[o + 1] = ne;
-    l[o + 2] = vs;
-    l[o + 3] = ve;
-    l[o + 4] = entryStart;
-    l[o + 5] = end;
+    l[o + LabelInt.NameStart] = ns;
+    l[o + LabelInt.NameEnd] = ne;
+    l[o + LabelInt.ValueStart] = vs;
+    l[o + LabelInt.ValueEnd] = ve;
+    l[o + LabelInt.EntryStart] = entryStart;
+    l[o + LabelInt.EntryEnd] = end;
     return end;
   }
 
   private sample(end: number, out: WriteBatch): void {
     const i = out.sampleCount++;
     if (i >= out.value.length) {
-      out.value = grow(out.value, i + 1);
-      out.ts = grow(out.ts, i + 1);
-      const st = new Uint8Array(out.value.length);
-      st.set(out.stale);
-      out.stale = st;
+      out.value = grown(out.value, i + 1);
+      out.ts = grown(out.ts, i + 1);
+      out.stale = grown(out.stale, i + 1);
     }
     let v = 0;
     let t = 0;

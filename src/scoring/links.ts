@@ -1,3 +1,5 @@
+import { grown } from '../wire/grow.js';
+
 /**
  * Which scoring instances (query x model) score which series, and where their state lives.
  *
@@ -19,11 +21,7 @@ export class Links {
   prevTs: Float64Array = new Float64Array(1024);
 
   setFirst(seriesId: number, link: number): void {
-    if (seriesId >= this.first.length) {
-      const f = new Int32Array(Math.max(seriesId + 1, this.first.length * 2)).fill(-1);
-      f.set(this.first);
-      this.first = f;
-    }
+    this.first = grown(this.first, seriesId + 1, -1);
     this.first[seriesId] = link;
   }
 
@@ -35,11 +33,7 @@ export class Links {
   drop(seriesId: number, release: (inst: number, offset: number) => void): void {
     for (let k = this.first[seriesId]; k >= 0; k = this.next[k]) {
       release(this.inst[k], this.offset[k]);
-      if (this.freeCount === this.free.length) {
-        const f = new Int32Array(this.free.length * 2);
-        f.set(this.free);
-        this.free = f;
-      }
+      this.free = grown(this.free, this.freeCount + 1);
       this.free[this.freeCount++] = k;
       this.live--;
     }
@@ -55,12 +49,11 @@ export class Links {
     }
     const k = this.count++;
     if (k >= this.inst.length) {
-      const n = this.inst.length * 2;
-      this.inst = growI(this.inst, n);
-      this.offset = growI(this.offset, n);
-      this.next = growI(this.next, n);
-      this.prevValue = growF(this.prevValue, n);
-      this.prevTs = growF(this.prevTs, n);
+      this.inst = grown(this.inst, k + 1);
+      this.offset = grown(this.offset, k + 1);
+      this.next = grown(this.next, k + 1);
+      this.prevValue = grown(this.prevValue, k + 1);
+      this.prevTs = grown(this.prevTs, k + 1);
     }
     this.set(k, inst, offset, next);
     return k;
@@ -73,15 +66,4 @@ export class Links {
     this.prevValue[k] = NaN;
     this.prevTs[k] = NaN;
   }
-}
-
-function growI(a: Int32Array, n: number): Int32Array {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-function growF(a: Float64Array, n: number): Float64Array {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
 }

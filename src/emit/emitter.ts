@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Registry } from '../metrics/registry.js';
+import { Throttle } from '../metrics/throttle.js';
+import type { InstanceSpec } from '../scoring/instances.js';
+import { GeneratedBlock } from './block.js';
+import type { GeneratedSink } from './sinks.js';
+import { TenancyCheck } from './tenancy.js';
+
+/** A block closes past this many uncompressed bytes (~4 requests of 2,000 scored samples). */
+const BLOCK_BYTES = 4 << 20;
+/** 64 blocks in flight (~0.7 MB each at 2,000 scored samples) = ~45 MB at most. */
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * Generated series from the scoring unit to a GeneratedSink: one block (a WriteRequest for one
+ * tenant) is filled at a time through `block` (the scoring unit's sink), then sent in the
+ * background. Past MAX_IN_FLIGHT blocks outstanding, send() waits for the oldest (backpressure
+ * instead of unbounded memory); a sent block's buffer is recycled for the next. Failures are
+ * counted and logged (at most one line per 10 s), never passed to the sender of the raw data.
+ */
+export class Emitter {
+  readonly block: GeneratedBlock;
+  private inFlight = 0;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly failLog = new Throttle(10_000);
+  private readonly m: ReturnType<typeof emitMetrics>;
+
+  constructor(
+    w: Config['writer'],
+    instances: InstanceSpec[],
+    private readonly sink: GeneratedSink,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log));
+    this.m = emitMetrics(registry);
+  }
+
+  /** Start a new block; scoring then writes into `block`. */
+  begin(): GeneratedBlock {
+    this.block.encoder.reset();
+    return this.block;
+  }
+
+  /** The block is large enough to be sent. */
+  get full(): boolean {
+    return this.block.encoder.rawLength >= BLOCK_BYTES;
+  }
+
+  /** Send the block (if it holds any series) for `tenant`; waits only when MAX_IN_FLIGHT blocks are already outstanding. */
+  async send(tenant: string | null): Promise<void> {
+    const enc = this.block.encoder;
+    if (enc.series === 0) return;
+    this.m.generated.inc(enc.samples);
+    const body = enc.body();
+    this.inFlight++;
+    const p = this.sink.send(tenant, body).then((r) => {
+      this.inFlight--;
+      this.pending.delete(p);
+      enc.recycle(body);
+      if (r.outcome === 'accepted') return;
+      this.m.errors.inc();
+      const suppressed = this.failLog.take();
+      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.sink.name, suppressed }, 'writing generated series failed');
+    });
+    this.pending.add(p);
+    if (this.inFlight > MAX_IN_FLIGHT) await p;
+  }
+
+  /** Resolves when the blocks in flight now have settled. */
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+}
+
+function emitMetrics(r: Registry) {
+  return {
+    generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
+    errors: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept.'),
+  };
+}

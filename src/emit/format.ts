@@ -1,0 +1,54 @@
+import { varintLen, writeVarint } from '../wire/varint.js';
+
+// writer.metric_format compiled once: for each (query, model, variable) the protobuf bytes of
+// the labels every generated series of that kind starts with, and the set of input label
+// names those labels replace.
+//
+// Output labels = metric_format (placeholders filled) + model_alias (when a query has several
+// models, as vmanomaly does) + `source_metric` (the input's metric name, since __name__ is
+// replaced: without it two inputs `a{x="1"}` and `b{x="1"}` would map to one output series)
+// + every other input label. On a clash the generated label wins over the input's.
+
+export const SOURCE_METRIC_LABEL = 'source_metric';
+export const MODEL_ALIAS_LABEL = 'model_alias';
+
+const enc = new TextEncoder();
+
+function fillPlaceholders(tpl: string, v: string, queryKey: string): string {
+  return tpl.replaceAll('$VAR', v).replaceAll('$QUERY_KEY', queryKey);
+}
+
+/** Labels (name -> value) of one generated variable, before the input's labels are added. */
+export function formatLabels(format: Record<string, string>, v: string, queryKey: string, modelAlias: string | null): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, tpl] of Object.entries(format)) out.push([k, fillPlaceholders(tpl, v, queryKey)]);
+  if (modelAlias !== null && !(MODEL_ALIAS_LABEL in format)) out.push([MODEL_ALIAS_LABEL, modelAlias]);
+  return out;
+}
+
+/** Names of input labels dropped from generated series (they are replaced). */
+export function replacedLabelNames(format: Record<string, string>): string[] {
+  return [...new Set(['__name__', SOURCE_METRIC_LABEL, MODEL_ALIAS_LABEL, ...Object.keys(format)])];
+}
+
+/** Protobuf bytes of Label entries (TimeSeries field 1) for these pairs. */
+export function encodeLabels(pairs: [string, string][]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [n, v] of pairs) {
+    const nb = enc.encode(n);
+    const vb = enc.encode(v);
+    const inner = 1 + varintLen(nb.length) + nb.length + 1 + varintLen(vb.length) + vb.length;
+    const e = new Uint8Array(1 + varintLen(inner) + inner);
+    e[0] = 0x0a; // TimeSeries.labels
+    let p = writeVarint(e, 1, inner);
+    e[p++] = 0x0a; // Label.name
+    p = writeVarint(e, p, nb.length);
+    e.set(nb, p);
+    p += nb.length;
+    e[p++] = 0x12; // Label.value
+    p = writeVarint(e, p, vb.length);
+    e.set(vb, p);
+    parts.push(e);
+  }
+  return Uint8Array.from(Buffer.concat(parts));
+}

@@ -1,0 +1,198 @@
+import type { Logger } from 'pino';
+import { DecodeError } from '../errors.js';
+import type { Downstream, PostResult } from '../forward/downstream.js';
+import { writePath } from '../forward/paths.js';
+import { lbl, type Registry } from '../metrics/registry.js';
+import { Throttle } from '../metrics/throttle.js';
+import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
+import { WriteBatch, WriteRequestDecoder } from './write-request.js';
+
+/** The answer to one write request. */
+export interface WriteResult {
+  status: 204 | 400 | 415 | 503;
+  /** One line for the sender, empty on success. */
+  message: string;
+}
+
+/**
+ * One request between decode and scoring: its decoded batch (whose bytes are its decompressor's
+ * buffer) and its tenant. Requests in flight and waiting each hold one; they are reused.
+ */
+export class Accepted {
+  readonly batch = new WriteBatch();
+  tenant: string | null = null;
+  private readonly decompressors = new Map<ContentEncoding, Decompressor>();
+
+  decompressor(e: ContentEncoding): Decompressor {
+    let d = this.decompressors.get(e);
+    if (d === undefined) this.decompressors.set(e, (d = e.decompressor()));
+    return d;
+  }
+}
+
+/**
+ * Accepted requests waiting to be scored, oldest first. The consumer takes them with take()
+ * (the batch is valid until release()) and gives each back with release().
+ */
+export class AcceptedQueue {
+  private readonly items: Accepted[] = [];
+  private readonly free: Accepted[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** Tenant of the oldest waiting request (the queue must not be empty). */
+  get oldestTenant(): string | null {
+    return this.items[0].tenant;
+  }
+
+  take(): Accepted | undefined {
+    return this.items.shift();
+  }
+
+  release(a: Accepted): void {
+    this.free.push(a);
+  }
+
+  /** @internal ingest's side: a request slot to decode into, and handing one over. */
+  slot(): Accepted {
+    return this.free.pop() ?? new Accepted();
+  }
+  push(a: Accepted): void {
+    this.items.push(a);
+  }
+}
+
+/** Scores the oldest accepted requests of `queue` (at least one; each released once scored). */
+export type Consumer = (queue: AcceptedQueue) => Promise<void>;
+
+/** Accepted requests that may wait to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
+const MAX_WAITING = 16;
+
+export interface IngestOptions {
+  /** server.max_request_bytes: largest body, compressed or decompressed. */
+  maxBytes: number;
+  /** writer.tenant_id (normalised by the schema), used when the path names no tenant. */
+  defaultTenant: string | null;
+  encodings: ContentEncodings;
+  downstream: Downstream;
+  consume: Consumer;
+  registry: Registry;
+  log: Logger;
+}
+
+/**
+ * Body -> decoded batch, raw forward, backpressure. Per request, in this order: decompress with
+ * the Content-Encoding's decompressor and decode (400 if unreadable; nothing is forwarded) ->
+ * forward the raw body byte for byte -> once the datasource accepted it: answer 204 and queue
+ * the batch for scoring right after (the sender's next request need not wait for our CPU work);
+ * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
+ * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
+ * A request is scored only once its raw data was accepted, so a sender's retry after a 503 is
+ * scored then, not skipped as a duplicate.
+ */
+export class Ingest {
+  private readonly decoder = new WriteRequestDecoder();
+  private readonly queue = new AcceptedQueue();
+  /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
+  private readonly rejectLog = new Throttle(10_000);
+  private readonly retryLog = new Throttle(10_000);
+  private readonly m: ReturnType<typeof ingestMetrics>;
+
+  constructor(private readonly o: IngestOptions) {
+    this.m = ingestMetrics(o.registry);
+  }
+
+  /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
+  readable(encoding: string): boolean {
+    return this.o.encodings.get(encoding) !== undefined;
+  }
+
+  /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
+  async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
+    const enc = this.o.encodings.get(encoding);
+    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'` };
+    const t = tenant ?? this.o.defaultTenant;
+    const a = this.queue.slot();
+    let handedOver = false;
+    try {
+      try {
+        this.decode(body, a.decompressor(enc), a.batch);
+      } catch (e) {
+        if (e instanceof DecodeError) {
+          this.m.rejected.inc();
+          return { status: 400, message: e.message };
+        }
+        throw e;
+      }
+      const raw = await this.o.downstream.post(writePath(t), body, enc.forwardHeaders);
+      if (raw.outcome !== 'accepted') return this.failed(raw);
+      this.m.forwardOk.inc();
+      this.m.downstreamUp.set(1);
+      a.tenant = t;
+      if (this.queue.length >= MAX_WAITING) await this.o.consume(this.queue);
+      this.queue.push(a);
+      handedOver = true;
+      if (this.queue.length === 1) setImmediate(this.consumeSoon);
+      return { status: 204, message: '' };
+    } finally {
+      if (!handedOver) this.queue.release(a);
+    }
+  }
+
+  /** Score every accepted request still waiting (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0) await this.o.consume(this.queue);
+  }
+
+  /** Hand the waiting requests to the consumer, one call per macrotask. */
+  private readonly consumeSoon = (): void => {
+    if (this.queue.length === 0) return;
+    void this.o.consume(this.queue).then(() => {
+      if (this.queue.length > 0) setImmediate(this.consumeSoon);
+    });
+  };
+
+  /** Decompress and decode into `batch`; throws DecodeError when the body cannot be read. */
+  private decode(body: Uint8Array, d: Decompressor, batch: WriteBatch): void {
+    const max = this.o.maxBytes;
+    if (body.length > max) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${max}`);
+    this.decoder.decode(d.decompress(body, max), batch);
+    this.m.requests.inc();
+    this.m.samples.inc(batch.sampleCount);
+    if (batch.metadataCount) this.m.metadata.inc(batch.metadataCount);
+    if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
+    if (batch.histogramCount) this.m.histograms.inc(batch.histogramCount);
+    if (batch.staleCount) this.m.stale.inc(batch.staleCount);
+  }
+
+  /** The forward failure policy: the datasource's rejection is the sender's 400; anything else is retryable. */
+  private failed(raw: PostResult): WriteResult {
+    this.m.forwardErr.inc();
+    if (raw.outcome === 'rejected') {
+      const suppressed = this.rejectLog.take();
+      if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'downstream rejected a raw request; passing 400 back to the sender');
+      return { status: 400, message: raw.reason };
+    }
+    if (raw.status === 0) this.m.downstreamUp.set(0);
+    const suppressed = this.retryLog.take();
+    if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
+    return { status: 503, message: raw.reason };
+  }
+}
+
+function ingestMetrics(r: Registry) {
+  return {
+    requests: r.counter('anomstream_write_requests_total', 'Remote write requests decoded.'),
+    rejected: r.counter('anomstream_write_requests_rejected_total', 'Requests answered 400 because they cannot be read.'),
+    samples: r.counter('anomstream_samples_received_total', 'Raw samples received (all forwarded).'),
+    metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
+    exemplars: r.counter('anomstream_exemplars_received_total', 'Exemplars received (forwarded, not decoded).'),
+    histograms: r.counter('anomstream_histograms_received_total', 'Native histogram samples received (forwarded, not scored).'),
+    stale: r.counter('anomstream_stale_markers_received_total', 'Stale markers received (forwarded; on a scored series they end its generated series).'),
+    forwardOk: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'accepted')),
+    forwardErr: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'failed')),
+    downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
+  };
+}

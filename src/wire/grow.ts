@@ -1,0 +1,21 @@
+/**
+ * Typed-array growth, the one way every column, table and buffer here grows: by doubling, so
+ * that n appends cost O(n) copies in all. Growth is rare (start-up, a new largest request), so
+ * the constructor call through `a.constructor` being polymorphic costs nothing measurable;
+ * the hot loops only compare a length and index.
+ */
+type Grown = Uint8Array | Int32Array | Uint32Array | Float64Array;
+
+/**
+ * `a` when it holds `need` elements, else a copy with room for at least `need` (doubled until
+ * it fits); new elements are 0, or `fill` when given.
+ */
+export function grown<T extends Grown>(a: T, need: number, fill?: number): T {
+  if (a.length >= need) return a;
+  let n = Math.max(a.length * 2, 16);
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  if (fill !== undefined) b.fill(fill, a.length);
+  return b;
+}
