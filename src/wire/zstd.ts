@@ -12,8 +12,9 @@ import { DecodeError } from '../errors.js';
  * The decoder is libzstd itself (zstd's single-file decoder compiled to WebAssembly, as shipped
  * in the npm package `zstddec`, pinned), driven through its C functions: zstddec's own wrapper
  * allocates and copies per call and does not check libzstd's error codes, so it is not used.
- * Measured in bench/zstd.ts (bench/RESULTS.md): 0.8-1.2 GB/s on remote write bodies, fzstd (pure
- * JS) 0.1-0.2 GB/s, the native zstd-napi 1.9-2.1 GB/s at 39 packages and a C++ build on install.
+ * Measured in bench/zstd.ts (bench/RESULTS.md, CPU time, 7 KB-31 MB remote write bodies): 42-67 ns
+ * per sample (1.8-3.0 GB/s), our snappy decoder 67-92, fzstd (pure JS) 278-770, the native
+ * zstd-napi 24-49 at the cost of 39 packages and a C++ compile on install.
  *
  * Size limit, before anything is allocated: the frame headers' Frame_Content_Size (vmagent
  * always writes it: gozstd and klauspost's EncodeAll both do) is summed over the frames and

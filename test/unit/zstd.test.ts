@@ -24,9 +24,13 @@ function haveCli(t: TestContext): boolean {
   return false;
 }
 
-/** `zstd ARGS` with `input` on stdin (or a file named in ARGS); its stdout. */
+/**
+ * `zstd ARGS` with `input` on stdin, its size given so that the frame carries Frame_Content_Size
+ * as vmagent's do (or a file named in ARGS); its stdout.
+ */
 function cli(args: string[], input?: Uint8Array): Buffer {
-  const r = spawnSync(ZSTD_BIN, ['-q', '-c', ...args], { input, maxBuffer: 1 << 30 });
+  const size = input ? [`--stream-size=${input.length}`] : [];
+  const r = spawnSync(ZSTD_BIN, ['-q', '-c', ...size, ...args], { input, maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`zstd ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -61,6 +65,7 @@ test('decodes WriteRequests compressed by the zstd CLI at every setting vmagent 
   ];
   for (const [args, body] of cases) {
     assert.ok(isZstd(body), args);
+    assert.ok(body[4] >> 6 !== 0 || (body[4] & 0x20) !== 0, `${args}: Frame_Content_Size present`);
     const out = z.decompress(body, LIMIT);
     assert.deepEqual(Buffer.from(out), Buffer.from(raw), args);
     // And it is the WriteRequest: 2000 series of one sample.
@@ -82,6 +87,7 @@ test('frames without a content size, several frames, skippable frames, empty inp
     assert.deepEqual(Buffer.from(z.decompress(noSize, LIMIT)), Buffer.from(raw));
     // Exactly at the limit passes; one byte less is too large (with and without the header field).
     const withSize = cli(['-3'], raw);
+    assert.notEqual(withSize[4] >> 6, 0, 'Frame_Content_Size present');
     assert.equal(z.decompress(withSize, raw.length).length, raw.length);
     assert.equal(z.decompress(noSize, raw.length).length, raw.length);
     assert.equal(decodeError(() => z.decompress(withSize, raw.length - 1)).code, 'ANOM_DECODE_TOO_LARGE');
