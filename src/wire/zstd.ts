@@ -83,13 +83,17 @@ export function isZstd(src: Uint8Array): boolean {
   return (src[0] & 0xf0) === 0x50 && src[1] === 0x2a && src[2] === 0x4d && src[3] === 0x18;
 }
 
+/** A block of WebAssembly memory reused across calls, grown (never shrunk) to the largest size asked. */
+interface Region {
+  ptr: number;
+  cap: number;
+}
+
 export class Zstd {
   private readonly lib: LibZstd;
   private heap: Uint8Array;
-  private srcPtr = 0;
-  private srcCap = 0;
-  private dstPtr = 0;
-  private dstCap = 0;
+  private readonly src: Region = { ptr: 0, cap: 0 };
+  private readonly dst: Region = { ptr: 0, cap: 0 };
 
   constructor() {
     const imports = { env: { emscripten_notify_memory_growth: (): void => void (this.heap = new Uint8Array(this.lib.memory.buffer)) } };
@@ -107,53 +111,44 @@ export class Zstd {
     // Sizes travel as wasm32 size_t (errors are negative as i32): nothing past 2 GiB.
     limit = Math.min(limit, 0x7fffffff);
     const n = src.length;
-    if (n > this.srcCap) {
-      const old = this.srcPtr;
-      this.srcPtr = this.srcCap = 0;
-      this.srcPtr = this.realloc(old, n);
-      this.srcCap = n;
-    }
-    this.heap.set(src, this.srcPtr);
-    const total = lib.ZSTD_findDecompressedSize(this.srcPtr, n);
+    this.ensure(this.src, n);
+    this.heap.set(src, this.src.ptr);
+    const total = lib.ZSTD_findDecompressedSize(this.src.ptr, n);
     if (total === CONTENTSIZE_UNKNOWN) return this.decompressUnknown(n, limit);
     if (total < 0n) throw new DecodeError('ANOM_DECODE_ZSTD', 'zstd: not a valid zstd frame (bad magic, header or block sizes)');
     if (total > BigInt(limit)) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `zstd: frame content size ${total} exceeds the limit ${limit}`);
     const size = Number(total);
-    this.ensureDst(size);
-    const r = lib.ZSTD_decompress(this.dstPtr, size, this.srcPtr, n);
+    this.ensure(this.dst, size);
+    const r = lib.ZSTD_decompress(this.dst.ptr, size, this.src.ptr, n);
     if (r < 0) throw zstdError(-r);
     if (r !== size) throw new DecodeError('ANOM_DECODE_ZSTD', `zstd: decompressed ${r} bytes, frame headers announced ${size}`);
-    return this.heap.subarray(this.dstPtr, this.dstPtr + r);
+    return this.heap.subarray(this.dst.ptr, this.dst.ptr + r);
   }
 
   /** A frame without Frame_Content_Size: decode into a buffer that grows up to `limit`. */
   private decompressUnknown(n: number, limit: number): Uint8Array {
     let cap = Math.min(limit, Math.max(MIN_GUESS, n * UNKNOWN_SIZE_RATIO));
     for (;;) {
-      this.ensureDst(cap);
-      const r = this.lib.ZSTD_decompress(this.dstPtr, cap, this.srcPtr, n);
-      if (r >= 0) return this.heap.subarray(this.dstPtr, this.dstPtr + r);
+      this.ensure(this.dst, cap);
+      const r = this.lib.ZSTD_decompress(this.dst.ptr, cap, this.src.ptr, n);
+      if (r >= 0) return this.heap.subarray(this.dst.ptr, this.dst.ptr + r);
       if (-r !== DST_SIZE_TOO_SMALL) throw zstdError(-r);
       if (cap >= limit) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `zstd: decompressed size exceeds the limit ${limit} (frame without content size)`);
       cap = Math.min(limit, cap * 4);
     }
   }
 
-  private ensureDst(size: number): void {
-    if (size <= this.dstCap) return;
-    const old = this.dstPtr;
-    this.dstPtr = this.dstCap = 0;
-    this.dstPtr = this.realloc(old, size);
-    this.dstCap = size;
-  }
-
-  /** Frees `ptr` (0: nothing) and allocates `size` bytes of WebAssembly memory. */
-  private realloc(ptr: number, size: number): number {
-    if (ptr !== 0) this.lib.free(ptr);
+  /** Grows `r` to at least `size` bytes (its old contents are not kept). */
+  private ensure(r: Region, size: number): void {
+    if (size <= r.cap) return;
+    const old = r.ptr;
+    r.ptr = r.cap = 0;
+    if (old !== 0) this.lib.free(old);
     const p = this.lib.malloc(Math.max(1, size));
     if (p === 0) throw new Error(`zstd: cannot allocate ${size} bytes of WebAssembly memory`);
+    r.ptr = p;
+    r.cap = size;
     this.heap = new Uint8Array(this.lib.memory.buffer);
-    return p;
   }
 }
 
