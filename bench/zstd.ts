@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import snappyjs from 'snappyjs';
 import { buildPool, materialize } from './load/pool.js';
-import { Snappy } from '../src/decode/snappy.js';
+import { SnappyReader as Snappy } from '../src/wire/snappy.js';
 import { DecodeError } from '../src/errors.js';
 import { SnappyCompressor } from '../src/wire/snappy-compress.js';
 import { Zstd } from '../src/wire/zstd.js';
@@ -184,7 +184,7 @@ async function speed(list: Candidate[], seriesList: number[], rounds: number): P
     const sn = snappyjs.compress(raw);
     const ourSn = compressor.compress(raw);
     console.log(`\n## ${series} series x 1 sample: WriteRequest ${raw.length} B; zstd -3 ${z3.length} B (x${(raw.length / z3.length).toFixed(1)}), zstd -1 ${z1.length} B (x${(raw.length / z1.length).toFixed(1)}), snappyjs ${sn.length} B (x${(raw.length / sn.length).toFixed(1)}), wire/snappy-compress ${ourSn.length} B`);
-    const rows: Row[] = [{ name: 'decode: snappy (src/decode/snappy.ts) of the snappyjs body', run: () => snappy.decompress(sn, LIMIT), bytes: raw.length, ms: [] }];
+    const rows: Row[] = [{ name: 'decode: snappy (src/wire/snappy.ts) of the snappyjs body', run: () => snappy.decompress(sn, LIMIT), bytes: raw.length, ms: [] }];
     for (const { c, decode } of decoders) {
       for (const [lvl, body] of [['-3', z3], ['-1', z1]] as const) {
         const check = await decode(body, raw.length);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import snappy from 'snappyjs';
 import { buildPool, materialize } from '../../bench/load/pool.js';
-import { Snappy } from '../../src/decode/snappy.js';
+import { SnappyReader as Snappy } from '../../src/wire/snappy.js';
 import { maxCompressedLength, SnappyCompressor } from '../../src/wire/snappy-compress.js';
 
 let seed = 42;

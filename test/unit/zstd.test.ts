@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { buildPool, materialize } from '../../bench/load/pool.js';
-import { Snappy } from '../../src/decode/snappy.js';
-import { WriteBatch, WriteRequestDecoder } from '../../src/decode/write-request.js';
+import { SnappyReader as Snappy } from '../../src/wire/snappy.js';
+import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { DecodeError } from '../../src/errors.js';
 import { isZstd, Zstd } from '../../src/wire/zstd.js';
 
