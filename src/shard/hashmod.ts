@@ -160,18 +160,13 @@ export class Hashmod {
   /** Shard of series `s` of a decoded batch (reads its label byte ranges; fills them if needed). */
   ofSeries(batch: WriteBatch, s: number): number {
     batch.labels(s);
+    const { buf, lbl } = batch;
     const sc = this.scratch;
-    const buf = batch.buf;
-    const lbl = batch.lbl;
-    const first = batch.lblFirst[s];
-    const end = first + batch.lblCount[s];
     sc.len = 0;
     for (let k = 0; k < this.names.length; k++) {
       if (k > 0) sc.bytesOf(this.sep, 0, this.sep.length);
-      const name = this.names[k];
-      for (let j = first; j < end; j++) {
-        const o = LABEL_INTS * j;
-        if (!sameBytes(buf, lbl[o], lbl[o + 1], name)) continue;
+      for (let o = LABEL_INTS * batch.lblFirst[s], end = o + LABEL_INTS * batch.lblCount[s]; o < end; o += LABEL_INTS) {
+        if (!sameBytes(buf, lbl[o], lbl[o + 1], this.names[k])) continue;
         sc.bytesOf(buf, lbl[o + 2], lbl[o + 3]);
         break;
       }
@@ -244,14 +239,10 @@ export class ShardByUrl {
   /** Shard of series `s` of a decoded batch, its labels in wire order. */
   ofSeries(batch: WriteBatch, s: number): number {
     batch.labels(s);
+    const { buf, lbl } = batch;
     const sc = this.scratch;
-    const buf = batch.buf;
-    const lbl = batch.lbl;
-    const first = batch.lblFirst[s];
-    const end = first + batch.lblCount[s];
     sc.len = 0;
-    for (let j = first; j < end; j++) {
-      const o = LABEL_INTS * j;
+    for (let o = LABEL_INTS * batch.lblFirst[s], end = o + LABEL_INTS * batch.lblCount[s]; o < end; o += LABEL_INTS) {
       if (this.only !== null ? !this.named(this.onlyBytes, buf, lbl[o], lbl[o + 1]) : this.named(this.ignoreBytes, buf, lbl[o], lbl[o + 1])) continue;
       sc.bytesOf(buf, lbl[o], lbl[o + 1]);
       sc.bytesOf(buf, lbl[o + 2], lbl[o + 3]);
