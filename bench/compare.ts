@@ -327,10 +327,13 @@ export function perRunRatios(rows: Row[], a: Args, other: Proxy = 'vmagent'): st
       const x = pick('anomstream');
       const y = pick(other);
       if (!clean(x) || !clean(y)) continue;
-      cpu.push((x.cpuPer1M / y.cpuPer1M).toFixed(2));
-      e2e.push((x.e2eRawPerS / y.e2eRawPerS).toFixed(2));
+      // At a fixed rate, a proxy that could not take what was offered is not measured at that rate.
+      const short = rate > 0 && Math.min(x.acceptedPerS, y.acceptedPerS) < 0.97 * rate ? '*' : '';
+      cpu.push((x.cpuPer1M / y.cpuPer1M).toFixed(2) + short);
+      e2e.push((x.e2eRawPerS / y.e2eRawPerS).toFixed(2) + short);
     }
-    if (cpu.length) out.push(`${shape}, offered ${offered(rate)}, ${series} series: anomstream/${other} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}`);
+    const note = cpu.some((c) => c.endsWith('*')) ? ' (* = a proxy accepted < 97% of the offered rate)' : '';
+    if (cpu.length) out.push(`${shape}, offered ${offered(rate)}, ${series} series: anomstream/${other} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${note}`);
   }
   return out.join('\n');
 }
