@@ -3,7 +3,15 @@
 //
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
 //     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
-//     [--rate SAMPLES_PER_S] [--samples-per-series N] [--latency-skip REQUESTS] [--baseline GIT_REV] [--json FILE]
+//     [--rate SAMPLES_PER_S[,SAMPLES_PER_S...]] [--shapes prometheus,vmagent] [--samples-per-series N]
+//     [--latency-skip REQUESTS] [--baseline GIT_REV] [--json FILE]
+//
+// --shapes: the load's label shapes (bench/load/labels.ts), each measured in the same rotation:
+// `prometheus` (default; sorted by name, 3-6 labels) and `vmagent` (a vmagent >= 1.83 with external
+// labels region, az, env: 6-9 labels, not sorted). --rate takes a list too (0 = as fast as accepted), so
+// saturation and a fixed offered rate are measured in one block, e.g. issue 20's baseline:
+//   node dist/bench/compare.js --series 10000 --shapes prometheus,vmagent --rate 0,300000 --proxies vmagent,anomstream
+// Rotation: for each series count and run, every shape x rate x proxy once, so machine drift hits all alike.
 //
 // --baseline REV: also run anomstream as built from git revision REV (`git archive` + tsc into the temp
 // dir), as proxy `baseline`, in the same rotation: a before/after of a change in one block, on the same
@@ -28,6 +36,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp, type Proc } from './procs.js';
+import { parseShape, type Shape } from './load/labels.js';
 
 type Proxy = 'direct' | 'vmagent' | 'anomstream' | 'baseline';
 
@@ -40,7 +49,8 @@ interface Args {
   target: 'sink' | 'vm';
   select: 'all' | 'cpu';
   sinkMode: 'exact' | 'raw';
-  rate: number;
+  shapes: Shape[];
+  rates: number[];
   samplesPerSeries: number;
   latencySkip: number;
   baseline: string;
@@ -51,7 +61,7 @@ const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', rate: 0, samplesPerSeries: 0, latencySkip: 0, baseline: '', json: '' };
+  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', shapes: ['prometheus'], rates: [0], samplesPerSeries: 0, latencySkip: 0, baseline: '', json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -63,7 +73,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--target') a.target = v as Args['target'];
     else if (k === '--select') a.select = v as Args['select'];
     else if (k === '--sink-mode') a.sinkMode = v as Args['sinkMode'];
-    else if (k === '--rate') a.rate = Number(v);
+    else if (k === '--rate') a.rates = v.split(',').map(Number);
+    else if (k === '--shapes') a.shapes = v.split(',').map(parseShape);
     else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
     else if (k === '--latency-skip') a.latencySkip = Number(v);
     else if (k === '--baseline') a.baseline = v;
@@ -75,6 +86,7 @@ function parseArgs(argv: string[]): Args {
   if (!['sink', 'vm'].includes(a.target)) throw new Error(`--target: expected sink or vm, got '${a.target}'`);
   if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
   if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
+  if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
   return a;
 }
 
@@ -121,6 +133,9 @@ async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: num
 
 interface Row {
   proxy: Proxy;
+  shape: Shape;
+  /** Offered samples/s, 0 = as fast as accepted. */
+  rate: number;
   series: number;
   run: number;
   cpuPer1M: number;
@@ -154,7 +169,7 @@ function buildBaseline(tmp: string, rev: string): string {
   return path.join(dir, 'dist/src/cli.js');
 }
 
-async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: string): Promise<Row> {
+async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series: number, run: number, tmp: string): Promise<Row> {
   const procs: Proc[] = [];
   try {
     // Downstream.
@@ -208,12 +223,12 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       anomBase = `http://127.0.0.1:${p}`;
     }
     const samplesPerSeries = a.samplesPerSeries > 0 ? a.samplesPerSeries : Math.max(1, Math.ceil(a.samples / series));
-    const loadArgs = ['--rate', String(a.rate), '--latency-skip', String(a.latencySkip), '--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
+    const loadArgs = ['--shape', shape, '--rate', String(rate), '--latency-skip', String(a.latencySkip), '--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
     loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
     const r = await runLoad(loadArgs);
     const under = procs[procs.length - 1];
     if (r.run.errors > 0 || !r.arrival.complete || under.child.exitCode !== null) {
-      console.error(`${proxy} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`);
+      console.error(`${proxy} ${shape} rate ${rate} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`);
     }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
     let extra: Pick<Row, 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'gc'> = {};
@@ -226,7 +241,7 @@ async function oneRun(a: Args, proxy: Proxy, series: number, run: number, tmp: s
       }
     }
     const row: Row = {
-      proxy, series, run,
+      proxy, shape, rate, series, run,
       cpuPer1M: r.target.cpuSecondsPer1MRaw,
       e2eRawPerS: r.arrival.e2eRawSamplesPerS,
       acceptedPerS: r.run.acceptedSamplesPerS,
@@ -260,27 +275,65 @@ function fmt(xs: Array<number | null>, d: number, scale = 1): string {
   return `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}–${(s.max / scale).toFixed(d)})`;
 }
 
+/** The (shape, rate, series) blocks of a run, in the order they were measured. */
+function groups(a: Args): Array<{ shape: Shape; rate: number; series: number }> {
+  const g: Array<{ shape: Shape; rate: number; series: number }> = [];
+  for (const shape of a.shapes) for (const rate of a.rates) for (const series of a.series) g.push({ shape, rate, series });
+  return g;
+}
+
+function offered(rate: number): string {
+  return rate > 0 ? String(rate) : 'max';
+}
+
 export function table(rows: Row[], a: Args): string {
   const out = [
-    `| series | proxy | CPU s / 1M raw | raw samples/s e2e (M) | accepted/s (M) | p99 ms | peak RSS MB | generated samples | core 1 busy | complete |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| shape | offered/s | series | proxy | CPU s / 1M raw | raw samples/s e2e (M) | accepted/s (M) | p99 ms | peak RSS MB | generated samples | core 1 busy | complete |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const series of a.series) {
+  for (const { shape, rate, series } of groups(a)) {
+    const head = `| ${shape} | ${offered(rate)} | ${series}`;
     const med: Record<string, { cpu: number; e2e: number }> = {};
     for (const proxy of a.proxies) {
-      const all = rows.filter((r) => r.proxy === proxy && r.series === series);
+      const all = rows.filter((r) => r.proxy === proxy && r.shape === shape && r.rate === rate && r.series === series);
       // Medians over clean runs only (every request accepted, every raw sample arrived).
       const rs = all.filter((r) => r.complete && r.errors === 0);
       if (!all.length) continue;
       med[proxy] = { cpu: stats(rs.map((r) => r.cpuPer1M)).median, e2e: stats(rs.map((r) => r.e2eRawPerS)).median };
-      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.length}/${all.length} |`);
+      out.push(`${head} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.length}/${all.length} |`);
     }
     if (med.anomstream && med.vmagent) {
-      out.push(`| ${series} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
+      out.push(`${head} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
     }
     if (med.anomstream && med.baseline) {
-      out.push(`| ${series} | anomstream / baseline (${a.baseline}) | ${(med.anomstream.cpu / med.baseline.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.baseline.e2e).toFixed(2)}× | | | | | | |`);
+      out.push(`${head} | anomstream / baseline (${a.baseline}) | ${(med.anomstream.cpu / med.baseline.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.baseline.e2e).toFixed(2)}× | | | | | | |`);
     }
+  }
+  return out.join('\n');
+}
+
+/**
+ * Per run, anomstream's figure over the other proxy's of the same rotation (same machine state):
+ * CPU s per 1M raw samples and raw samples/s end to end, one line per (shape, rate, series) block.
+ */
+export function perRunRatios(rows: Row[], a: Args, other: Proxy = 'vmagent'): string {
+  const out: string[] = [];
+  const clean = (r: Row | undefined): r is Row => r !== undefined && r.complete && r.errors === 0;
+  for (const { shape, rate, series } of groups(a)) {
+    const cpu: string[] = [];
+    const e2e: string[] = [];
+    for (let run = 1; run <= a.runs; run++) {
+      const pick = (p: Proxy): Row | undefined => rows.find((r) => r.proxy === p && r.shape === shape && r.rate === rate && r.series === series && r.run === run);
+      const x = pick('anomstream');
+      const y = pick(other);
+      if (!clean(x) || !clean(y)) continue;
+      // At a fixed rate, a proxy that could not take what was offered is not measured at that rate.
+      const short = rate > 0 && Math.min(x.acceptedPerS, y.acceptedPerS) < 0.97 * rate ? '*' : '';
+      cpu.push((x.cpuPer1M / y.cpuPer1M).toFixed(2) + short);
+      e2e.push((x.e2eRawPerS / y.e2eRawPerS).toFixed(2) + short);
+    }
+    const note = cpu.some((c) => c.endsWith('*')) ? ' (* = a proxy accepted < 97% of the offered rate)' : '';
+    if (cpu.length) out.push(`${shape}, offered ${offered(rate)}, ${series} series: anomstream/${other} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${note}`);
   }
   return out.join('\n');
 }
@@ -288,21 +341,21 @@ export function table(rows: Row[], a: Args): string {
 /** Latency detail: p50/p99/max over the timed requests, and anomstream's event loop and GC. */
 export function latencyTable(rows: Row[], a: Args): string {
   const out = [
-    `| series | proxy | offered samples/s | timed requests | p50 ms | p99 ms | max ms | event-loop p99 / max ms (since start) | GC pauses during load: count, total ms, p99 ms, max ms |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| shape | series | proxy | offered samples/s | timed requests | p50 ms | p99 ms | max ms | event-loop p99 / max ms (since start) | GC pauses during load: count, total ms, p99 ms, max ms |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const series of a.series) {
+  for (const { shape, rate, series } of groups(a)) {
     const p99: Record<string, number> = {};
     for (const proxy of a.proxies) {
-      const rs = rows.filter((r) => r.proxy === proxy && r.series === series && r.complete && r.errors === 0);
+      const rs = rows.filter((r) => r.proxy === proxy && r.shape === shape && r.rate === rate && r.series === series && r.complete && r.errors === 0);
       if (!rs.length) continue;
       p99[proxy] = stats(rs.map((r) => r.p99Ms)).median;
       const el = proxy === 'anomstream' || proxy === 'baseline' ? `${fmt(rs.map((r) => r.eventLoopP99Ms ?? NaN), 1)} / ${fmt(rs.map((r) => r.eventLoopMaxMs ?? NaN), 1)}` : '';
       const gcRows = rs.filter((r) => r.gc);
       const gc = gcRows.length ? `${fmt(gcRows.map((r) => r.gc!.count), 0)}, ${fmt(gcRows.map((r) => r.gc!.totalMs), 0)}, ${fmt(gcRows.map((r) => r.gc!.p99Ms), 1)}, ${fmt(gcRows.map((r) => r.gc!.maxMs), 1)}` : '';
-      out.push(`| ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${a.rate > 0 ? a.rate : 'max'} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(rs.map((r) => r.p50Ms), 1)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.maxMs), 1)} | ${el} | ${gc} |`);
+      out.push(`| ${shape} | ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${offered(rate)} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(rs.map((r) => r.p50Ms), 1)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.maxMs), 1)} | ${el} | ${gc} |`);
     }
-    if (p99.anomstream !== undefined && p99.vmagent !== undefined) out.push(`| ${series} | anomstream p99 − vmagent p99 | | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
+    if (p99.anomstream !== undefined && p99.vmagent !== undefined) out.push(`| ${shape} | ${series} | anomstream p99 − vmagent p99 | ${offered(rate)} | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
   }
   return out.join('\n');
 }
@@ -332,10 +385,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     for (const series of a.series) {
       for (let run = 1; run <= a.runs; run++) {
-        for (const proxy of a.proxies) {
-          const row = await oneRun(a, proxy, series, run, tmp);
-          rows.push(row);
-          console.error(JSON.stringify(row));
+        for (const shape of a.shapes) {
+          for (const rate of a.rates) {
+            for (const proxy of a.proxies) {
+              const row = await oneRun(a, proxy, shape, rate, series, run, tmp);
+              rows.push(row);
+              console.error(JSON.stringify(row));
+            }
+          }
         }
       }
     }
@@ -345,5 +402,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (a.json) writeFileSync(a.json, JSON.stringify(rows, null, 1));
   console.log(table(rows, a));
   console.log('');
+  const ratios = perRunRatios(rows, a);
+  if (ratios) console.log(`${ratios}\n`);
   console.log(latencyTable(rows, a));
 }

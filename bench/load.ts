@@ -3,7 +3,11 @@
 //   node dist/bench/load.js --url http://127.0.0.1:8429/api/v1/write --series 10000 --samples-per-series 300
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
 //     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
-//     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--json]
+//     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent] [--json]
+//
+// --shape: the label sets' order and size (bench/load/labels.ts): `prometheus` (default) sorted by name,
+// 3-6 labels; `vmagent` as a vmagent >= 1.83 sends scraped node_exporter series with external labels
+// region, az, env: 6-9 labels, not sorted by name.
 //
 // Builds the whole pool first (untimed), then sends. Afterwards it checks arrival downstream: with --sink
 // it waits until the counting sink has as many raw samples as were acknowledged; with --vm until
@@ -14,6 +18,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { buildPool, type Pool } from './load/pool.js';
+import { parseShape, type Shape } from './load/labels.js';
 import { runLoad, type RunResult } from './load/run.js';
 import { cpuSeconds, peakRssMb } from './load/proc.js';
 import { sleep } from './procs.js';
@@ -36,6 +41,7 @@ export interface LoadArgs {
   drainTimeoutS: number;
   /** Requests left out of the latency figures at the start (warm-up). */
   latencySkip: number;
+  shape: Shape;
   json: boolean;
 }
 
@@ -60,7 +66,7 @@ export interface LoadReport {
 
 const DEFAULTS: LoadArgs = {
   url: '', series: 10_000, samplesPerSeries: 100, samplesPerRequest: 2000, concurrency: 4, rate: 0, durationS: 60,
-  maxRequests: Number.MAX_SAFE_INTEGER, intervalMs: 10_000, pid: 0, sinkPid: 0, sink: '', vm: '', drainTimeoutS: 60, latencySkip: 0, json: false,
+  maxRequests: Number.MAX_SAFE_INTEGER, intervalMs: 10_000, pid: 0, sinkPid: 0, sink: '', vm: '', drainTimeoutS: 60, latencySkip: 0, shape: 'prometheus', json: false,
 };
 
 export function parseArgs(argv: string[]): LoadArgs {
@@ -74,6 +80,7 @@ export function parseArgs(argv: string[]): LoadArgs {
     const k = argv[i];
     if (k === '--json') a.json = true;
     else if (k === '--url' || k === '--sink' || k === '--vm') a[k.slice(2) as 'url' | 'sink' | 'vm'] = argv[++i] ?? '';
+    else if (k === '--shape') a.shape = parseShape(argv[++i] ?? '');
     else if (k in num) {
       const v = Number(argv[++i]);
       if (!Number.isFinite(v) || v < 0) throw new Error(`${k}: expected a number >= 0, got '${argv[i]}'`);
@@ -118,7 +125,7 @@ export async function vmRawSamples(base: string, fromMs: number, toMs: number): 
 
 export async function runBench(args: LoadArgs, log: (s: string) => void = () => {}): Promise<LoadReport> {
   const b0 = performance.now();
-  const pool: Pool = buildPool({ series: args.series, samplesPerSeries: args.samplesPerSeries, samplesPerRequest: args.samplesPerRequest, intervalMs: args.intervalMs, nowMs: Date.now() });
+  const pool: Pool = buildPool({ series: args.series, samplesPerSeries: args.samplesPerSeries, samplesPerRequest: args.samplesPerRequest, intervalMs: args.intervalMs, nowMs: Date.now(), shape: args.shape });
   const buildSeconds = (performance.now() - b0) / 1000;
   log(`pool: ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / args.series).toFixed(1)} B/sample compressed, built in ${buildSeconds.toFixed(2)} s`);
   const sinkBefore = args.sink ? await sinkCounts(args.sink) : null;

@@ -1,9 +1,32 @@
 // node_exporter-like label sets: one "host" contributes HOST_SERIES series in the families below.
 // 12 of its 119 series are node_cpu_seconds_total{mode=~"idle|user|system"} (4 cpus x 3 modes): 10.1%,
 // the selection the real-stack benchmark scores.
+//
+// Two shapes of the same series, as two kinds of sender put them on the wire:
+// - `prometheus`: labels sorted by name (Prometheus' labels.Labels is always sorted), 3-6 labels:
+//   __name__, the exporter's labels, instance, job.
+// - `vmagent`: a vmagent >= 1.83 scraping node_exporter with `global.external_labels` {region, az, env}:
+//   6-9 labels, not sorted by name. vmagent keeps the order the scrape left (VictoriaMetrics
+//   lib/promscrape/scrapework.go, `addRow`, v1.83.0 .. v1.150): `__name__`, the exposition's labels in
+//   the exposition's order (node_exporter's client_golang writes them sorted by name), the target labels
+//   (`instance`, `job`: ScrapeWork.Labels, sorted by name), then *after* metric relabeling the external
+//   labels, sorted by name among themselves (ScrapeWork.ExternalLabels, promutil.Labels.InitFromMap
+//   sorts): `az`, `env`, `region`. E.g. node_cpu_seconds_total{cpu, mode, instance, job, az, env, region}.
+//   (vmagent 1.79, the Debian package, still sorted every scraped series and every series it added
+//   `-remoteWrite.label`s to: lib/promscrape/scrapework.go addRowToTimeseries and promrelabel Apply call
+//   SortLabels there; both calls went in 1.83.0. From 1.94.0 `-remoteWrite.label`s are appended last,
+//   per URL, in flag order: app/vmagent/remotewrite/relabel.go appendExtraLabels.)
+
+export type Shape = 'prometheus' | 'vmagent';
+export const SHAPES: readonly Shape[] = ['prometheus', 'vmagent'];
+
+export function parseShape(s: string): Shape {
+  if (!(SHAPES as readonly string[]).includes(s)) throw new Error(`shape: expected ${SHAPES.join(' or ')}, got '${s}'`);
+  return s as Shape;
+}
 
 export interface SeriesSpec {
-  /** Label pairs sorted by name, no repeats (remote write requires both). */
+  /** Label pairs in the shape's order, no repeats (remote write requires unique names). */
   labels: Array<[string, string]>;
   /** Counters grow by `step` per round; gauges wander around `base`. */
   counter: boolean;
@@ -38,8 +61,8 @@ const MISC: Array<[string, boolean]> = [
 ];
 export const HOST_SERIES = 4 * CPU_MODES.length + NET_DEVICES.length * NET_METRICS.length + MOUNTS.length * FS_METRICS.length + DISKS.length * DISK_METRICS.length + MEMORY.length + MISC.length;
 
-function sorted(labels: Record<string, string>): Array<[string, string]> {
-  return Object.entries(labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+function sorted(labels: Array<[string, string]>): Array<[string, string]> {
+  return labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** Deterministic pseudo-random in [0, 1) from two integers (no state, so any series/round is addressable). */
@@ -51,11 +74,26 @@ export function unit(a: number, b: number): number {
   return (h >>> 0) / 4294967296;
 }
 
-function hostSeries(host: number, out: SeriesSpec[]): void {
+const REGIONS = ['eu-west-1', 'us-east-1', 'ap-southeast-2'];
+
+/** The external labels of `host`'s vmagent, sorted by name as vmagent appends them: az, env, region. */
+export function externalLabels(host: number): Array<[string, string]> {
+  const region = REGIONS[host % REGIONS.length];
+  return [
+    ['az', `${region}${'abc'[Math.floor(host / REGIONS.length) % 3]}`],
+    ['env', host % 4 === 3 ? 'staging' : 'prod'],
+    ['region', region],
+  ];
+}
+
+function hostSeries(host: number, shape: Shape, out: SeriesSpec[]): void {
   const instance = `10.${(host >>> 16) & 255}.${(host >>> 8) & 255}.${host & 255}:9100`;
-  const common = { instance, job: 'node' };
+  const ext = externalLabels(host);
+  // `labels` holds __name__ and the exporter's own labels in exposition order (sorted by name).
   const push = (labels: Record<string, string>, counter: boolean, base: number, step: number): void => {
-    out.push({ labels: sorted({ ...labels, ...common }), counter, base, step });
+    const scraped = Object.entries(labels);
+    scraped.push(['instance', instance], ['job', 'node']);
+    out.push({ labels: shape === 'prometheus' ? sorted(scraped) : scraped.concat(ext), counter, base, step });
   };
   for (let cpu = 0; cpu < 4; cpu++) {
     for (const mode of CPU_MODES) {
@@ -75,10 +113,10 @@ function hostSeries(host: number, out: SeriesSpec[]): void {
   for (const [name, counter] of MISC) push({ __name__: name }, counter, counter ? 1e7 : 2 + 10 * unit(host, name.length), counter ? 500 : 0);
 }
 
-/** The first `count` series of hosts 0, 1, 2, ... */
-export function nodeExporterSeries(count: number): SeriesSpec[] {
+/** The first `count` series of hosts 0, 1, 2, ..., labels in `shape`'s order. */
+export function nodeExporterSeries(count: number, shape: Shape = 'prometheus'): SeriesSpec[] {
   const out: SeriesSpec[] = [];
-  for (let host = 0; out.length < count; host++) hostSeries(host, out);
+  for (let host = 0; out.length < count; host++) hostSeries(host, shape, out);
   out.length = count;
   return out;
 }

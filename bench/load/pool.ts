@@ -14,7 +14,7 @@
 
 import { varintLen, writeVarint } from '../../src/wire/varint.js';
 import { compressWithSlots } from './snappy.js';
-import { nodeExporterSeries, valueAt, type SeriesSpec } from './labels.js';
+import { nodeExporterSeries, valueAt, type SeriesSpec, type Shape } from './labels.js';
 
 export interface PoolOptions {
   series: number;
@@ -24,6 +24,8 @@ export interface PoolOptions {
   intervalMs: number;
   /** Wall clock "now" in ms (injectable for tests). */
   nowMs: number;
+  /** Label order and set (labels.ts); default `prometheus`. */
+  shape?: Shape;
 }
 
 export interface Template {
@@ -100,7 +102,7 @@ export function putTs6(b: Uint8Array, o: number, ts: number): void {
 
 export function buildPool(opt: PoolOptions): Pool {
   if (opt.series < 1 || opt.samplesPerSeries < 1 || opt.samplesPerRequest < 1) throw new Error('buildPool: series, samplesPerSeries, samplesPerRequest must be >= 1');
-  const specs = nodeExporterSeries(opt.series);
+  const specs = nodeExporterSeries(opt.series, opt.shape ?? 'prometheus');
   const labelBytes = specs.map((s) => encodeLabels(s.labels));
   const startMs = Math.floor(opt.nowMs - 60_000 - (opt.samplesPerSeries - 1) * opt.intervalMs);
   const lastMs = startMs + (opt.samplesPerSeries - 1) * opt.intervalMs;

@@ -100,3 +100,33 @@ test('putTs6 writes a 6-byte varint', () => {
   assert.equal(v, 1_796_000_000_123);
   assert.ok(b[5] < 0x80 && b.slice(0, 5).every((x) => x >= 0x80));
 });
+
+test('vmagent shape: 6-9 labels, __name__ first, exporter labels, instance, job, then az, env, region; same series as the prometheus shape', () => {
+  const n = 3 * HOST_SERIES;
+  const nowMs = Date.UTC(2026, 11, 3, 8, 0, 0);
+  const pool = buildPool({ series: n, samplesPerSeries: 1, samplesPerRequest: 2000, intervalMs: 10_000, nowMs, shape: 'vmagent' });
+  const prom = buildPool({ series: n, samplesPerSeries: 1, samplesPerRequest: 2000, intervalMs: 10_000, nowMs });
+  const req = decode(materialize(pool, 0));
+  assert.equal(req.timeseries.length, n);
+  const counts = new Set<number>();
+  let unsorted = 0;
+  req.timeseries.forEach((ts, s) => {
+    const names = ts.labels.map((l) => l.name);
+    counts.add(names.length);
+    assert.equal(names[0], '__name__');
+    assert.deepEqual(names.slice(-5), ['instance', 'job', 'az', 'env', 'region'], `series ${s}`);
+    const own = names.slice(1, -5);
+    assert.deepEqual(own, [...own].sort(), 'exporter labels in exposition order (sorted)');
+    if (names.join() !== [...names].sort().join()) unsorted++;
+    // The same label set as the prometheus shape plus the external labels, in another order.
+    const extra = Object.fromEntries(ts.labels.map((l) => [l.name, l.value]));
+    assert.match(extra.az, new RegExp(`^${extra.region}[abc]$`));
+    assert.ok(extra.env === 'prod' || extra.env === 'staging');
+    const base = ts.labels.filter((l) => !['az', 'env', 'region'].includes(l.name)).map((l) => [l.name, l.value]);
+    assert.deepEqual(base.sort(), [...prom.specs[s].labels].sort());
+  });
+  assert.deepEqual([...counts].sort(), [6, 7, 8, 9]);
+  assert.equal(unsorted, n, 'no series is sorted by name (az, env, region come after instance and job)');
+  const regions = new Set(req.timeseries.map((ts) => ts.labels.find((l) => l.name === 'region')!.value));
+  assert.equal(regions.size, 3);
+});

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { gcSummary } from '../../bench/compare.js';
-import { topSelf } from '../../bench/cpuprof-top.js';
+import { stages, topSelf } from '../../bench/cpuprof-top.js';
 import { buildPool } from '../../bench/load/pool.js';
 import { runLoad } from '../../bench/load/run.js';
 
@@ -63,4 +63,31 @@ test('runLoad: latencySkip leaves the first requests out of the latency figures,
   } finally {
     server.close();
   }
+});
+
+test('stages: a sample counts for the innermost anomstream frame; undici-only stacks are HTTP out; GC apart', () => {
+  const f = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: f('(root)', ''), children: [2, 6, 8, 9] },
+      { id: 2, callFrame: f('write', 'file:///x/dist/src/pipeline.js'), children: [3, 5] },
+      { id: 3, callFrame: f('post', 'file:///x/dist/src/forward/downstream.js'), children: [4] },
+      { id: 4, callFrame: f('writev', 'node:net'), children: [] },
+      { id: 5, callFrame: f('decompress', 'file:///x/dist/src/decode/snappy.js'), children: [] },
+      { id: 6, callFrame: f('onBody', 'file:///x/node_modules/undici/lib/x.js'), children: [7] },
+      { id: 7, callFrame: f('emit', 'node:events'), children: [] },
+      { id: 8, callFrame: f('(garbage collector)', ''), children: [] },
+      { id: 9, callFrame: f('onread', 'node:internal/stream_base_commons'), children: [] },
+    ],
+    samples: [4, 4, 5, 7, 8, 9, 2],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000, 1000],
+  };
+  const got = Object.fromEntries(stages(profile).map((r) => [r.stage, r.ms]));
+  assert.deepEqual(got, {
+    'HTTP out (raw + generated POSTs)': 3,
+    'decode (snappy + WriteRequest)': 1,
+    GC: 1,
+    'node event loop + HTTP server (no anomstream frame)': 1,
+    'pipeline loop (+ what V8 inlined into it)': 1,
+  });
 });
