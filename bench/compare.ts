@@ -61,7 +61,22 @@ const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: [10_000, 100_000], runs: 3, samples: 6_000_000, concurrency: 4, proxies: ['direct', 'vmagent', 'anomstream'], target: 'sink', select: 'all', sinkMode: 'exact', shapes: ['prometheus'], rates: [0], samplesPerSeries: 0, latencySkip: 0, baseline: '', json: '' };
+  const a: Args = {
+    series: [10_000, 100_000],
+    runs: 3,
+    samples: 6_000_000,
+    concurrency: 4,
+    proxies: ['direct', 'vmagent', 'anomstream'],
+    target: 'sink',
+    select: 'all',
+    sinkMode: 'exact',
+    shapes: ['prometheus'],
+    rates: [0],
+    samplesPerSeries: 0,
+    latencySkip: 0,
+    baseline: '',
+    json: '',
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -193,12 +208,20 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     if (proxy === 'vmagent') {
       const p = await freePort();
       const dir = mkdtempSync(path.join(tmp, 'vmagent-'));
-      const proc = start('/usr/bin/vmagent', [
-        `-remoteWrite.url=${downstreamBase}/api/v1/write`, `-httpListenAddr=127.0.0.1:${p}`, `-remoteWrite.tmpDataPath=${dir}`,
-        // As many sending queues as the generator has connections in flight; flush the tail quickly so the
-        // end-to-end time is not padded by the default 1 s flush interval (both favour vmagent).
-        `-remoteWrite.queues=${a.concurrency}`, '-remoteWrite.flushInterval=100ms', '-loggerLevel=ERROR',
-      ], '0');
+      const proc = start(
+        '/usr/bin/vmagent',
+        [
+          `-remoteWrite.url=${downstreamBase}/api/v1/write`,
+          `-httpListenAddr=127.0.0.1:${p}`,
+          `-remoteWrite.tmpDataPath=${dir}`,
+          // As many sending queues as the generator has connections in flight; flush the tail quickly so the
+          // end-to-end time is not padded by the default 1 s flush interval (both favour vmagent).
+          `-remoteWrite.queues=${a.concurrency}`,
+          '-remoteWrite.flushInterval=100ms',
+          '-loggerLevel=ERROR',
+        ],
+        '0',
+      );
       procs.push(proc);
       await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
@@ -206,13 +229,10 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     } else if (proxy === 'anomstream' || proxy === 'baseline') {
       const p = await freePort();
       const cfg = path.join(tmp, `anomstream-${p}.yaml`);
-      writeFileSync(cfg, [
-        `server: { listen: "127.0.0.1:${p}" }`,
-        `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`,
-        `writer: { datasource_url: "${downstreamBase}" }`,
-        `logging: { level: warn }`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        cfg,
+        [`server: { listen: "127.0.0.1:${p}" }`, `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`, `writer: { datasource_url: "${downstreamBase}" }`, `logging: { level: warn }`, ''].join('\n'),
+      );
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
       const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
       const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
@@ -223,12 +243,35 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
       anomBase = `http://127.0.0.1:${p}`;
     }
     const samplesPerSeries = a.samplesPerSeries > 0 ? a.samplesPerSeries : Math.max(1, Math.ceil(a.samples / series));
-    const loadArgs = ['--shape', shape, '--rate', String(rate), '--latency-skip', String(a.latencySkip), '--url', url, '--series', String(series), '--samples-per-series', String(samplesPerSeries), '--concurrency', String(a.concurrency), '--duration', '120', '--drain-timeout', '120', '--pid', String(pid)];
+    const loadArgs = [
+      '--shape',
+      shape,
+      '--rate',
+      String(rate),
+      '--latency-skip',
+      String(a.latencySkip),
+      '--url',
+      url,
+      '--series',
+      String(series),
+      '--samples-per-series',
+      String(samplesPerSeries),
+      '--concurrency',
+      String(a.concurrency),
+      '--duration',
+      '120',
+      '--drain-timeout',
+      '120',
+      '--pid',
+      String(pid),
+    ];
     loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
     const r = await runLoad(loadArgs);
     const under = procs[procs.length - 1];
     if (r.run.errors > 0 || !r.arrival.complete || under.child.exitCode !== null) {
-      console.error(`${proxy} ${shape} rate ${rate} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`);
+      console.error(
+        `${proxy} ${shape} rate ${rate} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`,
+      );
     }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
     let extra: Pick<Row, 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'gc'> = {};
@@ -241,7 +284,11 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
       }
     }
     const row: Row = {
-      proxy, shape, rate, series, run,
+      proxy,
+      shape,
+      rate,
+      series,
+      run,
       cpuPer1M: r.target.cpuSecondsPer1MRaw,
       e2eRawPerS: r.arrival.e2eRawSamplesPerS,
       acceptedPerS: r.run.acceptedSamplesPerS,
@@ -300,7 +347,29 @@ export function table(rows: Row[], a: Args): string {
       const rs = all.filter((r) => r.complete && r.errors === 0);
       if (!all.length) continue;
       med[proxy] = { cpu: stats(rs.map((r) => r.cpuPer1M)).median, e2e: stats(rs.map((r) => r.e2eRawPerS)).median };
-      out.push(`${head} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(rs.map((r) => r.cpuPer1M), 3)} | ${fmt(rs.map((r) => r.e2eRawPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.acceptedPerS), 2, 1e6)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.rssMb), 0)} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(rs.map((r) => r.coreOneBusy), 2)} | ${rs.length}/${all.length} |`);
+      out.push(
+        `${head} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${fmt(
+          rs.map((r) => r.cpuPer1M),
+          3,
+        )} | ${fmt(
+          rs.map((r) => r.e2eRawPerS),
+          2,
+          1e6,
+        )} | ${fmt(
+          rs.map((r) => r.acceptedPerS),
+          2,
+          1e6,
+        )} | ${fmt(
+          rs.map((r) => r.p99Ms),
+          1,
+        )} | ${fmt(
+          rs.map((r) => r.rssMb),
+          0,
+        )} | ${stats(rs.map((r) => r.generatedSamples)).median} | ${fmt(
+          rs.map((r) => r.coreOneBusy),
+          2,
+        )} | ${rs.length}/${all.length} |`,
+      );
     }
     if (med.anomstream && med.vmagent) {
       out.push(`${head} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
@@ -350,12 +419,47 @@ export function latencyTable(rows: Row[], a: Args): string {
       const rs = rows.filter((r) => r.proxy === proxy && r.shape === shape && r.rate === rate && r.series === series && r.complete && r.errors === 0);
       if (!rs.length) continue;
       p99[proxy] = stats(rs.map((r) => r.p99Ms)).median;
-      const el = proxy === 'anomstream' || proxy === 'baseline' ? `${fmt(rs.map((r) => r.eventLoopP99Ms ?? NaN), 1)} / ${fmt(rs.map((r) => r.eventLoopMaxMs ?? NaN), 1)}` : '';
+      const el =
+        proxy === 'anomstream' || proxy === 'baseline'
+          ? `${fmt(
+              rs.map((r) => r.eventLoopP99Ms ?? NaN),
+              1,
+            )} / ${fmt(
+              rs.map((r) => r.eventLoopMaxMs ?? NaN),
+              1,
+            )}`
+          : '';
       const gcRows = rs.filter((r) => r.gc);
-      const gc = gcRows.length ? `${fmt(gcRows.map((r) => r.gc!.count), 0)}, ${fmt(gcRows.map((r) => r.gc!.totalMs), 0)}, ${fmt(gcRows.map((r) => r.gc!.p99Ms), 1)}, ${fmt(gcRows.map((r) => r.gc!.maxMs), 1)}` : '';
-      out.push(`| ${shape} | ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${offered(rate)} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(rs.map((r) => r.p50Ms), 1)} | ${fmt(rs.map((r) => r.p99Ms), 1)} | ${fmt(rs.map((r) => r.maxMs), 1)} | ${el} | ${gc} |`);
+      const gc = gcRows.length
+        ? `${fmt(
+            gcRows.map((r) => r.gc!.count),
+            0,
+          )}, ${fmt(
+            gcRows.map((r) => r.gc!.totalMs),
+            0,
+          )}, ${fmt(
+            gcRows.map((r) => r.gc!.p99Ms),
+            1,
+          )}, ${fmt(
+            gcRows.map((r) => r.gc!.maxMs),
+            1,
+          )}`
+        : '';
+      out.push(
+        `| ${shape} | ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${offered(rate)} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(
+          rs.map((r) => r.p50Ms),
+          1,
+        )} | ${fmt(
+          rs.map((r) => r.p99Ms),
+          1,
+        )} | ${fmt(
+          rs.map((r) => r.maxMs),
+          1,
+        )} | ${el} | ${gc} |`,
+      );
     }
-    if (p99.anomstream !== undefined && p99.vmagent !== undefined) out.push(`| ${shape} | ${series} | anomstream p99 − vmagent p99 | ${offered(rate)} | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
+    if (p99.anomstream !== undefined && p99.vmagent !== undefined)
+      out.push(`| ${shape} | ${series} | anomstream p99 − vmagent p99 | ${offered(rate)} | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
   }
   return out.join('\n');
 }
@@ -373,7 +477,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     a.proxies = a.proxies.filter((p) => p !== 'anomstream');
   }
   const dirty = sh('git', ['status', '--short', 'src']).split('\n').filter(Boolean).length;
-  console.log(`${new Date().toISOString()}; ${sh('nproc', [])} cores; node ${process.version}; anomstream ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} uncommitted src files` : ''} (dist/src snapshot); victoria-metrics package ${sh('dpkg-query', ['-W', '-f', '${Version}', 'victoria-metrics'])}`);
+  console.log(
+    `${new Date().toISOString()}; ${sh('nproc', [])} cores; node ${process.version}; anomstream ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} uncommitted src files` : ''} (dist/src snapshot); victoria-metrics package ${sh('dpkg-query', ['-W', '-f', '${Version}', 'victoria-metrics'])}`,
+  );
   console.log(`compare ${process.argv.slice(2).join(' ')}\n`);
   const tmp = mkdtempSync(path.join(tmpdir(), 'anomstream-bench-'));
   if (a.proxies.includes('anomstream')) anomstreamCli = snapshotAnomstream(tmp);

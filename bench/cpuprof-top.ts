@@ -33,7 +33,11 @@ export function topSelf(profile: { nodes: Node[]; samples?: number[]; timeDeltas
     if (!n) continue;
     const d = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
     const f = n.callFrame;
-    const file = f.url.replace(/^.*\/dist\//, 'dist/').replace(/^file:\/\//, '').replace(/^node:.*/, 'node:*').replace(/^.*\/node_modules\/([^/]+)\/.*/, 'node_modules/$1');
+    const file = f.url
+      .replace(/^.*\/dist\//, 'dist/')
+      .replace(/^file:\/\//, '')
+      .replace(/^node:.*/, 'node:*')
+      .replace(/^.*\/node_modules\/([^/]+)\/.*/, 'node_modules/$1');
     const key = byFile ? `${f.url ? file : f.functionName}\t` : `${f.functionName || '(anonymous)'}\t${file}:${f.lineNumber + 1}`;
     ms.set(key, (ms.get(key) ?? 0) + d);
     if (f.functionName !== '(idle)') total += d;
@@ -102,7 +106,10 @@ export function stages(profile: { nodes: Array<Node & { children?: number[] }>; 
     ms.set(st, (ms.get(st) ?? 0) + d);
     if (st !== '(idle)') total += d;
   }
-  return [...ms.entries()].filter(([st]) => st !== '(idle)').sort((x, y) => y[1] - x[1]).map(([stage, v]) => ({ stage, ms: v, share: v / total }));
+  return [...ms.entries()]
+    .filter(([st]) => st !== '(idle)')
+    .sort((x, y) => y[1] - x[1])
+    .map(([stage, v]) => ({ stage, ms: v, share: v / total }));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

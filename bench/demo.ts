@@ -69,7 +69,11 @@ function point(series: number, step: number, spikeStep: number, dropStep: number
 
 function request(t: number, step: number, spikeStep: number, dropStep: number): Uint8Array {
   const mk = (name: string, instance: string, v: number) => ({
-    labels: [{ name: '__name__', value: name }, { name: 'instance', value: instance }, { name: 'job', value: 'demo' }],
+    labels: [
+      { name: '__name__', value: name },
+      { name: 'instance', value: instance },
+      { name: 'job', value: 'demo' },
+    ],
     samples: [{ value: v, timestamp: t }],
   });
   const msg = WR.fromObject({
@@ -84,7 +88,7 @@ function request(t: number, step: number, spikeStep: number, dropStep: number): 
 
 async function send(body: Uint8Array): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const r = await fetch(`http://${AS}/api/v1/write`, { method: "POST", body: Buffer.from(body), headers: { "content-encoding": "snappy", "content-type": "application/x-protobuf" } });
+    const r = await fetch(`http://${AS}/api/v1/write`, { method: 'POST', body: Buffer.from(body), headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf' } });
     if (r.status === 204) return;
     if (r.status === 400) throw new Error(`anomstream answered 400: ${await r.text()}`);
     await new Promise((res) => setTimeout(res, 500));
@@ -107,10 +111,7 @@ async function main(): Promise<void> {
   try {
     await ensureVictoriaMetrics(join(dir, 'vm'));
     const cfg = join(dir, 'anomstream.yaml');
-    writeFileSync(
-      cfg,
-      `server: { listen: "${AS}" }\nreader:\n  queries:\n    rps: 'demo_requests_per_second{job="demo"}'\nwriter: { datasource_url: "http://${VM}" }\nlogging: { level: warn }\n`,
-    );
+    writeFileSync(cfg, `server: { listen: "${AS}" }\nreader:\n  queries:\n    rps: 'demo_requests_per_second{job="demo"}'\nwriter: { datasource_url: "http://${VM}" }\nlogging: { level: warn }\n`);
     start(process.execPath, [join(root, 'dist', 'src', 'cli.js'), '--config', cfg]);
     await waitUp(`http://${AS}/ready`, 'anomstream');
     const stepMs = 15_000;

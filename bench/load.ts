@@ -65,16 +65,40 @@ export interface LoadReport {
 }
 
 const DEFAULTS: LoadArgs = {
-  url: '', series: 10_000, samplesPerSeries: 100, samplesPerRequest: 2000, concurrency: 4, rate: 0, durationS: 60,
-  maxRequests: Number.MAX_SAFE_INTEGER, intervalMs: 10_000, pid: 0, sinkPid: 0, sink: '', vm: '', drainTimeoutS: 60, latencySkip: 0, shape: 'prometheus', json: false,
+  url: '',
+  series: 10_000,
+  samplesPerSeries: 100,
+  samplesPerRequest: 2000,
+  concurrency: 4,
+  rate: 0,
+  durationS: 60,
+  maxRequests: Number.MAX_SAFE_INTEGER,
+  intervalMs: 10_000,
+  pid: 0,
+  sinkPid: 0,
+  sink: '',
+  vm: '',
+  drainTimeoutS: 60,
+  latencySkip: 0,
+  shape: 'prometheus',
+  json: false,
 };
 
 export function parseArgs(argv: string[]): LoadArgs {
   const a: LoadArgs = { ...DEFAULTS };
   const num: Record<string, keyof LoadArgs> = {
-    '--series': 'series', '--samples-per-series': 'samplesPerSeries', '--samples-per-request': 'samplesPerRequest',
-    '--concurrency': 'concurrency', '--rate': 'rate', '--duration': 'durationS', '--max-requests': 'maxRequests',
-    '--interval-ms': 'intervalMs', '--pid': 'pid', '--sink-pid': 'sinkPid', '--drain-timeout': 'drainTimeoutS', '--latency-skip': 'latencySkip',
+    '--series': 'series',
+    '--samples-per-series': 'samplesPerSeries',
+    '--samples-per-request': 'samplesPerRequest',
+    '--concurrency': 'concurrency',
+    '--rate': 'rate',
+    '--duration': 'durationS',
+    '--max-requests': 'maxRequests',
+    '--interval-ms': 'intervalMs',
+    '--pid': 'pid',
+    '--sink-pid': 'sinkPid',
+    '--drain-timeout': 'drainTimeoutS',
+    '--latency-skip': 'latencySkip',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -134,7 +158,17 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
   const self0 = process.cpuUsage();
   const run = await runLoad(pool, { url: args.url, concurrency: args.concurrency, rate: args.rate, durationS: args.durationS, maxRequests: args.maxRequests, timeoutMs: 60_000, latencySkip: args.latencySkip });
   log(`sent ${run.requests} requests in ${run.seconds.toFixed(2)} s: ${Math.round(run.acceptedSamplesPerS)} accepted samples/s, ${run.errors} errors`);
-  const arrival: LoadReport['arrival'] = { checked: 'none', complete: false, rawSamples: 0, generatedSamples: 0, endMs: run.lastAnswerMs, e2eSeconds: NaN, e2eRawSamplesPerS: NaN, waitedSeconds: 0, sinkCpuSeconds: NaN };
+  const arrival: LoadReport['arrival'] = {
+    checked: 'none',
+    complete: false,
+    rawSamples: 0,
+    generatedSamples: 0,
+    endMs: run.lastAnswerMs,
+    e2eSeconds: NaN,
+    e2eRawSamplesPerS: NaN,
+    waitedSeconds: 0,
+    sinkCpuSeconds: NaN,
+  };
   const w0 = performance.now();
   const waitDeadline = w0 + args.drainTimeoutS * 1000;
   if (sinkBefore) {
@@ -185,7 +219,14 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
   const cpu = cpu1 - cpu0;
   return {
     args,
-    pool: { requests: pool.totalRequests, samples: pool.totalSamples, requestsPerRound: pool.requestsPerRound, bytesPerSample: pool.compressedBytesPerRound / args.series, compressionRatio: pool.uncompressedBytesPerRound / pool.compressedBytesPerRound, buildSeconds },
+    pool: {
+      requests: pool.totalRequests,
+      samples: pool.totalSamples,
+      requestsPerRound: pool.requestsPerRound,
+      bytesPerSample: pool.compressedBytesPerRound / args.series,
+      compressionRatio: pool.uncompressedBytesPerRound / pool.compressedBytesPerRound,
+      buildSeconds,
+    },
     run,
     arrival,
     target: { pid: args.pid, cpuSeconds: cpu, cpuSecondsPer1MRaw: (cpu / run.acceptedSamples) * 1e6, peakRssMb: args.pid ? peakRssMb(args.pid) : NaN },
@@ -200,7 +241,9 @@ export function formatReport(r: LoadReport): string {
     `latency ms: p50 ${f(r.run.latencyMs.p50)} p90 ${f(r.run.latencyMs.p90)} p99 ${f(r.run.latencyMs.p99)} max ${f(r.run.latencyMs.max)}`,
   ];
   if (r.arrival.checked !== 'none') {
-    lines.push(`arrival (${r.arrival.checked}): ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, raw ${r.arrival.rawSamples}, generated ${r.arrival.generatedSamples}; end to end ${f(r.arrival.e2eSeconds)} s = ${Math.round(r.arrival.e2eRawSamplesPerS)} raw samples/s`);
+    lines.push(
+      `arrival (${r.arrival.checked}): ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, raw ${r.arrival.rawSamples}, generated ${r.arrival.generatedSamples}; end to end ${f(r.arrival.e2eSeconds)} s = ${Math.round(r.arrival.e2eRawSamplesPerS)} raw samples/s`,
+    );
   }
   if (r.target.pid) lines.push(`target pid ${r.target.pid}: ${f(r.target.cpuSeconds)} CPU s = ${f(r.target.cpuSecondsPer1MRaw, 3)} CPU s per 1M raw samples; peak RSS ${f(r.target.peakRssMb, 1)} MB`);
   lines.push(`generator CPU ${f(r.generatorCpuSeconds)} s; sink CPU ${f(r.arrival.sinkCpuSeconds)} s`);

@@ -124,14 +124,17 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
     procs.push(sink);
     await waitHttp(`http://127.0.0.1:${sinkPort}/health`, sink, 20_000);
     const cfg = path.join(tmp, `mem-${port}.yaml`);
-    writeFileSync(cfg, [
-      `server: { listen: "127.0.0.1:${port}" }`,
-      `reader: { queries: { bench: '{__name__=~".+"}' } }`,
-      `writer: { datasource_url: "http://127.0.0.1:${sinkPort}" }`,
-      ...(model === 'auto' ? [] : [`models: { m: { class: ${model} } }`]),
-      `logging: { level: warn }`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      cfg,
+      [
+        `server: { listen: "127.0.0.1:${port}" }`,
+        `reader: { queries: { bench: '{__name__=~".+"}' } }`,
+        `writer: { datasource_url: "http://127.0.0.1:${sinkPort}" }`,
+        ...(model === 'auto' ? [] : [`models: { m: { class: ${model} } }`]),
+        `logging: { level: warn }`,
+        '',
+      ].join('\n'),
+    );
     const anom = start(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, cli, '--config', cfg], '0');
     procs.push(anom);
     const base = `http://127.0.0.1:${port}`;
@@ -144,8 +147,24 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
       await sleep(500);
       const idle = await ins.memoryUsage();
       const idleRss = rssMb(pid);
-      const r = await runLoad(['--url', `${base}/api/v1/write`, '--series', String(series), '--samples-per-series', String(a.samplesPerSeries),
-        '--concurrency', '4', '--duration', '300', '--drain-timeout', '120', '--pid', String(pid), '--sink', `http://127.0.0.1:${sinkPort}`]);
+      const r = await runLoad([
+        '--url',
+        `${base}/api/v1/write`,
+        '--series',
+        String(series),
+        '--samples-per-series',
+        String(a.samplesPerSeries),
+        '--concurrency',
+        '4',
+        '--duration',
+        '300',
+        '--drain-timeout',
+        '120',
+        '--pid',
+        String(pid),
+        '--sink',
+        `http://127.0.0.1:${sinkPort}`,
+      ]);
       await sleep(2000);
       const beforeGc = rssMb(pid);
       await ins.gc();
@@ -155,7 +174,9 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
       const loaded = await ins.memoryUsage();
       const loadedRss = rssMb(pid);
       const row: Row = {
-        model, series, run,
+        model,
+        series,
+        run,
         indexSeries: await gauge(base, 'anomstream_series'),
         scoredSeries: await gauge(base, 'anomstream_scored_series'),
         rawSamples: r.arrival.rawSamples,
@@ -201,6 +222,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log('| model | series | scored series | RSS idle MB | RSS loaded MB (before GC / after GC) | peak RSS MB | RSS B/series | V8 heap B/series | ArrayBuffer B/series | complete |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.series} | ${r.scoredSeries} | ${r.idleRssMb.toFixed(0)} | ${r.loadedRssBeforeGcMb.toFixed(0)} / ${r.loadedRssMb.toFixed(0)} | ${r.peakRssMb.toFixed(0)} | ${r.rssBytesPerSeries.toFixed(0)} | ${r.heapBytesPerSeries.toFixed(0)} | ${r.arrayBufferBytesPerSeries.toFixed(0)} | ${r.complete} |`);
+    console.log(
+      `| ${r.model} | ${r.series} | ${r.scoredSeries} | ${r.idleRssMb.toFixed(0)} | ${r.loadedRssBeforeGcMb.toFixed(0)} / ${r.loadedRssMb.toFixed(0)} | ${r.peakRssMb.toFixed(0)} | ${r.rssBytesPerSeries.toFixed(0)} | ${r.heapBytesPerSeries.toFixed(0)} | ${r.arrayBufferBytesPerSeries.toFixed(0)} | ${r.complete} |`,
+    );
   }
 }

@@ -52,7 +52,20 @@ export class CountingSink {
   }
 
   static empty(mode: SinkMode): SinkCounts {
-    return { mode, ...zeroCounts(), requests: 0, bodyBytes: 0, uncompressedBytes: 0, generatedRequestsUncounted: 0, generatedBytesUncounted: 0, errors: 0, firstAtMs: 0, lastRawAtMs: 0, lastAtMs: 0, cpuSeconds: 0 };
+    return {
+      mode,
+      ...zeroCounts(),
+      requests: 0,
+      bodyBytes: 0,
+      uncompressedBytes: 0,
+      generatedRequestsUncounted: 0,
+      generatedBytesUncounted: 0,
+      errors: 0,
+      firstAtMs: 0,
+      lastRawAtMs: 0,
+      lastAtMs: 0,
+      cpuSeconds: 0,
+    };
   }
 
   reset(): void {

@@ -78,7 +78,10 @@ function body(points: Array<{ probe: number; value: number; ts: number }>): Uint
   writeRequestType ??= protobuf.loadSync(path.join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
   const msg = {
     timeseries: points.map((p) => ({
-      labels: [{ name: '__name__', value: 'ttd_probe' }, { name: 'probe', value: String(p.probe) }],
+      labels: [
+        { name: '__name__', value: 'ttd_probe' },
+        { name: 'probe', value: String(p.probe) },
+      ],
       samples: [{ value: p.value, timestamp: p.ts }],
     })),
   };
@@ -210,8 +213,28 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`ttd ${process.argv.slice(2).join(' ')} (${new Date().toISOString()}, node ${process.version})\n`);
   console.log('| read path | detected | p50 ms | p90 ms | p99 ms | max ms |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  console.log(line('POST to anomstream answered', rows.map((r) => r.postMs)));
-  console.log(line('/api/v1/export shows anomaly_score > 1 at ts', rows.map((r) => r.exportMs)));
-  console.log(line('control: the raw sample itself in /api/v1/export', rows.map((r) => r.rawMs)));
-  console.log(line(`/api/v1/query anomaly_score > 1, latest point = probe's (now, latencyOffset ${a.latencyOffset})`, rows.map((r) => r.queryMs)));
+  console.log(
+    line(
+      'POST to anomstream answered',
+      rows.map((r) => r.postMs),
+    ),
+  );
+  console.log(
+    line(
+      '/api/v1/export shows anomaly_score > 1 at ts',
+      rows.map((r) => r.exportMs),
+    ),
+  );
+  console.log(
+    line(
+      'control: the raw sample itself in /api/v1/export',
+      rows.map((r) => r.rawMs),
+    ),
+  );
+  console.log(
+    line(
+      `/api/v1/query anomaly_score > 1, latest point = probe's (now, latencyOffset ${a.latencyOffset})`,
+      rows.map((r) => r.queryMs),
+    ),
+  );
 }

@@ -50,7 +50,15 @@ interface Candidate {
 
 /** Decoders of other packages found under --libs DIR (none are dependencies of anomstream). */
 function candidates(dir: string | null): Candidate[] {
-  const ours: Candidate = { name: 'wire/zstd (libzstd wasm, zstddec 0.3.4)', from: 'ours', make: async () => ((z) => (b) => z.decompress(b, LIMIT))(new Zstd()) };
+  const ours: Candidate = {
+    name: 'wire/zstd (libzstd wasm, zstddec 0.3.4)',
+    from: 'ours',
+    make: async () =>
+      (
+        (z) => (b) =>
+          z.decompress(b, LIMIT)
+      )(new Zstd()),
+  };
   if (!dir) return [ours];
   const req = createRequire(join(dir, 'package.json'));
   const version = (p: string): string | null => {
@@ -183,10 +191,15 @@ async function speed(list: Candidate[], seriesList: number[], rounds: number): P
     const z1 = cli(['-1', '--no-check'], raw);
     const sn = snappyjs.compress(raw);
     const ourSn = compressor.compress(raw);
-    console.log(`\n## ${series} series x 1 sample: WriteRequest ${raw.length} B; zstd -3 ${z3.length} B (x${(raw.length / z3.length).toFixed(1)}), zstd -1 ${z1.length} B (x${(raw.length / z1.length).toFixed(1)}), snappyjs ${sn.length} B (x${(raw.length / sn.length).toFixed(1)}), wire/snappy-compress ${ourSn.length} B`);
+    console.log(
+      `\n## ${series} series x 1 sample: WriteRequest ${raw.length} B; zstd -3 ${z3.length} B (x${(raw.length / z3.length).toFixed(1)}), zstd -1 ${z1.length} B (x${(raw.length / z1.length).toFixed(1)}), snappyjs ${sn.length} B (x${(raw.length / sn.length).toFixed(1)}), wire/snappy-compress ${ourSn.length} B`,
+    );
     const rows: Row[] = [{ name: 'decode: snappy (src/wire/snappy.ts) of the snappyjs body', run: () => snappy.decompress(sn, LIMIT), bytes: raw.length, ms: [] }];
     for (const { c, decode } of decoders) {
-      for (const [lvl, body] of [['-3', z3], ['-1', z1]] as const) {
+      for (const [lvl, body] of [
+        ['-3', z3],
+        ['-1', z1],
+      ] as const) {
         const check = await decode(body, raw.length);
         if (!same(check, raw)) throw new Error(`${c.name} decoded zstd ${lvl} wrongly`);
         rows.push({ name: `decode: zstd ${lvl}: ${c.name}`, run: () => decode(body, raw.length), bytes: raw.length, ms: [] });
@@ -265,7 +278,9 @@ async function fuzz(list: Candidate[], n: number): Promise<void> {
       console.log(`| ${c.name} (${c.from}) | ${o.original} | ${o.otherBytes} | ${o.cleanError} | ${o.otherException}${o.samples.length ? ` (${o.samples.join('; ')})` : ''} | none |`);
     } else {
       const at = lines.filter((l) => l.startsWith('progress ')).length;
-      const how = r.error ? `hang: no answer after mutation ${at - 1} (killed at 60 s)` : `crash: exit ${r.status} ${r.signal ?? ''} at mutation ${at - 1}: ${(r.stderr ?? '').split('\n').find((l) => l.trim()) ?? ''}`;
+      const how = r.error
+        ? `hang: no answer after mutation ${at - 1} (killed at 60 s)`
+        : `crash: exit ${r.status} ${r.signal ?? ''} at mutation ${at - 1}: ${(r.stderr ?? '').split('\n').find((l) => l.trim()) ?? ''}`;
       console.log(`| ${c.name} (${c.from}) | | | | | ${how} |`);
     }
   }
@@ -278,11 +293,7 @@ if (child >= 0) {
   await fuzzChild(list, Number(args[child + 1]), Number(args[child + 2]));
 } else {
   console.log(`# bench/zstd: node ${process.version}, ${new Date().toISOString()}; decoders: ${list.map((c) => `${c.name} [${c.from}]`).join(', ')}`);
-  await speed(
-    list,
-    opt('series', '60,600,6000,50000,250000').split(',').map(Number),
-    Number(opt('rounds', '5')),
-  );
+  await speed(list, opt('series', '60,600,6000,50000,250000').split(',').map(Number), Number(opt('rounds', '5')));
   const n = Number(opt('fuzz', '3000'));
   if (n > 0) await fuzz(list, n);
 }

@@ -37,10 +37,13 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   await check();
   const timer = setInterval(() => void check(), HEALTH_EVERY_MS).unref();
   const idleMs = cfg.limits.series_idle_timeout;
-  const sweep = setInterval(() => {
-    const n = pipeline.scoring.evictIdle(idleMs);
-    if (n > 0) log.info({ evicted: n, idle_timeout_ms: idleMs }, 'forgot idle series');
-  }, Math.min(idleMs / 4, 60_000)).unref();
+  const sweep = setInterval(
+    () => {
+      const n = pipeline.scoring.evictIdle(idleMs);
+      if (n > 0) log.info({ evicted: n, idle_timeout_ms: idleMs }, 'forgot idle series');
+    },
+    Math.min(idleMs / 4, 60_000),
+  ).unref();
   const { host, port } = parseListen(cfg.server.listen);
   const receiver = new Receiver({
     host,

@@ -30,7 +30,12 @@ const FLAGS: Flag[] = [
     value: 'FILE...',
     help: 'validate each file (schema, %{ENV} variables, the certificate, key, CA and token files it names), print every problem at once; exit 0 when all are valid, 2 otherwise',
   },
-  { name: 'log-format', aliases: ['loggerFormat'], value: 'json|text', help: "json (default): one JSON object per line; text: time, level, message, key=value fields (vmagent's -loggerFormat=default is text). Overrides logging.format" },
+  {
+    name: 'log-format',
+    aliases: ['loggerFormat'],
+    value: 'json|text',
+    help: "json (default): one JSON object per line; text: time, level, message, key=value fields (vmagent's -loggerFormat=default is text). Overrides logging.format",
+  },
   { name: 'log-level', aliases: ['loggerLevel'], value: 'LEVEL', help: `${LOG_LEVELS.join(', ')} (vmagent's and vmanomaly's names too: WARNING, CRITICAL, ...). Overrides logging.level` },
   { name: 'version', help: 'print the version and exit' },
   { name: 'help', aliases: ['h'], help: 'print this help and exit' },
@@ -101,7 +106,10 @@ function parseArgs(argv: string[]): Args {
     const name = arg.slice(arg.startsWith('--') ? 2 : 1, eq < 0 ? undefined : eq);
     const flag = FLAGS.find((f) => f.name === name || f.aliases?.includes(name));
     if (!flag) {
-      const guess = didYouMean(name, FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]));
+      const guess = didYouMean(
+        name,
+        FLAGS.flatMap((f) => [f.name, ...(f.aliases ?? [])]),
+      );
       throw new UsageError('ANOM_USAGE', `unknown flag '${arg}'${guess ? `: did you mean --${guess}?` : ''}`);
     }
     let v: string | undefined;

@@ -58,9 +58,19 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
     'x-prometheus-remote-write-version': '0.1.0',
   };
   const res: RunResult = {
-    requests: 0, acceptedRequests: 0, acceptedSamples: 0, sentSamples: 0, errors: 0, errorsByStatus: {},
-    firstStartMs: 0, lastAnswerMs: 0, seconds: 0, acceptedSamplesPerS: 0,
-    latencyMs: { p50: NaN, p90: NaN, p99: NaN, max: NaN }, latencyCount: 0, bodyBytes: 0,
+    requests: 0,
+    acceptedRequests: 0,
+    acceptedSamples: 0,
+    sentSamples: 0,
+    errors: 0,
+    errorsByStatus: {},
+    firstStartMs: 0,
+    lastAnswerMs: 0,
+    seconds: 0,
+    acceptedSamplesPerS: 0,
+    latencyMs: { p50: NaN, p90: NaN, p99: NaN, max: NaN },
+    latencyCount: 0,
+    bodyBytes: 0,
   };
   let next = 0;
   let answered = 0;

@@ -46,11 +46,7 @@ class Out {
  * `track`, the offset in the block where that input byte landed (all tracked bytes must be inside
  * `literalMask`, so they land in a literal and keep their position relative to their neighbours).
  */
-export function compressWithSlots(
-  src: Uint8Array,
-  literalMask: Uint8Array,
-  track: Uint32Array,
-): { block: Uint8Array; trackedAt: Uint32Array } {
+export function compressWithSlots(src: Uint8Array, literalMask: Uint8Array, track: Uint32Array): { block: Uint8Array; trackedAt: Uint32Array } {
   const out = new Out(src.length + (src.length >>> 4) + 16);
   out.varint(src.length);
   const table = new Int32Array(HASH_SIZE).fill(-1);
@@ -108,14 +104,7 @@ export function compressWithSlots(
     const h = hash4(src, i);
     const cand = table[h];
     table[h] = i;
-    if (
-      cand >= 0 &&
-      i - cand <= MAX_OFFSET &&
-      src[cand] === src[i] &&
-      src[cand + 1] === src[i + 1] &&
-      src[cand + 2] === src[i + 2] &&
-      src[cand + 3] === src[i + 3]
-    ) {
+    if (cand >= 0 && i - cand <= MAX_OFFSET && src[cand] === src[i] && src[cand + 1] === src[i + 1] && src[cand + 2] === src[i + 2] && src[cand + 3] === src[i + 3]) {
       let len = 4;
       while (i + len < n && !literalMask[i + len] && !literalMask[cand + len] && src[cand + len] === src[i + len]) len++;
       emitLiteral(i);

@@ -122,12 +122,14 @@ function main(): void {
   const std = profiles.standard;
   const cats = [...new Set(files.map((f) => f.category))];
   const lines: string[] = [];
-  const head =
-    '| model | standard @1 | low_FP @1 | low_FN @1 | standard @opt (t) | low_FP @opt | low_FN @opt | FA/1000 noAnomaly | ns/point | state B/series |';
+  const head = '| model | standard @1 | low_FP @1 | low_FN @1 | standard @opt (t) | low_FP @opt | low_FN @opt | FA/1000 noAnomaly | ns/point | state B/series |';
   lines.push(head, '|' + ' --- |'.repeat(10));
   const catLines: string[] = [`| model | ${cats.map((c) => `${c} @1`).join(' | ')} |`, '|' + ' --- |'.repeat(cats.length + 1)];
   const locoLines: string[] = [
-    `| model | ${cats.filter((c) => c !== 'artificialNoAnomaly').map((c) => `${c} @1 / @t(others)`).join(' | ')} |`,
+    `| model | ${cats
+      .filter((c) => c !== 'artificialNoAnomaly')
+      .map((c) => `${c} @1 / @t(others)`)
+      .join(' | ')} |`,
     '|' + ' --- |'.repeat(cats.filter((c) => c !== 'artificialNoAnomaly').length + 1),
   ];
   for (const name of args.models) {
@@ -189,7 +191,12 @@ function main(): void {
             items.filter((x) => x.f.category !== c),
             std,
           ).t;
-          return `${fmt(normalise(fixed(test, std), std))} / ${fmt(normalise(test.map((x) => scoreFile(x.s, x.scores, t, std, false)), std))}`;
+          return `${fmt(normalise(fixed(test, std), std))} / ${fmt(
+            normalise(
+              test.map((x) => scoreFile(x.s, x.scores, t, std, false)),
+              std,
+            ),
+          )}`;
         })
         .join(' | ')} |`,
     );

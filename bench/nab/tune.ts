@@ -21,9 +21,7 @@ const sweeps = files.map((f) => sweep(f.ts.length, f.windows));
 const grid: Record<string, unknown>[] = [];
 for (const release of ['12h', '1d', '2d'])
   for (const z of [3.5, 4, 4.5, 5])
-    for (const half_life of ['1h', '3h'])
-      for (const buckets of [24, 48])
-        for (const surprise_cover of [1.5, 2]) grid.push({ release, z_threshold: z, half_life, buckets, surprise_cover });
+    for (const half_life of ['1h', '3h']) for (const buckets of [24, 48]) for (const surprise_cover of [1.5, 2]) grid.push({ release, z_threshold: z, half_life, buckets, surprise_cover });
 const def = modelSchema.parse({ class: 'auto' }) as { z_threshold: number; buckets: number; surprise_cover: number };
 
 const results = grid.map((g) => {
@@ -37,14 +35,7 @@ const results = grid.map((g) => {
 const cats = [...new Set(files.map((f) => f.category))].filter((c) => files.some((f) => f.category === c && f.windows.length));
 console.log('| left out | chosen on the others | score on the others | score left out | default auto left out |');
 console.log('| --- | --- | --- | --- | --- |');
-const defIdx = grid.findIndex(
-  (g) =>
-    g.release === '1d' &&
-    g.z_threshold === def.z_threshold &&
-    g.half_life === '3h' &&
-    g.buckets === def.buckets &&
-    g.surprise_cover === def.surprise_cover,
-);
+const defIdx = grid.findIndex((g) => g.release === '1d' && g.z_threshold === def.z_threshold && g.half_life === '3h' && g.buckets === def.buckets && g.surprise_cover === def.surprise_cover);
 for (const c of cats) {
   const inC = files.map((f) => f.category === c);
   let best = -1;

@@ -59,5 +59,7 @@ export function show(v: unknown): string {
   if (typeof v === 'string') return `'${v.length > 80 ? v.slice(0, 77) + '...' : v}'`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.length <= 4 ? `[${v.map(show).join(', ')}]` : `a list of ${v.length} items`;
-  return `a map (${Object.keys(v as object).slice(0, 4).join(', ')}${Object.keys(v as object).length > 4 ? ', ...' : ''})`;
+  return `a map (${Object.keys(v as object)
+    .slice(0, 4)
+    .join(', ')}${Object.keys(v as object).length > 4 ? ', ...' : ''})`;
 }

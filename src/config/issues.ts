@@ -68,9 +68,9 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 const EXPECTED: Record<string, string> = {
   '': "a map with reader: and writer: sections, e.g. reader: { queries: { cpu: 'node_load1' } } and writer: { datasource_url: 'http://127.0.0.1:8428' }",
   reader: "reader: { queries: { <alias>: '<series selector>' } }",
-  'reader.queries': "a map of alias: series selector, e.g. queries: { cpu: 'node_load1{job=\"node\"}' }",
+  'reader.queries': 'a map of alias: series selector, e.g. queries: { cpu: \'node_load1{job="node"}\' }',
   'reader.queries.*': "a series selector such as 'node_load1{job=\"node\"}', or { expr: '<selector>', transform: rate }",
-  'reader.queries.*.expr': "a series selector such as 'node_load1{job=\"node\"}'",
+  'reader.queries.*.expr': 'a series selector such as \'node_load1{job="node"}\'',
   writer: "writer: { datasource_url: 'http://127.0.0.1:8428' } (the base URL of VictoriaMetrics)",
   'writer.datasource_url': "the base URL of VictoriaMetrics, vminsert, vmagent or vmauth, e.g. 'http://127.0.0.1:8428'",
   models: 'a map of alias: model, e.g. models: { fast: { class: zscore_online } }',
@@ -137,10 +137,7 @@ function one(i: ZodIssueLike, prefix: PropertyKey[], out: Issue[], schema: z.Zod
         const guess = didYouMean(k, valid);
         // At the top, a key of a section written without its section (metric_format: instead of writer.metric_format:).
         const home = path.length === 0 && !guess ? valid.find((section) => keysAt(schema, [section], undefined).includes(k)) : undefined;
-        push(
-          guess ? `unknown key: did you mean '${guess}'?` : home ? `unknown key here: write it under ${home}: (${home}.${k})` : `unknown key: expected one of ${valid.join(', ')}`,
-          [...path, k],
-        );
+        push(guess ? `unknown key: did you mean '${guess}'?` : home ? `unknown key here: write it under ${home}: (${home}.${k})` : `unknown key: expected one of ${valid.join(', ')}`, [...path, k]);
       }
       return;
     }

@@ -19,7 +19,7 @@ import { configSchema, type Config } from './schema.js';
  * What the schema or a file check finds at the path of an unset variable is not reported (the
  * placeholder text is no value).
  */
-export { formatIssues, type Issue } from './issues.js';
+export { type Issue } from './issues.js';
 
 export interface ConfigCheck {
   /** The validated config; undefined when there are issues. */

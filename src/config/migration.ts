@@ -102,7 +102,7 @@ const MODEL: Record<string, string> = {
   args: "arguments of the library inside vmanomaly's offline models: remove it",
   history_strength: "weight of the history vmanomaly's fit stage learnt: anomstream has no fit stage and learns from the first sample (the warm-up is min_n_samples_seen): remove it",
   compression: "size of vmanomaly's t-digest sketches: anomstream keeps a fixed state per series: remove it",
-  iqr_threshold: "vmanomaly widens the band by iqr_threshold x IQR: widen it with scale (a band half-width multiplier) instead",
+  iqr_threshold: 'vmanomaly widens the band by iqr_threshold x IQR: widen it with scale (a band half-width multiplier) instead',
   use_transform: "vmanomaly's log transform inside its quantile sketch: remove it",
   global_smoothing: "vmanomaly's blend of global and seasonal quantiles: remove it (seasonal_quantile_online keeps one estimate per bucket)",
   tuned_class_name: "only meaningful with vmanomaly's class: auto (AutoTunedModel): remove it",
@@ -143,7 +143,8 @@ const UNSUPPORTED_CLASSES: Record<string, string> = {
   holtwinters: `statsmodels' Holt-Winters, ${OFFLINE}: use class: holtwinters_online (seasonality and half_life instead of frequency and args)`,
   isolation_forest: `Isolation Forest, ${OFFLINE}: use a univariate model such as class: mad_online`,
   isolation_forest_multivariate: 'multivariate Isolation Forest: anomstream scores each series on its own: use a univariate model such as class: mad_online',
-  temporal_envelope: "vmanomaly's Temporal Envelope (trend, calendar, holidays) is not implemented here: use class: holtwinters_online (daily or weekly season, damped trend) or leave class out for anomstream's default model",
+  temporal_envelope:
+    "vmanomaly's Temporal Envelope (trend, calendar, holidays) is not implemented here: use class: holtwinters_online (daily or weekly season, damped trend) or leave class out for anomstream's default model",
   temporal_envelope_multivariate: 'multivariate Temporal Envelope: anomstream scores each series on its own: use class: holtwinters_online, or leave class out',
   rolling_quantile: 'a quantile of the last window_steps points: anomstream keeps no window: use class: quantile_online with half_life about window_steps x the scrape interval',
   std: 'seasonal decomposition over `period` points: use class: holtwinters_online (seasonality as a duration, e.g. 1d)',
@@ -314,7 +315,10 @@ function urlCredentials(w: Obj, out: Issue[]): void {
   w.datasource_url = u.toString();
   const other = ['user', 'password', 'bearer_token', 'bearer_token_file'].find((k) => k in w);
   if (other) {
-    out.push({ path: ['writer', 'datasource_url'], message: `has credentials (user:password@) and writer.${other} is set too: choose one auth method (URL credentials are used as basic auth, as vmagent does)` });
+    out.push({
+      path: ['writer', 'datasource_url'],
+      message: `has credentials (user:password@) and writer.${other} is set too: choose one auth method (URL credentials are used as basic auth, as vmagent does)`,
+    });
     return;
   }
   w.user = user;

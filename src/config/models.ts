@@ -214,20 +214,10 @@ const autoShape = {
 };
 const autoTagged = z.object({ class: z.literal('auto'), ...autoShape }).strict();
 
-export const modelSchema = z.discriminatedUnion('class', [
-  zscoreOnline,
-  madOnline,
-  quantileOnline,
-  holtwintersOnline,
-  seasonalQuantileOnline,
-  autoTagged,
-]);
+export const modelSchema = z.discriminatedUnion('class', [zscoreOnline, madOnline, quantileOnline, holtwintersOnline, seasonalQuantileOnline, autoTagged]);
 export const MODEL_CLASSES = ['zscore_online', 'mad_online', 'quantile_online', 'holtwinters_online', 'seasonal_quantile_online', 'auto'] as const;
 /** A model entry; `class` may be left out, meaning `auto`. */
-export const modelEntry = z.preprocess(
-  (v) => (v && typeof v === 'object' && !('class' in v) ? { ...v, class: 'auto' } : v),
-  modelSchema,
-);
+export const modelEntry = z.preprocess((v) => (v && typeof v === 'object' && !('class' in v) ? { ...v, class: 'auto' } : v), modelSchema);
 export type ModelConfig = z.output<typeof modelSchema>;
 
 /** Query-level overrides (reader.queries.<alias>), as in vmanomaly v1.30.2. */

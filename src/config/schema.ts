@@ -39,15 +39,18 @@ export const TRANSFORMS = ['none', 'rate', 'increase'] as const;
 const queryLong = z
   .object({
     /** A Prometheus series selector: `metric{label="v", other=~"re.*"}`. */
-    expr: z.string().min(1).superRefine((v, ctx) => {
-      try {
-        parseSelector(v);
-      } catch (e) {
-        const msg = (e as Error).message;
-        // A syntax error says where; add what a selector looks like.
-        ctx.addIssue({ code: 'custom', message: /:\s|use /.test(msg) ? msg : `${msg}: expected a series selector such as 'metric{label="value"}'` });
-      }
-    }),
+    expr: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        try {
+          parseSelector(v);
+        } catch (e) {
+          const msg = (e as Error).message;
+          // A syntax error says where; add what a selector looks like.
+          ctx.addIssue({ code: 'custom', message: /:\s|use /.test(msg) ? msg : `${msg}: expected a series selector such as 'metric{label="value"}'` });
+        }
+      }),
     /** Counters: score the per-second rate (or the increase) between samples, with resets handled. */
     transform: z.enum(TRANSFORMS).default('none'),
     ...perQueryScoring,
@@ -62,7 +65,11 @@ export const serverSchema = z
     /** host:port to listen on. */
     listen: hostPort.default('127.0.0.1:8490'),
     /** Largest accepted request body, compressed or not (VictoriaMetrics' -maxInsertRequestSize). */
-    max_request_bytes: z.number().int().positive().default(32 * 1024 * 1024),
+    max_request_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /**
      * Write requests processed at once; more are answered 503 + Retry-After (senders retry).
      * Each holds its body and decoded columns: vmagent sends ~100 KB per 2,000 samples, so 64
@@ -106,9 +113,7 @@ export const writerSchema = z
       })
       .optional(),
     /** Name and extra labels of generated series; __name__ must contain $VAR; $VAR/$QUERY_KEY allowed in any value. */
-    metric_format: z
-      .record(name('label name'), z.union([z.string(), z.number()]).transform(String))
-      .default({ __name__: '$VAR', for: '$QUERY_KEY' }),
+    metric_format: z.record(name('label name'), z.union([z.string(), z.number()]).transform(String)).default({ __name__: '$VAR', for: '$QUERY_KEY' }),
     /** When present, generated series are written as JSON lines (/api/v1/import format) to this path instead of remote_write. */
     import_json_path: absPath.optional(),
     /** Checked at start-up and every 15 s, reported by /ready: a path under datasource_url, or a full URL. */

@@ -15,8 +15,7 @@ export interface ConfigSummary {
 
 export function summarize(cfg: Config): ConfigSummary {
   const w = cfg.writer;
-  const auth =
-    w.user !== undefined ? `basic (user '${w.user}')` : w.bearer_token !== undefined ? 'bearer_token' : w.bearer_token_file !== undefined ? `bearer_token_file '${w.bearer_token_file}'` : 'none';
+  const auth = w.user !== undefined ? `basic (user '${w.user}')` : w.bearer_token !== undefined ? 'bearer_token' : w.bearer_token_file !== undefined ? `bearer_token_file '${w.bearer_token_file}'` : 'none';
   const tls = [
     w.verify_tls === false ? 'no certificate verification' : w.verify_tls === true ? 'system CAs' : `CA '${w.verify_tls}'`,
     w.tls_cert_file !== undefined ? `client certificate '${w.tls_cert_file}'` : '',

@@ -81,9 +81,7 @@ export class Downstream {
     try {
       const opts = { method: 'GET' as const, headers: this.o.headers ? this.o.headers() : {}, signal: AbortSignal.timeout(this.o.timeoutMs) };
       const res =
-        u.origin === this.o.url.origin
-          ? await this.pool.request({ ...opts, path: u.pathname + u.search })
-          : await request(u, { ...opts, dispatcher: (this.other ??= new Agent({ connect: this.o.connect })) });
+        u.origin === this.o.url.origin ? await this.pool.request({ ...opts, path: u.pathname + u.search }) : await request(u, { ...opts, dispatcher: (this.other ??= new Agent({ connect: this.o.connect })) });
       await res.body.dump();
       return res.statusCode;
     } catch {

@@ -178,7 +178,8 @@ export class WriteRequestDecoder {
           }
           lblEnd = stop;
           const j = out.labelCount++;
-          if (lblStart >= 0) this.pos = this.label(at, stop, out.lbl, -1); // contiguous: checked now, filled on demand
+          if (lblStart >= 0)
+            this.pos = this.label(at, stop, out.lbl, -1); // contiguous: checked now, filled on demand
           else {
             if (LabelInt.Count * (j + 1) > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * (j + 1));
             this.pos = this.label(at, stop, out.lbl, LabelInt.Count * j);
@@ -323,7 +324,7 @@ export class WriteRequestDecoder {
       } else {
         this.pos--;
         const k = this.varint(end);
-        if ((k >>> 3) === 1 || (k >>> 3) === 2 || k < 8) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Sample field ${k >>> 3} has wire type ${k & 7}`);
+        if (k >>> 3 === 1 || k >>> 3 === 2 || k < 8) throw new DecodeError('ANOM_DECODE_PROTOBUF', `protobuf: Sample field ${k >>> 3} has wire type ${k & 7}`);
         this.skip(k & 7, end);
       }
     }

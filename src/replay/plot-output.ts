@@ -31,7 +31,16 @@ export function writePlot(path: string, labelsPath: string | undefined, inputPat
   const n = s.ts.length;
   // Under a transform the model saw (and the band is about) the rate, not the counter.
   const y = modelY ? scoredOnly(r, r.y, n) : s.value;
-  const svg = renderPlot({ title: basename(inputPath), ts: s.ts, y, yhat: scoredOnly(r, r.yhat, n), lower: scoredOnly(r, r.lower, n), upper: scoredOnly(r, r.upper, n), score: scoredOnly(r, r.score, n), windows });
+  const svg = renderPlot({
+    title: basename(inputPath),
+    ts: s.ts,
+    y,
+    yhat: scoredOnly(r, r.yhat, n),
+    lower: scoredOnly(r, r.lower, n),
+    upper: scoredOnly(r, r.upper, n),
+    score: scoredOnly(r, r.score, n),
+    windows,
+  });
   try {
     writeFileSync(path, svg);
   } catch (e) {

@@ -81,11 +81,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     first ??= r;
     for (let i = 0; i < s.ts.length; i++) {
       const y = withY ? (r.scored[i] ? `,${r.y[i]}` : ',') : '';
-      rows.push(
-        r.scored[i]
-          ? `${s.stamps[i]},${s.value[i]},${r.yhat[i]},${r.lower[i]},${r.upper[i]},${r.score[i]}${y}`
-          : `${s.stamps[i]},${s.value[i]},,,,0${y}`,
-      );
+      rows.push(r.scored[i] ? `${s.stamps[i]},${s.value[i]},${r.yhat[i]},${r.lower[i]},${r.upper[i]},${r.score[i]}${y}` : `${s.stamps[i]},${s.value[i]},,,,0${y}`);
     }
   }
   if (first && opt.plot) {

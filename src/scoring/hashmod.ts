@@ -239,7 +239,10 @@ export class ShardByUrl {
     const sc = this.scratch;
     sc.len = 0;
     for (let o = LabelInt.Count * batch.lblFirst[s], end = o + LabelInt.Count * batch.lblCount[s]; o < end; o += LabelInt.Count) {
-      if (this.only !== null ? !this.named(this.onlyBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd]) : this.named(this.ignoreBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd])) continue;
+      if (
+        this.only !== null ? !this.named(this.onlyBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd]) : this.named(this.ignoreBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd])
+      )
+        continue;
       sc.bytesOf(buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd]);
       sc.bytesOf(buf, lbl[o + LabelInt.ValueStart], lbl[o + LabelInt.ValueEnd]);
     }

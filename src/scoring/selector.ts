@@ -25,7 +25,7 @@ const SPACE = /\s*/y;
 
 /** Replacements for MetricsQL a series selector cannot express (vmanomaly queries often hold them). */
 const FUNCTION_HINTS: Record<string, string> = {
-  rate: "use the selector alone with `transform: rate` (anomstream sees raw samples; no query runs)",
+  rate: 'use the selector alone with `transform: rate` (anomstream sees raw samples; no query runs)',
   irate: 'use the selector alone with `transform: rate`',
   increase: 'use the selector alone with `transform: increase`',
   deriv: 'use the selector alone with `transform: rate`',

@@ -82,7 +82,7 @@ export class SnappyCompressor {
       // Look for a 4-byte match, probing less often the longer nothing matched.
       let skip = 32;
       let nextS = s;
-      let candidate = 0;
+      let candidate: number;
       do {
         s = nextS;
         const step = skip >>> 5;

@@ -102,7 +102,7 @@ export class SnappyWriter {
 
   /** `len` bytes of `src` from `from` as literal bytes (any length). */
   literalBytes(src: Uint8Array, from: number, len: number): void {
-    for (let s = from, end = from + len; s < end; ) {
+    for (let s = from, end = from + len; s < end;) {
       const chunk = Math.min(end - s, 4096);
       this.literal(chunk);
       const out = this.out;
@@ -143,7 +143,8 @@ export class SnappyWriter {
 
   closeLiteral(): void {
     if (this.litHeader < 0) return;
-    if (this.litLen === 0) this.pos = this.litHeader; // nothing was written into it
+    if (this.litLen === 0)
+      this.pos = this.litHeader; // nothing was written into it
     else {
       // The 3-byte header of a literal of litLen (1..65536) bytes.
       const h = this.litHeader;

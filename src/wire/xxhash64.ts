@@ -104,68 +104,84 @@ export function xxh64(bytes: Uint8Array, start: number, end: number, out: U64, s
     let v4h = rh, v4l = rl; // prettier-ignore
     for (; p + 32 <= end; p += 32) {
       round(v1h, v1l, u32(bytes, p + 4), u32(bytes, p));
-      v1h = rh, v1l = rl; // prettier-ignore
+      v1h = rh;
+      v1l = rl;
       round(v2h, v2l, u32(bytes, p + 12), u32(bytes, p + 8));
-      v2h = rh, v2l = rl; // prettier-ignore
+      v2h = rh;
+      v2l = rl;
       round(v3h, v3l, u32(bytes, p + 20), u32(bytes, p + 16));
-      v3h = rh, v3l = rl; // prettier-ignore
+      v3h = rh;
+      v3l = rl;
       round(v4h, v4l, u32(bytes, p + 28), u32(bytes, p + 24));
-      v4h = rh, v4l = rl; // prettier-ignore
+      v4h = rh;
+      v4l = rl;
     }
     rotl(v1h, v1l, 1);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
     rotl(v2h, v2l, 7);
     add(hh, hl, rh, rl);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
     rotl(v3h, v3l, 12);
     add(hh, hl, rh, rl);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
     rotl(v4h, v4l, 18);
     add(hh, hl, rh, rl);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
     for (let k = 0; k < 4; k++) {
       const vh = k === 0 ? v1h : k === 1 ? v2h : k === 2 ? v3h : v4h;
       const vl = k === 0 ? v1l : k === 1 ? v2l : k === 2 ? v3l : v4l;
       round(0, 0, vh, vl);
       mul((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, P1H, P1L);
       add(rh, rl, P4H, P4L);
-      hh = rh, hl = rl; // prettier-ignore
+      hh = rh;
+      hl = rl;
     }
   } else {
     add(seedHi, seedLo, P5H, P5L);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
   }
   add(hh, hl, Math.floor(len / 4294967296), len >>> 0);
-  hh = rh, hl = rl; // prettier-ignore
+  hh = rh;
+  hl = rl;
   for (; p + 8 <= end; p += 8) {
     round(0, 0, u32(bytes, p + 4), u32(bytes, p));
     rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 27);
     mul(rh, rl, P1H, P1L);
     add(rh, rl, P4H, P4L);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
   }
   if (p + 4 <= end) {
     mul(0, u32(bytes, p), P1H, P1L);
     rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 23);
     mul(rh, rl, P2H, P2L);
     add(rh, rl, P3H, P3L);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
     p += 4;
   }
   for (; p < end; p++) {
     mul(0, bytes[p], P5H, P5L);
     rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 11);
     mul(rh, rl, P1H, P1L);
-    hh = rh, hl = rl; // prettier-ignore
+    hh = rh;
+    hl = rl;
   }
   // Avalanche.
   hl = (hl ^ (hh >>> 1)) >>> 0; // h ^= h >>> 33
   mul(hh, hl, P2H, P2L);
-  hh = rh, hl = rl; // prettier-ignore
+  hh = rh;
+  hl = rl;
   hl = (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0; // h ^= h >>> 29
   hh = (hh ^ (hh >>> 29)) >>> 0;
   mul(hh, hl, P3H, P3L);
-  hh = rh, hl = rl; // prettier-ignore
+  hh = rh;
+  hl = rl;
   hl = (hl ^ hh) >>> 0; // h ^= h >>> 32
   out.hi = hh;
   out.lo = hl;

@@ -104,12 +104,19 @@ test('the files compose builds from and mounts exist, named volumes are declared
     }
     for (const arg of s.command ?? []) {
       const path = /^-[\w.]+=(\/etc\/\S+)$/.exec(arg)?.[1];
-      if (path) assert.ok(mounts(s).some((m) => path.startsWith(m.target)), `${name}: ${arg} names a mounted path`);
+      if (path)
+        assert.ok(
+          mounts(s).some((m) => path.startsWith(m.target)),
+          `${name}: ${arg} names a mounted path`,
+        );
     }
   }
   // The image reads /etc/anomstream/anomstream.yml (Dockerfile CMD) and keeps state in a volume.
   assert.ok(readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8').includes(`"${mountedAt(a, './anomstream.yml')}"`), "the Dockerfile's --config is where compose mounts anomstream.yml");
-  assert.ok(mounts(a).some((m) => !m.bind && m.target === '/var/lib/anomstream'), 'anomstream state directory on a named volume');
+  assert.ok(
+    mounts(a).some((m) => !m.bind && m.target === '/var/lib/anomstream'),
+    'anomstream state directory on a named volume',
+  );
   // Grafana loads the dashboards from where compose mounts them.
   const provider = parseYaml(deployFile('grafana/provisioning/dashboards/anomstream.yml')) as { providers: { options: { path: string } }[] };
   assert.equal(provider.providers[0].options.path, mountedAt(c.services.grafana, './grafana/dashboards'));

@@ -22,7 +22,11 @@ interface Stage {
 
 function parseDockerfile(text: string): Stage[] {
   const stages: Stage[] = [];
-  const logical = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const logical = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   for (const line of logical) {
     const [, op, rest] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
     assert.ok(op, `Dockerfile line: ${line}`);
@@ -46,7 +50,10 @@ function readmeBuild(): { build: string[]; run: string } {
   assert.ok(at >= 0, 'README has a "Build from source" section');
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
   assert.ok(block, 'with a sh block');
-  const lines = block[1].split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
+  const lines = block[1]
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l !== '');
   const run = lines.filter((l) => l.startsWith('node dist/'));
   assert.equal(run.length, 1, 'one `node dist/...` line: how to run it');
   return { build: lines.filter((l) => !l.startsWith('node dist/')), run: run[0] };
@@ -65,14 +72,25 @@ test("the Dockerfile is multi-stage, its build stage runs the README's build ste
   assert.equal(entry.join(' '), readme.run, "ENTRYPOINT + CMD = README's run command");
   const user = runtime.steps.filter(([op]) => op === 'USER').pop()?.[1];
   assert.ok(user && !['root', '0'].includes(user), `runs as ${user}, not root`);
-  assert.ok(runtime.steps.some(([op, a]) => op === 'VOLUME' && a.split(/\s+/).includes('/var/lib/anomstream')), 'VOLUME /var/lib/anomstream');
-  assert.ok(runtime.steps.every(([op, a]) => op !== 'COPY' || a.startsWith(`--from=${build.name} `)), 'the runtime stage copies only from the build stage');
+  assert.ok(
+    runtime.steps.some(([op, a]) => op === 'VOLUME' && a.split(/\s+/).includes('/var/lib/anomstream')),
+    'VOLUME /var/lib/anomstream',
+  );
+  assert.ok(
+    runtime.steps.every(([op, a]) => op !== 'COPY' || a.startsWith(`--from=${build.name} `)),
+    'the runtime stage copies only from the build stage',
+  );
 });
 
 test("the build steps succeed on exactly the files the build stage copies, and the runtime stage's files run (npm offline, from its cache)", { timeout: 180_000 }, (t) => {
   const dir = tempDir('docker');
   const sh = (cwd: string, cmd: string[]): void => {
-    const r = spawnSync(cmd[0], cmd.slice(1), { cwd, encoding: 'utf8', timeout: 150_000, env: { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+    const r = spawnSync(cmd[0], cmd.slice(1), {
+      cwd,
+      encoding: 'utf8',
+      timeout: 150_000,
+      env: { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+    });
     assert.equal(r.status, 0, `${cmd.join(' ')} in ${cwd}:\n${r.stdout}${r.stderr}`);
   };
   try {

@@ -75,7 +75,7 @@ test('every metric a rule selects is one anomstream writes or documents (a missp
   }
 });
 
-test("the Anomaly rule: one rule on anomaly_score > 1 over a window, labels carried through (no aggregation), for: below the window", () => {
+test('the Anomaly rule: one rule on anomaly_score > 1 over a window, labels carried through (no aggregation), for: below the window', () => {
   const a = rules.find((r) => r.alert === 'Anomaly');
   assert.ok(a, 'an Anomaly rule');
   const m = /^max_over_time\(anomaly_score\[(\w+)\]\) > 1$/.exec(a.expr);

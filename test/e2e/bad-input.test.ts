@@ -51,10 +51,8 @@ async function vmRowsInserted(vm: VictoriaMetrics): Promise<number> {
 
 test('bad input: 400 with reason, zstd 415, 404/405; next good request works; nothing bad reaches VictoriaMetrics', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
-  const config = (port: number, datasourceUrl: string): string =>
-    configYaml({ port, datasourceUrl, server: `max_request_bytes: ${MAX_REQUEST_BYTES}` });
+  const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, server: `max_request_bytes: ${MAX_REQUEST_BYTES}` });
   await withVictoriaMetrics(t, config, async (vm, anom) => {
-
     const good1 = series('good_before', 20, 1);
     const good2 = series('good_after', 20, 2);
     const r1 = await anom.write(buildWriteRequest([good1]));
@@ -100,11 +98,7 @@ test('bad input: 400 with reason, zstd 415, 404/405; next good request works; no
       const got = await vm.exportSeries('{__name__!=""}');
       return got.filter((s) => s.metric.__name__.startsWith('good_')).length === 2 ? got : undefined;
     });
-    assert.deepEqual(
-      exported.map((s) => seriesKey(s.metric)).sort(),
-      [good1, good2].map((s) => seriesKey(s.labels)).sort(),
-      'VictoriaMetrics holds exactly the good series',
-    );
+    assert.deepEqual(exported.map((s) => seriesKey(s.metric)).sort(), [good1, good2].map((s) => seriesKey(s.labels)).sort(), 'VictoriaMetrics holds exactly the good series');
     for (const s of [good1, good2]) {
       const e = exported.find((x) => seriesKey(x.metric) === seriesKey(s.labels))!;
       assert.deepEqual(distinctSamples(e), new Map(s.timestamps.map((ts, i) => [ts, s.values[i]])), seriesKey(s.labels));

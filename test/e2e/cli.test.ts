@@ -54,21 +54,32 @@ test('--config=FILE --log-format text: readable lines (time, level, message, fie
   const lines = out.trim().split('\n');
   for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trace|debug|info |warn |error|fatal) \S/, l);
   assert.doesNotMatch(out, /\{"level"/);
-  assert.match(out, new RegExp(`info  anomstream starting version=${VERSION.replace(/\./g, '\\.')} config=\\S+text\\.yaml .*listen=127\\.0\\.0\\.1:${c.port} .*datasource\\.url=http://127\\.0\\.0\\.1:9/ .*datasource\\.auth="basic \\(user 'svc'\\)"`));
-  assert.match(out, /info  query query=cpu expr="node_load1\{job=\\"node\\"\}"/);
-  assert.match(out, /info  query query=disk expr=node_disk_read_bytes_total transform=rate data_range=\[0,"inf"\]/);
-  assert.match(out, /info  model model=fast class=zscore_online queries=\["cpu"\]/);
-  assert.match(out, /info  anomstream listening /);
+  assert.match(
+    out,
+    new RegExp(
+      `info  anomstream starting version=${VERSION.replace(/\./g, '\\.')} config=\\S+text\\.yaml .*listen=127\\.0\\.0\\.1:${c.port} .*datasource\\.url=http://127\\.0\\.0\\.1:9/ .*datasource\\.auth="basic \\(user 'svc'\\)"`,
+    ),
+  );
+  assert.match(out, /info {2}query query=cpu expr="node_load1\{job=\\"node\\"\}"/);
+  assert.match(out, /info {2}query query=disk expr=node_disk_read_bytes_total transform=rate data_range=\[0,"inf"\]/);
+  assert.match(out, /info {2}model model=fast class=zscore_online queries=\["cpu"\]/);
+  assert.match(out, /info {2}anomstream listening /);
   assert.ok(!out.includes('hunter2secret'), 'the password never reaches the log');
 });
 
 test('-config FILE (vmagent style), json by default; --log-level overrides logging.level', async () => {
   const c = await config('json.yaml', 'logging: { level: debug }');
   const out = await run(['-config', c.path, '--log-level=warn'], c.port);
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { level: number; msg: string });
   assert.ok(lines.length > 0 && lines.every((l) => l.level >= 40), out);
   const info = await run([c.path, '-loggerLevel=INFO'], c.port); // a bare FILE, as vmanomaly takes it; vmagent's flag name
-  const msgs = info.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+  const msgs = info
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { msg: string }).msg);
   assert.ok(msgs.includes('anomstream starting') && msgs.includes('anomstream listening'), info);
   assert.ok(!info.includes('hunter2secret'));
 });
@@ -108,7 +119,7 @@ test('--help lists every flag and subcommand', async () => {
   assert.equal((await runCli(['-h'])).output, r.output);
 });
 
-test('--check-config FILE... checks every file: 0 when all are valid, else 2 with each file\'s problems', async () => {
+test("--check-config FILE... checks every file: 0 when all are valid, else 2 with each file's problems", async () => {
   const good = (await config('good.yaml')).path;
   const bad = file('bad.yaml', 'reader: { queries: { cpu: up } }\nwriter: { datasource_url: "http://vm:8428/api/v1/write" }\n');
   const ok = await runCli([`--check-config=${good}`]);

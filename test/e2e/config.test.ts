@@ -30,7 +30,14 @@ const bad: [string, string, RegExp][] = [
   ['invalid URL', good.replace('http://127.0.0.1:8428', 'not a url'), /writer\.datasource_url/],
   ['unknown key', good.replace('server: {', 'server: { bogus_key: 1,'), /server.*bogus_key|bogus_key.*server/],
   ['bad selector', good.replace('test_cpu{job="node"}', 'test_cpu{job="node"'), /reader\.queries\.cpu/],
-  ['missing writer', good.split('\n').filter((l) => !l.startsWith('writer:')).join('\n'), /writer/],
+  [
+    'missing writer',
+    good
+      .split('\n')
+      .filter((l) => !l.startsWith('writer:'))
+      .join('\n'),
+    /writer/,
+  ],
 ];
 
 for (const [what, text, pathRe] of bad) {

@@ -22,11 +22,7 @@ type Doc = Record<string, unknown>;
  * warming up on `warmup` points (node_exporter is scraped every second here, not every 15 s), plus
  * `extra` queries scored by their own model entries.
  */
-export function anomstreamConfig(
-  port: number,
-  datasourceUrl: string,
-  opts: { warmup: number; extraQueries?: Record<string, string>; extraModels?: Record<string, Doc> },
-): string {
+export function anomstreamConfig(port: number, datasourceUrl: string, opts: { warmup: number; extraQueries?: Record<string, string>; extraModels?: Record<string, Doc> }): string {
   const cfg = parseYaml(deployFile('anomstream.yml')) as Doc & { server: Doc; reader: { queries: Doc }; models: Record<string, Doc>; writer: Doc };
   const exampleQueries = Object.keys(cfg.reader.queries);
   cfg.server.listen = `127.0.0.1:${port}`;

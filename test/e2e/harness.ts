@@ -101,12 +101,7 @@ export function tempDir(prefix: string): string {
  * Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`
  * with the last error/observation in the message. Never an assertion by itself.
  */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 100,
-): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: string;
   for (;;) {
@@ -132,10 +127,7 @@ export interface HttpResult {
  * One HTTP request with node:http (not fetch), so that an early answer from a server that stops
  * reading a large body is still observed: resolves on the response, ignores write errors after it.
  */
-export function request(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number } = {},
-): Promise<HttpResult> {
+export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     let answered = false;
@@ -291,13 +283,7 @@ export class VictoriaMetrics {
   /** (Re)starts on the same port and data dir. */
   async restart(): Promise<void> {
     if (this.proc?.running) throw new Error('victoria-metrics already running');
-    this.proc = new Proc('victoria-metrics', VM_BIN, [
-      `-storageDataPath=${this.dataDir}`,
-      `-httpListenAddr=127.0.0.1:${this.port}`,
-      '-search.latencyOffset=1s',
-      '-loggerLevel=WARN',
-      ...this.extraArgs,
-    ]);
+    this.proc = new Proc('victoria-metrics', VM_BIN, [`-storageDataPath=${this.dataDir}`, `-httpListenAddr=127.0.0.1:${this.port}`, '-search.latencyOffset=1s', '-loggerLevel=WARN', ...this.extraArgs]);
     await waitHealthy(this.proc, `${this.url}/health`, 30_000);
   }
 
@@ -508,13 +494,7 @@ export async function runCli(args: string[], timeoutMs = 20_000): Promise<{ code
 }
 
 /** A minimal anomstream config; `extra` is appended as more top-level YAML. */
-export function configYaml(opts: {
-  port: number;
-  datasourceUrl: string;
-  queries?: Record<string, string>;
-  models?: string;
-  server?: string;
-}): string {
+export function configYaml(opts: { port: number; datasourceUrl: string; queries?: Record<string, string>; models?: string; server?: string }): string {
   const queries = opts.queries ?? { cpu: 'test_cpu{job="node"}' };
   const q = Object.entries(queries)
     .map(([k, v]) => `    ${k}: '${v.replace(/'/g, "''")}'`)

@@ -10,8 +10,7 @@ import { withVictoriaMetrics } from './stack.js';
 
 test('direct sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
-  const config = (port: number, datasourceUrl: string): string =>
-    configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
+  const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
   await withVictoriaMetrics(t, config, async (vm, anom) => {
     const ds = makeDataset();
     // 40 requests of 10 points per series; alternate the two write paths.

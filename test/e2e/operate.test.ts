@@ -120,7 +120,11 @@ describe('operating anomstream with deploy/ (vmalert, alert rules, dashboards)',
           // Before the spike: the history and the live points were scored, and nothing fired.
           const scored = await vm.exportSeries(`anomaly_score{source_metric="${INJECTED}"}`);
           assert.equal(scored.length, 2, 'both injected series are scored');
-          assert.deepEqual(seen.filter((s) => isInjected(s.alert)), [], 'no alert for the injected series before the anomaly');
+          assert.deepEqual(
+            seen.filter((s) => isInjected(s.alert)),
+            [],
+            'no alert for the injected series before the anomaly',
+          );
         }
         await sleep(Math.max(0, ts + STEP_MS - Date.now()));
       }

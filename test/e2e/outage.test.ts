@@ -8,23 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  VMAGENT_BIN,
-  VM_BIN,
-  buildWriteRequest,
-  configYaml,
-  distinctSamples,
-  requireBinaries,
-  seriesKey,
-  waitFor,
-} from './harness.js';
+import { VMAGENT_BIN, VM_BIN, buildWriteRequest, configYaml, distinctSamples, requireBinaries, seriesKey, waitFor } from './harness.js';
 import { MODELS_YAML, QUERY_ALIAS, WARMUP, expectedGeneratedLabels, makeDataset } from './scenario.js';
 import { withVmagent } from './stack.js';
 
 test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
-  const config = (port: number, datasourceUrl: string): string =>
-    configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: 'outage_cpu{job="node"}' }, models: MODELS_YAML });
+  const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: 'outage_cpu{job="node"}' }, models: MODELS_YAML });
   await withVmagent(t, config, async (vm, anom, agent) => {
     const ds = makeDataset({ points: 120, spikeAt: 100, seed: 23, prefix: 'outage' });
 
@@ -42,11 +32,7 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
     // vmagent sends the rest, gets refused, and must retry.
     const retriesBefore = await agent.metric('vmagent_remotewrite_retries_count_total');
     await agent.importJsonLines(ds.all, 40);
-    await waitFor(
-      'vmagent to retry a refused block',
-      async () => ((await agent.metric('vmagent_remotewrite_retries_count_total')) > retriesBefore ? true : undefined),
-      30_000,
-    );
+    await waitFor('vmagent to retry a refused block', async () => ((await agent.metric('vmagent_remotewrite_retries_count_total')) > retriesBefore ? true : undefined), 30_000);
     const refused = await agent.metric('vmagent_remotewrite_requests_total', (l) => l.includes('status_code="503"'));
     assert.ok(refused > 0, `vmagent saw 503 from anomstream while VictoriaMetrics was down (requests_total{status_code="503"} = ${refused})`);
 
@@ -72,28 +58,25 @@ test('VictoriaMetrics down: 503; back up: vmagent retries deliver every sample',
 
     // Points refused during the outage are scored once vmagent's retry gets through: anomstream
     // scores a request only after its raw data was accepted.
-    await t.test(
-      'generated series cover the points refused during the outage',
-      async () => {
-        for (const s of ds.matched) {
-          const key = seriesKey(expectedGeneratedLabels(s, 'anomaly_score'));
-          const want = s.timestamps.slice(WARMUP);
-          const have = await waitFor(
-            `anomaly_score of ${seriesKey(s.labels)}`,
-            async () => {
-              const e = (await vm.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
-              const n = e ? distinctSamples(e).size : 0;
-              return n >= want.length ? n : undefined;
-            },
-            10_000,
-            500,
-          ).catch(async () => {
+    await t.test('generated series cover the points refused during the outage', async () => {
+      for (const s of ds.matched) {
+        const key = seriesKey(expectedGeneratedLabels(s, 'anomaly_score'));
+        const want = s.timestamps.slice(WARMUP);
+        const have = await waitFor(
+          `anomaly_score of ${seriesKey(s.labels)}`,
+          async () => {
             const e = (await vm.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
-            return e ? distinctSamples(e).size : 0;
-          });
-          assert.equal(have, want.length, `${key}: points after warm-up`);
-        }
-      },
-    );
+            const n = e ? distinctSamples(e).size : 0;
+            return n >= want.length ? n : undefined;
+          },
+          10_000,
+          500,
+        ).catch(async () => {
+          const e = (await vm.exportSeries(key)).find((x) => seriesKey(x.metric) === key);
+          return e ? distinctSamples(e).size : 0;
+        });
+        assert.equal(have, want.length, `${key}: points after warm-up`);
+      }
+    });
   });
 });

@@ -33,7 +33,18 @@ test('replay --plot: the SVG is a document headless Chromium renders', (t) => {
     const svg = readFileSync(svgPath, 'utf8');
 
     const profile = mkdtempSync(join(tmpdir(), 'plot-chromium-'));
-    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', 'file://' + encodeURI(svgPath).replace(/#/g, '%23')];
+    const args = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+      '--dump-dom',
+      'file://' + encodeURI(svgPath).replace(/#/g, '%23'),
+    ];
     const c = spawnSync(CHROMIUM, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
     rmSync(profile, { recursive: true, force: true });
     assert.equal(c.status, 0, c.stderr.slice(-2000));

@@ -98,11 +98,7 @@ export async function assertRawDelivered(vm: VictoriaMetrics, ds: Dataset, timeo
     250,
   );
   const byKey = new Map(exported.map((s) => [seriesKey(s.metric), s]));
-  assert.deepEqual(
-    [...byKey.keys()].sort(),
-    ds.all.map((s) => seriesKey(s.labels)).sort(),
-    'raw series in VictoriaMetrics: exactly the input series, labels unchanged',
-  );
+  assert.deepEqual([...byKey.keys()].sort(), ds.all.map((s) => seriesKey(s.labels)).sort(), 'raw series in VictoriaMetrics: exactly the input series, labels unchanged');
   for (const s of ds.all) {
     const got = distinctSamples(byKey.get(seriesKey(s.labels))!);
     const want = new Map(s.timestamps.map((t, i) => [t, s.values[i]]));
@@ -130,16 +126,10 @@ export async function assertScored(vm: VictoriaMetrics, ds: Dataset, timeoutMs =
   );
   const byKey = new Map(gen.map((s) => [seriesKey(s.metric), s]));
   const wantKeys = ds.matched.flatMap((s) => GENERATED.map((v) => seriesKey(expectedGeneratedLabels(s, v))));
-  assert.deepEqual(
-    [...byKey.keys()].sort(),
-    wantKeys.sort(),
-    'generated series: one per variable for each matched series (input labels + for + source_metric), none for unmatched',
-  );
+  assert.deepEqual([...byKey.keys()].sort(), wantKeys.sort(), 'generated series: one per variable for each matched series (input labels + for + source_metric), none for unmatched');
 
   for (const s of ds.matched) {
-    const series = Object.fromEntries(
-      GENERATED.map((v) => [v, distinctSamples(byKey.get(seriesKey(expectedGeneratedLabels(s, v)))!)]),
-    ) as Record<(typeof GENERATED)[number], Map<number, number>>;
+    const series = Object.fromEntries(GENERATED.map((v) => [v, distinctSamples(byKey.get(seriesKey(expectedGeneratedLabels(s, v)))!)])) as Record<(typeof GENERATED)[number], Map<number, number>>;
     const afterWarmup = s.timestamps.slice(WARMUP);
     for (const v of GENERATED) {
       assert.deepEqual(
@@ -164,9 +154,5 @@ export async function assertScored(vm: VictoriaMetrics, ds: Dataset, timeoutMs =
 
   const calmScores = [...distinctSamples(byKey.get(seriesKey(expectedGeneratedLabels(ds.calm, 'anomaly_score')))!).values()];
   const calmOk = calmScores.filter((x) => x <= 1).length;
-  assert.ok(
-    calmOk >= 0.99 * calmScores.length,
-    `anomaly_score <= 1 for >= 99% of the calm series after warm-up: ${calmOk}/${calmScores.length}; ` +
-      `scores > 1: ${calmScores.filter((x) => x > 1).join(', ')}`,
-  );
+  assert.ok(calmOk >= 0.99 * calmScores.length, `anomaly_score <= 1 for >= 99% of the calm series after warm-up: ${calmOk}/${calmScores.length}; ` + `scores > 1: ${calmScores.filter((x) => x > 1).join(', ')}`);
 }

@@ -14,7 +14,21 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { Hashmod, type LabelPairs } from '../../src/scoring/hashmod.js';
-import { CaptureServer, REMOTE_WRITE_HEADERS, REPO_ROOT, VMAGENT_BIN, VmAgent, decodeWriteRequest, dumpProcesses, request, requireBinaries, snappyCompress, snappyUncompress, tempDir, waitFor } from './harness.js';
+import {
+  CaptureServer,
+  REMOTE_WRITE_HEADERS,
+  REPO_ROOT,
+  VMAGENT_BIN,
+  VmAgent,
+  decodeWriteRequest,
+  dumpProcesses,
+  request,
+  requireBinaries,
+  snappyCompress,
+  snappyUncompress,
+  tempDir,
+  waitFor,
+} from './harness.js';
 
 const WR = protobuf.loadSync(join(REPO_ROOT, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
 const SERIES = 2000;
@@ -25,7 +39,11 @@ function makeSeries(): LabelPairs[] {
   const out: LabelPairs[] = [];
   for (let i = 0; i < SERIES; i++) {
     const host = i % 97;
-    const l: Array<[string, string]> = [['__name__', `node_metric_${i % 23}_total`], ['cpu', String(i % 8)], ['mode', ['idle', 'user', 'sÿstem ✓'][i % 3]]];
+    const l: Array<[string, string]> = [
+      ['__name__', `node_metric_${i % 23}_total`],
+      ['cpu', String(i % 8)],
+      ['mode', ['idle', 'user', 'sÿstem ✓'][i % 3]],
+    ];
     if (i % 10 !== 3) l.push(['instance', `10.1.${host >> 4}.${host & 15}:9100`]);
     l.push(['job', 'node'], ['az', `eu-west-1${'abc'[host % 3]}`], ['env', host % 4 === 3 ? 'staging' : 'prod'], ['region', 'eu-west-1'], ['series', String(i)]);
     out.push(l);
@@ -45,17 +63,20 @@ async function routeThroughVmagent(t: { diagnostic(m: string): void }, count: nu
     const args: string[] = [];
     sinks.forEach((sink, i) => {
       const file = join(dir, `shard-${i}.yml`);
-      writeFileSync(file, [
-        '- action: hashmod',
-        `  source_labels: [${sourceLabels.join(', ')}]`,
-        ...(separator === undefined ? [] : [`  separator: ${JSON.stringify(separator)}`]),
-        `  modulus: ${count}`,
-        '  target_label: __tmp_shard',
-        '- action: keep',
-        '  source_labels: [__tmp_shard]',
-        `  regex: "${i}"`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        file,
+        [
+          '- action: hashmod',
+          `  source_labels: [${sourceLabels.join(', ')}]`,
+          ...(separator === undefined ? [] : [`  separator: ${JSON.stringify(separator)}`]),
+          `  modulus: ${count}`,
+          '  target_label: __tmp_shard',
+          '- action: keep',
+          '  source_labels: [__tmp_shard]',
+          `  regex: "${i}"`,
+          '',
+        ].join('\n'),
+      );
       if (i > 0) args.push(`-remoteWrite.url=${sink.url}/api/v1/write`);
       args.push(`-remoteWrite.urlRelabelConfig=${file}`);
     });
@@ -93,7 +114,10 @@ async function routeThroughVmagent(t: { diagnostic(m: string): void }, count: nu
       if (h.ofPairs(l) !== at[0]) mismatches++;
     }
     assert.equal(mismatches, 0, `our hashmod disagrees with vmagent's routing for ${mismatches} of ${SERIES} series`);
-    assert.ok(perShard.every((n) => n > SERIES / count / 2), `every shard gets its share: ${perShard}`);
+    assert.ok(
+      perShard.every((n) => n > SERIES / count / 2),
+      `every shard gets its share: ${perShard}`,
+    );
 
     // The same on the bytes each sink received (the instance's view: WriteBatch label ranges).
     const batch = new WriteBatch();

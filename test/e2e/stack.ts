@@ -48,26 +48,35 @@ async function run<D extends Downstream>(
 
 /** VictoriaMetrics, then anomstream writing to it. */
 export function withVictoriaMetrics(t: Diagnosable, config: ConfigFor, body: (vm: VictoriaMetrics, anom: Anomstream) => Promise<void>): Promise<void> {
-  return run(t, () => VictoriaMetrics.start(), config, false, (vm, anom) => body(vm, anom));
+  return run(
+    t,
+    () => VictoriaMetrics.start(),
+    config,
+    false,
+    (vm, anom) => body(vm, anom),
+  );
 }
 
 /** VictoriaMetrics, anomstream writing to it, and vmagent remote-writing to anomstream. */
-export function withVmagent(
-  t: Diagnosable,
-  config: ConfigFor,
-  body: (vm: VictoriaMetrics, anom: Anomstream, agent: VmAgent) => Promise<void>,
-): Promise<void> {
-  return run(t, () => VictoriaMetrics.start(), config, true, (vm, anom, agent) => body(vm, anom, agent!));
+export function withVmagent(t: Diagnosable, config: ConfigFor, body: (vm: VictoriaMetrics, anom: Anomstream, agent: VmAgent) => Promise<void>): Promise<void> {
+  return run(
+    t,
+    () => VictoriaMetrics.start(),
+    config,
+    true,
+    (vm, anom, agent) => body(vm, anom, agent!),
+  );
 }
 
 /** A CaptureServer answering `status`, then anomstream writing to it. */
-export function withCaptureServer(
-  t: Diagnosable,
-  status: number,
-  config: ConfigFor,
-  body: (sink: CaptureServer, anom: Anomstream) => Promise<void>,
-): Promise<void> {
-  return run(t, () => CaptureServer.start(status), config, false, (sink, anom) => body(sink, anom));
+export function withCaptureServer(t: Diagnosable, status: number, config: ConfigFor, body: (sink: CaptureServer, anom: Anomstream) => Promise<void>): Promise<void> {
+  return run(
+    t,
+    () => CaptureServer.start(status),
+    config,
+    false,
+    (sink, anom) => body(sink, anom),
+  );
 }
 
 /** A datasource that answers GET with 200 and keeps every POST's response in `held` until the test ends it. */

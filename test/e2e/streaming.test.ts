@@ -16,16 +16,10 @@ import { RecordingServer } from './writer-support.js';
 const STALE = Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 const SENTINEL = 123456.789; // replaced on the wire by the stale-marker bits
 
-async function withApp(
-  queries: string,
-  fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>,
-  extra = '',
-): Promise<void> {
+async function withApp(queries: string, fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>, extra = ''): Promise<void> {
   const srv = await RecordingServer.start();
   const cfg = parseConfig(
-    parseYaml(
-      `server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n${extra}`,
-    ),
+    parseYaml(`server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n${extra}`),
   );
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}`;
@@ -130,7 +124,10 @@ test('transform: rate scores the per-second rate of a counter, a reset counts as
     }
     assert.equal(y.length, 20 - 1 - 5);
     const scores = generated(srv).get('anomaly_score')!;
-    assert.ok(scores.every(([, v]) => v <= 1), 'a counter reset is not an anomaly');
+    assert.ok(
+      scores.every(([, v]) => v <= 1),
+      'a counter reset is not an anomaly',
+    );
   });
 });
 

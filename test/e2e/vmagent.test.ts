@@ -9,8 +9,7 @@ import { withVmagent } from './stack.js';
 
 test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched series only', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
-  const config = (port: number, datasourceUrl: string): string =>
-    configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
+  const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
   await withVmagent(t, config, async (vm, _anom, agent) => {
     const ds = makeDataset({ seed: 11 });
     // 8 imports of 50 points per series, each waited for until vmagent has remote-written it, so
@@ -18,9 +17,7 @@ test('vmagent sender: raw data unchanged in VictoriaMetrics, scores for matched 
     for (let from = 0; from < ds.points; from += 50) {
       const sent = await agent.metric('vmagent_remotewrite_requests_total');
       await agent.importJsonLines(ds.all, from, from + 50);
-      await waitFor(`vmagent to remote-write points ${from}..${from + 49}`, async () =>
-        (await agent.metric('vmagent_remotewrite_requests_total')) > sent ? true : undefined,
-      );
+      await waitFor(`vmagent to remote-write points ${from}..${from + 49}`, async () => ((await agent.metric('vmagent_remotewrite_requests_total')) > sent ? true : undefined));
     }
     await assertRawDelivered(vm, ds, 60_000);
     await assertScored(vm, ds, 30_000);

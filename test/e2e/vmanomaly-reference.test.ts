@@ -116,7 +116,7 @@ test("vmanomaly 1.30's documentation: every YAML block loads or is explained; it
     'min_rel_dev_from_expected: [10, 20]',
     'scale: [1.2, 0.75]', // two-sided scale
     'q1_clipped:', // data_range: [0, "inf"], clip_predictions: True
-    "query_values_the_lower_the_better", // per-query detection_direction
+    'query_values_the_lower_the_better', // per-query detection_direction
     'model_default_score:', // anomaly_score_outside_data_range
   ]) {
     const o = completedOf(marker);
@@ -124,10 +124,10 @@ test("vmanomaly 1.30's documentation: every YAML block loads or is explained; it
   }
   // Blocks that cannot load, with the lines that explain why.
   const expect: [string, RegExp][] = [
-    ['tuned_class_name: \'zscore_online\'\n    optimization_params:\n      anomaly_percentage: 0.004', /^models\.your_desired_alias_for_a_model\.class: .*AutoTunedModel/m],
+    ["tuned_class_name: 'zscore_online'\n    optimization_params:\n      anomaly_percentage: 0.004", /^models\.your_desired_alias_for_a_model\.class: .*AutoTunedModel/m],
     ['decay: 0.996', /^models\.online_zscore\.decay: expected a half-life duration.*half_life = step/m],
     ['datasource_url: %{VMANOMALY_URL}', /^writer\.datasource_url: environment variable VMANOMALY_URL is not set/m],
-    ['class: \'prophet\'', /^models\.your_desired_alias_for_a_model\.class: 'prophet': Prophet.*use class: holtwinters_online/m],
+    ["class: 'prophet'", /^models\.your_desired_alias_for_a_model\.class: 'prophet': Prophet.*use class: holtwinters_online/m],
     ["port: 8490\n  path_prefix: '/vmanomaly'", /^server\.port: .*write server\.listen: '0\.0\.0\.0:8490'/m],
   ];
   for (const [marker, re] of expect) {

@@ -24,11 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const series = () => scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'a' });
 
-async function withServerAndApp(
-  serverOpts: Parameters<typeof RecordingServer.start>[0],
-  writer: (url: string) => string,
-  fn: (srv: RecordingServer, app: InProcess) => Promise<void>,
-): Promise<void> {
+async function withServerAndApp(serverOpts: Parameters<typeof RecordingServer.start>[0], writer: (url: string) => string, fn: (srv: RecordingServer, app: InProcess) => Promise<void>): Promise<void> {
   const srv = await RecordingServer.start(serverOpts);
   let app: InProcess | undefined;
   try {
@@ -62,49 +58,69 @@ test('mTLS: CA bundle + client certificate are accepted by a server that require
 });
 
 test('mTLS: without a client certificate the server refuses the handshake and the sender gets 503', async () => {
-  await withServerAndApp(mtlsServer(), (url) => `  datasource_url: "${url}"\n  verify_tls: "${certs.caCert}"`, async (srv, app) => {
-    const r = await app.write(body(series()));
-    assert.equal(r.status, 503, r.body.toString());
-    assert.equal(srv.posts().length, 0);
-    assert.ok(srv.tlsErrors > 0 || /ECONNRESET|socket|certificate|alert/i.test(r.body.toString()), r.body.toString());
-  });
+  await withServerAndApp(
+    mtlsServer(),
+    (url) => `  datasource_url: "${url}"\n  verify_tls: "${certs.caCert}"`,
+    async (srv, app) => {
+      const r = await app.write(body(series()));
+      assert.equal(r.status, 503, r.body.toString());
+      assert.equal(srv.posts().length, 0);
+      assert.ok(srv.tlsErrors > 0 || /ECONNRESET|socket|certificate|alert/i.test(r.body.toString()), r.body.toString());
+    },
+  );
 });
 
 const selfSigned = () => ({ tls: { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) } });
 
 test('verify_tls: true (system CAs) rejects a certificate of an unknown CA', async () => {
-  await withServerAndApp(selfSigned(), (url) => `  datasource_url: "${url}"\n  verify_tls: true`, async (srv, app) => {
-    const r = await app.write(body(series()));
-    assert.equal(r.status, 503);
-    assert.match(r.body.toString(), /certificate|UNABLE_TO_VERIFY|self.signed/i);
-    assert.equal(srv.posts().length, 0);
-  });
+  await withServerAndApp(
+    selfSigned(),
+    (url) => `  datasource_url: "${url}"\n  verify_tls: true`,
+    async (srv, app) => {
+      const r = await app.write(body(series()));
+      assert.equal(r.status, 503);
+      assert.match(r.body.toString(), /certificate|UNABLE_TO_VERIFY|self.signed/i);
+      assert.equal(srv.posts().length, 0);
+    },
+  );
 });
 
 test('verify_tls: false accepts it; verify_tls: <CA path> accepts it', async () => {
   for (const v of ['false', `"${certs.caCert}"`]) {
-    await withServerAndApp(selfSigned(), (url) => `  datasource_url: "${url}"\n  verify_tls: ${v}`, async (srv, app) => {
-      const r = await app.write(body(series()));
-      assert.equal(r.status, 204, `verify_tls: ${v}: ${r.body.toString()}`);
-      assert.equal(srv.posts().length, 2);
-    });
+    await withServerAndApp(
+      selfSigned(),
+      (url) => `  datasource_url: "${url}"\n  verify_tls: ${v}`,
+      async (srv, app) => {
+        const r = await app.write(body(series()));
+        assert.equal(r.status, 204, `verify_tls: ${v}: ${r.body.toString()}`);
+        assert.equal(srv.posts().length, 2);
+      },
+    );
   }
 });
 
 test('basic auth: user/password on raw, generated and health requests; a 401 is answered 503 (the sender keeps the data and retries)', async () => {
   const expected = `Basic ${Buffer.from('USERNAME:PASSWORD').toString('base64')}`;
   const opts = { authorized: (h: Record<string, unknown>) => h.authorization === expected };
-  await withServerAndApp(opts, (url) => `  datasource_url: "${url}"\n  user: USERNAME\n  password: PASSWORD`, async (srv, app) => {
-    const r = await app.write(body(series()));
-    assert.equal(r.status, 204, r.body.toString());
-    assert.equal(srv.requests.length, 3);
-    for (const q of srv.requests) assert.equal(q.headers.authorization, expected, `${q.method} ${q.path}`);
-  });
-  await withServerAndApp(opts, (url) => `  datasource_url: "${url}"\n  user: USERNAME\n  password: wrong`, async (_srv, app) => {
-    const r = await app.write(body(series()));
-    assert.equal(r.status, 503);
-    assert.match(r.body.toString(), /401/);
-  });
+  await withServerAndApp(
+    opts,
+    (url) => `  datasource_url: "${url}"\n  user: USERNAME\n  password: PASSWORD`,
+    async (srv, app) => {
+      const r = await app.write(body(series()));
+      assert.equal(r.status, 204, r.body.toString());
+      assert.equal(srv.requests.length, 3);
+      for (const q of srv.requests) assert.equal(q.headers.authorization, expected, `${q.method} ${q.path}`);
+    },
+  );
+  await withServerAndApp(
+    opts,
+    (url) => `  datasource_url: "${url}"\n  user: USERNAME\n  password: wrong`,
+    async (_srv, app) => {
+      const r = await app.write(body(series()));
+      assert.equal(r.status, 503);
+      assert.match(r.body.toString(), /401/);
+    },
+  );
 });
 
 test('bearer_token: Authorization: Bearer <token>', async () => {
@@ -153,10 +169,14 @@ test('health_path: absolute path, relative path (under datasource_url), full URL
     const want = ['/health', '/prefix/ready', '/elsewhere'];
     for (let i = 0; i < cases.length; i++) {
       const [hp, prefix, seen] = cases[i];
-      await withServerAndApp({}, (url) => `  datasource_url: "${url}${prefix}"\n  health_path: "${hp}"`, async (srv, app) => {
-        assert.equal(seen(srv), want[i], `health_path ${hp}`);
-        assert.match((await request(`${app.url}/ready`)).body.toString(), /: up/);
-      });
+      await withServerAndApp(
+        {},
+        (url) => `  datasource_url: "${url}${prefix}"\n  health_path: "${hp}"`,
+        async (srv, app) => {
+          assert.equal(seen(srv), want[i], `health_path ${hp}`);
+          assert.match((await request(`${app.url}/ready`)).body.toString(), /: up/);
+        },
+      );
     }
   } finally {
     await other.close();
@@ -206,7 +226,11 @@ test('the reference table writer block (every parameter, example values, basic a
       for (const q of srv.requests) assert.equal(q.headers.authorization, expected);
       const imp = posts.find((p) => p.path.endsWith('/import'));
       assert.ok(imp);
-      const lines = imp.body.toString().trim().split('\n').map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
+      const lines = imp.body
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
       assert.deepEqual(lines.map((l) => l.metric.__name__).sort(), ['vmanomaly_anomaly_score', 'vmanomaly_yhat', 'vmanomaly_yhat_lower', 'vmanomaly_yhat_upper']);
       for (const l of lines) {
         assert.equal(l.metric.for, 'cpu');

@@ -24,10 +24,7 @@ function assertSameSeries(got: ExportedSeries[], want: ExportedSeries[], what: s
   }
 }
 
-const input = [
-  scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'a', path: 'C:\\dir "quoted"' }),
-  scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'b' }, 60),
-];
+const input = [scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'a', path: 'C:\\dir "quoted"' }), scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'b' }, 60)];
 
 test('import_json_path: JSON lines imported into VictoriaMetrics read back identical via /api/v1/export', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
@@ -44,7 +41,10 @@ test('import_json_path: JSON lines imported into VictoriaMetrics read back ident
     assert.equal(imports.length, 1, 'generated series go to import_json_path');
     assert.equal(srv.posts().filter((p) => p.path === '/api/v1/write').length, 1, 'raw data still goes by remote_write');
     const text = imports[0].body.toString('utf8');
-    const written = text.trim().split('\n').map((l) => JSON.parse(l) as ExportedSeries);
+    const written = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ExportedSeries);
     assert.equal(written.length, 8, '4 variables x 2 series');
     const imp = await request(`${vm.url}/api/v1/import`, { method: 'POST', body: imports[0].body });
     assert.equal(imp.status, 204, imp.body.toString());

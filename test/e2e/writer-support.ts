@@ -38,12 +38,8 @@ export class RecordingServer {
     readonly url: string,
   ) {}
 
-  static async start(
-    opts: { tls?: { cert: Buffer; key: Buffer; ca?: Buffer }; authorized?: (h: http.IncomingHttpHeaders) => boolean; status?: number } = {},
-  ): Promise<RecordingServer> {
-    const server = opts.tls
-      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: !!opts.tls.ca })
-      : http.createServer();
+  static async start(opts: { tls?: { cert: Buffer; key: Buffer; ca?: Buffer }; authorized?: (h: http.IncomingHttpHeaders) => boolean; status?: number } = {}): Promise<RecordingServer> {
+    const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: !!opts.tls.ca }) : http.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     const rs = new RecordingServer(server, `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`);
@@ -142,7 +138,10 @@ export class InProcess {
 
   async metric(line: RegExp): Promise<number | undefined> {
     const r = await request(`${this.url}/metrics`);
-    const m = r.body.toString().split('\n').find((l) => line.test(l));
+    const m = r.body
+      .toString()
+      .split('\n')
+      .find((l) => line.test(l));
     return m === undefined ? undefined : Number(m.split(' ').pop());
   }
 

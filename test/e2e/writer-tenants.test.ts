@@ -9,10 +9,7 @@ import { test } from 'node:test';
 import { decodeWriteRequest } from './harness.js';
 import { InProcess, RecordingServer, body, scoredSeries } from './writer-support.js';
 
-async function run(
-  writer: string,
-  fn: (srv: RecordingServer, app: InProcess) => Promise<void>,
-): Promise<void> {
+async function run(writer: string, fn: (srv: RecordingServer, app: InProcess) => Promise<void>): Promise<void> {
   const srv = await RecordingServer.start();
   let app: InProcess | undefined;
   try {
@@ -62,7 +59,10 @@ for (const [yaml, want] of [
     await run(yaml, async (srv, app) => {
       const r = await app.write(body(yaml.includes('multitenant') ? tenanted() : plain()));
       assert.equal(r.status, 204, r.body.toString());
-      assert.deepEqual(srv.posts().map((p) => p.path), [want, want]);
+      assert.deepEqual(
+        srv.posts().map((p) => p.path),
+        [want, want],
+      );
       assert.equal(generatedLabels(srv).length, 4);
     });
   });
@@ -72,14 +72,20 @@ test('a tenant in the receiver path (/insert/3:4/...) takes precedence over writ
   await run('  tenant_id: "0:0"', async (srv, app) => {
     const r = await app.write(body(plain()), '/insert/3:4/prometheus/api/v1/write');
     assert.equal(r.status, 204, r.body.toString());
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/3:4/prometheus/api/v1/write', '/insert/3:4/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/3:4/prometheus/api/v1/write', '/insert/3:4/prometheus/api/v1/write'],
+    );
   });
 });
 
 test('case 1: tenant_id 0:0, no vm_account_id: written to /insert/0:0, no warning', async () => {
   await run('  tenant_id: "0:0"', async (srv, app) => {
     assert.equal((await app.write(body(plain()))).status, 204);
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/0:0/prometheus/api/v1/write', '/insert/0:0/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/0:0/prometheus/api/v1/write', '/insert/0:0/prometheus/api/v1/write'],
+    );
     assert.deepEqual(app.warnings(), []);
     assert.equal(await app.metric(/^anomstream_multitenancy_warnings_total\{case="3"\}/), 0);
     assert.equal(await app.metric(/^anomstream_multitenancy_warnings_total\{case="4"\}/), 0);
@@ -89,7 +95,10 @@ test('case 1: tenant_id 0:0, no vm_account_id: written to /insert/0:0, no warnin
 test('case 2: tenant_id multitenant with vm_account_id: written to /insert/multitenant with the labels kept, no warning', async () => {
   await run('  tenant_id: multitenant', async (srv, app) => {
     assert.equal((await app.write(body(tenanted()))).status, 204);
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write'],
+    );
     for (const l of generatedLabels(srv)) {
       assert.equal(l.vm_account_id, '1');
       assert.equal(l.vm_project_id, '2');
@@ -99,7 +108,10 @@ test('case 2: tenant_id multitenant with vm_account_id: written to /insert/multi
   // The same via the receiver: data sent to anomstream's /insert/multitenant/ path carries the labels.
   await run('', async (srv, app) => {
     assert.equal((await app.write(body(tenanted()), '/insert/multitenant/prometheus/api/v1/write')).status, 204);
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write'],
+    );
     assert.deepEqual(app.warnings(), []);
   });
 });
@@ -108,7 +120,10 @@ test('case 3: tenant_id multitenant without vm_account_id: still written to /ins
   await run('  tenant_id: multitenant', async (srv, app) => {
     const many = Array.from({ length: 50 }, (_, i) => scoredSeries({ __name__: 'test_cpu', job: 'node', instance: i === 0 ? 'a' : `x${i}` }));
     assert.equal((await app.write(body(...many))).status, 204);
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/multitenant/prometheus/api/v1/write', '/insert/multitenant/prometheus/api/v1/write'],
+    );
     assert.deepEqual(app.warnings(), [WARNING_3], 'one line for 50 series (rate-limited)');
     assert.equal(await app.metric(/^anomstream_multitenancy_warnings_total\{case="3"\}/), 50);
   });
@@ -117,7 +132,10 @@ test('case 3: tenant_id multitenant without vm_account_id: still written to /ins
 test('case 4: tenant_id 0:0 with vm_account_id: written to /insert/0:0 with the labels kept, warning 4', async () => {
   await run('  tenant_id: "0:0"', async (srv, app) => {
     assert.equal((await app.write(body(tenanted()))).status, 204);
-    assert.deepEqual(srv.posts().map((p) => p.path), ['/insert/0:0/prometheus/api/v1/write', '/insert/0:0/prometheus/api/v1/write']);
+    assert.deepEqual(
+      srv.posts().map((p) => p.path),
+      ['/insert/0:0/prometheus/api/v1/write', '/insert/0:0/prometheus/api/v1/write'],
+    );
     const gen = generatedLabels(srv);
     assert.equal(gen.length, 4);
     for (const l of gen) assert.equal(l.vm_account_id, '1');

@@ -40,7 +40,10 @@ test('every request decodes to sorted labels, one sample per series, the right v
       assert.deepEqual(names, [...names].sort(), `labels sorted in request ${i}`);
       assert.equal(new Set(names).size, names.length);
       assert.equal(names[0], '__name__');
-      assert.deepEqual(ts.labels.map((l) => [l.name, l.value]), pool.specs[s].labels);
+      assert.deepEqual(
+        ts.labels.map((l) => [l.name, l.value]),
+        pool.specs[s].labels,
+      );
       assert.equal(ts.samples.length, 1);
       assert.equal(ts.samples[0].timestamp, pool.startMs + round * 15_000);
       assert.equal(ts.samples[0].value, valueAt(pool.specs[s], s, round));
@@ -74,8 +77,16 @@ test("the product's snappy reader reads the load generator's blocks like snappyj
   const head = reader.decompress(theirs, 1 << 24, 100);
   assert.ok(head.length >= 100 && head.length < want.length);
   assert.ok(Buffer.from(head).equals(want.subarray(0, head.length)));
-  assert.throws(() => reader.decompress(body.subarray(0, body.length - 3), 1 << 24), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_SNAPPY', 'truncated block');
-  assert.throws(() => reader.decompress(body, 10), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_TOO_LARGE', 'announces more than the limit');
+  assert.throws(
+    () => reader.decompress(body.subarray(0, body.length - 3), 1 << 24),
+    (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_SNAPPY',
+    'truncated block',
+  );
+  assert.throws(
+    () => reader.decompress(body, 10),
+    (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_TOO_LARGE',
+    'announces more than the limit',
+  );
 });
 
 test('compressWithSlots keeps masked bytes literal and reports where they landed', () => {
@@ -86,7 +97,10 @@ test('compressWithSlots keeps masked bytes literal and reports where they landed
   const { block, trackedAt } = compressWithSlots(src, mask, Uint32Array.of(12, 13, 27));
   assert.ok(block.length < src.length, 'repeats are compressed');
   assert.deepEqual(snappy.uncompress(block), src);
-  assert.deepEqual([...trackedAt].map((o) => String.fromCharCode(block[o])), ['X', 'Y', 'X']);
+  assert.deepEqual(
+    [...trackedAt].map((o) => String.fromCharCode(block[o])),
+    ['X', 'Y', 'X'],
+  );
   block[trackedAt[2]] = 0x51; // patch the second X into Q: only that byte changes
   const out = new TextDecoder().decode(snappy.uncompress(block));
   assert.equal(out, 'abcdabcdabcdXYZabcdabcdabcdQYZabcdabcd');

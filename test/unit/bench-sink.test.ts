@@ -16,7 +16,9 @@ type Labels = Record<string, string>;
 function body(series: Array<{ labels: Labels; samples: number }>, metadata = false): Uint8Array {
   const msg = WriteRequest.fromObject({
     timeseries: series.map((s) => ({
-      labels: Object.entries(s.labels).sort().map(([name, value]) => ({ name, value })),
+      labels: Object.entries(s.labels)
+        .sort()
+        .map(([name, value]) => ({ name, value })),
       samples: Array.from({ length: s.samples }, (_, i) => ({ value: i + 0.5, timestamp: 1_796_000_000_000 + i * 1000 })),
     })),
     metadata: metadata ? [{ type: 1, metricFamilyName: 'up', help: 'for the test' }] : [],
@@ -26,8 +28,7 @@ function body(series: Array<{ labels: Labels; samples: number }>, metadata = fal
 
 const raw = (n: number, samples = 1): Array<{ labels: Labels; samples: number }> =>
   Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'node_load1', instance: `h${i}`, format: 'x', fo: 'y', forx: 'z' }, samples }));
-const gen = (n: number, samples = 1): Array<{ labels: Labels; samples: number }> =>
-  Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'anomaly_score', for: 'all', instance: `h${i}` }, samples }));
+const gen = (n: number, samples = 1): Array<{ labels: Labels; samples: number }> => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'anomaly_score', for: 'all', instance: `h${i}` }, samples }));
 
 test('exact mode counts raw and generated samples per series, including mixed requests', () => {
   const sink = new CountingSink('exact');

@@ -77,7 +77,7 @@ ${W}`);
   assert.equal(cfg.reader.queries.b.tz, 'UTC');
 });
 
-test('settings.anomaly_score_outside_data_range is every model\'s default; settings.retention.ttl is limits.series_idle_timeout', () => {
+test("settings.anomaly_score_outside_data_range is every model's default; settings.retention.ttl is limits.series_idle_timeout", () => {
   const cfg = load(`${Q}\n${W}
 settings: { anomaly_score_outside_data_range: 5.0, retention: { ttl: 24h } }
 models: { a: { class: zscore_online }, b: { class: mad_online, anomaly_score_outside_data_range: 1.5 } }`);
@@ -114,8 +114,14 @@ test('credentials in datasource_url are basic auth (as vmagent) and leave the UR
   assert.equal(cfg.writer.password, 'p@ss');
   assert.equal(cfg.writer.datasource_url, 'https://vm.example:8428/prefix');
   const lines = problems(`${Q}\nwriter: { datasource_url: "http://alice:topsecret@vm:8428/api/v1/write", bearer_token: other }`);
-  assert.ok(lines.some((l) => /^writer\.datasource_url: .*choose one auth method/.test(l)), lines.join('\n'));
-  assert.ok(lines.some((l) => /^writer\.datasource_url: .*give the base URL 'http:\/\/vm:8428'/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^writer\.datasource_url: .*choose one auth method/.test(l)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => /^writer\.datasource_url: .*give the base URL 'http:\/\/vm:8428'/.test(l)),
+    lines.join('\n'),
+  );
   assert.ok(!lines.join('\n').includes('topsecret'));
   // An unparsable URL with credentials is shown redacted.
   const bad = problems(`${Q}\nwriter: { datasource_url: "http://alice:topsecret@ vm:8428" }`);
@@ -186,7 +192,12 @@ test('every other vmanomaly form: one line naming the key, why, and what to writ
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0], new RegExp(`^reader\\.${kv.split(':')[0]}: .*${re.source}`));
   }
-  for (const [kv, re] of [['step: 1m', /remove it/], ['offset: "-15s"', /remove it/], ['tenant_id: "1:0"', /\/insert\/<tenant>/], ['max_points_per_query: 5', /remove it/]] as const) {
+  for (const [kv, re] of [
+    ['step: 1m', /remove it/],
+    ['offset: "-15s"', /remove it/],
+    ['tenant_id: "1:0"', /\/insert\/<tenant>/],
+    ['max_points_per_query: 5', /remove it/],
+  ] as const) {
     const lines = problems(`reader: { queries: { cpu: { expr: node_load1, ${kv} } } }\n${W}`);
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0], new RegExp(`^reader\\.queries\\.cpu\\.${kv.split(':')[0]}: .*${re.source}`));
@@ -206,8 +217,18 @@ test('every other vmanomaly form: one line naming the key, why, and what to writ
     assert.match(lines[0], new RegExp(`^models\\.m\\.${kv.split(':')[0]}: .*${re.source}`));
   }
   const q = problems(`${Q}\n${W}\nmodels: { m: { class: quantile_online, seasonal_interval: 7d, min_subseason: 6h } }`);
-  assert.ok(q.every((l) => /write class: seasonal_quantile_online, seasonality: '7d', buckets: 28/.test(l)), q.join('\n'));
-  for (const [cls, re] of [['prophet', /holtwinters_online/], ['model.isolation_forest.IsolationForestMultivariateModel', /univariate/], ['temporal_envelope', /not implemented/], ['rolling_quantile', /quantile_online/], ['std', /holtwinters_online/], ['custom', /cannot run/]] as const) {
+  assert.ok(
+    q.every((l) => /write class: seasonal_quantile_online, seasonality: '7d', buckets: 28/.test(l)),
+    q.join('\n'),
+  );
+  for (const [cls, re] of [
+    ['prophet', /holtwinters_online/],
+    ['model.isolation_forest.IsolationForestMultivariateModel', /univariate/],
+    ['temporal_envelope', /not implemented/],
+    ['rolling_quantile', /quantile_online/],
+    ['std', /holtwinters_online/],
+    ['custom', /cannot run/],
+  ] as const) {
     const lines = problems(`${Q}\n${W}\nmodels: { m: { class: '${cls}', anything: 1 } }`);
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0], new RegExp(`^models\\.m\\.class: '${cls.replace(/\./g, '\\.')}': .*${re.source}`));

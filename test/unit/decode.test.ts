@@ -18,13 +18,32 @@ function fixture(): Uint8Array {
     WR.fromObject({
       timeseries: [
         {
-          labels: [{ name: '__name__', value: 'node_cpu_seconds_total' }, { name: 'cpu', value: '0' }, { name: 'mode', value: 'idle' }],
-          samples: [{ value: 1.5, timestamp: now }, { value: -2.25e300, timestamp: now + 15000 }],
+          labels: [
+            { name: '__name__', value: 'node_cpu_seconds_total' },
+            { name: 'cpu', value: '0' },
+            { name: 'mode', value: 'idle' },
+          ],
+          samples: [
+            { value: 1.5, timestamp: now },
+            { value: -2.25e300, timestamp: now + 15000 },
+          ],
           exemplars: [{ labels: [{ name: 'trace_id', value: 'abc' }], value: 1, timestamp: now }],
         },
-        { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'ünïcode ✓' }], samples: [{ value: 1, timestamp: 2 ** 52 }] },
+        {
+          labels: [
+            { name: '__name__', value: 'up' },
+            { name: 'job', value: 'ünïcode ✓' },
+          ],
+          samples: [{ value: 1, timestamp: 2 ** 52 }],
+        },
         // Strings of 128+ bytes: two-byte lengths, off the decoder's fast path.
-        { labels: [{ name: '__name__', value: 'm'.repeat(130) }, { name: 'long', value: 'v'.repeat(200) }], samples: [{ value: 3, timestamp: now }] },
+        {
+          labels: [
+            { name: '__name__', value: 'm'.repeat(130) },
+            { name: 'long', value: 'v'.repeat(200) },
+          ],
+          samples: [{ value: 3, timestamp: now }],
+        },
         { labels: [{ name: '__name__', value: 'h' }], histograms: [{ countInt: 3, sum: 1.5, schema: 1, timestamp: now }] },
         { labels: [{ name: '__name__', value: 'neg' }], samples: [{ value: 0, timestamp: -1000 }] },
       ],
@@ -75,7 +94,18 @@ test('stale markers are recognised by their exact bits, other NaNs are not', () 
   const staleBits = new Uint8Array([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
   const stale = new DataView(staleBits.buffer).getFloat64(0, true);
   const bytes = WR.encode(
-    WR.fromObject({ timeseries: [{ labels: [{ name: '__name__', value: 'x' }], samples: [{ value: stale, timestamp: 1 }, { value: NaN, timestamp: 2 }, { value: 1, timestamp: 3 }] }] }),
+    WR.fromObject({
+      timeseries: [
+        {
+          labels: [{ name: '__name__', value: 'x' }],
+          samples: [
+            { value: stale, timestamp: 1 },
+            { value: NaN, timestamp: 2 },
+            { value: 1, timestamp: 3 },
+          ],
+        },
+      ],
+    }),
   ).finish();
   // protobufjs writes doubles through Float64Array, which may canonicalise NaN; patch the bits in.
   const patched = Uint8Array.from(bytes);
@@ -92,7 +122,10 @@ test('the decoder rejects what is not a remote write 1.0 WriteRequest', () => {
   const b = new WriteBatch();
   const good = fixture();
   for (const bad of [good.subarray(0, good.length - 3), Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), new TextEncoder().encode('hello, this is not protobuf')]) {
-    assert.throws(() => d.decode(bad, b), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_PROTOBUF');
+    assert.throws(
+      () => d.decode(bad, b),
+      (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_PROTOBUF',
+    );
   }
   for (let i = 0; i < 200; i++) assert.throws(() => d.decode(randomBytes(64 + i), b), DecodeError);
   d.decode(good, b); // still works after failures
@@ -138,9 +171,18 @@ test('the snappy writer: literals and copies (merged runs, 2- and 4-byte distanc
 test('snappy rejects a header announcing more than the limit before allocating', () => {
   const s = new SnappyReader();
   const fourGiB = Uint8Array.from([0x80, 0x80, 0x80, 0x80, 0x10]);
-  assert.throws(() => s.decompress(fourGiB, 32 << 20), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_TOO_LARGE');
+  assert.throws(
+    () => s.decompress(fourGiB, 32 << 20),
+    (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_TOO_LARGE',
+  );
   assert.equal(s.announced, 4294967296);
   // Random bytes: either an unreadable block or, when the random header announces more than 1 GiB, too large.
-  assert.throws(() => s.decompress(randomBytes(1000), 1 << 30), (e: unknown) => e instanceof DecodeError && (e.code === 'ANOM_DECODE_SNAPPY' || e.code === 'ANOM_DECODE_TOO_LARGE'));
-  assert.throws(() => s.decompress(Uint8Array.from([0x05, 0x00, 0x41]), 100), (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_SNAPPY');
+  assert.throws(
+    () => s.decompress(randomBytes(1000), 1 << 30),
+    (e: unknown) => e instanceof DecodeError && (e.code === 'ANOM_DECODE_SNAPPY' || e.code === 'ANOM_DECODE_TOO_LARGE'),
+  );
+  assert.throws(
+    () => s.decompress(Uint8Array.from([0x05, 0x00, 0x41]), 100),
+    (e: unknown) => e instanceof DecodeError && e.code === 'ANOM_DECODE_SNAPPY',
+  );
 });

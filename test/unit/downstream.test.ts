@@ -50,7 +50,10 @@ test('post: the status decides the outcome, the body arrives unchanged, an error
       ],
     );
     assert.equal(got[1].reason, '400 from downstream: cannot parse: bad label');
-    assert.deepEqual(bodies.map((b) => [...b]), replies.map((_, k) => [1, 2, 3, k]));
+    assert.deepEqual(
+      bodies.map((b) => [...b]),
+      replies.map((_, k) => [1, 2, 3, k]),
+    );
   } finally {
     await d.close();
     server.close();

@@ -29,13 +29,21 @@ for (const cls of MODEL_CLASSES) {
   const cfg = config({ class: cls });
 
   test(`${cls}: a spike scores > 1, ordinary points stay quiet`, () => {
-    const s = scores(cfg, ts, Float64Array.from(e, (x, i) => 100 + x + (i === AT ? 20 : 0)));
+    const s = scores(
+      cfg,
+      ts,
+      Float64Array.from(e, (x, i) => 100 + x + (i === AT ? 20 : 0)),
+    );
     assert.ok(s[AT] > 1, `spike scored ${s[AT]}`);
     assert.ok(countAbove(s, 300, AT) <= lim.quietExceed, `quiet points above 1: ${countAbove(s, 300, AT)}`);
   });
 
   test(`${cls}: a level shift is flagged, then accepted within ${lim.afterShift} points`, () => {
-    const s = scores(cfg, ts, Float64Array.from(e, (x, i) => 100 + x + (i >= AT ? 20 : 0)));
+    const s = scores(
+      cfg,
+      ts,
+      Float64Array.from(e, (x, i) => 100 + x + (i >= AT ? 20 : 0)),
+    );
     assert.ok(s[AT] > 1, `shift scored ${s[AT]}`);
     const after = countAbove(s, AT + 1);
     assert.ok(after <= lim.afterShift, `${after} points after the shift scored > 1`);
@@ -43,15 +51,27 @@ for (const cls of MODEL_CLASSES) {
 
   test(`${cls}: after a spike the band covers it for a while (surprise envelope)`, () => {
     // spike of 20 at AT, another of 20 an hour later: same news, below 1; one of 40: above 1
-    const same = scores(cfg, ts, Float64Array.from(e, (x, i) => 100 + x + (i === AT || i === AT + 12 ? 20 : 0)));
+    const same = scores(
+      cfg,
+      ts,
+      Float64Array.from(e, (x, i) => 100 + x + (i === AT || i === AT + 12 ? 20 : 0)),
+    );
     assert.ok(same[AT] > 1 && same[AT + 12] <= 1, `spikes scored ${same[AT]}, ${same[AT + 12]}`);
-    const bigger = scores(cfg, ts, Float64Array.from(e, (x, i) => 100 + x + (i === AT ? 20 : i === AT + 12 ? 40 : 0)));
+    const bigger = scores(
+      cfg,
+      ts,
+      Float64Array.from(e, (x, i) => 100 + x + (i === AT ? 20 : i === AT + 12 ? 40 : 0)),
+    );
     assert.ok(bigger[AT + 12] > 1, `larger second spike scored ${bigger[AT + 12]}`);
   });
 
   test(`${cls}: a gap of 6 hours does not break the model`, () => {
     const t = Float64Array.from(ts, (x, i) => (i >= AT ? x + 6 * 3_600_000 : x));
-    const s = scores(cfg, t, Float64Array.from(e, (x) => 100 + x));
+    const s = scores(
+      cfg,
+      t,
+      Float64Array.from(e, (x) => 100 + x),
+    );
     assert.ok(countAbove(s, AT) <= lim.quietExceed, `after the gap: ${countAbove(s, AT)} points above 1`);
     for (const v of s) assert.ok(Number.isFinite(v));
   });
@@ -92,7 +112,11 @@ for (const cls of MODEL_CLASSES) {
       }
     }
     const a = scores(config({ class: cls }), ts, ys);
-    const b = scores(config(scaled), Float64Array.from(ts, (x) => x * f), ys);
+    const b = scores(
+      config(scaled),
+      Float64Array.from(ts, (x) => x * f),
+      ys,
+    );
     for (let i = 0; i < N; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-9 * (1 + a[i]), `point ${i}: ${a[i]} vs ${b[i]}`);
   });
 
@@ -143,7 +167,11 @@ test('state per series: non-seasonal <= 128 bytes, seasonal <= 1 KiB', () => {
     assert.ok(bytes <= (LIMITS[cls].seasonal ? 1024 : 128), `${cls}: ${bytes} bytes`);
   }
   // the largest bucket count each seasonal schema accepts still fits in 1 KiB, one more is refused
-  for (const [cls, max] of [['holtwinters_online', 119], ['seasonal_quantile_online', 39], ['auto', 119]] as const) {
+  for (const [cls, max] of [
+    ['holtwinters_online', 119],
+    ['seasonal_quantile_online', 39],
+    ['auto', 119],
+  ] as const) {
     assert.ok(compileModel(config({ class: cls, buckets: max })).slots * 8 <= 1024, `${cls} with ${max} buckets`);
     assert.ok(!modelEntry.safeParse({ class: cls, buckets: max + 1 }).success, `${cls} accepted ${max + 1} buckets`);
   }

@@ -53,7 +53,7 @@ for (const [name, p] of Object.entries(PROFILES)) {
   });
 }
 
-test('loadCorpus: a separate labels file (e.g. NAB\'s full combined_windows.json) maps windows to rows', async () => {
+test("loadCorpus: a separate labels file (e.g. NAB's full combined_windows.json) maps windows to rows", async () => {
   const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -65,10 +65,7 @@ test('loadCorpus: a separate labels file (e.g. NAB\'s full combined_windows.json
     for (let i = 0; i < 10; i++) rows.push(`2014-01-01 00:${String(5 * i).padStart(2, '0')}:00,${i}`);
     writeFileSync(join(dir, 'data/catA/f.csv'), rows.join('\n') + '\n');
     const labels = join(dir, 'windows.json');
-    writeFileSync(
-      labels,
-      JSON.stringify({ 'catA/f.csv': [['2014-01-01 00:12:00.000000', '2014-01-01 00:25:00.000000']], 'other/g.csv': [] }),
-    );
+    writeFileSync(labels, JSON.stringify({ 'catA/f.csv': [['2014-01-01 00:12:00.000000', '2014-01-01 00:25:00.000000']], 'other/g.csv': [] }));
     const [f] = loadCorpus(dir, labels);
     assert.equal(f.key, 'catA/f.csv');
     assert.deepEqual(f.windows, [[3, 5]]); // 00:15 .. 00:25

@@ -185,15 +185,22 @@ test('per-series plans and their caches stay right when the order changes and id
   run(swapped);
   run(seq);
   run(seq.filter((s) => s % 3 !== 0));
-  const out = WR.toObject(WR.decode(snappy.uncompress((() => {
-    simple.reset();
-    for (const s of seq) {
-      simple.beginSeries(batch, s, idOf[s]);
-      simple.timestamps(Float64Array.of(1_790_000_000_000), 1);
-      simple.writeSeries(0, prefixes[0], Float64Array.of(s));
-    }
-    return simple.body();
-  })())), { longs: Number }) as Obj;
+  const out = WR.toObject(
+    WR.decode(
+      snappy.uncompress(
+        (() => {
+          simple.reset();
+          for (const s of seq) {
+            simple.beginSeries(batch, s, idOf[s]);
+            simple.timestamps(Float64Array.of(1_790_000_000_000), 1);
+            simple.writeSeries(0, prefixes[0], Float64Array.of(s));
+          }
+          return simple.body();
+        })(),
+      ),
+    ),
+    { longs: Number },
+  ) as Obj;
   out.timeseries.forEach((ts, s) => {
     const lab = Object.fromEntries(ts.labels.map((l) => [l.name, l.value]));
     const input = Object.fromEntries(series[s].labels.map((l) => [l.name, l.value]));

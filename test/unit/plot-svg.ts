@@ -120,7 +120,10 @@ export function findAll(e: El, pred: (x: El) => boolean, out: El[] = []): El[] {
   return out;
 }
 
-export const hasClass = (c: string) => (e: El): boolean => (e.attrs.class ?? '').split(' ').includes(c);
+export const hasClass =
+  (c: string) =>
+  (e: El): boolean =>
+    (e.attrs.class ?? '').split(' ').includes(c);
 export const num = (e: El, a: string): number => {
   const v = e.attrs[a];
   assert.ok(v !== undefined, `<${e.name}> has no ${a}`);
@@ -164,7 +167,7 @@ export function subpaths(d: string): Array<Array<[number, number]>> {
   return out;
 }
 
-const SI: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, 'µ': 1e-6, n: 1e-9 };
+const SI: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, µ: 1e-6, n: 1e-9 };
 
 /** A tick label back to its number: `−1.5k`, `250µ`, `1.8e308`. */
 export function parseLabel(s: string): number {
@@ -260,7 +263,10 @@ export function checkPicture(svg: string, p: PlotInput): El {
       }
       if (perColumn) assert.ok(Math.abs(axis(Math.max(...rows.map((r) => v[r]))) - cy) <= 0.051, `score mark at ${cy}`);
     }
-    assert.deepEqual([...seen].sort((a, b) => a - b), [...above].filter((r) => perColumn || Number.isFinite(p.y[r])).sort((a, b) => a - b));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [...above].filter((r) => perColumn || Number.isFinite(p.y[r])).sort((a, b) => a - b),
+    );
   }
   const thr = findAll(scorePanel, hasClass('threshold'));
   assert.equal(thr.length, 1);

@@ -118,6 +118,9 @@ test('plot: time ticks by span: seconds, minutes, hours, days, months', () => {
     const p: PlotInput = { title: 't', ts, y, yhat: y, lower: y, upper: y, score: new Float64Array(n) };
     const root = checkPicture(renderPlot(p), p);
     const labels = findAll(root, hasClass('xtick')).map((g) => g.children.find((e) => e.name === 'text')?.text ?? '');
-    assert.ok(labels.every((l) => want.test(l)), `${stepMs} ms steps: ${labels.join(' | ')}`);
+    assert.ok(
+      labels.every((l) => want.test(l)),
+      `${stepMs} ms steps: ${labels.join(' | ')}`,
+    );
   }
 });

@@ -65,7 +65,11 @@ function plotThroughCli(dir: string, input: string, labels: string): void {
   const r = spawnSync(process.execPath, [CLI, 'replay', '--input', input, '--plot', svgPath, '--labels', labels, '--output', csvPath], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '');
-  const rows = readFileSync(csvPath, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = readFileSync(csvPath, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   const n = rows.length;
   const col = (k: number, warm: boolean): Float64Array => Float64Array.from(rows, (c, i) => (c[k] === '' || (warm && i < WARM_UP) ? NaN : Number(c[k])));
   const ts = Float64Array.from(rows, (c) => Date.parse(c[0].replace(' ', 'T') + 'Z'));
@@ -85,7 +89,20 @@ test('replay --plot --labels: the picture of a replayed file shows its CSV and i
     writeFileSync(input, nabLike(2500, 1700, 1200));
     const w = (i: number): string => new Date(Date.UTC(2015, 8, 8, 11, 40) + i * 300_000).toISOString().slice(0, 19).replace('T', ' ') + '.000000';
     const labels = join(dir, 'combined_windows.json');
-    writeFileSync(labels, JSON.stringify({ 'realTraffic/speed_7578.csv': [[w(10), w(20)]], 'realTraffic/generated_7578.csv': [[w(1650), w(1750)], [w(2400), w(2600)]] }, null, 2));
+    writeFileSync(
+      labels,
+      JSON.stringify(
+        {
+          'realTraffic/speed_7578.csv': [[w(10), w(20)]],
+          'realTraffic/generated_7578.csv': [
+            [w(1650), w(1750)],
+            [w(2400), w(2600)],
+          ],
+        },
+        null,
+        2,
+      ),
+    );
     plotThroughCli(dir, input, labels);
     // The dip is found and marked.
     const svg = readFileSync(join(dir, 'out.svg'), 'utf8');

@@ -83,12 +83,24 @@ test('replay with transform: rate writes what the proxy writes for the same samp
       const [t, , yhat, lo, hi, score, y] = line.split(',');
       if (yhat === '') continue; // nothing written for this row
       const at = Number(t);
-      for (const [v, x] of [['yhat', yhat], ['yhat_lower', lo], ['yhat_upper', hi], ['anomaly_score', score], ['y', y]] as const) replay.get(v)!.set(at, Number(x));
+      for (const [v, x] of [
+        ['yhat', yhat],
+        ['yhat_lower', lo],
+        ['yhat_upper', hi],
+        ['anomaly_score', score],
+        ['y', y],
+      ] as const)
+        replay.get(v)!.set(at, Number(x));
     }
 
     // The first sample only starts the rate, then 16 points of warm-up: rows 17..299 are written.
     assert.equal(proxy.get('anomaly_score')!.size, 300 - 1 - 16);
-    for (const v of VARS) assert.deepEqual([...replay.get(v)!].sort((a, b) => a[0] - b[0]), [...proxy.get(v)!].sort((a, b) => a[0] - b[0]), v);
+    for (const v of VARS)
+      assert.deepEqual(
+        [...replay.get(v)!].sort((a, b) => a[0] - b[0]),
+        [...proxy.get(v)!].sort((a, b) => a[0] - b[0]),
+        v,
+      );
     // It is the rate that was scored: per second, a restart counted from 0, the burst flagged.
     const y = replay.get('y')!;
     assert.equal(y.get(input.timestamps[151]), (input.values[151] - input.values[150]) / 15);

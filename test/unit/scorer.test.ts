@@ -51,7 +51,7 @@ test('scale [lower, upper]: each side of the band is scaled on its own', () => {
   assert.equal(score({ scaleLower: 1.2, scaleUpper: 0.75 }, 82).score, 18 / 12);
 });
 
-test('min_dev_from_expected [lower, upper]: deviations below the side\'s threshold score 0', () => {
+test("min_dev_from_expected [lower, upper]: deviations below the side's threshold score 0", () => {
   const p = { minDevLower: 30, minDevUpper: 5 };
   assert.equal(score(p, 120).score, 2); // 20 above >= 5: scored as usual
   assert.equal(score(p, 104).score, 0); // 4 above < 5

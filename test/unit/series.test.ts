@@ -88,11 +88,19 @@ test('contiguous and interleaved label encodings are both indexed', () => {
 
 test('idle series are evicted, their ids reused, and every other series still found (random ops vs a Map)', () => {
   const n = 5000;
-  const b = batchOf(Array.from({ length: n }, (_, i) => ({ labels: [['__name__', 'm'], ['i', String(i)]] as [string, string][], ts: 1 })));
+  const b = batchOf(
+    Array.from({ length: n }, (_, i) => ({
+      labels: [
+        ['__name__', 'm'],
+        ['i', String(i)],
+      ] as [string, string][],
+      ts: 1,
+    })),
+  );
   const index = new SeriesIndex(1e6);
   const oracle = new Map<number, number>(); // series -> id
   let seed = 7;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   let now: number;
   for (let round = 1; round <= 40; round++) {
     now = round;
@@ -125,7 +133,15 @@ test('idle series are evicted, their ids reused, and every other series still fo
 });
 
 test('findFrom: a right guess is taken, a wrong, out-of-range or evicted guess falls back to the table', () => {
-  const b = batchOf(Array.from({ length: 3 }, (_, i) => ({ labels: [['__name__', 'g'], ['i', String(i)]] as [string, string][], ts: 1 })));
+  const b = batchOf(
+    Array.from({ length: 3 }, (_, i) => ({
+      labels: [
+        ['__name__', 'g'],
+        ['i', String(i)],
+      ] as [string, string][],
+      ts: 1,
+    })),
+  );
   const index = new SeriesIndex(10);
   let now = 1;
   const ids = [0, 1, 2].map((s) => {

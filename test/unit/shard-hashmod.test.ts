@@ -51,10 +51,23 @@ test('hashmod: xxh64 of the source label values in config order, joined by ";", 
 
 test('hashmod: label order does not matter; a missing label is an empty value; the first of two equal names counts; separator is configurable', () => {
   const h = new Hashmod({ sourceLabels: ['job', 'missing', 'env'], separator: '/', count: 1000 });
-  const l: LabelPairs = [['env', 'prod'], ['job', 'node'], ['env', 'dev']];
+  const l: LabelPairs = [
+    ['env', 'prod'],
+    ['job', 'node'],
+    ['env', 'dev'],
+  ];
   assert.equal(h.joined(l), 'node//prod');
   assert.equal(h.ofPairs(l), hashOf('node//prod').mod(1000));
-  assert.equal(h.ofPairs([['env', 'prod'], ['job', 'node']]), h.ofPairs([['job', 'node'], ['env', 'prod']]));
+  assert.equal(
+    h.ofPairs([
+      ['env', 'prod'],
+      ['job', 'node'],
+    ]),
+    h.ofPairs([
+      ['job', 'node'],
+      ['env', 'prod'],
+    ]),
+  );
   // A single source label: the value alone, no separator.
   const one = new Hashmod({ sourceLabels: ['instance'], count: 7 });
   assert.equal(one.ofPairs(SERIES[5]), hashOf(SERIES[5][2][1]).mod(7));
@@ -84,7 +97,12 @@ test('hashmod: configuration errors carry a code and name the path', () => {
 
 /** vmagent's getLabelsHash over the labels kept, in their order. */
 function labelsHash(l: LabelPairs, keep: (name: string) => boolean = () => true): U64 {
-  return hashOf(l.filter(([n]) => keep(n)).map(([n, v]) => n + v).join(''));
+  return hashOf(
+    l
+      .filter(([n]) => keep(n))
+      .map(([n, v]) => n + v)
+      .join(''),
+  );
 }
 
 test('shardByURL before 1.116: xxh64 of name+value of every label in wire order, mod the URL count; order matters; labels / ignoreLabels filter', () => {
@@ -122,7 +140,10 @@ test('shardByURL 1.116+: rendezvous over "<i>:<url>" node hashes, as lib/consist
     assert.equal(r.ofPairs(l), idx);
     counts[idx]++;
   }
-  assert.ok(counts.every((c) => c > 60), `spread ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 60),
+    `spread ${counts}`,
+  );
 });
 
 test('shardByURL: ofSeries on a decoded batch agrees with ofPairs', () => {

@@ -22,12 +22,12 @@ function reference(b: Uint8Array, seed = 0n): bigint {
     const v = [(seed + P1 + P2) & M, (seed + P2) & M, seed, (seed - P1) & M];
     for (; p + 32 <= b.length; p += 32) for (let k = 0; k < 4; k++) v[k] = rnd(v[k], le(b, p + 8 * k, 8));
     h = (rotl(v[0], 1n) + rotl(v[1], 7n) + rotl(v[2], 12n) + rotl(v[3], 18n)) & M;
-    for (const x of v) h = (((h ^ rnd(0n, x)) * P1) & M) + P4 & M;
+    for (const x of v) h = ((((h ^ rnd(0n, x)) * P1) & M) + P4) & M;
   } else h = (seed + P5) & M;
   h = (h + BigInt(b.length)) & M;
-  for (; p + 8 <= b.length; p += 8) h = ((rotl(h ^ rnd(0n, le(b, p, 8)), 27n) * P1) & M) + P4 & M;
+  for (; p + 8 <= b.length; p += 8) h = (((rotl(h ^ rnd(0n, le(b, p, 8)), 27n) * P1) & M) + P4) & M;
   if (p + 4 <= b.length) {
-    h = ((rotl(h ^ ((le(b, p, 4) * P1) & M), 23n) * P2) & M) + P3 & M;
+    h = (((rotl(h ^ ((le(b, p, 4) * P1) & M), 23n) * P2) & M) + P3) & M;
     p += 4;
   }
   for (; p < b.length; p++) h = (rotl(h ^ ((BigInt(b[p]) * P5) & M), 11n) * P1) & M;
@@ -65,7 +65,7 @@ test('xxh64: cespare/xxhash v2 test vectors (xxhash_test.go TestAll)', () => {
 
 test('xxh64: equals the BigInt specification on random bytes of every length 0..200, at any offset', () => {
   let x = 12345;
-  const next = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+  const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
   const buf = new Uint8Array(260);
   const out = new U64();
   for (let len = 0; len <= 200; len++) {
@@ -80,7 +80,12 @@ test('xxh64: equals the BigInt specification on random bytes of every length 0..
 
 test('U64.mod: exact for moduli up to 2^32', () => {
   const v = new U64();
-  for (const [hi, lo] of [[0xffffffff, 0xffffffff], [0x9e3779b1, 0x85ebca87], [0, 5], [1, 0]]) {
+  for (const [hi, lo] of [
+    [0xffffffff, 0xffffffff],
+    [0x9e3779b1, 0x85ebca87],
+    [0, 5],
+    [1, 0],
+  ]) {
     v.hi = hi;
     v.lo = lo;
     const big = (BigInt(hi) << 32n) | BigInt(lo);

@@ -82,7 +82,10 @@ test('every length 0..600 of random, constant, periodic and wordy input round-tr
   for (let len = 0; len <= 600; len++) {
     roundTrip(random(len), `random ${len}`);
     roundTrip(new Uint8Array(len).fill(len & 0xff), `constant ${len}`);
-    roundTrip(Uint8Array.from({ length: len }, (_, i) => i % 7), `period 7, ${len}`);
+    roundTrip(
+      Uint8Array.from({ length: len }, (_, i) => i % 7),
+      `period 7, ${len}`,
+    );
     roundTrip(wordy(len, 4), `wordy ${len}`);
   }
 });

@@ -9,8 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { connectionFor } from '../../src/forward/connection.js';
 
-const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown =>
-  parseYaml(`${rest}\nwriter:\n  datasource_url: "http://localhost:8481/"\n${writer}`);
+const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown => parseYaml(`${rest}\nwriter:\n  datasource_url: "http://localhost:8481/"\n${writer}`);
 
 function errorOf(raw: unknown): string {
   try {
@@ -43,7 +42,13 @@ test('tenant_id: string or number, normalised; a bad one names the path and show
 });
 
 test('timeout: 500ms, 5s, 1m, a number of seconds; garbage is an error', () => {
-  for (const [v, ms] of [['500ms', 500], ['5s', 5000], ['1m', 60000], ['2', 2000]] as const) assert.equal(parseConfig(base(`  timeout: ${v}`)).writer.timeout, ms);
+  for (const [v, ms] of [
+    ['500ms', 500],
+    ['5s', 5000],
+    ['1m', 60000],
+    ['2', 2000],
+  ] as const)
+    assert.equal(parseConfig(base(`  timeout: ${v}`)).writer.timeout, ms);
   assert.match(errorOf(base('  timeout: soon')), /^writer\.timeout: expected a positive duration/);
 });
 
@@ -74,9 +79,15 @@ test('mTLS: tls_cert_file without tls_key_file (and the reverse) is an error; un
   assert.match(errorOf(base('  tls_cert_file: /c.crt')), /^writer\.tls_key_file: expected together with writer\.tls_cert_file/);
   assert.match(errorOf(base('  tls_key_file: /c.key')), /^writer\.tls_cert_file: expected together with writer\.tls_key_file/);
   const cfg = parseConfig(base('  verify_tls: /nonexistent/ca.crt'));
-  assert.throws(() => connectionFor(cfg.writer), (e: Error) => e instanceof ConfigError && e.code === 'ANOM_CONFIG_UNREADABLE' && /^writer\.verify_tls: cannot read '\/nonexistent\/ca\.crt': ENOENT/.test(e.message));
+  assert.throws(
+    () => connectionFor(cfg.writer),
+    (e: Error) => e instanceof ConfigError && e.code === 'ANOM_CONFIG_UNREADABLE' && /^writer\.verify_tls: cannot read '\/nonexistent\/ca\.crt': ENOENT/.test(e.message),
+  );
   const tf = parseConfig(base('  bearer_token_file: /nonexistent/token'));
-  assert.throws(() => connectionFor(tf.writer), (e: Error) => e instanceof ConfigError && /^writer\.bearer_token_file: /.test(e.message));
+  assert.throws(
+    () => connectionFor(tf.writer),
+    (e: Error) => e instanceof ConfigError && /^writer\.bearer_token_file: /.test(e.message),
+  );
 });
 
 test('verify_tls: booleans, "false"/"true" strings, or a CA path', () => {

@@ -32,15 +32,31 @@ test('multitenancy warnings: one line per case per minute with the suppressed co
   let now = 1_000_000;
   const c = new TenancyCheck(reg, log, () => now);
   const plain = new Map([['__name__', 'm']]);
-  const acc = new Map([['__name__', 'm'], ['vm_account_id', '1']]);
+  const acc = new Map([
+    ['__name__', 'm'],
+    ['vm_account_id', '1'],
+  ]);
   assert.equal(c.check('0:0', plain), 1);
   assert.equal(c.check('multitenant', acc), 2);
   for (let i = 0; i < 1000; i++) assert.equal(c.check('multitenant', plain), 3);
   for (let i = 0; i < 10; i++) assert.equal(c.check(null, acc), 4);
-  assert.deepEqual(logs.map((l) => [l.case, l.suppressed]), [[3, 0], [4, 0]]);
+  assert.deepEqual(
+    logs.map((l) => [l.case, l.suppressed]),
+    [
+      [3, 0],
+      [4, 0],
+    ],
+  );
   now += WARN_EVERY_MS;
   c.check('multitenant', plain);
-  assert.deepEqual(logs.map((l) => [l.case, l.suppressed]), [[3, 0], [4, 0], [3, 999]]);
+  assert.deepEqual(
+    logs.map((l) => [l.case, l.suppressed]),
+    [
+      [3, 0],
+      [4, 0],
+      [3, 999],
+    ],
+  );
   const text = reg.render();
   assert.match(text, /anomstream_multitenancy_warnings_total\{case="3"\} 1001/);
   assert.match(text, /anomstream_multitenancy_warnings_total\{case="4"\} 10/);

@@ -161,7 +161,8 @@ test('3,000 mutated frames: each decodes or throws a DecodeError; none crashes, 
     const m = Buffer.from(seeds[i % seeds.length]);
     const kind = next(4);
     if (kind === 0) for (let k = 1 + next(4); k > 0; k--) m[next(m.length)] ^= 1 << next(8);
-    else if (kind === 1) m[4 + next(Math.min(16, m.length - 4))] = next(256); // frame and first block header
+    else if (kind === 1)
+      m[4 + next(Math.min(16, m.length - 4))] = next(256); // frame and first block header
     else if (kind === 2) for (let k = 1 + next(8); k > 0; k--) m[next(m.length)] = next(256);
     const bytes = kind === 3 ? m.subarray(0, next(m.length)) : m;
     try {
