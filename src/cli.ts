@@ -189,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
 /** The version and the effective configuration, without secrets: one line, then one per query and model. */
 function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
   const s = summarize(cfg);
-  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
+  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits, ...s.routing }, 'anomstream starting');
   for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }

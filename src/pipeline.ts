@@ -30,9 +30,9 @@ export class Pipeline {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    const spec = compileScoring(cfg.reader.queries, cfg.models);
+    const spec = compileScoring(cfg.reader.queries, cfg.models, { ignoreLabels: cfg.reader.ignore_labels, shard: cfg.shard });
     this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log, spec.ignoreLabels);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)

@@ -83,8 +83,76 @@ export const readerSchema = z
   .object({
     /** alias -> selector; the alias becomes $QUERY_KEY. */
     queries: z.record(name('query alias'), query).refine((q) => Object.keys(q).length > 0, { message: "expected at least one query, e.g. queries: { cpu: 'node_load1' }" }),
+    /**
+     * Labels left out of a series' identity (its model) and out of its generated series: the label
+     * telling the two members of an HA pair apart (`replica`), so both copies of a series share one
+     * model and one set of score series.
+     */
+    ignore_labels: z
+      .array(name('label name'))
+      .default([])
+      .superRefine((names, ctx) => {
+        if (names.includes('__name__')) ctx.addIssue({ code: 'custom', message: "'__name__' cannot be ignored: series of different metrics would share a model" });
+      }),
   })
   .strict();
+
+/** Largest shard count: vmagent's `modulus` is a uint64, ours is exact up to 2^32 (wire/xxhash64.ts U64.mod). */
+const MAX_SHARDS = 2 ** 32;
+
+/**
+ * Which series this instance owns when vmagent shards remote_write over several instances
+ * (deploy/scale-out.md); computed once per new series exactly as vmagent computes it
+ * (scoring/hashmod.ts). A series it does not own is forwarded, not scored, and counted.
+ */
+export const shardSchema = z
+  .object({
+    /** vmagent's routing: `hashmod` (a -remoteWrite.urlRelabelConfig per URL, any vmagent) or `shard_by_url` (-remoteWrite.shardByURL, 1.92+). */
+    method: z.enum(['hashmod', 'shard_by_url']).default('hashmod'),
+    /** This instance's shard: the `regex` of its keep rule (hashmod), or its -remoteWrite.url's position from 0 (shard_by_url). */
+    index: z.number().int().min(0),
+    /** hashmod: `modulus`; shard_by_url before vmagent 1.116: the number of -remoteWrite.url flags. */
+    count: z.number().int().min(1).max(MAX_SHARDS).optional(),
+    /** hashmod: `source_labels`, in the relabel rule's order. */
+    source_labels: z.array(name('label name')).min(1).optional(),
+    /** hashmod: `separator` (vmagent's default ';'). */
+    separator: z.string().optional(),
+    /** shard_by_url from vmagent 1.116: every -remoteWrite.url exactly as its flags give them, in order. */
+    urls: z.array(z.string().min(1)).min(1).optional(),
+    /** shard_by_url: -remoteWrite.shardByURL.labels (hash only these). */
+    labels: z.array(name('label name')).min(1).optional(),
+    /** shard_by_url: -remoteWrite.shardByURL.ignoreLabels, plus the names of -remoteWrite.label flags (vmagent 1.94+). */
+    ignore_labels: z.array(name('label name')).min(1).optional(),
+  })
+  .strict()
+  .superRefine((sh, ctx) => {
+    if (sh === null || typeof sh !== 'object') return;
+    const other = (keys: readonly (keyof typeof sh)[], method: string): void => {
+      for (const k of keys) if (sh[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `belongs to method: ${method} (this shard has method: ${sh.method ?? 'hashmod'}): remove it` });
+    };
+    let count = sh.count;
+    if ((sh.method ?? 'hashmod') === 'hashmod') {
+      if (sh.source_labels === undefined)
+        ctx.addIssue({ code: 'custom', path: ['source_labels'], message: "required for method: hashmod: the source_labels of vmagent's hashmod rule, e.g. [__name__, instance]" });
+      if (count === undefined) ctx.addIssue({ code: 'custom', path: ['count'], message: "required for method: hashmod: the rule's modulus (the number of instances)" });
+      other(['urls', 'labels', 'ignore_labels'], 'shard_by_url');
+    } else {
+      if ((sh.urls === undefined) === (count === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['urls'],
+          message: 'expected exactly one of shard.urls (vmagent 1.116 and later: its -remoteWrite.url flags, in order) and shard.count (vmagent 1.92-1.115: how many there are)',
+        });
+      }
+      if (sh.labels !== undefined && sh.ignore_labels !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['ignore_labels'], message: 'cannot be combined with shard.labels (vmagent refuses both -remoteWrite.shardByURL.labels and .ignoreLabels)' });
+      other(['source_labels', 'separator'], 'hashmod');
+      count ??= sh.urls?.length;
+    }
+    if (count !== undefined && Number.isInteger(sh.index) && sh.index >= count) {
+      ctx.addIssue({ code: 'custom', path: ['index'], message: `expected 0 to ${count - 1} (shards are numbered from 0; there are ${count}), got ${sh.index}` });
+    }
+  }, ALWAYS);
 
 /**
  * vmanomaly's VmWriter section, key for key (reference: writer-config-table.md). A block pasted
@@ -218,6 +286,8 @@ export const configSchema = z
     /** alias -> model; absent: one `auto` model on every query. */
     models: z.record(name('model alias'), modelEntry).optional(),
     writer: writerSchema,
+    /** Absent: this instance scores every series it receives. */
+    shard: shardSchema.optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),
     logging: z
       .object({
@@ -231,6 +301,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkShardIgnores(c, ctx);
     const queries = c?.reader?.queries;
     if (queries === undefined || queries === null || typeof queries !== 'object') return;
     const aliases = Object.keys(queries);
@@ -246,3 +317,34 @@ export const configSchema = z
   }, ALWAYS);
 
 export type Config = z.output<typeof configSchema>;
+
+/**
+ * The copies of a series that differ only in reader.ignore_labels must reach the same instance,
+ * or two instances score "the same" series and write the same score series: the shard hash
+ * (vmagent's, and ours, which must match it) may not include those labels.
+ */
+function checkShardIgnores(c: { reader?: { ignore_labels?: unknown }; shard?: Partial<z.output<typeof shardSchema>> }, ctx: z.RefinementCtx): void {
+  const ignored = c?.reader?.ignore_labels;
+  const sh = c?.shard;
+  if (!Array.isArray(ignored) || ignored.length === 0 || sh === null || typeof sh !== 'object') return;
+  const hashed = (sh.method ?? 'hashmod') === 'hashmod' ? sh.source_labels : sh.labels;
+  if (Array.isArray(hashed)) {
+    const both = hashed.filter((n) => ignored.includes(n));
+    const key = (sh.method ?? 'hashmod') === 'hashmod' ? 'source_labels' : 'labels';
+    if (both.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shard', key],
+        message: `'${both.join("', '")}' is in reader.ignore_labels: the copies of a series that differ there would go to different instances and both be scored; leave it out here and in vmagent's rule`,
+      });
+  } else if ((sh.method ?? 'hashmod') === 'shard_by_url') {
+    const missing = ignored.filter((n) => !(sh.ignore_labels ?? []).includes(n));
+    if (missing.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shard', 'ignore_labels'],
+        message: `expected every reader.ignore_labels name here too (missing '${missing.join("', '")}'), with the same in vmagent's -remoteWrite.shardByURL.ignoreLabels: otherwise the copies of a series go to different instances and both are scored`,
+      });
+    }
+  }
+}

@@ -11,6 +11,8 @@ export interface ConfigSummary {
   queries: Record<string, Record<string, unknown>>;
   models: Record<string, { class: string; queries: string[] }>;
   limits: { max_series: number; series_idle_timeout_s: number };
+  /** reader.ignore_labels and shard, in words. */
+  routing: { ignore_labels: string[]; shard: string };
 }
 
 export function summarize(cfg: Config): ConfigSummary {
@@ -44,7 +46,17 @@ export function summarize(cfg: Config): ConfigSummary {
     queries,
     models,
     limits: { max_series: cfg.limits.max_series, series_idle_timeout_s: cfg.limits.series_idle_timeout / 1000 },
+    routing: { ignore_labels: cfg.reader.ignore_labels, shard: shardSummary(cfg.shard) },
   };
+}
+
+/** `hashmod: shard 0 of 2 over [__name__, instance] (separator ';')`; `none (every series is scored)`. */
+function shardSummary(sh: Config['shard']): string {
+  if (sh === undefined) return 'none (every series is scored)';
+  if (sh.method === 'hashmod') return `hashmod: shard ${sh.index} of ${sh.count} over [${(sh.source_labels ?? []).join(', ')}] (separator '${sh.separator ?? ';'}')`;
+  const of = sh.urls !== undefined ? `${sh.urls.length} URLs (rendezvous, vmagent 1.116+)` : `${sh.count} (hash mod count, vmagent 1.92-1.115)`;
+  const labels = sh.labels !== undefined ? `labels [${sh.labels.join(', ')}]` : sh.ignore_labels !== undefined ? `all labels but [${sh.ignore_labels.join(', ')}]` : 'all labels';
+  return `shard_by_url: shard ${sh.index} of ${of} over ${labels}`;
 }
 
 /** JSON has no Infinity: data_range bounds are logged as vmanomaly writes them. */

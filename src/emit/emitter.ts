@@ -32,8 +32,9 @@ export class Emitter {
     private readonly sink: GeneratedSink,
     registry: Registry,
     private readonly log: Logger,
+    ignoredLabels: readonly string[] = [],
   ) {
-    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log));
+    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log), ignoredLabels);
     this.m = emitMetrics(registry);
   }
 

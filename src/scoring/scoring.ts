@@ -1,6 +1,7 @@
 import type { WriteBatch } from '../ingest/write-request.js';
 import type { Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
+import { LabelNames } from '../wire/label-names.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { Column, OutputRows, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
@@ -21,6 +22,8 @@ import { ScoringState } from './state.js';
 export class Scoring {
   readonly state: ScoringState;
   private readonly instances: InstanceSpec[];
+  /** reader.ignore_labels (null: none): left out of the series index key. */
+  private readonly ignore: LabelNames | null;
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
@@ -32,6 +35,7 @@ export class Scoring {
     registry: Registry,
   ) {
     this.instances = spec.instances;
+    this.ignore = spec.ignoreLabels.length > 0 ? new LabelNames(spec.ignoreLabels) : null;
     this.state = new ScoringState(spec, maxSeries);
     this.m = scoringMetrics(registry);
     registry.onCollect(() => {
@@ -50,10 +54,12 @@ export class Scoring {
     const index = this.state.index;
     const links = this.state.links;
     const key = this.key;
+    const ignore = this.ignore;
     sink.beginBatch(b);
     let id = -1;
     for (let s = 0; s < b.seriesCount; s++) {
-      index.hash(b, s, seed, key);
+      if (ignore === null) index.hash(b, s, seed, key);
+      else index.hashIgnoring(b, s, seed, key, ignore);
       id = index.findFrom(key, id + 1);
       if (id < 0) {
         id = this.newSeries(b, s, key, now, tenant, sink);
@@ -152,12 +158,22 @@ export class Scoring {
     return n;
   }
 
-  /** First sight of series s: match it against every query once, allocate model state. */
+  /**
+   * First sight of series s: decide once whether this instance owns it (shard), match it against
+   * every query, allocate model state. A series not owned keeps its id, without links: its later
+   * samples are forwarded and cost one index lookup, and it is counted once.
+   */
   private newSeries(b: WriteBatch, s: number, key: SeriesKey, now: number, tenant: string | null, sink: ScoreSink): number {
     const id = this.state.index.add(key, now);
     if (id < 0) {
       this.m.seriesLimit.inc();
       return -1;
+    }
+    const ownership = this.spec.ownership;
+    if (ownership !== null && !ownership.owns(b, s)) {
+      this.m.notOwned.inc();
+      this.state.links.setFirst(id, -1);
+      return id;
     }
     const labels = new Map<string, string>();
     b.labels(s);
@@ -193,5 +209,9 @@ function scoringMetrics(r: Registry) {
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    notOwned: r.counter(
+      'anomstream_series_not_owned_total',
+      "New series not scored because their shard (shard:) is another instance's: the sender routes them here by mistake (check its hashmod rules or -remoteWrite.shardByURL flags).",
+    ),
   };
 }
