@@ -3,10 +3,10 @@
  * for each category with windows, pick the best of a small grid of auto settings on the
  * other categories (standard profile, fixed threshold 1) and score it on the one left out.
  *
- *   node dist/bench/nab/tune.js [--data /work/shared/nab] [--labels FILE] [--profiles FILE]
+ *   node dist/bench/nab/tune.js [--data DIR] [--labels FILE] [--profiles FILE]   (default: bench/nab/corpus)
  */
 import { modelSchema, ModelConfig } from '../../src/config/models.js';
-import { loadCorpus, loadProfiles } from './data.js';
+import { CORPUS, loadCorpus, loadProfiles } from './data.js';
 import { normalise, scoreFile, sweep } from './score.js';
 import { runFile } from './run-file.js';
 
@@ -14,9 +14,9 @@ const arg = (k: string): string | undefined => {
   const i = process.argv.indexOf(k);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const data = arg('--data') ?? '/work/shared/nab';
+const data = arg('--data') ?? CORPUS;
 const files = loadCorpus(data, arg('--labels'));
-const std = loadProfiles(data, arg('--profiles') ?? '/work/shared/nab/profiles.json').standard;
+const std = loadProfiles(data, arg('--profiles')).standard;
 const sweeps = files.map((f) => sweep(f.ts.length, f.windows));
 const grid: Record<string, unknown>[] = [];
 for (const release of ['12h', '1d', '2d'])
