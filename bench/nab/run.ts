@@ -4,7 +4,7 @@
  * writes per-file `timestamp,value,anomaly_score` CSVs, and scores them with bench/nab/score.ts.
  *
  *   node dist/bench/nab/run.js [--data DIR] [--labels FILE] [--profiles FILE]
- *        [--out .bench-out/nab] [--model auto]... [--set key=json]... [--brief] [--no-csv]
+ *        [--out .bench-out/nab] [--model auto]... [--set key=json]... [--brief] [--files] [--no-csv]
  *
  * --data DIR holds data/<category>/<file>.csv (default: the committed corpus); --labels defaults to
  * DIR/labels/combined_windows.json and --profiles to DIR/config/profiles.json.
@@ -15,14 +15,16 @@
  * false-positive rows; false alarms per 1000 points on artificialNoAnomaly after warm-up; ns per
  * point (update + scoring); state bytes per series; and per category the score at a threshold
  * optimised on the other categories (leave one category out, for the threshold only: the defaults'
- * own leave-one-category-out selection is tune.ts).
+ * own leave-one-category-out selection is tune.ts). --brief prints one line per model; --files adds
+ * per file its standard score @1, false-positive rows and, per window, where it was first detected
+ * (rows after the window's start, or "miss") and the highest score inside it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
 import { runFile } from './run-file.js';
 import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
-import { Scored, at, categories, counts, fa1000, fmt, labelledCategories, optimise, scored } from './evaluate.js';
+import { Scored, at, categories, counts, fa1000, fileScores, fmt, labelledCategories, optimise, scored } from './evaluate.js';
 import { Profile } from './score.js';
 
 interface Args {
@@ -33,6 +35,7 @@ interface Args {
   models: string[];
   set: Record<string, unknown>;
   brief: boolean;
+  files: boolean;
   csv: boolean;
 }
 
@@ -49,7 +52,7 @@ export function parseSet(kv: string, into: Record<string, unknown>): void {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { data: CORPUS, out: '.bench-out/nab', models: [], set: {}, brief: false, csv: true };
+  const a: Args = { data: CORPUS, out: '.bench-out/nab', models: [], set: {}, brief: false, files: false, csv: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--data') a.data = argv[++i];
@@ -59,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--model') a.models.push(argv[++i]);
     else if (k === '--set') parseSet(argv[++i], a.set);
     else if (k === '--brief') a.brief = true;
+    else if (k === '--files') a.files = true;
     else if (k === '--no-csv') a.csv = false;
     else throw new Error(`unknown argument '${k}'`);
   }
@@ -113,6 +117,7 @@ function main(): void {
     const fa = fa1000(items, cfg.min_n_samples_seen);
     const cats = categories(items);
     const c1 = counts(items, std);
+    if (args.files) console.log(fileLines(items, std).join('\n'));
     if (args.brief) {
       const percat = cats.map((c) => {
         const sub = items.filter((x) => x.f.category === c);
@@ -170,6 +175,22 @@ function main(): void {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'summary.md'), text);
   console.log(text);
+}
+
+function fileLines(items: Scored[], std: Profile): string[] {
+  return items.map((x) => {
+    const fs = fileScores([x], std)[0];
+    const wins = x.f.windows.map(([a, b]) => {
+      let first = -1;
+      let max = 0;
+      for (let i = a; i <= b; i++) {
+        if (first < 0 && x.scores[i] > 1) first = i - a;
+        if (x.scores[i] > max) max = x.scores[i];
+      }
+      return `${first < 0 ? 'miss' : '+' + first}/${b - a + 1} (max ${max.toFixed(2)})`;
+    });
+    return `${x.f.key} n=${x.scores.length} std=${fmt(at([x], std))} raw=${fs.raw.toFixed(2)} fp=${fs.fp} | ${wins.join(' ')}`;
+  });
 }
 
 function writeCsvs(out: string, name: string, items: Scored[]): void {
