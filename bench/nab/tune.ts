@@ -171,8 +171,10 @@ function report(
   const worstOf = (k: number, out: string): number =>
     objective === 'robust' ? Math.min(...labelled.filter((x) => x !== out).map((x) => catScore(k, x))) : 0;
   const fpOf = (k: number, c: string): number => results[k].reduce((a, r, i) => a + (files[i].category === c ? r[0].fp : 0), 0);
-  console.log('| left out | chosen on the other six | score on the six | left out @1 | defaults on the six | defaults left out @1 |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| left out | chosen on the other six | score on the six | left out: standard / low_FP / low_FN @1 | windows found, FP rows | defaults on the six | defaults left out @1 |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   const pooled: FileScore[][] = [[], [], []];
   for (const c of cats) {
     const best = choose(cands.length, (k) => objectiveOf(k, c), (k) => worstOf(k, c));
@@ -181,7 +183,14 @@ function report(
       if (files[i].category === c) for (let p = 0; p < 3; p++) pooled[p].push(r[p]);
     });
     const held = (k: number): string => (labelled.includes(c) ? catScore(k, c).toFixed(1) : `${fpOf(k, c)} FP rows`);
-    console.log(`| ${c} | ${best === 0 ? 'defaults' : JSON.stringify(cands[best])} | ${bestScore.toFixed(1)} | ${held(best)} | ${objectiveOf(0, c).toFixed(1)} | ${held(0)} |`);
+    const heldAll = labelled.includes(c)
+      ? PROFILE_NAMES.map((_, p) => score(best, (i) => files[i].category === c, p).toFixed(1)).join(' / ')
+      : '-';
+    const found = results[best].reduce((a, r, i) => a + (files[i].category === c ? r[0].tp : 0), 0);
+    const wins = results[best].reduce((a, r, i) => a + (files[i].category === c ? r[0].windows : 0), 0);
+    console.log(
+      `| ${c} | ${best === 0 ? 'defaults' : JSON.stringify(cands[best])} | ${bestScore.toFixed(1)} | ${heldAll} | ${found}/${wins}, ${fpOf(best, c)} | ${objectiveOf(0, c).toFixed(1)} | ${held(0)} |`,
+    );
   }
   const loco = PROFILE_NAMES.map((n, p) => normalise(pooled[p], profiles[n]).toFixed(1));
   const all = (k: number): string => PROFILE_NAMES.map((_, p) => score(k, () => true, p).toFixed(1)).join(' / ');

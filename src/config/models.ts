@@ -148,7 +148,7 @@ export const madOnline = z
     class: z.literal('mad_online'),
     ...common,
     /** Band = median ± threshold·1.4826·MAD (1.4826·MAD = σ for Gaussian noise). */
-    threshold: z.number().positive().default(3),
+    threshold: z.number().positive().default(3.5),
     /** Memory of the streaming median and MAD. */
     half_life: duration.prefault('3d'),
     decay: decay.optional(),
@@ -190,14 +190,14 @@ export const holtwintersOnline = z
      * catches it (1.05).
      */
     z_threshold: z.number().positive().default(3),
-    /** Level memory. */
+    /** Level memory (3h would be leave-one-category-out's pick, 60.8 vs 58.1, but misses the flattened peak too). */
     half_life: duration.prefault('1h'),
     decay: decay.optional(),
     /** Trend memory and the half-life with which the trend itself fades to 0. */
     trend_half_life: duration.prefault('1d'),
     trend_damping: duration.prefault('6h'),
     /** Memory of each seasonal bucket, in wall-clock time. */
-    season_half_life: duration.prefault('7d'),
+    season_half_life: duration.prefault('3d'),
     /** Memory of the residual spread. */
     spread_half_life: duration.prefault('1d'),
   })
