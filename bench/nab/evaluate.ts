@@ -80,3 +80,16 @@ export function labelledCategories(items: readonly Scored[]): string[] {
 }
 
 export const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
+
+/** `--set key=value`: the value as JSON when it parses, else the string. */
+export function parseSet(kv: string, into: Record<string, unknown>): void {
+  const eq = kv.indexOf('=');
+  const raw = kv.slice(eq + 1);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = raw;
+  }
+  into[kv.slice(0, eq)] = v;
+}

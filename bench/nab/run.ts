@@ -26,7 +26,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
 import { runFile } from './run-file.js';
 import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
-import { Scored, at, categories, counts, fa1000, fileScores, fmt, labelledCategories, optimise, scored } from './evaluate.js';
+import { Scored, at, categories, counts, fa1000, fileScores, fmt, labelledCategories, optimise, parseSet, scored } from './evaluate.js';
 import { Profile } from './score.js';
 
 interface Args {
@@ -39,18 +39,6 @@ interface Args {
   brief: boolean;
   files: boolean;
   csv: boolean;
-}
-
-export function parseSet(kv: string, into: Record<string, unknown>): void {
-  const eq = kv.indexOf('=');
-  const raw = kv.slice(eq + 1);
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    v = raw;
-  }
-  into[kv.slice(0, eq)] = v;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -80,7 +68,7 @@ function parseArgs(argv: string[]): Args {
  */
 function nsPerPoint(cfg: ModelConfig, data: string, labels?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { cfg, data, labels } });
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { measure: true, cfg, data, labels } });
     w.once('message', (ns: number) => void w.terminate().then(() => resolve(ns)));
     w.once('error', reject);
   });
@@ -231,7 +219,7 @@ function writeCsvs(out: string, name: string, items: Scored[]): void {
   }
 }
 
-if (!isMainThread) {
+if (!isMainThread && (workerData as { measure?: boolean } | null)?.measure) {
   const { cfg, data, labels } = workerData as { cfg: ModelConfig; data: string; labels?: string };
   parentPort!.postMessage(measure(cfg, loadCorpus(data, labels)));
 } else if (process.argv[1]?.endsWith('run.js')) await main();

@@ -28,7 +28,7 @@ import { modelSchema, ModelConfig } from '../../src/config/models.js';
 import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
 import { FileScore, normalise, scoreFile, sweep } from './score.js';
 import { runFile } from './run-file.js';
-import { parseSet } from './run.js';
+import { parseSet } from './evaluate.js';
 
 interface Options {
   data: string;
