@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warmStart, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -56,6 +56,7 @@ export class HoltWintersOnline implements Model {
   readonly slots: number;
   private readonly k: number;
   private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(
     readonly p: HoltWintersParams,
     readonly clock: SeasonClock,
@@ -63,6 +64,8 @@ export class HoltWintersOnline implements Model {
     this.k = clock.buckets;
     this.slots = SEASON + this.k;
     this.surprise = new Surprise(p);
+    // [level, trend, trend damping, bucket (dt·K at season_half_life = dt at season_half_life/K), spread]
+    this.alphas = new Alphas([p.levelHalfLifeMs, p.trendHalfLifeMs, p.trendDampingMs, p.seasonHalfLifeMs / this.k, p.spreadHalfLifeMs]);
   }
 
   init(state: Float64Array, o: number): void {
@@ -102,10 +105,11 @@ export class HoltWintersOnline implements Model {
     if (dt > 0) {
       const e = y - yhat;
       this.surprise.learn(state, o + 6, y, w, w0, out);
-      const al = alphaFor(dt, p.levelHalfLifeMs);
+      const a = this.alphas.at(dt);
+      const al = a[0];
       l = l + b * dt + al * e;
-      b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);
-      const as = alphaFor(dt * k, p.seasonHalfLifeMs);
+      b = (b + (a[1] * al * e) / dt) * (1 - a[2]);
+      const as = a[3];
       const es = e * (1 - al);
       state[i] += as * (1 - f) * es;
       state[j] += as * f * es;
@@ -113,7 +117,7 @@ export class HoltWintersOnline implements Model {
       let ae = e < 0 ? -e : e;
       if (ae > cap) ae = cap;
       // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
-      const av = alphaFor(dt, p.spreadHalfLifeMs);
+      const av = a[4];
       v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
       learnStep(state, o + 4, y, av);
     } else state[o + 5] = y;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -39,8 +39,10 @@ export interface MadParams extends SurpriseParams {
 export class MadOnline implements Model {
   readonly slots = 5 + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(readonly p: MadParams) {
     this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
   }
 
   init(state: Float64Array, o: number): void {
@@ -71,7 +73,7 @@ export class MadOnline implements Model {
     const w = this.surprise.widen(state, o + 5, w0);
     this.surprise.bound(state, o + 5, tsMs, med, w, w, w0, n, out);
     if (last === last) {
-      const a = warm(alphaFor(dt, p.halfLifeMs), n);
+      const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
       this.surprise.learn(state, o + 5, y, w, w0, out);
       const ws = w0 > env ? w0 : env;

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -43,8 +43,10 @@ export class QuantileOnline implements Model {
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
+  private readonly alphas: Alphas;
   constructor(readonly p: QuantileParams) {
     this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -82,7 +84,7 @@ export class QuantileOnline implements Model {
     const wLo = this.surprise.widen(state, o + 6, wLo0);
     this.surprise.bound(state, o + 6, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
     if (last === last) {
-      const a = alphaFor(dt, p.halfLifeMs);
+      const a = this.alphas.at(dt)[0];
       const r = y - mid;
       if (r > 0) this.surprise.learn(state, o + 6, y, wUp, wUp0, out);
       else this.surprise.learn(state, o + 6, y, wLo, wLo0, out);

@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -58,6 +58,7 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kMid: number;
   private readonly kHi: number;
   private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
@@ -65,6 +66,8 @@ export class SeasonalQuantileOnline implements Model {
     this.k = clock.buckets;
     this.slots = SEASON + 3 * this.k;
     this.surprise = new Surprise(p);
+    // the series-wide trackers' memory half_life/K; a bucket's, dt·K at half_life: the same weight
+    this.alphas = new Alphas([p.halfLifeMs / this.k]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -105,10 +108,11 @@ export class SeasonalQuantileOnline implements Model {
       const r = y - mid;
       if (r > 0) this.surprise.learn(state, o + 6, y, wUp, wUp0, out);
       else this.surprise.learn(state, o + 6, y, wLo, wLo0, out);
-      const a = warm(alphaFor(dt, p.halfLifeMs / this.k), n);
+      const a0 = this.alphas.at(dt)[0];
+      const a = warm(a0, n);
       this.learn(state, o, a, y, floor, 0);
       const band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
-      this.learn(state, b, warm(alphaFor(dt * this.k, p.halfLifeMs), Math.floor(n / this.k)), y, floor, band);
+      this.learn(state, b, warm(a0, Math.floor(n / this.k)), y, floor, band);
       learnStep(state, o + 4, y, a);
     } else state[o + 5] = y;
     state[o + 3] = tsMs;

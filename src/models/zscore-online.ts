@@ -1,4 +1,4 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -35,8 +35,10 @@ export interface ZscoreParams extends SurpriseParams {
 export class ZscoreOnline implements Model {
   readonly slots = 5 + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(readonly p: ZscoreParams) {
     this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
   }
 
   init(state: Float64Array, o: number): void {
@@ -64,7 +66,7 @@ export class ZscoreOnline implements Model {
     this.surprise.age(state, o + 5, tsMs, dt, m);
     const w = this.surprise.widen(state, o + 5, w0);
     this.surprise.bound(state, o + 5, tsMs, m, w, w, w0, n, out);
-    const a = warm(alphaFor(dt, p.halfLifeMs), n);
+    const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
     if (dt > 0) this.surprise.learn(state, o + 5, y, w, w0, out);
     state[o] = m + a * d;
