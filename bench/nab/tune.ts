@@ -6,7 +6,7 @@
  * others is not chosen for the others' folds.
  *
  *   node dist/bench/nab/tune.js [--model auto] [--grid JSON]... [--set key=json]... [--workers 2]
- *        [--objective pooled|mean|robust] [--top 10] [--data DIR] [--labels FILE] [--profiles FILE]
+ *        [--objective pooled|mean|robust] [--max-fa X] [--top 10] [--data DIR] [--labels FILE] [--profiles FILE]
  *
  * --grid '{"z_threshold":[4,4.5],"release":["12h","1d"]}' adds the cartesian product of the listed
  * values (several --grid options add several products; --set values apply to every candidate);
@@ -15,7 +15,8 @@
  * ones; artificialNoAnomaly, without windows, then does not count); --objective robust takes, among
  * the candidates within 1 point of the best pooled score on the six, the one whose worst category
  * of the six is best ("a setting that wins on one category and loses on the others is not a
- * default"). Candidates are spread over --workers worker threads (default 2: the machine is shared).
+ * default"). --max-fa X leaves out candidates with X or more false alarms per 1000 points on
+ * artificialNoAnomaly (an acceptance bar, like a unit test, not a score). Candidates are spread over --workers worker threads (default 2: the machine is shared).
  *
  * Reported: per left-out category the candidate chosen on the others, its score there and on the
  * one left out (artificialNoAnomaly has no windows: its false-positive rows are shown), the
@@ -26,9 +27,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { fileURLToPath } from 'node:url';
 import { modelSchema, ModelConfig } from '../../src/config/models.js';
 import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
-import { FileScore, normalise, scoreFile, sweep } from './score.js';
+import { FileScore, normalise, scoreFile } from './score.js';
+import { fa1000, parseSet, scored } from './evaluate.js';
 import { runFile } from './run-file.js';
-import { parseSet } from './evaluate.js';
 
 interface Options {
   data: string;
@@ -36,8 +37,14 @@ interface Options {
   profiles?: string;
 }
 
-/** Per candidate, per file: the standard, low_FP and low_FN file scores at threshold 1. */
-type Result = FileScore[][];
+/**
+ * Per candidate: per file the standard, low_FP and low_FN file scores at threshold 1, and the false
+ * alarms per 1000 rows of artificialNoAnomaly after warm-up (run.ts' FA/1000).
+ */
+interface Result {
+  files: FileScore[][];
+  fa: number;
+}
 
 const PROFILE_NAMES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
 
@@ -47,12 +54,15 @@ function load(o: Options): { files: NabFile[]; profiles: ReturnType<typeof loadP
 
 /** Scores one candidate on every file (in a worker). */
 function evaluate(cfg: ModelConfig, files: NabFile[], profiles: ReturnType<typeof loadProfiles>): Result {
-  return files.map((f) => {
+  const items = files.map((f) => {
     const sc = new Float64Array(f.ts.length);
     runFile(cfg, f, sc);
-    const s = sweep(f.ts.length, f.windows);
-    return PROFILE_NAMES.map((p) => scoreFile(s, sc, 1, profiles[p], true));
+    return scored(f, sc);
   });
+  return {
+    files: items.map((x) => PROFILE_NAMES.map((p) => scoreFile(x.s, x.scores, 1, profiles[p], true))),
+    fa: fa1000(items, cfg.min_n_samples_seen),
+  };
 }
 
 function product(grid: Record<string, unknown[]>): Record<string, unknown>[] {
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
   let workers = 2;
   let objective = 'pooled';
   let top = 10;
+  let maxFa = Infinity;
   const set: Record<string, unknown> = {};
   const grids: Record<string, unknown[]>[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +92,7 @@ async function main(): Promise<void> {
     else if (k === '--workers') workers = Number(argv[++i]);
     else if (k === '--objective') objective = argv[++i];
     else if (k === '--top') top = Number(argv[++i]);
+    else if (k === '--max-fa') maxFa = Number(argv[++i]);
     else throw new Error(`unknown argument '${k}'`);
   }
   const seen = new Set<string>();
@@ -117,7 +129,7 @@ async function main(): Promise<void> {
     }),
   );
   const secs = (Date.now() - t0) / 1000;
-  report(cands, results, files, profiles, objective, top);
+  report(cands, results, files, profiles, objective, top, maxFa);
   console.log(`\n${cands.length} candidates x ${files.length} files in ${secs.toFixed(1)} s (${workers} workers); model ${model}, --set ${JSON.stringify(set)}, objective ${objective}`);
 }
 
@@ -152,11 +164,12 @@ function report(
   profiles: ReturnType<typeof loadProfiles>,
   objective: string,
   top: number,
+  maxFa: number,
 ): void {
   const cats = [...new Set(files.map((f) => f.category))];
   const score = (k: number, keep: (i: number) => boolean, p = 0): number =>
     normalise(
-      results[k].filter((_, i) => keep(i)).map((r) => r[p]),
+      results[k].files.filter((_, i) => keep(i)).map((r) => r[p]),
       PROFILE_NAMES.map((n) => profiles[n])[p],
     );
   const catScore = (k: number, c: string): number => score(k, (i) => files[i].category === c);
@@ -170,24 +183,24 @@ function report(
   // the lowest score of a labelled category other than `out` (the tie-break of --objective robust)
   const worstOf = (k: number, out: string): number =>
     objective === 'robust' ? Math.min(...labelled.filter((x) => x !== out).map((x) => catScore(k, x))) : 0;
-  const fpOf = (k: number, c: string): number => results[k].reduce((a, r, i) => a + (files[i].category === c ? r[0].fp : 0), 0);
+  const fpOf = (k: number, c: string): number => results[k].files.reduce((a, r, i) => a + (files[i].category === c ? r[0].fp : 0), 0);
   console.log(
     '| left out | chosen on the other six | score on the six | left out: standard / low_FP / low_FN @1 | windows found, FP rows | defaults on the six | defaults left out @1 |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   const pooled: FileScore[][] = [[], [], []];
   for (const c of cats) {
-    const best = choose(cands.length, (k) => objectiveOf(k, c), (k) => worstOf(k, c));
+    const best = choose(cands.length, (k) => (results[k].fa < maxFa ? objectiveOf(k, c) : -Infinity), (k) => worstOf(k, c));
     const bestScore = objectiveOf(best, c);
-    results[best].forEach((r, i) => {
+    results[best].files.forEach((r, i) => {
       if (files[i].category === c) for (let p = 0; p < 3; p++) pooled[p].push(r[p]);
     });
     const held = (k: number): string => (labelled.includes(c) ? catScore(k, c).toFixed(1) : `${fpOf(k, c)} FP rows`);
     const heldAll = labelled.includes(c)
       ? PROFILE_NAMES.map((_, p) => score(best, (i) => files[i].category === c, p).toFixed(1)).join(' / ')
       : '-';
-    const found = results[best].reduce((a, r, i) => a + (files[i].category === c ? r[0].tp : 0), 0);
-    const wins = results[best].reduce((a, r, i) => a + (files[i].category === c ? r[0].windows : 0), 0);
+    const found = results[best].files.reduce((a, r, i) => a + (files[i].category === c ? r[0].tp : 0), 0);
+    const wins = results[best].files.reduce((a, r, i) => a + (files[i].category === c ? r[0].windows : 0), 0);
     console.log(
       `| ${c} | ${best === 0 ? 'defaults' : JSON.stringify(cands[best])} | ${bestScore.toFixed(1)} | ${heldAll} | ${found}/${wins}, ${fpOf(best, c)} | ${objectiveOf(0, c).toFixed(1)} | ${held(0)} |`,
     );
@@ -198,11 +211,11 @@ function report(
   console.log(`defaults on all ${files.length} files, standard / low_FP / low_FN @1: ${all(0)}`);
   const order = cands.map((_, k) => k).sort((a, b) => score(b, () => true) - score(a, () => true));
   console.log(`\nBest ${Math.min(top, cands.length)} on all files (standard / low_FP / low_FN @1, then standard @1 per category):`);
-  console.log(`| candidate | all | ${cats.map((c) => c.replace(/^(real|artificial)/, '')).join(' | ')} |`);
-  console.log('|' + ' --- |'.repeat(cats.length + 2));
+  console.log(`| candidate | all | ${cats.map((c) => c.replace(/^(real|artificial)/, '')).join(' | ')} | FA/1000 |`);
+  console.log('|' + ' --- |'.repeat(cats.length + 3));
   for (const k of order.slice(0, top)) {
     console.log(
-      `| ${k === 0 ? 'defaults' : JSON.stringify(cands[k])} | ${all(k)} | ${cats.map((c) => (labelled.includes(c) ? catScore(k, c).toFixed(1) : `${fpOf(k, c)} FP`)).join(' | ')} |`,
+      `| ${k === 0 ? 'defaults' : JSON.stringify(cands[k])} | ${all(k)} | ${cats.map((c) => (labelled.includes(c) ? catScore(k, c).toFixed(1) : `${fpOf(k, c)} FP`)).join(' | ')} | ${results[k].fa.toFixed(2)} |`,
     );
   }
 }

@@ -220,6 +220,9 @@ export const seasonalQuantileOnline = z
 const autoShape = {
   ...common,
   ...season,
+  /** auto's own (leave-one-category-out picks these with its profiles; the other classes 1.25 and 14d). */
+  surprise_cover: z.number().min(1).default(1.5),
+  record_half_life: duration.prefault('7d'),
   /** Buckets of the `seasonality` profile (piecewise constant); 0 turns seasonality off. */
   buckets: z.number().int().min(0).max(AUTO_MAX_BUCKETS).default(24),
   /** Buckets of a second, weekly profile learnt on top (used while seasonality is shorter than 7d); 0 turns it off. */
@@ -227,12 +230,12 @@ const autoShape = {
   /** Band = yhat ± z_threshold·σ (σ ≈ 1.25·mean |residual|). */
   z_threshold: z.number().positive().default(4.5),
   /** Level memory. */
-  half_life: duration.prefault('1h'),
+  half_life: duration.prefault('2h'),
   decay: decay.optional(),
   /** Memory of the normal residual spread. */
   spread_half_life: duration.prefault('1d'),
   /** Memory of each daily bucket, in wall-clock time. */
-  season_half_life: duration.prefault('1d'),
+  season_half_life: duration.prefault('7d'),
   /** Memory of each weekly bucket, in wall-clock time. */
   weekly_half_life: duration.prefault('7d'),
   /** Residuals are clipped at ±clip·band half-width before they are learned. */

@@ -18,7 +18,11 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * With e = y - p_W (the full model's residual) clipped at ±c·w (c = `clip`, w the judged band):
  *   m ← m + a_m·clip(e);   m0 ← m0 + a_m·clip(y - m0)
  *   S[b] ← S[b] + a_s·clip(y - L - S[b] - U[c]),  U[c] ← U[c] + a_u·(same),  a_s from Δt·K at
- *   `season_half_life`, a_u from Δt·KW at `weekly_half_life` (a bucket's memory in wall time)
+ *   `season_half_life`, a_u from Δt·KW at `weekly_half_life` (a bucket's memory in wall time),
+ *   each at least the plain-average weight of the points the bucket has seen (warmBucket), so a
+ *   new series' profiles are right after a few periods. The daily memory (7d) spans the week: the
+ *   daily profile is the week's average day and the weekly one holds what differs (with a 1-day
+ *   memory the daily profile chased the week and a weekday-level Saturday went unnoticed)
  *   L ← L + a_L·(y - S[b] - U[c] - L)   (slow level, half-life = the longest period: the
  *   profiles are learnt against it, so the fast level m cannot absorb the daily swing first)
  * Band: half-width w0 = z·1.25·max(v, floor), v the EW mean of |y - yhat| clipped at 4·max(v,
@@ -84,6 +88,11 @@ export class AutoModel implements Model {
    * weight over dt is that of dt·k at its half-life, i.e. dt at half-life/k.
    */
   private readonly alphas: Alphas;
+  /**
+   * Series age (≈ points·Δt) under which warmBucket can exceed a bucket's own weight: its mean
+   * life h/ln 2 at the longer of the two bucket half-lives.
+   */
+  private readonly warmMs: number;
   constructor(
     readonly p: AutoParams,
     readonly clock: SeasonClock | null,
@@ -93,6 +102,7 @@ export class AutoModel implements Model {
     this.kw = clock === null || week === null ? 0 : week.buckets;
     this.slots = SEASON + this.k + this.kw;
     this.surprise = new Surprise(p);
+    this.warmMs = Math.max(p.seasonHalfLifeMs, this.kw > 0 ? p.weekHalfLifeMs : 0) / Math.LN2;
     this.alphas = new Alphas([
       p.levelHalfLifeMs,
       p.spreadHalfLifeMs,
@@ -166,8 +176,18 @@ export class AutoModel implements Model {
         const L = state[o + Slot.L];
         let es = y - L - sd - sw;
         es = es > cl ? cl : es < -cl ? -cl : es;
-        state[b] = sd + a[2] * es;
-        if (c >= 0) state[c] = sw + a[3] * es;
+        // A bucket starts as about the plain average of its first visits (a visit brings
+        // period/(K·Δt) points), then forgets at its half-life: a new series' profile is right
+        // after a few periods instead of creeping up over several half-lives.
+        let ad = a[2];
+        let au = a[3];
+        if (n * dt < this.warmMs) {
+          // young series (rare path, out of line): buckets start as plain averages
+          ad = warmBucket(ad, this.k, this.clock!.periodMs, dt, n);
+          if (c >= 0) au = warmBucket(au, this.kw, this.week!.periodMs, dt, n);
+        }
+        state[b] = sd + ad * es;
+        if (c >= 0) state[c] = sw + au * es;
         state[o + Slot.L] = L + a[4] * (y - sd - sw - L);
       }
       // The residual spread starts from the first residuals (warmStart), so a new series' band
@@ -186,4 +206,15 @@ export class AutoModel implements Model {
     state[o + Slot.Q] = q;
     state[o + Slot.Y] = y;
   }
+}
+
+/**
+ * A bucket's learning weight for a point: at least 1/(points it has seen + 1), so a new series'
+ * profile starts as about the plain average of its first visits (a visit of one of K buckets of a
+ * period P brings P/(K·Δt) points; the series has seen floor(n·Δt/P) periods) instead of creeping
+ * up from 0 over several half-lives.
+ */
+function warmBucket(a: number, k: number, periodMs: number, dtMs: number, n: number): number {
+  const w = (k * dtMs) / periodMs / (Math.floor((n * dtMs) / periodMs) + 1);
+  return a > w ? a : w < 1 ? w : 1;
 }

@@ -164,3 +164,37 @@ test('state per series: non-seasonal <= 160 bytes (their own 5-6 slots, surprise
     assert.ok(!modelEntry.safeParse({ class: cls, ...over }).success, `${cls} accepted ${JSON.stringify(over)}`);
   }
 });
+
+for (const cls of MODEL_CLASSES) {
+  test(`${cls}: a value beyond the recent range by more than range_margin scores > 1 even inside a wide band`, () => {
+    // 0 and 10 alternating (± 0.1) for 3 days at 5 min: every model's band is wide (the series
+    // swings by 10 every point); 12 lies inside most of those bands but 20% of the range above it
+    const n = 3 * 288 + 10;
+    const t = regular(n);
+    const en = noise(n, 3);
+    const at = n - 5;
+    const ys = Float64Array.from(en, (x, i) => (i === at ? 12 : i % 2 === 0 ? 0 : 10) + 0.1 * x);
+    const s = scores(config({ class: cls }), t, ys);
+    assert.ok(s[at] > 1, `12 scored ${s[at]}`);
+    const wide = scores(config({ class: cls, range_margin: 0 }), t, ys);
+    assert.ok(maxOf(s, 2 * 288, at) <= 1, `ordinary points scored up to ${maxOf(s, 2 * 288, at)}`);
+    void wide;
+  });
+}
+
+test('auto: a weekly pattern is detected and learnt; a weekday level on a Saturday scores > 1', () => {
+  // weekdays 100, weekends 60 (± 1), hourly points for 5 weeks (1970-01-01 is a Thursday: days 2, 3
+  // of each week are Saturday and Sunday); in week 5 Saturday runs at the weekday level
+  const n = 5 * 7 * 24;
+  const t = regular(n, 3_600_000);
+  const en = noise(n, 9);
+  const weekend = (i: number): boolean => [2, 3].includes(Math.floor(i / 24) % 7);
+  const sat = 4 * 7 * 24 + 2 * 24;
+  const ys = Float64Array.from(en, (x, i) => (weekend(i) && !(i >= sat && i < sat + 24) ? 60 : 100) + x);
+  const s = scores(config({}), t, ys);
+  assert.ok(maxOf(s, sat, sat + 24) > 1, `Saturday at the weekday level scored up to ${maxOf(s, sat, sat + 24)}`);
+  assert.ok(countAbove(s, 3 * 7 * 24, sat) === 0, `week 4 and week 5 before Saturday: ${countAbove(s, 3 * 7 * 24, sat)} points above 1`);
+  // without the weekly profile the same Saturday is no news (the daily profile averages the week)
+  const daily = scores(config({ weekly_buckets: 0 }), t, ys);
+  assert.ok(countAbove(daily, 3 * 7 * 24, sat) > 0 || maxOf(daily, sat, sat + 24) <= 1, 'a daily-only model should not tell this Saturday apart');
+});
