@@ -134,7 +134,8 @@ export const zscoreOnline = z
     ...common,
     /**
      * Band = mean ± z_threshold·σ. 2.5 is vmanomaly's default, kept so a pasted config means what
-     * it meant (leave-one-category-out on NAB would pick 4: 59.4 vs 57.0 on all 58 files).
+     * it meant (leave-one-category-out on NAB, z free, picks 3 with half_life 7d: 60.4 vs 59.8 on
+     * all 58 files).
      */
     z_threshold: z.number().positive().default(2.5),
     /** Memory of the exponentially weighted mean and variance. */
@@ -184,13 +185,12 @@ export const holtwintersOnline = z
     /** Seasonal buckets per period (linearly interpolated); at most 110 (1 KiB of state per series). */
     buckets: z.number().int().min(1).max(HW_MAX_BUCKETS).default(24),
     /**
-     * Band = yhat ± z_threshold·σ of the one-step residual. Leave-one-category-out on NAB would
-     * pick 4.5 (60.9 vs 58.1 on all 58 files), which misses the flattened daily peak of
-     * test/unit/models-behaviour.test.ts (0.79); 3 is the largest of {3, 3.5, 4, 4.5} that
-     * catches it (1.05).
+     * Band = yhat ± z_threshold·σ of the one-step residual. Leave-one-category-out on NAB leans to
+     * 3.5-4.5 (4.5: 59.8 vs 58.0 on all 58 files), which misses the flattened daily peak of
+     * test/unit/models-behaviour.test.ts (4.5: 0.68); 3 catches it (1.02).
      */
     z_threshold: z.number().positive().default(3),
-    /** Level memory (3h would be leave-one-category-out's pick, 60.8 vs 58.1, but misses the flattened peak too). */
+    /** Level memory (3h, leave-one-category-out's pick at z 3: 60.8 vs 58.0, misses the flattened peak too: 0.65). */
     half_life: duration.prefault('1h'),
     decay: decay.optional(),
     /** Trend memory and the half-life with which the trend itself fades to 0. */
