@@ -176,9 +176,11 @@ for (const cls of MODEL_CLASSES) {
     const ys = Float64Array.from(en, (x, i) => (i === at ? 12 : i % 2 === 0 ? 0 : 10) + 0.1 * x);
     const s = scores(config({ class: cls }), t, ys);
     assert.ok(s[at] > 1, `12 scored ${s[at]}`);
-    const wide = scores(config({ class: cls, range_margin: 0 }), t, ys);
     assert.ok(maxOf(s, 2 * 288, at) <= 1, `ordinary points scored up to ${maxOf(s, 2 * 288, at)}`);
-    void wide;
+    // it is the range that tells: without it the band is no narrower, and zscore's (mean 5 ± 2.5·5)
+    // holds 12
+    const without = scores(config({ class: cls, range_margin: 0 }), t, ys);
+    assert.ok(without[at] <= s[at] && (cls !== 'zscore_online' || without[at] <= 1), `without the range: ${without[at]}`);
   });
 }
 
