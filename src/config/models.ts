@@ -278,6 +278,8 @@ export interface QueryScoring {
 }
 
 const ABS_FLOOR = 1e-9;
+/** Band floor relative to |yhat| of the classes without a rel_floor setting (surprise() passes it on). */
+const REL_FLOOR = 1e-3;
 
 /** Builds the model and its scoring policy; query-level values override model-level ones. */
 export function compileModel(cfg: ModelConfig, q: QueryScoring = {}): Scorer {
@@ -299,16 +301,15 @@ export function compileModel(cfg: ModelConfig, q: QueryScoring = {}): Scorer {
 function buildModel(cfg: ModelConfig): Model {
   switch (cfg.class) {
     case 'zscore_online':
-      return new ZscoreOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, zThreshold: cfg.z_threshold, relFloor: 1e-3, absFloor: ABS_FLOOR, ...surprise(cfg) });
+      return new ZscoreOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, zThreshold: cfg.z_threshold, absFloor: ABS_FLOOR, ...surprise(cfg) });
     case 'mad_online':
-      return new MadOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, threshold: cfg.threshold, relFloor: 1e-3, absFloor: ABS_FLOOR, ...surprise(cfg) });
+      return new MadOnline({ halfLifeMs: cfg.decay ?? cfg.half_life, threshold: cfg.threshold, absFloor: ABS_FLOOR, ...surprise(cfg) });
     case 'quantile_online':
       return new QuantileOnline({
         halfLifeMs: cfg.decay ?? cfg.half_life,
         qLo: cfg.quantiles[0],
         qMid: cfg.quantiles[1],
         qHi: cfg.quantiles[2],
-        relFloor: 1e-3,
         absFloor: ABS_FLOOR,
         ...surprise(cfg),
       });
@@ -321,7 +322,6 @@ function buildModel(cfg: ModelConfig): Model {
           seasonHalfLifeMs: cfg.season_half_life,
           spreadHalfLifeMs: cfg.spread_half_life,
           z: cfg.z_threshold,
-          relFloor: 1e-3,
           absFloor: ABS_FLOOR,
           ...surprise(cfg),
         },
@@ -334,7 +334,6 @@ function buildModel(cfg: ModelConfig): Model {
           qLo: cfg.quantiles[0],
           qMid: cfg.quantiles[1],
           qHi: cfg.quantiles[2],
-          relFloor: 1e-3,
           absFloor: ABS_FLOOR,
           ...surprise(cfg),
         },
@@ -350,7 +349,6 @@ function buildModel(cfg: ModelConfig): Model {
           weekHalfLifeMs: cfg.weekly_half_life,
           ...surprise(cfg),
           clip: cfg.clip,
-          relFloor: cfg.rel_floor,
           absFloor: ABS_FLOOR,
           qFloor: cfg.step_floor,
         },
@@ -371,6 +369,7 @@ function surprise(cfg: {
   range_half_life: number;
   settle_time: number;
   record_points: number;
+  rel_floor?: number;
 }): SurpriseParams {
   return {
     releaseMs: cfg.release,
@@ -381,6 +380,7 @@ function surprise(cfg: {
     rangeMs: cfg.range_half_life,
     settleMs: cfg.settle_time,
     runMax: cfg.record_points,
+    relFloor: cfg.rel_floor ?? REL_FLOOR,
   };
 }
 

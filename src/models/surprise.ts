@@ -31,8 +31,9 @@ import { Alphas, Prediction } from './model.js';
  *    alike), a_r = 1 - 2^(-Δt/range_half_life): they follow a new extreme at once and relax
  *    towards the prediction slowly. Once the series is settled (SETTLE_POINTS points over at least
  *    `settle_time`, a day: its daily swing has been seen), each edge of the band is pulled in to
- *    H + m·(H - W) above and W - m·(H - W) below (m = `range_margin`), never closer than a
- *    twentieth of the model's own width to yhat: a value clearly beyond the recent range is
+ *    H + M above and W - M below, M = max(m·(H - W), rel_floor·|yhat|) (m = `range_margin`; a large
+ *    value moving by a tiny fraction of itself stays quiet), never closer to yhat than a twentieth
+ *    of the model's own width: a value clearly beyond the recent range is
  *    reported even where the model's band is wide (a noisy or oscillating series at a new
  *    extreme), as HTM's "spatial anomaly" in Numenta's NAB detector.
  * The judged half-widths max(w0, E, R2) (then narrowed by the range) stay finite and positive:
@@ -49,6 +50,8 @@ export interface SurpriseParams {
   rangeMs: number;
   settleMs: number;
   runMax: number;
+  /** The models' band floor relative to |yhat| (rel_floor): the range's margin is at least that. */
+  relFloor: number;
 }
 
 export const SURPRISE_SLOTS = 10;
@@ -114,7 +117,8 @@ export class Surprise {
 
   /**
    * Writes the band: yhat ± the judged half-widths, each edge then pulled in to the recent range
-   * ± its margin once the series is settled (`n` points fed before tsMs).
+   * ± its margin (at least rel_floor·|yhat|, the models' relative floor) once the series is settled
+   * (`n` points fed before tsMs), never closer to yhat than a twentieth of its own half-width w0.
    */
   bound(state: Float64Array, q: number, tsMs: number, yhat: number, wUp: number, wLo: number, w0: number, n: number, out: Prediction): void {
     let up = wUp;
@@ -124,7 +128,11 @@ export class Surprise {
     if (this.p.rangeMargin > 0 && state[q + Slot.F] === -Infinity) {
       const h = state[q + Slot.H];
       const l = state[q + Slot.W];
-      const m = this.p.rangeMargin * (h - l);
+      // the margin: range_margin of the range, at least the model's relative floor (a move of a
+      // large value by a tiny fraction of it is no news, even at a new extreme)
+      let m = this.p.rangeMargin * (h - l);
+      const rel = this.p.relFloor * (yhat < 0 ? -yhat : yhat);
+      if (m < rel) m = rel;
       const min = 0.05 * w0;
       let r = h + m - yhat;
       if (r < min) r = min;

@@ -200,3 +200,18 @@ test('auto: a weekly pattern is detected and learnt; a weekday level on a Saturd
   const daily = scores(config({ weekly_buckets: 0 }), t, ys);
   assert.ok(countAbove(daily, 3 * 7 * 24, sat) > 0 || maxOf(daily, sat, sat + 24) <= 1, 'a daily-only model should not tell this Saturday apart');
 });
+
+for (const cls of MODEL_CLASSES) {
+  test(`${cls}: a large value one quantum beyond its recent range stays quiet`, () => {
+    // a gauge at 0.02 resolution flipping between 45 and 45.02 for 3 days, then 45.04: a new
+    // high, but by 0.04% of the value, which the range must not report (its margin is at least
+    // the relative floor, 0.001·|yhat|, as every band is)
+    const n = 3 * 288 + 10;
+    const t = regular(n);
+    const en = noise(n, 4);
+    const at = n - 5;
+    const ys = Float64Array.from(en, (x, i) => (i === at ? 45.04 : x > 0 ? 45.02 : 45));
+    const s = scores(config({ class: cls }), t, ys);
+    assert.ok(s[at] <= 1, `45.04 scored ${s[at]}`);
+  });
+}
