@@ -90,20 +90,26 @@ export function learnStep(state: Float64Array, q: number, y: number, a: number):
 }
 
 /**
- * alphaFor(dt, halfLife) remembered for the last dt: consecutive points of a scrape share one
- * interval, so the exponential is computed once per interval change, not once per point.
- * One per (model, half-life); the cache is a number pair, never per series.
+ * alphaFor(dt, h) for several half-lives, remembered for the last dt: consecutive points of a
+ * scrape share one interval, so the exponentials are computed once per interval change, not once
+ * per point, and a model checks one dt for all its weights (one small call: the hot path stays
+ * within V8's inlining budget). One per model instance, never per series.
  */
-export class Alpha {
+export class Alphas {
   private dt = NaN;
-  private a = 0;
-  constructor(private readonly halfLifeMs: number) {}
+  /** The weights for the last dt, in the order of the half-lives given. */
+  readonly a: Float64Array;
+  constructor(private readonly halfLivesMs: readonly number[]) {
+    this.a = new Float64Array(halfLivesMs.length);
+  }
 
-  at(dtMs: number): number {
-    if (dtMs !== this.dt) {
-      this.dt = dtMs;
-      this.a = alphaFor(dtMs, this.halfLifeMs);
-    }
+  at(dtMs: number): Float64Array {
+    if (dtMs !== this.dt) this.set(dtMs);
     return this.a;
+  }
+
+  private set(dtMs: number): void {
+    this.dt = dtMs;
+    for (let i = 0; i < this.a.length; i++) this.a[i] = alphaFor(dtMs, this.halfLivesMs[i]);
   }
 }

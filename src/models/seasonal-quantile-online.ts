@@ -1,6 +1,6 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * seasonal_quantile_online: quantile_online per time-of-day / day-of-week bucket.
@@ -21,14 +21,15 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
  * quantised series stay below 1.
  *
- * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
- * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
- * `release`); the bucket's q_mid steps by min(a, ½)·max(q_hi - q_lo, floor, w_up + w_lo), so it
+ * Each side is then widened and narrowed by the shared surprise discipline (slots [6..16),
+ * surprise.ts: report once with the envelope E, recurrence, range); the bucket's q_mid steps by
+ * min(a, ½)·max(q_hi - q_lo, floor, max(w_up, E) + max(w_lo, E)), so it
  * learns a reported change at a pace set by the change (the tails keep their own scale,
  * so a wide envelope cannot throw them far out).
  *
  * Slots: [0..3) series-wide q_lo, q_mid, q_hi, [3] last ts (NaN before the first point),
- * [4] step, [5] last y, [6] E, [7 + 3i .. 7 + 3i + 3) bucket i (q_mid NaN until first visited).
+ * [4] step, [5] last y, [6..16) surprise.ts, [16 + 3i .. 16 + 3i + 3) bucket i (q_mid NaN
+ * until first visited).
  * After a level shift of size s the first point scores s/w and sets E = γ·s: each bucket
  * still learns the new level on its own visits, but it is judged by a band at least E wide
  * meanwhile, so the change is reported about once rather than for up to a period (as it
@@ -38,6 +39,8 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  */
 /** Largest step of a tracker, in units of its step scale (see the header). */
 const MAX_STEP = 0.5;
+/** First bucket's slot: after [0..6) and surprise.ts' slots. */
+const SEASON = 6 + SURPRISE_SLOTS;
 
 export interface SeasonalQuantileParams extends SurpriseParams {
   halfLifeMs: number;
@@ -54,12 +57,17 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
+  private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 7 + 3 * this.k;
+    this.slots = SEASON + 3 * this.k;
+    this.surprise = new Surprise(p);
+    // the series-wide trackers' memory half_life/K; a bucket's, dt·K at half_life: the same weight
+    this.alphas = new Alphas([p.halfLifeMs / this.k]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -68,7 +76,7 @@ export class SeasonalQuantileOnline implements Model {
   init(state: Float64Array, o: number): void {
     state.fill(NaN, o, o + this.slots);
     state[o + 4] = 0;
-    state[o + 6] = 0;
+    this.surprise.init(state, o + 6);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
@@ -79,7 +87,7 @@ export class SeasonalQuantileOnline implements Model {
       state[o + 1] = y;
       state[o + 2] = y;
     }
-    const b = o + 7 + 3 * (this.clock.pos(tsMs) | 0);
+    const b = o + SEASON + 3 * (this.clock.pos(tsMs) | 0);
     if (state[b + 1] !== state[b + 1]) {
       state[b] = state[o];
       state[b + 1] = state[o + 1];
@@ -88,19 +96,23 @@ export class SeasonalQuantileOnline implements Model {
     const mid = state[b + 1];
     const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
     const dt = last === last ? tsMs - last : 0;
-    const env = released(state[o + 6], dt, p.releaseMs);
-    // Each side: the quantile's distance, at least the floor and the surprise envelope.
-    const wUp = Math.max(state[b + 2] - mid, floor, env);
-    const wLo = Math.max(mid - state[b], floor, env);
-    out.yhat = mid;
-    out.lower = mid - wLo;
-    out.upper = mid + wUp;
+    // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
+    const wUp0 = Math.max(state[b + 2] - mid, floor);
+    const wLo0 = Math.max(mid - state[b], floor);
+    this.surprise.age(state, o + 6, tsMs, dt, mid);
+    const env = this.surprise.envelope(state, o + 6);
+    const wUp = this.surprise.widen(state, o + 6, wUp0);
+    const wLo = this.surprise.widen(state, o + 6, wLo0);
+    this.surprise.bound(state, o + 6, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
     if (last === last) {
       const r = y - mid;
-      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
-      const a = warm(alphaFor(dt, p.halfLifeMs / this.k), n);
+      if (r > 0) this.surprise.learn(state, o + 6, y, wUp, wUp0, out);
+      else this.surprise.learn(state, o + 6, y, wLo, wLo0, out);
+      const a0 = this.alphas.at(dt)[0];
+      const a = warm(a0, n);
       this.learn(state, o, a, y, floor, 0);
-      this.learn(state, b, warm(alphaFor(dt * this.k, p.halfLifeMs), Math.floor(n / this.k)), y, floor, wUp + wLo);
+      const band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
+      this.learn(state, b, warm(a0, Math.floor(n / this.k)), y, floor, band);
       learnStep(state, o + 4, y, a);
     } else state[o + 5] = y;
     state[o + 3] = tsMs;
