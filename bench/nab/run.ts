@@ -18,13 +18,16 @@
  * own leave-one-category-out selection is tune.ts). --brief prints one line per model; --files adds
  * per file its standard score @1, false-positive rows and, per window, where it was first detected
  * (rows after the window's start, or "miss") and the highest score inside it.
+ * For the default model (with no --set), the --pictures N (8) files where it loses most (standard
+ * profile, threshold 1) are drawn into bench/nab/pictures/ (y, yhat, band, score, windows).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
+import { compileModel, modelEntry, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
 import { runFile } from './run-file.js';
+import { drawWorst } from './pictures.js';
 import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
 import { Scored, at, categories, counts, fa1000, fileScores, fmt, labelledCategories, optimise, parseSet, scored } from './evaluate.js';
 import { Profile } from './score.js';
@@ -39,10 +42,11 @@ interface Args {
   brief: boolean;
   files: boolean;
   csv: boolean;
+  pictures: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { data: CORPUS, out: '.bench-out/nab', models: [], set: {}, brief: false, files: false, csv: true };
+  const a: Args = { data: CORPUS, out: '.bench-out/nab', models: [], set: {}, brief: false, files: false, csv: true, pictures: 8 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--data') a.data = argv[++i];
@@ -54,6 +58,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--brief') a.brief = true;
     else if (k === '--files') a.files = true;
     else if (k === '--no-csv') a.csv = false;
+    else if (k === '--pictures') a.pictures = Number(argv[++i]);
     else throw new Error(`unknown argument '${k}'`);
   }
   if (a.models.length === 0) a.models = [...MODEL_CLASSES];
@@ -96,6 +101,9 @@ function measure(cfg: ModelConfig, files: NabFile[]): number {
   }
   return best;
 }
+
+/** The class a config gets when it names none (the proxy's default model). */
+const DEFAULT_CLASS = (modelEntry.parse({}) as ModelConfig).class;
 
 const PROFILE_NAMES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
 
@@ -143,6 +151,9 @@ async function main(): Promise<void> {
         `${name} ${JSON.stringify(args.set)} std@1=${fmt(at(items, std))} std@opt=${fmt(optimise(items, std).score)} lowFP@1=${fmt(at(items, profiles.reward_low_FP_rate))} lowFN@1=${fmt(at(items, profiles.reward_low_FN_rate))} win=${c1.found}/${c1.windows} fp=${c1.fp} FA/1000=${fa.toFixed(2)} | ${percat.join(' ')}`,
       );
       continue;
+    }
+    if (name === DEFAULT_CLASS && args.pictures > 0 && Object.keys(args.set).length === 0) {
+      for (const w of drawWorst(cfg, items, std, args.pictures)) console.log(`picture: ${relative(process.cwd(), w.path)} (${w.key}, standard loss ${w.loss.toFixed(2)})`);
     }
     const opt = Object.fromEntries(PROFILE_NAMES.map((p) => [p, optimise(items, profiles[p])]));
     const ns = await nsPerPoint(cfg, args.data, args.labels);
