@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { duration, parseDurationMs } from './duration.js';
 import { dataRange, twoSided } from './forms.js';
-import { Direction, Scorer, ScorerParams } from '../models/scorer.js';
+import { Direction, SCORER_SLOTS, Scorer, ScorerParams } from '../models/scorer.js';
 import { Model } from '../models/model.js';
-import { SURPRISE_SLOTS, SurpriseParams } from '../models/surprise.js';
+import { SurpriseParams } from '../models/surprise.js';
 import { ZscoreOnline } from '../models/zscore-online.js';
 import { MadOnline } from '../models/mad-online.js';
 import { QuantileOnline } from '../models/quantile-online.js';
-import { HoltWintersOnline } from '../models/holtwinters-online.js';
-import { SeasonalQuantileOnline } from '../models/seasonal-quantile-online.js';
-import { AutoModel } from '../models/auto.js';
+import { HoltWintersOnline, SEASON as HW_SEASON } from '../models/holtwinters-online.js';
+import { BUCKET_SLOTS as SQ_BUCKET_SLOTS, SeasonalQuantileOnline, SEASON as SQ_SEASON } from '../models/seasonal-quantile-online.js';
+import { AutoModel, SEASON as AUTO_SEASON } from '../models/auto.js';
 import { SeasonClock, checkTimeZone } from '../models/season.js';
 
 /**
@@ -166,13 +166,14 @@ export const quantileOnline = z
   .strict();
 
 /**
- * Bucket limits that keep a series' state within 1 KiB (128 Float64 slots, 2 of them the scorer's):
- * holtwinters 6 + surprise + K, seasonal_quantile 6 + surprise + 3K, auto 10 + surprise + K + KW.
+ * Bucket limits that keep a series' state within 1 KiB (128 Float64 slots, SCORER_SLOTS of them the
+ * scorer's): each model's slots before its first bucket (SEASON), then holtwinters K, seasonal_quantile
+ * BUCKET_SLOTS·K, auto K + KW.
  */
-const SLOTS_1KIB = 128 - 2;
-const HW_MAX_BUCKETS = SLOTS_1KIB - 6 - SURPRISE_SLOTS;
-const SQ_MAX_BUCKETS = Math.floor((SLOTS_1KIB - 6 - SURPRISE_SLOTS) / 3);
-const AUTO_MAX_BUCKETS = SLOTS_1KIB - 10 - SURPRISE_SLOTS;
+const SLOTS_1KIB = 128 - SCORER_SLOTS;
+const HW_MAX_BUCKETS = SLOTS_1KIB - HW_SEASON;
+const SQ_MAX_BUCKETS = Math.floor((SLOTS_1KIB - SQ_SEASON) / SQ_BUCKET_SLOTS);
+const AUTO_MAX_BUCKETS = SLOTS_1KIB - AUTO_SEASON;
 
 export const holtwintersOnline = z
   .object({

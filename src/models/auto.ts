@@ -30,8 +30,9 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * mean of the non-zero |Δy| (quantised and flat series stay quiet on a one-step move); then
  * widened and narrowed by surprise.ts. Scores are finite: w0 ≥ z·1.25·floor > 0.
  *
- * Slots: [0] m, [1] v, [2] last ts (NaN before the first point), [3] q, [4] last y, [5] L,
- * [6] m0, [7] D_N, [8] D_D, [9] D_W, [10..20) surprise.ts, [20..20+K) S, [20+K..20+K+KW) U.
+ * Slots (`Slot`): M = m, V = v, T = last ts (NaN before the first point), Q = q, Y = last y, L = L,
+ * M0 = m0, DN/DD/DW = D_N/D_D/D_W, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON..SEASON+K = S,
+ * then KW of U.
  * After a level shift of size s: the first point scores s/w; E then holds γ·s while the
  * residual decays as s·2^(-t/h_m) (E does not release while the residuals stay beyond w0),
  * so the change is reported once. Held by test/unit/models-behaviour.test.ts: after a shift
@@ -74,8 +75,8 @@ const enum Slot {
   DW = 9,
   SURPRISE = 10,
 }
-/** First daily bucket: after the surprise slots. */
-const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
+/** First daily bucket: after the surprise slots (config/models.ts caps the buckets by it). */
+export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
 
 export class AutoModel implements Model {
   readonly slots: number;

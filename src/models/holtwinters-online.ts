@@ -19,11 +19,11 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
  * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
  *
- * The band is then widened and narrowed by the shared surprise discipline (slots [6..16),
- * surprise.ts: report once with the envelope E, recurrence, range).
+ * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once with the envelope E, recurrence, range).
  *
- * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4] step, [5] last y,
- * [6..16) surprise.ts, [16..16+K) S.
+ * Slots (`Slot`): L = l, B = b, V = v, T = last ts (NaN before the first point), STEP = typical
+ * step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON..SEASON+K = the buckets S.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the level
  * absorbs the shift with half-life h_l (1h) while E holds (the residuals stay beyond w0 meanwhile),
  * so the later residuals stay under E: the change is reported once (without E the score
@@ -38,8 +38,18 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * daily peak on day 4 (models-behaviour); NAB unchanged (58.1 @1 at 4 and 8).
  */
 const WARM_SPREAD_POINTS = 8;
-/** First seasonal bucket's slot: after [0..6) and surprise.ts' slots. */
-const SEASON = 6 + SURPRISE_SLOTS;
+const enum Slot {
+  L = 0,
+  B = 1,
+  V = 2,
+  T = 3,
+  STEP = 4,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 6,
+}
+/** First seasonal bucket: after the surprise slots (config/models.ts caps `buckets` by it). */
+export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
 
 export interface HoltWintersParams extends SurpriseParams {
   levelHalfLifeMs: number;
@@ -70,15 +80,15 @@ export class HoltWintersOnline implements Model {
 
   init(state: Float64Array, o: number): void {
     state.fill(0, o, o + this.slots);
-    state[o + 3] = NaN;
-    state[o + 5] = NaN;
-    this.surprise.init(state, o + 6);
+    state[o + Slot.T] = NaN;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     const k = this.k;
-    const last = state[o + 3];
+    const last = state[o + Slot.T];
     const pos = this.clock.pos(tsMs);
     let i = pos | 0;
     const f = pos - i;
@@ -87,24 +97,24 @@ export class HoltWintersOnline implements Model {
     i += o + SEASON;
     j += o + SEASON;
     if (last !== last) {
-      state[o] = y;
-      state[o + 3] = tsMs;
-      state[o + 2] = 0;
+      state[o + Slot.L] = y;
+      state[o + Slot.T] = tsMs;
+      state[o + Slot.V] = 0;
     }
     const dt = last === last ? tsMs - last : 0;
-    let l = state[o];
-    let b = state[o + 1];
-    let v = state[o + 2];
+    let l = state[o + Slot.L];
+    let b = state[o + Slot.B];
+    let v = state[o + Slot.V];
     const seas = (1 - f) * state[i] + f * state[j];
     const yhat = l + b * dt + seas;
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], l);
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], l);
     const w0 = p.z * 1.25 * (v > floor ? v : floor);
-    this.surprise.age(state, o + 6, tsMs, dt, yhat);
-    const w = this.surprise.widen(state, o + 6, w0);
-    this.surprise.bound(state, o + 6, tsMs, yhat, w, w, w0, n, out);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, yhat);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, yhat, w, w, w0, n, out);
     if (dt > 0) {
       const e = y - yhat;
-      this.surprise.learn(state, o + 6, y, w, w0, out);
+      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
       const a = this.alphas.at(dt);
       const al = a[0];
       l = l + b * dt + al * e;
@@ -119,11 +129,11 @@ export class HoltWintersOnline implements Model {
       // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
       const av = a[4];
       v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
-      learnStep(state, o + 4, y, av);
-    } else state[o + 5] = y;
-    state[o] = l;
-    state[o + 1] = b;
-    state[o + 2] = v;
-    state[o + 3] = tsMs;
+      learnStep(state, o + Slot.STEP, y, av);
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.L] = l;
+    state[o + Slot.B] = b;
+    state[o + Slot.V] = v;
+    state[o + Slot.T] = tsMs;
   }
 }

@@ -15,13 +15,13 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * because its update is multiplicative and bounded below by the floor).
  * The first point sets med = y and mad = floor.
  * Band half-width w0 = threshold·1.4826·max(mad, floor), widened and narrowed by the shared
- * surprise discipline (slots [5..15), surprise.ts: report once with the envelope E, recurrence,
- * range); the median's step uses max(w0, E): med moves by a·max(w0, E)/(threshold·1.4826)
- * instead of a·mad, so after a change it has already reported it walks to the new level
- * quickly; one outlier still moves it by at most a·max(w0, E)/(threshold·1.4826).
+ * surprise discipline (surprise.ts' slots: report once with the envelope E, recurrence, range);
+ * the median's step uses max(w0, E): med moves by a·max(w0, E)/(threshold·1.4826) instead of
+ * a·mad, so after a change it has already reported it walks to the new level quickly; one outlier
+ * still moves it by at most a·max(w0, E)/(threshold·1.4826).
  *
- * Slots: [0] med, [1] mad, [2] last timestamp (NaN before the first point), [3] step,
- * [4] last y, [5..15) surprise.ts.
+ * Slots (`Slot`): MED = med, MAD = mad, T = last timestamp (NaN before the first point), STEP =
+ * typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS.
  * After a level shift of size s the first point scores s/w and sets E = γ·s, so the next
  * points score about 1/γ while the median, stepping by ~a·γ·s/(threshold·1.4826) per
  * point, closes the gap faster than E releases it (the plain median, stepping by a·mad,
@@ -36,8 +36,18 @@ export interface MadParams extends SurpriseParams {
   absFloor: number;
 }
 
+const enum Slot {
+  MED = 0,
+  MAD = 1,
+  T = 2,
+  STEP = 3,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 5,
+}
+
 export class MadOnline implements Model {
-  readonly slots = 5 + SURPRISE_SLOTS;
+  readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
   constructor(readonly p: MadParams) {
@@ -46,20 +56,20 @@ export class MadOnline implements Model {
   }
 
   init(state: Float64Array, o: number): void {
-    state[o] = 0;
-    state[o + 1] = 0;
-    state[o + 2] = NaN;
-    state[o + 3] = 0;
-    state[o + 4] = NaN;
-    this.surprise.init(state, o + 5);
+    state[o + Slot.MED] = 0;
+    state[o + Slot.MAD] = 0;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.STEP] = 0;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    let med = state[o];
-    let mad = state[o + 1];
-    const last = state[o + 2];
-    let floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], med);
+    let med = state[o + Slot.MED];
+    let mad = state[o + Slot.MAD];
+    const last = state[o + Slot.T];
+    let floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], med);
     if (last !== last) {
       med = y;
       floor = bandFloor(p.relFloor, p.absFloor, 0, y);
@@ -68,22 +78,22 @@ export class MadOnline implements Model {
     const dt = last === last ? tsMs - last : 0;
     const k = p.threshold * 1.4826;
     const w0 = k * (mad > floor ? mad : floor);
-    this.surprise.age(state, o + 5, tsMs, dt, med);
-    const env = this.surprise.envelope(state, o + 5);
-    const w = this.surprise.widen(state, o + 5, w0);
-    this.surprise.bound(state, o + 5, tsMs, med, w, w, w0, n, out);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, med);
+    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, med, w, w, w0, n, out);
     if (last === last) {
       const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
-      this.surprise.learn(state, o + 5, y, w, w0, out);
+      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
       const ws = w0 > env ? w0 : env;
       med += ((2 * a * ws) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;
-      learnStep(state, o + 3, y, a);
-    } else state[o + 4] = y;
-    state[o] = med;
-    state[o + 1] = mad;
-    state[o + 2] = tsMs;
+      learnStep(state, o + Slot.STEP, y, a);
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.MED] = med;
+    state[o + Slot.MAD] = mad;
+    state[o + Slot.T] = tsMs;
   }
 }

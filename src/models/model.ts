@@ -78,15 +78,21 @@ export function alphaFor(dtMs: number, halfLifeMs: number): number {
   return -Math.expm1((-Math.LN2 * dtMs) / halfLifeMs);
 }
 
+/** learnStep's two slots from its q (each model's STEP, then Y = STEP + 1). */
+const enum StepSlot {
+  STEP = 0,
+  Y = 1,
+}
+
 /**
- * The series' typical step: EW mean of the non-zero |Δy| (slot q), last y in slot q + 1.
+ * The series' typical step: EW mean of the non-zero |Δy| (slot q + STEP), last y in q + Y.
  * Models floor their band at a multiple of it so a quantised or flat series moving by one
  * step (e.g. a CPU gauge at 0.002 resolution, a counter rate of 0 then 1/15) stays below 1.
  */
 export function learnStep(state: Float64Array, q: number, y: number, a: number): void {
-  const dy = y - state[q + 1];
-  if (dy !== 0 && dy === dy) state[q] += a * ((dy < 0 ? -dy : dy) - state[q]);
-  state[q + 1] = y;
+  const dy = y - state[q + StepSlot.Y];
+  if (dy !== 0 && dy === dy) state[q + StepSlot.STEP] += a * ((dy < 0 ? -dy : dy) - state[q + StepSlot.STEP]);
+  state[q + StepSlot.Y] = y;
 }
 
 /**

@@ -12,11 +12,11 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * so a flat series has a tiny but non-zero band: its score stays finite, and a change of
  * less than z·floor (e.g. one quantisation step) scores below 1.
  *
- * The band is then widened and narrowed by the shared surprise discipline (slots [5..15),
- * surprise.ts: report once, recurrence, range).
+ * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once, recurrence, range).
  *
- * Slots: [0] m, [1] v, [2] timestamp of the last point (NaN before the first), [3] step,
- * [4] last y, [5..15) surprise.ts.
+ * Slots (`Slot`): M = m, V = v, T = timestamp of the last point (NaN before the first), STEP =
+ * typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the residual
  * then decays as s·2^(-t/half_life) while E holds (its residuals stay beyond the model's own band
  * until the mean has caught up), so every later point scores ≤ 1/γ plus what the noise adds: the
@@ -32,8 +32,18 @@ export interface ZscoreParams extends SurpriseParams {
   absFloor: number;
 }
 
+const enum Slot {
+  M = 0,
+  V = 1,
+  T = 2,
+  STEP = 3,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 5,
+}
+
 export class ZscoreOnline implements Model {
-  readonly slots = 5 + SURPRISE_SLOTS;
+  readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
   constructor(readonly p: ZscoreParams) {
@@ -42,36 +52,36 @@ export class ZscoreOnline implements Model {
   }
 
   init(state: Float64Array, o: number): void {
-    state[o] = 0;
-    state[o + 1] = 0;
-    state[o + 2] = NaN;
-    state[o + 3] = 0;
-    state[o + 4] = NaN;
-    this.surprise.init(state, o + 5);
+    state[o + Slot.M] = 0;
+    state[o + Slot.V] = 0;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.STEP] = 0;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    if (state[o + 2] !== state[o + 2]) {
-      state[o] = y;
-      state[o + 1] = 0;
-      state[o + 2] = tsMs;
+    if (state[o + Slot.T] !== state[o + Slot.T]) {
+      state[o + Slot.M] = y;
+      state[o + Slot.V] = 0;
+      state[o + Slot.T] = tsMs;
     }
-    const m = state[o];
-    const v = state[o + 1];
-    const dt = tsMs - state[o + 2];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], m);
+    const m = state[o + Slot.M];
+    const v = state[o + Slot.V];
+    const dt = tsMs - state[o + Slot.T];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], m);
     const sd = Math.sqrt(v);
     const w0 = p.zThreshold * (sd > floor ? sd : floor);
-    this.surprise.age(state, o + 5, tsMs, dt, m);
-    const w = this.surprise.widen(state, o + 5, w0);
-    this.surprise.bound(state, o + 5, tsMs, m, w, w, w0, n, out);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, m);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, m, w, w, w0, n, out);
     const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
-    if (dt > 0) this.surprise.learn(state, o + 5, y, w, w0, out);
-    state[o] = m + a * d;
-    state[o + 1] = (1 - a) * (v + a * d * d);
-    state[o + 2] = tsMs;
-    learnStep(state, o + 3, y, a);
+    if (dt > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+    state[o + Slot.M] = m + a * d;
+    state[o + Slot.V] = (1 - a) * (v + a * d * d);
+    state[o + Slot.T] = tsMs;
+    learnStep(state, o + Slot.STEP, y, a);
   }
 }
