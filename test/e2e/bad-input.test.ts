@@ -5,22 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  HttpResult,
-  VM_BIN,
-  VictoriaMetrics,
-  buildWriteRequest,
-  configYaml,
-  decodeWriteRequest,
-  distinctSamples,
-  request,
-  requireBinaries,
-  rng,
-  seriesKey,
-  snappyCompress,
-  waitFor,
-  InputSeries,
-} from './harness.js';
+import { HttpResult, VM_BIN, buildWriteRequest, configYaml, decodeWriteRequest, distinctSamples, request, requireBinaries, rng, seriesKey, snappyCompress, waitFor, InputSeries } from './harness.js';
 import { withVictoriaMetrics } from './stack.js';
 
 const MAX_REQUEST_BYTES = 65_536;
@@ -41,12 +26,6 @@ function assertOneLineReason(r: HttpResult, what: string): void {
   const text = r.body.toString('utf8').trim();
   assert.ok(text.length > 0, `${what}: 400 without a reason`);
   assert.ok(!text.includes('\n'), `${what}: reason is more than one line: ${JSON.stringify(text)}`);
-}
-
-async function vmRowsInserted(vm: VictoriaMetrics): Promise<number> {
-  const r = await request(`${vm.url}/metrics`);
-  const m = /^vm_rows_inserted_total\{type="promremotewrite"\} (\S+)$/m.exec(r.body.toString('utf8'));
-  return m ? Number(m[1]) : 0;
 }
 
 test('bad input: 400 with reason, gzip 415, 404/405; next good request works; nothing bad reaches VictoriaMetrics', { timeout: 120_000 }, async (t) => {
@@ -103,7 +82,7 @@ test('bad input: 400 with reason, gzip 415, 404/405; next good request works; no
       const e = exported.find((x) => seriesKey(x.metric) === seriesKey(s.labels))!;
       assert.deepEqual(distinctSamples(e), new Map(s.timestamps.map((ts, i) => [ts, s.values[i]])), seriesKey(s.labels));
     }
-    const rows = await vmRowsInserted(vm);
+    const rows = await vm.rowsInserted();
     assert.equal(rows, good1.timestamps.length + good2.timestamps.length, 'VictoriaMetrics ingested the good rows only');
   });
 });

@@ -19,23 +19,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  Anomstream,
-  HttpResult,
-  VM_BIN,
-  VictoriaMetrics,
-  buildWriteRequest,
-  configYaml,
-  decodeWriteRequest,
-  dumpProcesses,
-  encodeWriteRequest,
-  request,
-  requireBinaries,
-  snappyCompress,
-  tempDir,
-  waitFor,
-} from './harness.js';
-import { MODELS_YAML, QUERY_ALIAS, SELECTOR, WARMUP, assertRawDelivered, assertScored, makeDataset } from './scenario.js';
+import { Anomstream, HttpResult, VM_BIN, buildWriteRequest, configYaml, decodeWriteRequest, dumpProcesses, encodeWriteRequest, request, requireBinaries, snappyCompress, tempDir, waitFor } from './harness.js';
+import { MODELS_YAML, QUERY_ALIAS, SELECTOR, WARMUP, assertRawDelivered, assertScored, makeDataset, sendDataset } from './scenario.js';
 import { withVictoriaMetrics } from './stack.js';
 
 const ZSTD_BIN = process.env.ZSTD_BIN ?? '/usr/bin/zstd';
@@ -77,32 +62,26 @@ async function metric(anom: Anomstream, line: string): Promise<number> {
   return found === undefined ? NaN : Number(found.slice(line.length + 1));
 }
 
-async function vmRowsInserted(vm: VictoriaMetrics): Promise<number> {
-  const m = /^vm_rows_inserted_total\{type="promremotewrite"\} (\S+)$/m.exec((await request(`${vm.url}/metrics`)).body.toString());
-  return m ? Number(m[1]) : 0;
-}
-
 test('zstd from the zstd CLI into VictoriaMetrics 1.79.5: accepted, scored, every raw sample stored; corrupt and bombs 400, gzip 415', { timeout: 180_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, ZSTD_BIN)) return;
   const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
   await withVictoriaMetrics(t, config, async (vm, anom) => {
     const ds = makeDataset();
-    const perRequest = 10;
-    for (let from = 0, n = 0; from < ds.points; from += perRequest, n++) {
-      const path = n % 2 === 0 ? '/api/v1/write' : '/prometheus/api/v1/write';
-      const r = await postZstd(anom, asVmagent(encodeWriteRequest(ds.all, from, from + perRequest)), path);
-      assert.equal(r.status, 204, `zstd POST ${path} #${n}: ${r.status} ${r.body.toString()}\n${anom.proc.tail()}`);
-    }
+    const requests = await sendDataset(
+      ds,
+      10,
+      (raw, path) => postZstd(anom, asVmagent(raw), path),
+      () => anom.proc.tail(),
+    );
     await assertRawDelivered(vm, ds);
     await assertScored(vm, ds);
-    const requests = ds.points / perRequest;
     assert.equal(await metric(anom, 'anomstream_write_requests_by_encoding_total{encoding="zstd"}'), requests);
     assert.equal(await metric(anom, 'anomstream_downstream_zstd'), 0, 'VictoriaMetrics 1.79.5 does not read zstd: learnt');
     // The first body was sent as it came and refused; each was then re-encoded, none answered 400.
     assert.equal(await metric(anom, 'anomstream_forward_reencoded_total{from="zstd"}'), requests);
     assert.equal(await metric(anom, 'anomstream_http_responses_total{code="400"}'), NaN, 'no 400 reached the sender');
     assert.match(anom.proc.output(), /refused a zstd body and accepted it re-encoded as snappy/);
-    const rowsBefore = await vmRowsInserted(vm);
+    const rowsBefore = await vm.rowsInserted();
 
     const good = asVmagent(encodeWriteRequest(ds.all, 0, 5));
     const flipped = Buffer.from(good);
@@ -137,7 +116,7 @@ test('zstd from the zstd CLI into VictoriaMetrics 1.79.5: accepted, scored, ever
     assert.equal(gzip.status, 415, `gzip: ${gzip.status} ${gzip.body.toString()}`);
     assert.match(gzip.body.toString(), /unsupported Content-Encoding 'gzip'/);
     assert.ok(anom.proc.running, anom.proc.tail());
-    assert.equal(await vmRowsInserted(vm), rowsBefore, 'nothing of the bad requests reached VictoriaMetrics');
+    assert.equal(await vm.rowsInserted(), rowsBefore, 'nothing of the bad requests reached VictoriaMetrics');
   });
 });
 
