@@ -422,35 +422,20 @@ export function table(rows: Row[], a: Args): string {
 }
 
 /**
- * Per run, anomstream's figure over the other proxy's of the same rotation (same machine state):
+ * Per run, anomstream's figure over vmagent's and the baseline's of the same rotation (same machine state):
  * CPU s per 1M raw samples and raw samples/s end to end, one line per (shape, encoding, rate, series)
  * block; and anomstream with each other encoding over anomstream with snappy (the cost of zstd).
  */
-export function perRunRatios(rows: Row[], a: Args, other: Proxy = 'vmagent'): string {
+export function perRunRatios(rows: Row[], a: Args): string {
   const out: string[] = [];
   const pick = (p: Proxy, g: Group, run: number): Row | undefined => inGroup(rows, p, g).find((r) => r.run === run);
   for (const g of groups(a)) {
     const where = `${g.shape}, ${g.encoding}, offered ${offered(g.rate)}, ${g.series} series`;
-    out.push(
-      runRatios(
-        a,
-        `${where}: anomstream/${other}`,
-        g.rate,
-        (run) => pick('anomstream', g, run),
-        (run) => pick(other, g, run),
-      ),
-    );
+    const anomstream = (run: number): Row | undefined => pick('anomstream', g, run);
+    for (const other of ['vmagent', 'baseline'] as const) out.push(runRatios(a, `${where}: anomstream/${other}`, g.rate, anomstream, (run) => pick(other, g, run)));
     if (g.encoding !== 'snappy') {
       const snappy = { ...g, encoding: 'snappy' as const };
-      out.push(
-        runRatios(
-          a,
-          `${where}: anomstream ${g.encoding}/snappy`,
-          g.rate,
-          (run) => pick('anomstream', g, run),
-          (run) => pick('anomstream', snappy, run),
-        ),
-      );
+      out.push(runRatios(a, `${where}: anomstream ${g.encoding}/snappy`, g.rate, anomstream, (run) => pick('anomstream', snappy, run)));
     }
   }
   return out.filter(Boolean).join('\n');

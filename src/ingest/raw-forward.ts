@@ -58,9 +58,12 @@ export class RawForward {
    * POST `body` (encoded as `enc`) to `path`; `decoded` is its decoded WriteRequest, which must stay
    * valid until the returned promise settles (the request slot's own buffer).
    */
-  async post(path: string, body: Uint8Array, enc: ContentEncoding, decoded: Uint8Array): Promise<PostResult> {
+  post(path: string, body: Uint8Array, enc: ContentEncoding, decoded: Uint8Array): Promise<PostResult> {
     const r = this.reads.get(enc);
-    if (r === undefined) return this.downstream.post(path, body, enc.forwardHeaders);
+    return r === undefined ? this.downstream.post(path, body, enc.forwardHeaders) : this.postLearning(path, body, enc, decoded, r);
+  }
+
+  private async postLearning(path: string, body: Uint8Array, enc: ContentEncoding, decoded: Uint8Array, r: Reads): Promise<PostResult> {
     const now = this.now();
     if (!r.asIs) {
       if (now < r.probeAt) return this.reencoded(path, decoded, r);
