@@ -4,11 +4,14 @@
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
 //     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
 //     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent]
-//     [--shard COUNT/INDEX [--shard-labels __name__,instance]] [--json]
+//     [--shard COUNT/INDEX [--shard-labels __name__,instance]] [--encoding snappy|zstd] [--json]
 //
 // --shape: the label sets' order and size (bench/load/labels.ts): `prometheus` (default) sorted by name,
 // 3-6 labels; `vmagent` as a vmagent >= 1.83 sends scraped node_exporter series with external labels
 // region, az, env: 6-9 labels, not sorted by name.
+// --encoding zstd: VictoriaMetrics' remote write protocol, as vmagent 1.116+ sends it (Content-Encoding
+// zstd, X-VictoriaMetrics-Remote-Write-Version 1): every request of the run compressed before the run by
+// the `zstd` CLI at level 3 (load/zstd-bodies.ts; untimed, held in memory, ~1/2 of the snappy bodies).
 //
 // --shard: send only the series vmagent's `hashmod` over --shard-labels (default __name__,instance)
 // puts in shard INDEX of COUNT, i.e. what one of COUNT sharded anomstream instances receives
@@ -25,6 +28,7 @@ import { pathToFileURL } from 'node:url';
 import { buildPool, type Pool } from './load/pool.js';
 import { parseShape, type Shape } from './load/labels.js';
 import { runLoad, type RunResult } from './load/run.js';
+import { zstdBodies } from './load/zstd-bodies.js';
 import { cpuSeconds, peakRssMb } from './load/proc.js';
 import { sleep } from './procs.js';
 import type { SinkCounts } from './sink.js';
@@ -50,6 +54,7 @@ export interface LoadArgs {
   /** Only this shard of the series (hashmod over shardLabels); count 0 = all. */
   shard: { count: number; index: number };
   shardLabels: string[];
+  encoding: 'snappy' | 'zstd';
   json: boolean;
 }
 
@@ -91,6 +96,7 @@ const DEFAULTS: LoadArgs = {
   shape: 'prometheus',
   shard: { count: 0, index: 0 },
   shardLabels: ['__name__', 'instance'],
+  encoding: 'snappy',
   json: false,
 };
 
@@ -120,7 +126,11 @@ export function parseArgs(argv: string[]): LoadArgs {
       if (!m || Number(m[2]) >= Number(m[1])) throw new Error(`--shard: expected COUNT/INDEX with INDEX < COUNT (e.g. 2/0), got '${argv[i]}'`);
       a.shard = { count: Number(m[1]), index: Number(m[2]) };
     } else if (k === '--shard-labels') a.shardLabels = (argv[++i] ?? '').split(',').filter(Boolean);
-    else if (k in num) {
+    else if (k === '--encoding') {
+      const e = argv[++i] ?? '';
+      if (e !== 'snappy' && e !== 'zstd') throw new Error(`--encoding: expected snappy or zstd, got '${e}'`);
+      a.encoding = e;
+    } else if (k in num) {
       const v = Number(argv[++i]);
       if (!Number.isFinite(v) || v < 0) throw new Error(`${k}: expected a number >= 0, got '${argv[i]}'`);
       (a as unknown as Record<string, number>)[num[k]] = v;
@@ -174,9 +184,11 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     shape: args.shape,
     shard,
   });
+  const bodies = args.encoding === 'zstd' ? zstdBodies(pool, Math.min(pool.totalRequests, args.maxRequests)) : undefined;
   const buildSeconds = (performance.now() - b0) / 1000;
   const series = pool.specs.length;
-  log(`pool: ${series} series, ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / series).toFixed(1)} B/sample compressed, built in ${buildSeconds.toFixed(2)} s`);
+  const zstdNote = bodies ? `; zstd -3 ${(bodies.slice(0, pool.requestsPerRound).reduce((n, b) => n + b.length, 0) / series).toFixed(1)} B/sample` : '';
+  log(`pool: ${series} series, ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`);
   const sinkBefore = args.sink ? await sinkCounts(args.sink) : null;
   const vmBefore = args.vm ? await vmRowsAdded(args.vm) : 0;
   const cpu0 = args.pid ? cpuSeconds(args.pid) : NaN;
@@ -189,6 +201,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     maxRequests: args.maxRequests,
     timeoutMs: 60_000,
     latencySkip: args.latencySkip,
+      bodies,
   });
   log(`sent ${run.requests} requests in ${run.seconds.toFixed(2)} s: ${Math.round(run.acceptedSamplesPerS)} accepted samples/s, ${run.errors} errors`);
   const arrival: LoadReport['arrival'] = {
