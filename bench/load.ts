@@ -188,7 +188,9 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
   const buildSeconds = (performance.now() - b0) / 1000;
   const series = pool.specs.length;
   const zstdNote = bodies ? `; zstd -3 ${(bodies.slice(0, pool.requestsPerRound).reduce((n, b) => n + b.length, 0) / series).toFixed(1)} B/sample` : '';
-  log(`pool: ${series} series, ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`);
+  log(
+    `pool: ${series} series, ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`,
+  );
   const sinkBefore = args.sink ? await sinkCounts(args.sink) : null;
   const vmBefore = args.vm ? await vmRowsAdded(args.vm) : 0;
   const cpu0 = args.pid ? cpuSeconds(args.pid) : NaN;
@@ -201,7 +203,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     maxRequests: args.maxRequests,
     timeoutMs: 60_000,
     latencySkip: args.latencySkip,
-      bodies,
+    bodies,
   });
   log(`sent ${run.requests} requests in ${run.seconds.toFixed(2)} s: ${Math.round(run.acceptedSamplesPerS)} accepted samples/s, ${run.errors} errors`);
   const arrival: LoadReport['arrival'] = {
