@@ -32,7 +32,7 @@ export class Pipeline {
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
     this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)

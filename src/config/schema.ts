@@ -141,6 +141,17 @@ export const writerSchema = z
      * retried here: its sender gets 503 and retries it.
      */
     connection_retry_attempts: z.number().int().min(0).default(1),
+    /**
+     * Generated-series writes that failed with 429, 5xx or no answer are kept (compressed, as
+     * sent) and retried with backoff and jitter; beyond this many bytes the oldest are dropped
+     * (counted). 64 MiB holds ~90 s of generated series at 1M scored samples/s (~0.7 MB per
+     * 2,000-sample block); 0 turns retrying off. Other 4xx answers are dropped with a logged reason.
+     */
+    generated_buffer_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
   })
   .strict()
   .superRefine((w, ctx) => {
