@@ -31,7 +31,7 @@ export class Pipeline {
     private readonly log: Logger,
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
+    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future }, registry);
     this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
@@ -39,6 +39,7 @@ export class Pipeline {
       encodings: defaultEncodings(),
       downstream,
       consume: this.scoreAccepted,
+      datasourceUp: this.datasourceUp,
       registry,
       log,
     });
@@ -53,6 +54,12 @@ export class Pipeline {
     await this.ingest.drain();
     await this.emit.drain();
   }
+
+  /** The idle clock stops while the datasource fails (outages do not age models). */
+  private readonly datasourceUp = (up: boolean): void => {
+    if (up) this.scoring.clock.up(Date.now());
+    else this.scoring.clock.down(Date.now());
+  };
 
   /**
    * Score the oldest accepted request, and every request of the same tenant waiting behind it,

@@ -219,6 +219,11 @@ export const limitsSchema = z
     max_series: z.number().int().positive().default(2_000_000),
     /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
     series_idle_timeout: duration.prefault('1h'),
+    /**
+     * A sample more than this far ahead of the wall clock is forwarded but neither learned nor
+     * scored (counted): one wrong clock must not make a series' later samples look old.
+     */
+    max_future: duration.prefault('10m'),
   })
   .strict();
 
