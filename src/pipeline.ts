@@ -31,7 +31,7 @@ export class Pipeline {
     private readonly log: Logger,
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future }, registry);
+    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future, keepLabels: cfg.state.path !== '' }, registry);
     this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
@@ -49,10 +49,13 @@ export class Pipeline {
     return this.ingest.write(body, tenant, encoding);
   }
 
-  /** Score what was accepted and wait for the generated series in flight (graceful shutdown). */
-  async drain(): Promise<void> {
+  /**
+   * Score what was accepted and wait for the generated series in flight; with a deadline
+   * (graceful shutdown), also retry the failed ones until then.
+   */
+  async drain(deadlineMs?: number): Promise<void> {
     await this.ingest.drain();
-    await this.emit.drain();
+    await this.emit.drain(deadlineMs);
   }
 
   /** The idle clock stops while the datasource fails (outages do not age models). */

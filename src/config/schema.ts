@@ -76,6 +76,13 @@ export const serverSchema = z
      * in flight is a few MB; the worst case is 64 x max_request_bytes.
      */
     max_in_flight: z.number().int().positive().default(64),
+    /**
+     * On SIGTERM/SIGINT: stop accepting, let the writes in flight finish, score what was
+     * accepted, flush generated series (retrying), write the state snapshot, exit 0, all
+     * within this long (the snapshot is written even when the flush used it all). systemd's
+     * TimeoutStopSec (deploy/systemd: 40s) must be longer. A second signal exits at once.
+     */
+    shutdown_timeout: duration.prefault('30s'),
   })
   .strict();
 
@@ -227,6 +234,19 @@ export const limitsSchema = z
   })
   .strict();
 
+export const stateSchema = z
+  .object({
+    /**
+     * Directory of the model-state snapshot (as vmagent keeps -remoteWrite.tmpDataPath),
+     * relative to the working directory; created when missing. '' turns persistence off
+     * (and the label bytes kept per scored series for it).
+     */
+    path: z.string().default('anomstream-state'),
+    /** How often the snapshot is rewritten (and on SIGTERM/SIGINT, after the drain). */
+    interval: duration.prefault('1m'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -235,6 +255,8 @@ export const configSchema = z
     models: z.record(name('model alias'), modelEntry).optional(),
     writer: writerSchema,
     limits: limitsSchema.default(limitsSchema.parse({})),
+    /** Model state kept across restarts (snapshots). */
+    state: stateSchema.default(stateSchema.parse({})),
     logging: z
       .object({
         /** pino level (--log-level overrides it). */

@@ -13,8 +13,24 @@ export interface ScoringOptions {
   maxSeries: number;
   /** limits.max_future (ms): samples further ahead of the wall clock are neither learned nor scored. Default: no limit (offline replay). */
   maxFutureMs?: number;
+  /** Keep each scored series' label bytes (ScoringState.labels), for snapshots. */
+  keepLabels?: boolean;
   /** The idle clock (stopped while the datasource is down); a new one by default. */
   clock?: UpClock;
+}
+
+/**
+ * The state a snapshot holds for one series, handed to Scoring.restoreSeries(): `count` links,
+ * each naming the current instance it belongs to (-1: none, its model changed), its transform
+ * state and its model's slots at `slotsAt[k]` in `slots`. Filled by the snapshot reader, reused.
+ */
+export class RestoredLinks {
+  count = 0;
+  inst = new Int32Array(8);
+  prevValue = new Float64Array(8);
+  prevTs = new Float64Array(8);
+  slotsAt = new Int32Array(8);
+  slots = new Float64Array(1024);
 }
 
 /**
@@ -26,7 +42,7 @@ export interface ScoringOptions {
  * Per series of the batch: its id from the series index (hashed once per TimeSeries, matched
  * against the queries once per new series); per link of that id: the samples, through the
  * query's counter transform, into the instance's Scorer. Nothing is allocated per sample.
- * State lives in one ScoringState (index, links, model states).
+ * State lives in one ScoringState (index, links, model states, label bytes).
  *
  * Timestamps a model must not learn (issue 16), each forwarded as always and counted in
  * anomstream_samples_not_learned_total{reason}:
@@ -42,7 +58,7 @@ export interface ScoringOptions {
  * The common path pays one comparison per sample for all of this (t within [0, now + max_future]).
  */
 export class Scoring {
-  private readonly st: ScoringState;
+  private st: ScoringState;
   readonly clock: UpClock;
   private readonly instances: InstanceSpec[];
   private readonly maxFutureMs: number;
@@ -53,11 +69,11 @@ export class Scoring {
 
   constructor(
     readonly spec: ScoringSpec,
-    o: ScoringOptions,
+    private readonly o: ScoringOptions,
     registry: Registry,
   ) {
     this.instances = spec.instances;
-    this.st = new ScoringState(spec, o.maxSeries);
+    this.st = new ScoringState(spec, o.maxSeries, o.keepLabels ?? false);
     this.clock = o.clock ?? new UpClock();
     this.maxFutureMs = o.maxFutureMs ?? Infinity;
     this.m = scoringMetrics(registry);
@@ -69,6 +85,11 @@ export class Scoring {
 
   get state(): ScoringState {
     return this.st;
+  }
+
+  /** Drop all state (a restore that failed half-way must leave no half-restored model). */
+  clear(): void {
+    this.st = new ScoringState(this.spec, this.o.maxSeries, this.o.keepLabels ?? false);
   }
 
   /** The idle clock's reading at wall time `nowMs`, in the series index's unit (seconds). */
@@ -205,12 +226,29 @@ export class Scoring {
       this.m.seriesLimit.inc();
       return -1;
     }
-    this.attach(id, b, s, tenant, sink);
+    this.attach(id, b, s, tenant, sink, null);
     return id;
   }
 
-  /** Match series `id` (series s of `b`) against every query; fresh state per matching instance. */
-  private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink): void {
+  /**
+   * A series from a snapshot: series s of `b` (its labels; samples are not read) under
+   * `tenant`, last seen at `seen` (seenNow()'s clock). It goes through the same paths as a new
+   * series (index id, matching against the current queries, state offsets, links, label
+   * bytes); each instance that matches starts from the snapshot's state when `restored` holds
+   * one for it, else cold. Returns the id; -1 when the index is full or already has the series.
+   */
+  restoreSeries(b: WriteBatch, s: number, tenant: string | null, seen: number, restored: RestoredLinks, sink: ScoreSink): number {
+    const index = this.st.index;
+    index.hash(b, s, tenant === null ? 0 : hashString(tenant), this.key);
+    if (index.find(this.key) >= 0) return -1;
+    const id = index.add(this.key, seen);
+    if (id < 0) return -1;
+    this.attach(id, b, s, tenant, sink, restored);
+    return id;
+  }
+
+  /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
+  private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
     const st = this.st;
     const labels = new Map<string, string>();
     b.labels(s);
@@ -220,13 +258,31 @@ export class Scoring {
       if (!matches(q.selector, labels)) continue;
       for (const ii of q.instances) {
         const off = st.allocate(ii);
-        this.instances[ii].scorer.init(st.instances[ii].state, off);
         first = st.links.add(ii, off, first);
+        const r = restored === null ? -1 : restoredIndex(restored, ii);
+        if (r < 0) {
+          this.instances[ii].scorer.init(st.instances[ii].state, off);
+          continue;
+        }
+        const state = st.instances[ii].state;
+        const src = restored!.slots;
+        const from = restored!.slotsAt[r];
+        for (let j = 0, n = st.instances[ii].slots; j < n; j++) state[off + j] = src[from + j];
+        st.links.prevValue[first] = restored!.prevValue[r];
+        st.links.prevTs[first] = restored!.prevTs[r];
       }
     }
     st.links.setFirst(id, first);
-    if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
+    if (first < 0) return;
+    st.labels?.keep(id, b, s, tenant);
+    sink.seriesAdded(b, s, id, tenant, labels);
   }
+}
+
+/** Which of `r`'s links holds instance ii's state, or -1. */
+function restoredIndex(r: RestoredLinks, ii: number): number {
+  for (let k = 0; k < r.count; k++) if (r.inst[k] === ii) return k;
+  return -1;
 }
 
 /** FNV-1a of the tenant: the series index's seed, so one label set under two tenants is two series. */

@@ -19,7 +19,9 @@ const SENTINEL = 123456.789; // replaced on the wire by the stale-marker bits
 async function withApp(queries: string, fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>, extra = ''): Promise<void> {
   const srv = await RecordingServer.start();
   const cfg = parseConfig(
-    parseYaml(`server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n${extra}`),
+    parseYaml(
+      `server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\nstate: { path: '' }\n${extra}`,
+    ),
   );
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}`;
