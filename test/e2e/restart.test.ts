@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, distinctSamples, dumpProcesses, requireBinaries, seriesKey, waitFor, type InputSeries } from './harness.js';
+import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, configYaml, distinctSamples, dumpProcesses, requireBinaries, seriesKey, sleep, waitFor, type InputSeries } from './harness.js';
 
 const WARMUP = 16;
 const SCORED = 20;
@@ -126,14 +126,28 @@ test(
     const ds = dataset(prefix);
     await withRestartStack(t, prefix, async (vm, anom, agent) => {
       await warmUp(vm, anom, agent, prefix, ds);
+      // Mid-load: the remaining points come one by one every 100 ms; the kill lands while vmagent
+      // is sending them (some accepted and scored, some accepted and not yet scored, some not sent).
+      let next = BEFORE;
+      const feed = (async () => {
+        for (; next < POINTS; next++) {
+          await agent.importJsonLines(ds.all, next, next + 1); // vmagent holds them and retries while anomstream is away
+          await sleep(100);
+        }
+      })();
+      const requests = await anom.metric('anomstream_write_requests_total');
+      await waitFor('vmagent sending the points after the warm-up', async () => ((await anom.metric('anomstream_write_requests_total')) > requests + 1 ? true : undefined));
       anom.proc.child.kill('SIGKILL');
+      // Points imported from now on can only reach anomstream after the restart (the one being imported may go either way).
+      const firstAfter = next + 1;
       await anom.proc.wait();
-      await agent.importJsonLines(ds.all, BEFORE, POINTS); // vmagent holds them and retries
+      await feed;
+      assert.ok(firstAfter < POINTS - 5, `killed mid-load (at point ${firstAfter} of ${POINTS})`);
       await anom.restart();
       assert.equal(await anom.metric('anomstream_state_restores_total{result="restored"}'), 1);
       assert.equal(await anom.metric('anomstream_state_restored_series'), SCORED);
       await allRaw(vm, prefix, ds.all);
-      const after = Array.from({ length: POINTS - BEFORE }, (_, k) => BEFORE + k);
+      const after = Array.from({ length: POINTS - firstAfter }, (_, k) => firstAfter + k);
       const n = await scoredFrom(vm, prefix, ds.scored, after, 30_000);
       assert.ok(n >= 0.9 * SCORED, `${n} of ${SCORED} scored series have a score at their first point after the restart`);
     });
