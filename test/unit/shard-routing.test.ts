@@ -30,6 +30,7 @@ function yaml(url: string, extra: string, reader = ''): unknown {
       reader,
       'models: { z: { class: zscore_online, min_n_samples_seen: 2 } }',
       `writer: { datasource_url: "${url}" }`,
+      'state: { path: "" }',
       extra,
       '',
     ].join('\n'),
@@ -92,8 +93,11 @@ function captured(sink: CaptureServer): Generated {
 }
 
 function metric(app: App, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(app.registry.render());
-  return m ? Number(m[1]) : NaN;
+  const line = app.registry
+    .render()
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
 }
 
 test('shard: only the owned series are scored; the others are forwarded and counted once each', async () => {
@@ -153,7 +157,7 @@ test('ignore_labels: an HA pair shares one model and one set of generated series
       }
       await app.drain();
       learnt.set('scored', metric(app, 'anomstream_samples_scored_total'));
-      learnt.set('dup', metric(app, 'anomstream_samples_out_of_order_total'));
+      learnt.set('dup', metric(app, 'anomstream_samples_not_learned_total{reason="duplicate"}'));
       learnt.set('models', metric(app, 'anomstream_scored_series'));
       learnt.set('series', metric(app, 'anomstream_series'));
     });
