@@ -236,8 +236,7 @@ export class Scoring {
       this.m.seriesLimit.inc();
       return -1;
     }
-    const ownership = this.spec.ownership;
-    if (ownership !== null && !ownership.owns(b, s)) {
+    if (!this.owns(b, s)) {
       this.m.notOwned.inc();
       this.st.links.setFirst(id, -1);
       return id;
@@ -246,21 +245,51 @@ export class Scoring {
     return id;
   }
 
+  /** Does this instance own series s of `b` (shard:)? Always, without a shard setting. */
+  owns(b: WriteBatch, s: number): boolean {
+    const ownership = this.spec.ownership;
+    return ownership === null || ownership.owns(b, s);
+  }
+
   /**
    * A series from a snapshot: series s of `b` (its labels; samples are not read) under
    * `tenant`, last seen at `seen` (seenNow()'s clock). It goes through the same paths as a new
    * series (index id, matching against the current queries, state offsets, links, label
    * bytes); each instance that matches starts from the snapshot's state when `restored` holds
-   * one for it, else cold. Returns the id; -1 when the index is full or already has the series.
+   * one for it, else cold. Returns the id; -1 when the index is full; DUPLICATE when the index
+   * has the series already (files of several instances merged by `anomstream state`): the
+   * state seen last is kept.
    */
   restoreSeries(b: WriteBatch, s: number, tenant: string | null, seen: number, restored: RestoredLinks, sink: ScoreSink): number {
     const index = this.st.index;
-    index.hash(b, s, tenant === null ? 0 : hashString(tenant), this.key);
-    if (index.find(this.key) >= 0) return -1;
+    const seed = tenant === null ? 0 : hashString(tenant);
+    if (this.ignore === null) index.hash(b, s, seed, this.key);
+    else index.hashIgnoring(b, s, seed, this.key, this.ignore);
+    const have = index.find(this.key);
+    if (have >= 0) {
+      if (seen > index.seenAt(have)) {
+        this.restoreLinks(have, restored);
+        index.touch(have, seen);
+      }
+      return DUPLICATE;
+    }
     const id = index.add(this.key, seen);
     if (id < 0) return -1;
     this.attach(id, b, s, tenant, sink, restored);
     return id;
+  }
+
+  /** Series id's models that `restored` holds state for take it. */
+  private restoreLinks(id: number, restored: RestoredLinks): void {
+    const st = this.st;
+    for (let k = st.links.first[id]; k >= 0; k = st.links.next[k]) {
+      const ii = st.links.inst[k];
+      const r = restoredIndex(restored, ii);
+      if (r < 0) continue;
+      st.instances[ii].state.set(restored.slots.subarray(restored.slotsAt[r], restored.slotsAt[r] + st.instances[ii].slots), st.links.offset[k]);
+      st.links.prevValue[k] = restored.prevValue[r];
+      st.links.prevTs[k] = restored.prevTs[r];
+    }
   }
 
   /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
@@ -294,6 +323,9 @@ export class Scoring {
     sink.seriesAdded(b, s, id, tenant, labels);
   }
 }
+
+/** Scoring.restoreSeries(): the series is there already. */
+export const DUPLICATE = -2;
 
 /** Which of `r`'s links holds instance ii's state, or -1. */
 function restoredIndex(r: RestoredLinks, ii: number): number {

@@ -17,10 +17,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Hashmod } from '../../src/scoring/hashmod.js';
-import { Anomstream, VMAGENT_BIN, VM_BIN, VictoriaMetrics, VmAgent, buildWriteRequest, dumpProcesses, request, requireBinaries, seriesKey, tempDir, waitFor, type InputSeries } from './harness.js';
+import { Anomstream, VMAGENT_BIN, VM_BIN, buildWriteRequest, requireBinaries, seriesKey, waitFor, type InputSeries } from './harness.js';
+import { SOURCE_LABELS, pushRounds, rawExactlyOnce, shardConfig, shardingVmAgent, shares, withShardStack } from './shard-support.js';
 
 const BASE = 1000; // matched series, each sent by both replicas
 const UNMATCHED = 100;
@@ -28,7 +27,6 @@ const POINTS = 8;
 const WARMUP = 3; // min_n_samples_seen
 const STEP = 15_000;
 const T0 = Math.floor((Date.now() - 30 * 60_000) / STEP) * STEP;
-const SOURCE_LABELS = ['__name__', 'instance'];
 const hashmod = new Hashmod({ sourceLabels: SOURCE_LABELS, count: 2 });
 
 function points(i: number): Pick<InputSeries, 'timestamps' | 'values'> {
@@ -48,53 +46,18 @@ function baseSeries(): InputSeries[] {
 
 const replicaOf = (s: InputSeries, replica: string): InputSeries => ({ ...s, labels: { ...s.labels, replica } });
 
-function config(port: number, vm: string, index: number): string {
-  return [
-    `server: { listen: "127.0.0.1:${port}" }`,
-    'reader:',
-    `  queries: { node: '{__name__=~"shard_test_.+"}' }`,
-    '  ignore_labels: [replica]',
-    `models: { z: { class: zscore_online, min_n_samples_seen: ${WARMUP} } }`,
-    `writer: { datasource_url: "${vm}" }`,
-    `shard: { count: 2, index: ${index}, source_labels: [${SOURCE_LABELS.join(', ')}] }`,
-    '',
-  ].join('\n');
-}
-
-async function metrics(a: Anomstream): Promise<Map<string, number>> {
-  const r = await request(`${a.url}/metrics`);
-  const out = new Map<string, number>();
-  for (const m of r.body.toString().matchAll(/^([a-z_]+) (\S+)$/gm)) out.set(m[1], Number(m[2]));
-  return out;
-}
-
 test('two instances behind a hashmod-sharding vmagent: each raw sample once, one score series set per series, each instance its share', { timeout: 240_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
-  const dir = tempDir('shard-scale');
-  let vm: VictoriaMetrics | undefined;
-  const anoms: Anomstream[] = [];
-  let agent: VmAgent | undefined;
-  try {
-    vm = await VictoriaMetrics.start();
-    for (const i of [0, 1]) anoms.push(await Anomstream.start((port) => config(port, vm!.url, i)));
-    const args: string[] = [];
-    anoms.forEach((a, i) => {
-      const file = join(dir, `shard-${i}.yml`);
-      writeFileSync(file, `- action: hashmod\n  source_labels: [${SOURCE_LABELS.join(', ')}]\n  modulus: 2\n  target_label: __tmp_shard\n- action: keep\n  source_labels: [__tmp_shard]\n  regex: "${i}"\n`);
-      if (i > 0) args.push(`-remoteWrite.url=${a.url}/api/v1/write`);
-      args.push(`-remoteWrite.urlRelabelConfig=${file}`);
-    });
-    agent = await VmAgent.start(`${anoms[0].url}/api/v1/write`, args);
+  await withShardStack(t, 'shard-scale', async (st) => {
+    const { vm, anoms } = st;
+    for (const index of [0, 1]) anoms.push(await Anomstream.start((port) => shardConfig(port, { vm: vm.url, count: 2, index, warmup: WARMUP, expr: '{__name__=~"shard_test_.+"}', ignore: ['replica'] })));
+    const agent = (st.agent = await shardingVmAgent(st.dir, anoms));
 
     const base = baseSeries();
     const unmatched: InputSeries[] = Array.from({ length: UNMATCHED }, (_, i) => ({ labels: { __name__: 'shard_other', instance: `h${i}:9100`, replica: 'a' }, ...points(i) }));
     const sent = [...base.map((s) => replicaOf(s, 'a')), ...base.map((s) => replicaOf(s, 'b')), ...unmatched];
-    // One import per timestamp, as scrapes arrive; each waited for until vmagent has sent it on.
-    for (let k = 0; k < POINTS; k++) {
-      const before = await agent.metric('vmagent_remotewrite_requests_total');
-      await agent.importJsonLines(sent, k, k + 1);
-      await waitFor(`vmagent to remote-write round ${k} to both instances`, async () => ((await agent!.metric('vmagent_remotewrite_requests_total')) >= before + 2 ? true : undefined));
-    }
+    // One import per timestamp, as scrapes arrive; each waited for until vmagent has sent it to both instances.
+    await pushRounds(agent, sent, 0, POINTS, 2);
     // A matched series that shard 1 owns, written straight to instance 0 (a misrouting sender).
     const stray: InputSeries = { labels: { __name__: 'shard_test_stray', instance: 'stray-0:9100' }, ...points(0) };
     for (let n = 1; hashmod.ofPairs(Object.entries(stray.labels)) !== 1; n++) stray.labels.instance = `stray-${n}:9100`;
@@ -102,23 +65,7 @@ test('two instances behind a hashmod-sharding vmagent: each raw sample once, one
     sent.push(stray);
 
     // Raw: every sample of every series (both copies, unmatched, stray), exactly once.
-    const raw = await waitFor(
-      'every raw sample in VictoriaMetrics',
-      async () => {
-        const got = await vm!.exportSeries('{__name__=~"shard_.+", for=""}');
-        return got.reduce((n, s) => n + s.timestamps.length, 0) >= sent.length * POINTS ? got : undefined;
-      },
-      60_000,
-      500,
-    );
-    const rawByKey = new Map(raw.map((s) => [seriesKey(s.metric), s]));
-    assert.equal(raw.length, sent.length, 'one stored series per sent series');
-    for (const s of sent) {
-      const got = rawByKey.get(seriesKey(s.labels));
-      assert.ok(got, `raw series ${seriesKey(s.labels)} stored`);
-      assert.deepEqual(got.timestamps, s.timestamps, `${seriesKey(s.labels)}: each sample exactly once`);
-      assert.deepEqual(got.values, s.values);
-    }
+    await rawExactlyOnce(vm, '{__name__=~"shard_.+", for=""}', sent);
 
     // Scores: one set per base series, labels independent of the instance and of the replica.
     const scored = POINTS - WARMUP;
@@ -148,25 +95,17 @@ test('two instances behind a hashmod-sharding vmagent: each raw sample once, one
     assert.equal(all.length, 4 * BASE, 'anomaly_score, yhat, yhat_lower, yhat_upper per series, no more');
 
     // Each instance: exactly its share, both non-empty, together all; the stray counted on instance 0.
-    const owned = [0, 1].map((i) => base.filter((s) => hashmod.ofPairs(Object.entries(s.labels)) === i).length);
-    const m = await Promise.all(anoms.map(metrics));
+    const owned = shares(base, 2);
     t.diagnostic(`shares ${owned.join(' / ')} of ${BASE} series`);
     for (const i of [0, 1]) {
+      const a = anoms[i];
       assert.ok(owned[i] > BASE / 4, `shard ${i} owns a fair share: ${owned[i]}`);
-      assert.equal(m[i].get('anomstream_scored_series'), owned[i], `instance ${i}: models for its share only`);
-      assert.equal(m[i].get('anomstream_samples_scored_total'), owned[i] * POINTS, `instance ${i}: each of its series' timestamps learnt once`);
-      assert.equal(await anoms[i].metric('anomstream_samples_not_learned_total{reason="duplicate"}'), owned[i] * POINTS, `instance ${i}: the other replica's copies not learnt`);
+      assert.equal(await a.metric('anomstream_scored_series'), owned[i], `instance ${i}: models for its share only`);
+      assert.equal(await a.metric('anomstream_samples_scored_total'), owned[i] * POINTS, `instance ${i}: each of its series' timestamps learnt once`);
+      assert.equal(await a.metric('anomstream_samples_not_learned_total{reason="duplicate"}'), owned[i] * POINTS, `instance ${i}: the other replica's copies not learnt`);
     }
     assert.equal(owned[0] + owned[1], BASE);
-    assert.equal(m[0].get('anomstream_series_not_owned_total'), 1, 'the stray series is counted by the instance that does not own it');
-    assert.equal(m[1].get('anomstream_series_not_owned_total'), 0, 'vmagent misrouted nothing');
-  } catch (e) {
-    dumpProcesses(t, [agent?.proc, ...anoms.map((a) => a.proc), vm?.proc]);
-    throw e;
-  } finally {
-    await agent?.close();
-    for (const a of anoms) await a.close();
-    await vm?.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assert.equal(await anoms[0].metric('anomstream_series_not_owned_total'), 1, 'the stray series is counted by the instance that does not own it');
+    assert.equal(await anoms[1].metric('anomstream_series_not_owned_total'), 0, 'vmagent misrouted nothing');
+  });
 });
