@@ -98,6 +98,7 @@ export class Ingest {
   /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
   private readonly rejectLog = new Throttle(10_000);
   private readonly retryLog = new Throttle(10_000);
+  private readonly configLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
 
   constructor(private readonly o: IngestOptions) {
@@ -167,7 +168,7 @@ export class Ingest {
     if (batch.staleCount) this.m.stale.inc(batch.staleCount);
   }
 
-  /** The forward failure policy: the datasource's rejection is the sender's 400; anything else is retryable. */
+  /** The forward failure policy: the datasource's rejection (400, 409) is the sender's 400; anything else is retryable. */
   private failed(raw: PostResult): WriteResult {
     this.m.forwardErr.inc();
     if (raw.outcome === 'rejected') {
@@ -176,6 +177,14 @@ export class Ingest {
       return { status: 400, message: raw.reason };
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
+    if (raw.setting !== undefined) {
+      // The datasource answered, but not about the data: a configuration problem. An error, since
+      // the sender keeps retrying (and buffering) until someone fixes it.
+      const suppressed = this.configLog.take();
+      if (suppressed >= 0)
+        this.o.log.error({ answer: raw.reason, check: raw.setting, suppressed }, `the datasource answered ${raw.status} to a raw request; answering 503 so the sender keeps the data: check ${raw.setting}`);
+      return { status: 503, message: raw.reason };
+    }
     const suppressed = this.retryLog.take();
     if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
     return { status: 503, message: raw.reason };
