@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
 import { generatedSinkFor } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
+import { MemoryBudget, defaultMemoryBudget } from './ingest/budget.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
 import type { Registry } from './metrics/registry.js';
@@ -23,6 +24,8 @@ export class Pipeline {
   readonly ingest: Ingest;
   readonly scoring: Scoring;
   readonly emit: Emitter;
+  /** server.max_memory_bytes: request bodies (counted by the receiver) and ingest's slots. */
+  readonly memory: MemoryBudget;
 
   constructor(
     cfg: Config,
@@ -30,6 +33,7 @@ export class Pipeline {
     registry: Registry,
     private readonly log: Logger,
   ) {
+    this.memory = new MemoryBudget(cfg.server.max_memory_bytes ?? defaultMemoryBudget());
     const spec = compileScoring(cfg.reader.queries, cfg.models);
     this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
     this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);

@@ -71,11 +71,35 @@ export const serverSchema = z
       .positive()
       .default(32 * 1024 * 1024),
     /**
-     * Write requests processed at once; more are answered 503 + Retry-After (senders retry).
-     * Each holds its body and decoded columns: vmagent sends ~100 KB per 2,000 samples, so 64
-     * in flight is a few MB; the worst case is 64 x max_request_bytes.
+     * Write requests processed at once. A write takes a slot only once its body is in memory (a
+     * slow sender holds a connection, not a slot); more wait up to max_queue_duration for one.
      */
     max_in_flight: z.number().int().positive().default(64),
+    /**
+     * How long a write whose body is in memory waits for a slot before it is answered 503 +
+     * Retry-After (VictoriaMetrics' -insert.maxQueueDuration, whose default is 1m; 10s keeps a
+     * sender's retry well inside its own timeouts: vmagent's -remoteWrite.sendTimeout is 1m).
+     */
+    max_queue_duration: duration.prefault('10s'),
+    /**
+     * Bytes of request data held at once: bodies being read and waiting, their decompressed
+     * WriteRequests and decoded columns until scored, and the buffers kept for reuse; counted
+     * before each allocation (the decompressed size from the snappy header), so that too much
+     * gets 503, never an OOM. Default: a quarter of the memory available to the process (the
+     * cgroup's memory.max when there is one, else the machine's total memory).
+     */
+    max_memory_bytes: z.number().int().positive().optional(),
+    /** Open client connections; further ones are closed at once (counted). */
+    max_connections: z.number().int().positive().default(4096),
+    /**
+     * A whole request (headers and body) must arrive within this; headers within min(10s, this).
+     * Otherwise 408 and the connection is closed (the sender retries).
+     */
+    read_timeout: duration.prefault('30s'),
+    /** Bytes/s a request body must average after its first 5 s, else 408 (0: no minimum). */
+    min_read_rate: z.number().int().min(0).default(1024),
+    /** Keep-alive connections idle this long are closed (longer than vmagent's own 1m idle timeout, so the sender closes first). */
+    idle_timeout: duration.prefault('65s'),
   })
   .strict();
 
