@@ -4,6 +4,8 @@ import { connectionFor } from './forward/connection.js';
 import { Downstream } from './forward/downstream.js';
 import { Registry, registerProcessMetrics } from './metrics/registry.js';
 import { Pipeline } from './pipeline.js';
+import { readConfigFile } from './config/files.js';
+import { authenticatorFor } from './receive/auth.js';
 import { Receiver, parseListen } from './receive/server.js';
 
 /** A running anomstream: receiver -> pipeline -> downstream, plus the health loop. */
@@ -56,6 +58,11 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     minReadRate: cfg.server.min_read_rate,
     idleTimeoutMs: cfg.server.idle_timeout,
     memory: pipeline.memory,
+    auth: authenticatorFor(cfg.server.auth),
+    metricsAuth: cfg.server.metrics_auth,
+    tls: listenerTls(cfg.server),
+    tenantPaths: cfg.server.tenant_paths,
+    allowedTenants: cfg.server.allowed_tenants ? new Set(cfg.server.allowed_tenants) : null,
     readable: (encoding) => pipeline.ingest.readable(encoding),
     write: (body, tenant, encoding) => pipeline.write(body, tenant, encoding),
     readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
@@ -77,4 +84,11 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
       await downstream.close();
     },
   };
+}
+
+/** server.tls_*: the listener's certificate, key and client CA (files checked at config load). */
+function listenerTls(s: Config['server']): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (s.tls_cert_file === undefined || s.tls_key_file === undefined) return undefined;
+  const tls = { cert: readConfigFile('server.tls_cert_file', s.tls_cert_file), key: readConfigFile('server.tls_key_file', s.tls_key_file) };
+  return s.tls_client_ca_file === undefined ? tls : { ...tls, ca: readConfigFile('server.tls_client_ca_file', s.tls_client_ca_file) };
 }

@@ -100,8 +100,45 @@ export const serverSchema = z
     min_read_rate: z.number().int().min(0).default(1024),
     /** Keep-alive connections idle this long are closed (longer than vmagent's own 1m idle timeout, so the sender closes first). */
     idle_timeout: duration.prefault('65s'),
+    /**
+     * Credentials every write must carry (absent: none): {user, password} (basic auth, vmagent's
+     * -remoteWrite.basicAuth.*), {bearer_token} or {bearer_token_file} (re-read when it changes).
+     * Wrong or missing: 401 with WWW-Authenticate, nothing forwarded. GET /health is always open.
+     */
+    auth: z.union([z.object({ user: text, password: text }).strict(), z.object({ bearer_token: text }).strict(), z.object({ bearer_token_file: z.string().min(1) }).strict()]).optional(),
+    /** With server.auth: GET /metrics and /ready need the same credentials (false: open, e.g. for a scraper without them). */
+    metrics_auth: z.boolean().default(true),
+    /** Serve HTTPS with this certificate (PEM; with tls_key_file). */
+    tls_cert_file: z.string().optional(),
+    tls_key_file: z.string().optional(),
+    /** With TLS: require client certificates signed by this CA bundle (mTLS). */
+    tls_client_ca_file: z.string().optional(),
+    /**
+     * Accept vmagent's cluster paths /insert/<tenant>/prometheus/api/v1/write, whose tenant then
+     * wins over writer.tenant_id (vmagent's -enableMultitenantHandlers). Off: such a path gets 400
+     * with a reason and nothing is written, so a client cannot pick its tenant.
+     */
+    tenant_paths: z.boolean().default(false),
+    /** With tenant_paths: the tenants a path may name ('A', 'A:B', 'multitenant'); absent: any. */
+    allowed_tenants: z.array(z.union([z.string(), z.number()]).transform((v) => String(v).trim())).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((sv, ctx) => {
+    if (sv === null || typeof sv !== 'object') return;
+    if ((sv.tls_cert_file === undefined) !== (sv.tls_key_file === undefined)) {
+      const [have, missing] = sv.tls_cert_file === undefined ? ['tls_key_file', 'tls_cert_file'] : ['tls_cert_file', 'tls_key_file'];
+      ctx.addIssue({ code: 'custom', path: [missing], message: `expected together with server.${have} (HTTPS needs the certificate and its key)` });
+    }
+    if (sv.tls_client_ca_file !== undefined && sv.tls_cert_file === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tls_client_ca_file'], message: 'expected server.tls_cert_file and server.tls_key_file too (client certificates need HTTPS)' });
+    }
+    for (const [i, t] of (sv.allowed_tenants ?? []).entries()) {
+      if (typeof t === 'string' && !TENANT_RE.test(t)) ctx.addIssue({ code: 'custom', path: ['allowed_tenants', i], message: `expected 'multitenant', 'A' or 'A:B' (A, B integers), got '${t}'` });
+    }
+    if (sv.allowed_tenants !== undefined && sv.tenant_paths !== true) {
+      ctx.addIssue({ code: 'custom', path: ['allowed_tenants'], message: 'has no effect without server.tenant_paths: true (tenant paths are refused)' });
+    }
+  }, ALWAYS);
 
 export const readerSchema = z
   .object({

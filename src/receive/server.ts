@@ -1,19 +1,26 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import type { WriteResult } from '../ingest/ingest.js';
 import { Slots } from './admission.js';
+import type { Authenticator } from './auth.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
 //
 //   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
-//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
-//   GET  /health  200 while the process runs
+//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant, only
+//                 with server.tenant_paths (else 400), and one of server.allowed_tenants
+//   GET  /health  200 while the process runs (always open)
 //   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
 //                 service exactly when it should be buffering)
 //   GET  /metrics self-monitoring
+// With server.auth, writes (and /metrics, /ready unless server.metrics_auth is false) without the
+// right credentials get 401 + WWW-Authenticate, and nothing is read or forwarded. With
+// server.tls_cert_file/tls_key_file the listener speaks HTTPS only (client certificates required
+// with server.tls_client_ca_file).
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
@@ -54,6 +61,15 @@ export interface ReceiverOptions {
   /** Keep-alive connections idle this long are closed. */
   idleTimeoutMs: number;
   memory: BodyMemory;
+  /** server.auth; null: none. */
+  auth: Authenticator | null;
+  /** /metrics and /ready need the credentials too. */
+  metricsAuth: boolean;
+  /** HTTPS (PEM); `ca`: require client certificates signed by it. */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Accept /insert/<tenant>/... paths; `allowedTenants`: only these (null: any). */
+  tenantPaths: boolean;
+  allowedTenants: ReadonlySet<string> | null;
   /** Can a body of this Content-Encoding (lower case) be read? Others get 415 without being read. */
   readable: (encoding: string) => boolean;
   write: WriteHandler;
@@ -84,7 +100,7 @@ interface Reading {
 type RefusedReason = 'server.max_queue_duration' | 'server.max_memory_bytes' | 'server.read_timeout' | 'server.min_read_rate';
 
 export class Receiver {
-  readonly server: Server;
+  readonly server: Server | TlsServer;
   private ready = false;
   private readonly slots: Slots;
   /** Writes between their body's end and their answer (in a slot or waiting for one). */
@@ -98,16 +114,16 @@ export class Receiver {
 
   constructor(private readonly o: ReceiverOptions) {
     const requestTimeout = o.readTimeoutMs;
-    this.server = createServer(
-      {
-        keepAliveTimeout: o.idleTimeoutMs,
-        requestTimeout,
-        headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
-        // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
-        connectionsCheckingInterval: Math.min(1000, requestTimeout),
-      },
-      (req, res) => this.route(req, res),
-    );
+    const http: ServerOptions = {
+      keepAliveTimeout: o.idleTimeoutMs,
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.route(req, res);
+    const tls = o.tls;
+    this.server = tls ? createTlsServer({ ...http, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest) : createServer(http, onRequest);
     this.server.maxConnections = o.maxConnections;
     this.server.maxHeadersCount = 100;
     this.slots = new Slots(o.maxInFlight, o.maxQueueMs);
@@ -129,7 +145,7 @@ export class Receiver {
       reading.set(this.reading.size);
       conns.set(this.connections);
     });
-    this.server.on('connection', (socket) => {
+    this.server.on(tls ? 'secureConnection' : 'connection', (socket: import('node:net').Socket) => {
       this.connections++;
       socket.once('close', () => this.connections--);
     });
@@ -173,26 +189,44 @@ export class Receiver {
     const path = q < 0 ? url : url.slice(0, q);
     let tenant: string | null = null;
     let isWrite = WRITE_PATHS.has(path);
-    if (!isWrite) {
-      const m = TENANT_PATH.exec(path);
-      if (m) {
-        if (!TENANT_RE.test(m[1])) return this.reply(res, 400, `invalid tenant '${m[1]}' in path: expected 'A', 'A:B' (integers) or 'multitenant'`);
-        tenant = m[1];
-        isWrite = true;
-      }
-    }
+    const m = isWrite ? null : TENANT_PATH.exec(path);
+    if (m) isWrite = true;
     if (isWrite) {
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
+      if (!this.authorized(req, res)) return;
+      if (m) {
+        const why = this.tenantRefused(m[1]);
+        if (why !== null) return this.refuseUnread(req, res, 400, why);
+        tenant = m[1];
+      }
       return void this.write(req, res, tenant);
     }
     if (path === '/health' || path === '/ready' || path === '/metrics') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'use GET', { allow: 'GET, HEAD' });
       if (path === '/health') return this.reply(res, 200, 'OK');
+      if (this.o.metricsAuth && !this.authorized(req, res)) return;
       if (path === '/ready') return this.ready ? this.reply(res, 200, `OK\n${this.o.readyDetail()}`) : this.reply(res, 503, 'not ready');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       return void res.end(this.o.registry.render());
     }
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);
+  }
+
+  /** True with server.auth's credentials (or without server.auth); otherwise answers 401 (body unread). */
+  private authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const auth = this.o.auth;
+    if (auth === null || auth.check(req.headers.authorization)) return true;
+    const what = req.headers.authorization === undefined ? 'missing' : 'wrong';
+    this.refuseUnread(req, res, 401, `${what} credentials: this anomstream requires server.auth (${auth.method})`, { 'www-authenticate': auth.challenge });
+    return false;
+  }
+
+  /** Why a tenant path may not be used (server.tenant_paths, server.allowed_tenants), or null. */
+  private tenantRefused(t: string): string | null {
+    if (!this.o.tenantPaths) return `tenant paths are off (server.tenant_paths: false): write to /api/v1/write (writer.tenant_id decides the tenant), or set server.tenant_paths: true`;
+    if (!TENANT_RE.test(t)) return `invalid tenant '${t}' in path: expected 'A', 'A:B' (integers) or 'multitenant'`;
+    if (this.o.allowedTenants !== null && !this.o.allowedTenants.has(t)) return `tenant '${t}' is not in server.allowed_tenants`;
+    return null;
   }
 
   private async write(req: IncomingMessage, res: ServerResponse, tenant: string | null): Promise<void> {
