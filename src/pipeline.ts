@@ -39,6 +39,9 @@ export class Pipeline {
     this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
+      maxSeriesPerRequest: cfg.limits.max_series_per_request,
+      maxSamplesPerRequest: cfg.limits.max_samples_per_request,
+      memory: this.memory,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)
       encodings: defaultEncodings(),
       downstream,

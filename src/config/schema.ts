@@ -269,6 +269,16 @@ export const limitsSchema = z
     max_series: z.number().int().positive().default(2_000_000),
     /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
     series_idle_timeout: duration.prefault('1h'),
+    /**
+     * Series one request may hold; more: 400, nothing forwarded (the sender would send it again
+     * unchanged). VictoriaMetrics has no such limit (only -maxInsertRequestSize); senders send far
+     * fewer: vmagent at most -remoteWrite.maxRowsPerBlock (10,000) samples, Prometheus
+     * max_samples_per_send (2,000). Bounds the work and the decoded columns (25 bytes per series)
+     * of a request of empty series (2 bytes each on the wire).
+     */
+    max_series_per_request: z.number().int().positive().default(100_000),
+    /** Samples one request may hold; more: 400, nothing forwarded (17 bytes of decoded columns per sample). */
+    max_samples_per_request: z.number().int().positive().default(1_000_000),
   })
   .strict();
 

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * server.max_memory_bytes: the bytes of request data anomstream may hold at once. Every large
@@ -29,10 +31,50 @@ export class MemoryBudget {
     return true;
   }
 
+  /** Take `n` bytes whether they fit or not: for memory already allocated that must be counted. */
+  force(n: number): void {
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
   /** Give back `n` bytes taken earlier. */
   give(n: number): void {
     this.used -= n;
   }
+
+  /**
+   * `n` bytes of buffers were just dropped (a trimmed request slot). V8 frees an ArrayBuffer only
+   * when a garbage collection finds it, and after a burst nothing allocates any more, so none comes
+   * by itself: the memory of the burst would stay resident. Once RECLAIM_BYTES have been dropped,
+   * a full collection runs RECLAIM_DELAY_MS later (at most one per RECLAIM_DELAY_MS; a few ms on
+   * anomstream's small heap: series state lives in typed arrays).
+   */
+  dropped(n: number): void {
+    this.droppedBytes += n;
+    if (this.droppedBytes < RECLAIM_BYTES || this.reclaimTimer !== undefined) return;
+    this.reclaimTimer = setTimeout(() => {
+      this.reclaimTimer = undefined;
+      this.droppedBytes = 0;
+      collectGarbage();
+    }, RECLAIM_DELAY_MS).unref();
+  }
+
+  private droppedBytes = 0;
+  private reclaimTimer: NodeJS.Timeout | undefined;
+}
+
+const RECLAIM_BYTES = 16 << 20;
+const RECLAIM_DELAY_MS = 1000;
+
+let gc: (() => void) | undefined;
+
+/** A full garbage collection (node's --expose-gc function, obtained once without the flag on the command line). */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
 }
 
 /** Share of the memory available to the process that the default budget takes. */

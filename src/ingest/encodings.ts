@@ -6,9 +6,16 @@ import { SnappyReader } from '../wire/snappy.js';
  * the next call on the same decompressor (each request in flight has its own). A body whose
  * decompressed size would pass `limit` is refused (DecodeError ANOM_DECODE_TOO_LARGE) before
  * that memory is taken; an unreadable one throws DecodeError with the encoding's code.
+ *
+ * For server.max_memory_bytes: `memoryBytes` is what the decompressor holds (its reused buffers),
+ * and `growthFor(body, limit)` what decompress(body, limit) would add to it, read from the
+ * body's header (snappy's length varint, zstd's Frame_Content_Size) before decompressing. Without
+ * growthFor, `limit` bytes are set aside for every decompress() and the excess given back after.
  */
 export interface Decompressor {
   decompress(body: Uint8Array, limit: number): Uint8Array;
+  readonly memoryBytes: number;
+  growthFor?(body: Uint8Array, limit: number): number;
 }
 
 /** A Content-Encoding anomstream reads. */

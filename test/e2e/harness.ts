@@ -455,15 +455,16 @@ export class Anomstream {
   /**
    * Writes `configYaml(port)` to a temp dir and starts `node dist/src/cli.js --config FILE`;
    * resolves once GET /ready answers 200 (over HTTPS trusting `ca`, with `headers`, when given),
-   * or 401 when no `headers` are given (a config with server.auth).
+   * or 401 when no `headers` are given (a config with server.auth). `env`: the process' environment
+   * (default: the test's).
    */
-  static async start(configYaml: (port: number) => string, opts: { ca?: Buffer; headers?: Record<string, string> } = {}): Promise<Anomstream> {
+  static async start(configYaml: (port: number) => string, opts: { ca?: Buffer; headers?: Record<string, string>; env?: NodeJS.ProcessEnv } = {}): Promise<Anomstream> {
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: build first (npx tsc -p .)`);
     const port = await freePort();
     const dir = tempDir('anomstream');
     const file = join(dir, 'config.yaml');
     writeFileSync(file, configYaml(port));
-    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file]);
+    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file], { env: opts.env });
     const a = new Anomstream(proc, port, dir, opts.ca ? 'https' : 'http');
     try {
       await waitHealthy(proc, `${a.url}/ready`, 20_000, { ...opts, authIsUp: opts.headers === undefined });
