@@ -35,8 +35,10 @@ export class Pipeline {
   ) {
     this.memory = new MemoryBudget(cfg.server.max_memory_bytes ?? defaultMemoryBudget());
     const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
+    const l = cfg.limits;
+    const labelLimits = { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len };
+    this.scoring = new Scoring(spec, l.max_series, registry, labelLimits);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log, labelLimits);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       maxSeriesPerRequest: cfg.limits.max_series_per_request,

@@ -279,6 +279,14 @@ export const limitsSchema = z
     max_series_per_request: z.number().int().positive().default(100_000),
     /** Samples one request may hold; more: 400, nothing forwarded (17 bytes of decoded columns per sample). */
     max_samples_per_request: z.number().int().positive().default(1_000_000),
+    /**
+     * Per series, as VictoriaMetrics' -maxLabelsPerTimeseries, -maxLabelNameLen, -maxLabelValueLen
+     * (bytes): a series over one is forwarded unchanged (VictoriaMetrics applies its own rules)
+     * but not scored, counted by reason; a generated series that would break one is not written.
+     */
+    max_labels_per_series: z.number().int().positive().default(40),
+    max_label_name_len: z.number().int().positive().default(256),
+    max_label_value_len: z.number().int().positive().default(4096),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import type { InstanceSpec } from '../scoring/instances.js';
+import type { LabelLimits } from '../scoring/scoring.js';
 import { GeneratedBlock } from './block.js';
 import type { GeneratedSink } from './sinks.js';
 import { TenancyCheck } from './tenancy.js';
@@ -32,8 +33,9 @@ export class Emitter {
     private readonly sink: GeneratedSink,
     registry: Registry,
     private readonly log: Logger,
+    labelLimits?: LabelLimits,
   ) {
-    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log));
+    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log), labelLimits, registry);
     this.m = emitMetrics(registry);
   }
 

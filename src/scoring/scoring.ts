@@ -1,5 +1,5 @@
-import type { WriteBatch } from '../ingest/write-request.js';
-import type { Registry } from '../metrics/registry.js';
+import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
+import { lbl, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { Column, OutputRows, type ScoreSink } from './output.js';
@@ -30,6 +30,7 @@ export class Scoring {
     private readonly spec: ScoringSpec,
     maxSeries: number,
     registry: Registry,
+    private readonly labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
     this.instances = spec.instances;
     this.state = new ScoringState(spec, maxSeries);
@@ -159,8 +160,15 @@ export class Scoring {
       this.m.seriesLimit.inc();
       return -1;
     }
-    const labels = new Map<string, string>();
     b.labels(s);
+    const over = overLabelLimit(b, s, this.labelLimits);
+    if (over >= 0) {
+      // Forwarded (it was already), not scored: VictoriaMetrics applies its own limits to it.
+      this.m.overLimit[over].inc();
+      this.state.links.setFirst(id, -1);
+      return id;
+    }
+    const labels = new Map<string, string>();
     for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
     let first = -1;
     for (const q of this.spec.queries) {
@@ -175,6 +183,32 @@ export class Scoring {
     if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
     return id;
   }
+}
+
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len (bytes). */
+export interface LabelLimits {
+  maxLabels: number;
+  maxNameLen: number;
+  maxValueLen: number;
+}
+
+const NO_LABEL_LIMITS: LabelLimits = { maxLabels: Infinity, maxNameLen: Infinity, maxValueLen: Infinity };
+
+/** The settings a series can break, in the order overLabelLimit() reports them. */
+export const LABEL_LIMIT_SETTINGS = ['limits.max_labels_per_series', 'limits.max_label_name_len', 'limits.max_label_value_len'] as const;
+
+/** Which of LABEL_LIMIT_SETTINGS series s of `b` breaks (its labels filled), or -1. */
+function overLabelLimit(b: WriteBatch, s: number, lim: LabelLimits): number {
+  const first = b.lblFirst[s];
+  const n = b.lblCount[s];
+  if (n > lim.maxLabels) return 0;
+  const l = b.lbl;
+  for (let j = first; j < first + n; j++) {
+    const o = LabelInt.Count * j;
+    if (l[o + LabelInt.NameEnd] - l[o + LabelInt.NameStart] > lim.maxNameLen) return 1;
+    if (l[o + LabelInt.ValueEnd] - l[o + LabelInt.ValueStart] > lim.maxValueLen) return 2;
+  }
+  return -1;
 }
 
 /** FNV-1a of the tenant: the series index's seed, so one label set under two tenants is two series. */
@@ -193,5 +227,8 @@ function scoringMetrics(r: Registry) {
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>
+      r.counter('anomstream_series_over_label_limits_total', 'New series forwarded but not scored because they break a per-series limit, by the setting.', lbl('reason', setting)),
+    ),
   };
 }
