@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { redactUrl } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { connectionFor } from './forward/connection.js';
 import { Downstream } from './forward/downstream.js';
@@ -26,14 +27,16 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   const conn = connectionFor(w);
   const downstream = new Downstream({ url: new URL(w.datasource_url), timeoutMs: w.timeout, headers: conn.headers, connect: conn.connect });
   const pipeline = new Pipeline(cfg, downstream, registry, log);
-  const up = registry.gauge('anomstream_downstream_health_up', `1 when GET ${w.health_path} on the datasource answered 2xx at the last check.`);
+  // Shown (logs, /ready, /metrics) only redacted: credentials and query values (authKey=...) as ***.
+  const shownUrl = redactUrl(w.datasource_url);
+  const up = registry.gauge('anomstream_downstream_health_up', `1 when GET ${redactUrl(w.health_path)} on the datasource answered 2xx at the last check.`);
   let health = 'unknown';
   const check = async (): Promise<void> => {
     const status = await downstream.get(w.health_path);
     const ok = status >= 200 && status < 300;
     up.set(ok ? 1 : 0);
     const now = ok ? 'up' : status === 0 ? 'unreachable' : `answered ${status}`;
-    if (now !== health) (ok ? log.info : log.warn).call(log, { url: w.datasource_url, health_path: w.health_path, status }, `datasource health: ${now}`);
+    if (now !== health) (ok ? log.info : log.warn).call(log, { url: shownUrl, health_path: redactUrl(w.health_path), status }, `datasource health: ${now}`);
     health = now;
   };
   await check();
@@ -65,13 +68,13 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     allowedTenants: cfg.server.allowed_tenants ? new Set(cfg.server.allowed_tenants) : null,
     readable: (encoding) => pipeline.ingest.readable(encoding),
     write: (body, tenant, encoding) => pipeline.write(body, tenant, encoding),
-    readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
+    readyDetail: () => `datasource ${shownUrl}: ${health}`,
     registry,
     log,
   });
   await receiver.listen();
   const addr = receiver.address();
-  log.info({ listen: `${addr.host}:${addr.port}`, datasource: w.datasource_url, queries: Object.keys(cfg.reader.queries) }, 'anomstream listening');
+  log.info({ listen: `${addr.host}:${addr.port}`, datasource: shownUrl, queries: Object.keys(cfg.reader.queries) }, 'anomstream listening');
   return {
     receiver,
     registry,

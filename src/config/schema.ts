@@ -4,6 +4,7 @@ import { parseSelector } from '../scoring/selector.js';
 import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
 import { show } from './forms.js';
+import { redactUrl } from './redact.js';
 
 /**
  * The whole configuration: one zod schema, the single source of every default.
@@ -230,11 +231,6 @@ export const writerSchema = z
       ctx.addIssue({ code: 'custom', path: [missing], message: `expected together with writer.${have} (mTLS needs the certificate and its key)` });
     }
   }, ALWAYS);
-
-/** `http://user:secret@host` -> `http://***@host`, for messages. */
-function redactUrl(v: string): string {
-  return v.replace(/\/\/[^/@\s]*@/, '//***@');
-}
 
 /**
  * writer.datasource_url is the base URL anomstream appends its paths to: http(s), and not a

@@ -49,7 +49,11 @@ export class Downstream {
       connect: o.connect,
     });
     this.basePath = o.url.pathname.replace(/\/+$/, '');
+    this.query = o.url.search;
   }
+
+  /** datasource_url's query (`?authKey=...`), sent with every write as vmagent sends -remoteWrite.url's. */
+  private readonly query: string;
 
   /**
    * POST one body. Dispatched with a minimal handler of undici's core interface (status and
@@ -63,7 +67,7 @@ export class Downstream {
       this.open.add(h);
       this.sweep ??= setInterval(this.abortOverdue, Math.max(10, this.o.timeoutMs / 8)).unref();
       try {
-        this.pool.dispatch({ method: 'POST', path: this.basePath + path, headers: this.o.headers ? { ...headers, ...this.o.headers() } : headers, body }, h);
+        this.pool.dispatch({ method: 'POST', path: this.basePath + path + this.query, headers: this.o.headers ? { ...headers, ...this.o.headers() } : headers, body }, h);
       } catch (e) {
         h.onError(e as Error);
       }
