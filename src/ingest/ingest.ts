@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { BudgetError, DecodeError } from '../errors.js';
 import type { Downstream, PostResult } from '../forward/downstream.js';
 import { writePath } from '../forward/paths.js';
-import { lbl, type Registry } from '../metrics/registry.js';
+import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import { MemoryBudget } from './budget.js';
 import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
+import { RawForward } from './raw-forward.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
+import { bufferSize } from '../wire/grow.js';
 
 /** The answer to one write request. */
 export interface WriteResult {
@@ -50,10 +52,16 @@ export class Accepted {
     return d;
   }
 
-  /** Set aside what decompressing `body` with `d` may add to the slot; false when it does not fit. */
-  reserveFor(d: Decompressor, body: Uint8Array, limit: number): boolean {
-    const n = d.growthFor ? d.growthFor(body, limit) : limit;
-    return n === 0 || this.reserve(n);
+  /**
+   * Set aside what decompressing `body` (encoded as `enc`) with `d` may add to the slot, from the
+   * size its header announces (unknown: `limit`); false when it does not fit. A body announcing
+   * more than `limit` takes nothing: decompress() refuses it before allocating.
+   */
+  reserveFor(enc: ContentEncoding, d: Decompressor, body: Uint8Array, limit: number): boolean {
+    const announced = enc.announcedSize(body);
+    if (announced > limit) return true;
+    const need = bufferSize(announced < 0 ? limit : announced);
+    return need <= d.memoryBytes || this.reserve(need - d.memoryBytes);
   }
 
   /** Charge exactly the bytes the slot holds now (gives back what was set aside and not used). */
@@ -174,8 +182,10 @@ export interface IngestOptions {
 
 /**
  * Body -> decoded batch, raw forward, backpressure. Per request, in this order: decompress with
- * the Content-Encoding's decompressor and decode (400 if unreadable; nothing is forwarded) ->
- * forward the raw body byte for byte -> once the datasource accepted it: answer 204 and queue
+ * the Content-Encoding's decompressor (the body's magic number decides when it contradicts the
+ * header: ContentEncodings.pick) and decode (400 if unreadable; nothing is forwarded) -> forward
+ * the raw body byte for byte (RawForward: re-encoded as snappy for a datasource that does not
+ * read zstd) -> once the datasource accepted it: answer 204 and queue
  * the batch for scoring right after (the sender's next request need not wait for our CPU work);
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
@@ -190,6 +200,7 @@ export class Ingest {
   private readonly retryLog = new Throttle(10_000);
   private readonly configLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
+  private readonly forward: RawForward;
 
   constructor(private readonly o: IngestOptions) {
     this.m = ingestMetrics(o.registry);
@@ -201,6 +212,9 @@ export class Ingest {
       used.set(o.memory.used);
       limit.set(o.memory.capacity);
     });
+    for (const e of o.encodings.all)
+      this.m.byEncoding.set(e, o.registry.counter('anomstream_write_requests_by_encoding_total', 'Remote write requests decoded, by the encoding read (the body decides).', lbl('encoding', e.name)));
+    this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
   }
 
   /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
@@ -210,7 +224,7 @@ export class Ingest {
 
   /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
   async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
-    const enc = this.o.encodings.get(encoding);
+    const enc = this.o.encodings.pick(encoding, body);
     if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'` };
     const t = tenant ?? this.o.defaultTenant;
     const a = this.queue.slot();
@@ -218,8 +232,8 @@ export class Ingest {
     try {
       try {
         const d = a.decompressor(enc);
-        if (!a.reserveFor(d, body, this.o.maxBytes)) throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
-        this.decode(body, d, a.batch);
+        if (!a.reserveFor(enc, d, body, this.o.maxBytes)) throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
+        this.decode(body, enc, d, a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
           this.m.rejected.inc();
@@ -233,7 +247,7 @@ export class Ingest {
       } finally {
         a.settle();
       }
-      const raw = await this.o.downstream.post(writePath(t), body, enc.forwardHeaders);
+      const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
       if (raw.outcome !== 'accepted') return this.failed(raw);
       this.m.forwardOk.inc();
       this.m.downstreamUp.set(1);
@@ -262,11 +276,12 @@ export class Ingest {
   };
 
   /** Decompress and decode into `batch`; throws DecodeError when the body cannot be read. */
-  private decode(body: Uint8Array, d: Decompressor, batch: WriteBatch): void {
+  private decode(body: Uint8Array, enc: ContentEncoding, d: Decompressor, batch: WriteBatch): void {
     const max = this.o.maxBytes;
     if (body.length > max) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${max}`);
     this.decoder.decode(d.decompress(body, max), batch);
     this.m.requests.inc();
+    this.m.byEncoding.get(enc)!.inc();
     this.m.samples.inc(batch.sampleCount);
     if (batch.metadataCount) this.m.metadata.inc(batch.metadataCount);
     if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
@@ -313,6 +328,7 @@ function ingestMetrics(r: Registry) {
     stale: r.counter('anomstream_stale_markers_received_total', 'Stale markers received (forwarded; on a scored series they end its generated series).'),
     forwardOk: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'accepted')),
     forwardErr: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'failed')),
+    byEncoding: new Map<ContentEncoding, Metric>(),
     downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
   };
 }

@@ -9,9 +9,12 @@ import type { Authenticator } from './auth.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
 //
-//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
+//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy) and
+//                                                           VictoriaMetrics' protocol (zstd)
 //   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant, only
 //                 with server.tenant_paths (else 400), and one of server.allowed_tenants
+//   ...?get_vm_proto_version=1 on any of them: 200 "1" (vminsert's answer to vmagent 1.88-1.115's
+//                 handshake, which then sends zstd)
 //   GET  /health  200 while the process runs (always open)
 //   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
@@ -23,8 +26,8 @@ import type { Authenticator } from './auth.js';
 // with server.tls_client_ca_file).
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
-// never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
-// then falls back to snappy), 503 for anything transient (retried), 408 for a request that did
+// never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
+// ...), 503 for anything transient (retried), 408 for a request that did
 // not arrive in time (retried).
 //
 // Admission, so that no sender can stall or exhaust the receiver:
@@ -194,6 +197,7 @@ export class Receiver {
     const m = isWrite ? null : TENANT_PATH.exec(path);
     if (m) isWrite = true;
     if (isWrite) {
+      if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       if (!this.authorized(req, res)) return;
       if (m) {
@@ -235,7 +239,7 @@ export class Receiver {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
     if (!this.o.readable(enc)) {
       req.resume();
-      return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0); vmagent falls back to snappy on this answer`);
+      return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0) and zstd (VictoriaMetrics' remote write protocol)`);
     }
     const ctype = req.headers['content-type'] ?? '';
     if (ctype.includes('io.prometheus.write.v2')) {
@@ -345,10 +349,27 @@ export class Receiver {
     this.reply(res, status, message, headers);
   }
 
-  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  /**
+   * vminsert's (and vmagent's) answer to the handshake of vmagent 1.88-1.115, which then sends
+   * zstd: exactly the body "1" with 200, whatever the method (VictoriaMetrics
+   * lib/protoparser/protoparserutil/vmproto_handshake.go; vmagent parses the body as an integer,
+   * so no newline).
+   */
+  private handshake(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    this.count(200);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('1');
+  }
+
+  private count(status: number): void {
     let c = this.codes.get(status);
     if (!c) this.codes.set(status, (c = this.o.registry.counter('anomstream_http_responses_total', 'HTTP responses by status code.', lbl('code', String(status)))));
     c.inc();
+  }
+
+  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+    this.count(status);
     if (res.headersSent) return;
     if (status === 204) {
       res.writeHead(204, headers);
@@ -358,6 +379,11 @@ export class Receiver {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
     res.end(message ? `${message}\n` : '');
   }
+}
+
+/** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
+function asksVmProtoVersion(query: string): boolean {
+  return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
 }
 
 /** "host:port" -> parts; ":8490" means all interfaces. Never handed to listen() as a string. */

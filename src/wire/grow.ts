@@ -26,3 +26,8 @@ export function grownLength(length: number, need: number): number {
   while (n < need) n *= 2;
   return n;
 }
+
+/** A reused output buffer's size for `n` bytes: rounded up to 64 KiB (a memory budget counts it before it is allocated). */
+export function bufferSize(n: number): number {
+  return Math.ceil(n / 65536) * 65536;
+}

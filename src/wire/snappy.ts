@@ -1,4 +1,5 @@
 import { DecodeError } from '../errors.js';
+import { bufferSize } from './grow.js';
 
 /**
  * Snappy block format (not framed), as remote_write uses it.
@@ -13,9 +14,17 @@ import { DecodeError } from '../errors.js';
  *   10 copy, 2-byte offset: length 1 + upper 6 bits, offset LE16
  *   11 copy, 4-byte offset: length 1 + upper 6 bits, offset LE32
  */
-/** The output buffer for `n` bytes: rounded up to 64 KiB (a budget counts it before it is allocated). */
-function bufferSize(n: number): number {
-  return Math.ceil(n / 65536) * 65536;
+/** The decoded length `src`'s header announces, read without decompressing; -1 when the header is unreadable. */
+export function snappyDecodedLength(src: Uint8Array): number {
+  let n = 0;
+  let shift = 1;
+  for (let s = 0; s < src.length && s < 5; s++) {
+    const b = src[s];
+    n += (b & 0x7f) * shift;
+    if (b < 0x80) return n;
+    shift *= 128;
+  }
+  return -1;
 }
 
 export class SnappyReader {
@@ -27,23 +36,6 @@ export class SnappyReader {
   /** Bytes this reader holds (its output buffer, which only grows; drop the reader to free it). */
   get memoryBytes(): number {
     return this.buf.length;
-  }
-
-  /**
-   * Bytes decompress(src, limit) would add to memoryBytes, read from the block's length header
-   * before anything is decompressed (0 when the header is unreadable or over `limit`: decompress
-   * then throws without allocating).
-   */
-  growthFor(src: Uint8Array, limit: number): number {
-    let n = 0;
-    let shift = 1;
-    for (let s = 0; ; s++) {
-      if (s >= src.length || s >= 5) return 0;
-      n += (src[s] & 0x7f) * shift;
-      if (src[s] < 0x80) break;
-      shift *= 128;
-    }
-    return n > limit || n <= this.buf.length ? 0 : bufferSize(n) - this.buf.length;
   }
 
   /**
