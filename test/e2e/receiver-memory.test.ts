@@ -16,7 +16,8 @@ import { parse as parseYaml } from 'yaml';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { join } from 'node:path';
-import { Anomstream, CaptureServer, REMOTE_WRITE_HEADERS, REPO_ROOT, buildWriteRequest, configYaml, dumpProcesses, request, sleep, snappyCompress, type InputSeries } from './harness.js';
+import { CaptureServer, REMOTE_WRITE_HEADERS, REPO_ROOT, buildWriteRequest, configYaml, request, sleep, snappyCompress, type InputSeries } from './harness.js';
+import { withDownstream } from './stack.js';
 
 const MiB = 1 << 20;
 const BUDGET = 256 * MiB;
@@ -50,59 +51,56 @@ test('64 concurrent snappy bombs: the process stays up, peak RSS <= max_memory_b
   // 32 MiB of empty TimeSeries (field 1, length 0): what the issue measured at 541 MB of RSS for one.
   const bomb = snappyCompress(new Uint8Array(32 * MiB).fill(0x0a).map((b, i) => (i & 1 ? 0 : b)));
   t.diagnostic(`bomb: ${(bomb.length / MiB).toFixed(2)} MiB compressed, 32 MiB decoded`);
-  const sink = await CaptureServer.start(204);
-  let anom: Anomstream | undefined;
-  try {
-    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: sink.url, server: `max_memory_bytes: ${BUDGET}` }), { env: { ...process.env, ...deployedMallocEnv() } });
-    const pid = anom.proc.child.pid!;
-    const sendBombs = (n: number) =>
-      Promise.all(
-        Array.from({ length: n }, () =>
-          request(`${anom!.url}/api/v1/write`, { method: 'POST', body: bomb, headers: REMOTE_WRITE_HEADERS, timeoutMs: 120_000 }).then(
-            (r) => r.status,
-            (e: Error) => `error: ${e.message}`,
+  await withDownstream(
+    t,
+    () => CaptureServer.start(204),
+    (port, datasourceUrl) => configYaml({ port, datasourceUrl, server: `max_memory_bytes: ${BUDGET}` }),
+    async (sink, anom) => {
+      const pid = anom.proc.child.pid!;
+      const sendBombs = (n: number) =>
+        Promise.all(
+          Array.from({ length: n }, () =>
+            request(`${anom.url}/api/v1/write`, { method: 'POST', body: bomb, headers: REMOTE_WRITE_HEADERS, timeoutMs: 120_000 }).then(
+              (r) => r.status,
+              (e: Error) => `error: ${e.message}`,
+            ),
           ),
-        ),
+        );
+      // Warm-up: normal writes and two bombs, so the baseline has the code of both paths paged in
+      // (a few MB of the node binary), then the pool's idle shrink (5 s).
+      for (let i = 0; i < 20; i++) assert.equal((await anom.write(buildWriteRequest([probe('memory_warmup', i)]))).status, 204);
+      await sendBombs(2);
+      await sleep(8000);
+      const baseline = memoryOf(pid).rss;
+      const statuses = await sendBombs(64);
+      const peak = memoryOf(pid).hwm;
+      const counts = new Map<string | number, number>();
+      for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+      t.diagnostic(`bombs answered: ${[...counts].map(([s, n]) => `${n} x ${s}`).join(', ')}; RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`);
+      assert.ok(anom.proc.running, `anomstream is still running\n${anom.proc.tail()}`);
+      // 408 too: a bomb whose body could not be read within server.read_timeout while the others
+      // were decoded is cut like any slow request (retryable).
+      assert.ok(
+        statuses.every((s) => s === 400 || s === 503 || s === 408),
+        `every bomb gets 400, 503 (or 408): ${[...counts].map(([s, n]) => `${n} x ${s}`).join(', ')}`,
       );
-    // Warm-up: normal writes and two bombs, so the baseline has the code of both paths paged in
-    // (a few MB of the node binary), then the pool's idle shrink (5 s).
-    for (let i = 0; i < 20; i++) assert.equal((await anom.write(buildWriteRequest([probe('memory_warmup', i)]))).status, 204);
-    await sendBombs(2);
-    await sleep(8000);
-    const baseline = memoryOf(pid).rss;
-    const statuses = await sendBombs(64);
-    const peak = memoryOf(pid).hwm;
-    const counts = new Map<string | number, number>();
-    for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
-    t.diagnostic(`bombs answered: ${[...counts].map(([s, n]) => `${n} x ${s}`).join(', ')}; RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`);
-    assert.ok(anom.proc.running, `anomstream is still running\n${anom.proc.tail()}`);
-    // 408 too: a bomb whose body could not be read within server.read_timeout while the others
-    // were decoded is cut like any slow request (retryable).
-    assert.ok(
-      statuses.every((s) => s === 400 || s === 503 || s === 408),
-      `every bomb gets 400, 503 (or 408): ${[...counts].map(([s, n]) => `${n} x ${s}`).join(', ')}`,
-    );
-    assert.ok(peak <= BUDGET + 200 * MiB, `peak RSS ${(peak / MiB).toFixed(0)} MiB <= max_memory_bytes + 200 MB (${(BUDGET / MiB + 200).toFixed(0)} MiB)`);
-    assert.equal(sink.requests.filter((q) => q.method === 'POST' && q.body.length === bomb.length).length, 0, 'no bomb was forwarded');
-    assert.equal((await anom.write(buildWriteRequest([probe('memory_after', 0)]))).status, 204, 'a normal write still works');
-    await sleep(Number(process.env.BOMB_WAIT_MS ?? 60_000));
-    const after = memoryOf(pid).rss;
-    const m = (await request(`${anom.url}/metrics`)).body.toString();
-    t.diagnostic(
-      m
-        .split('\n')
-        .filter((l) => /^(nodejs_|process_resident|anomstream_memory)/.test(l))
-        .join('; '),
-    );
-    t.diagnostic(`RSS 60 s later: ${(after / MiB).toFixed(0)} MiB (baseline ${(baseline / MiB).toFixed(0)} MiB)`);
-    assert.ok(after <= baseline * 1.1, `RSS 60 s later ${(after / MiB).toFixed(0)} MiB within 10% of the baseline ${(baseline / MiB).toFixed(0)} MiB`);
-  } catch (e) {
-    dumpProcesses(t, [anom?.proc]);
-    throw e;
-  } finally {
-    await anom?.close();
-    await sink.close();
-  }
+      assert.ok(peak <= BUDGET + 200 * MiB, `peak RSS ${(peak / MiB).toFixed(0)} MiB <= max_memory_bytes + 200 MB (${(BUDGET / MiB + 200).toFixed(0)} MiB)`);
+      assert.equal(sink.requests.filter((q) => q.method === 'POST' && q.body.length === bomb.length).length, 0, 'no bomb was forwarded');
+      assert.equal((await anom.write(buildWriteRequest([probe('memory_after', 0)]))).status, 204, 'a normal write still works');
+      await sleep(Number(process.env.BOMB_WAIT_MS ?? 60_000));
+      const after = memoryOf(pid).rss;
+      const m = (await request(`${anom.url}/metrics`)).body.toString();
+      t.diagnostic(
+        m
+          .split('\n')
+          .filter((l) => /^(nodejs_|process_resident|anomstream_memory)/.test(l))
+          .join('; '),
+      );
+      t.diagnostic(`RSS 60 s later: ${(after / MiB).toFixed(0)} MiB (baseline ${(baseline / MiB).toFixed(0)} MiB)`);
+      assert.ok(after <= baseline * 1.1, `RSS 60 s later ${(after / MiB).toFixed(0)} MiB within 10% of the baseline ${(baseline / MiB).toFixed(0)} MiB`);
+    },
+    { ...process.env, ...deployedMallocEnv() },
+  );
 });
 
 test('per-request limits answer 400 naming the setting; a request that does not fit in server.max_memory_bytes gets 503; nothing of either is forwarded', { timeout: 60_000 }, async () => {
