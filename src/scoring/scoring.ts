@@ -1,4 +1,4 @@
-import type { WriteBatch } from '../ingest/write-request.js';
+import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
@@ -74,6 +74,7 @@ export class Scoring {
     readonly spec: ScoringSpec,
     private readonly o: ScoringOptions,
     registry: Registry,
+    private readonly labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
     this.instances = spec.instances;
     this.ignore = spec.ignoreLabels.length > 0 ? new LabelNames(spec.ignoreLabels) : null;
@@ -295,8 +296,15 @@ export class Scoring {
   /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
   private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
     const st = this.st;
-    const labels = new Map<string, string>();
     b.labels(s);
+    const over = overLabelLimit(b, s, this.labelLimits);
+    if (over >= 0) {
+      // Forwarded (it was already), not scored: VictoriaMetrics applies its own limits to it.
+      this.m.overLimit[over].inc();
+      st.links.setFirst(id, -1);
+      return;
+    }
+    const labels = new Map<string, string>();
     for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
     let first = -1;
     for (const q of this.spec.queries) {
@@ -322,6 +330,32 @@ export class Scoring {
     st.labels?.keep(id, b, s, tenant);
     sink.seriesAdded(b, s, id, tenant, labels);
   }
+}
+
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len (bytes). */
+export interface LabelLimits {
+  maxLabels: number;
+  maxNameLen: number;
+  maxValueLen: number;
+}
+
+const NO_LABEL_LIMITS: LabelLimits = { maxLabels: Infinity, maxNameLen: Infinity, maxValueLen: Infinity };
+
+/** The settings a series can break, in the order overLabelLimit() reports them. */
+export const LABEL_LIMIT_SETTINGS = ['limits.max_labels_per_series', 'limits.max_label_name_len', 'limits.max_label_value_len'] as const;
+
+/** Which of LABEL_LIMIT_SETTINGS series s of `b` breaks (its labels filled), or -1. */
+function overLabelLimit(b: WriteBatch, s: number, lim: LabelLimits): number {
+  const first = b.lblFirst[s];
+  const n = b.lblCount[s];
+  if (n > lim.maxLabels) return 0;
+  const l = b.lbl;
+  for (let j = first; j < first + n; j++) {
+    const o = LabelInt.Count * j;
+    if (l[o + LabelInt.NameEnd] - l[o + LabelInt.NameStart] > lim.maxNameLen) return 1;
+    if (l[o + LabelInt.ValueEnd] - l[o + LabelInt.ValueStart] > lim.maxValueLen) return 2;
+  }
+  return -1;
 }
 
 /** Scoring.restoreSeries(): the series is there already. */
@@ -361,6 +395,9 @@ function scoringMetrics(r: Registry) {
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>
+      r.counter('anomstream_series_over_label_limits_total', 'New series forwarded but not scored because they break a per-series limit, by the setting.', lbl('reason', setting)),
+    ),
     notOwned: r.counter(
       'anomstream_series_not_owned_total',
       "New series not scored because their shard (shard:) is another instance's: the sender routes them here by mistake (check its hashmod rules or -remoteWrite.shardByURL flags).",
