@@ -26,8 +26,8 @@ const STALE_LO = 0x00000002;
  * `source_metric`, labels the prefix replaces left out), then its samples. A block is planned
  * per input series (BlockPlans, decided once per series id):
  *  - simple plan: the source_metric entry, then the rest of the input's Label entries as one
- *    byte range of the request; the common start of that range with the previous series' is a
- *    copy of it (worked out once per pair of neighbours);
+ *    byte range of the request; the common start and the common end of that range with the
+ *    previous series' are copies of it (worked out once per pair of neighbours);
  *  - general plan: entry by entry; an entry equal to the same-position entry of the previous
  *    input series is a copy of it (scrape data repeats metric, job, instance).
  * Input label entries are copied from the request's own bytes (no re-encoding); only the
@@ -376,24 +376,33 @@ export class GeneratedEncoder {
       plans.nameAt[nid] = at;
     }
     let common = 0;
+    let commonEnd = 0;
     if (this.prevSimple) {
       const p = this.prevId;
-      if (plans.commonPrev[id] === p && plans.commonPrevGen[id] === plans.generation[p]) common = plans.common[id];
-      else {
+      if (plans.commonPrev[id] === p && plans.commonPrevGen[id] === plans.generation[p]) {
+        common = plans.common[id];
+        commonEnd = plans.commonEnd[id];
+      } else {
         common = this.commonRest();
+        commonEnd = this.commonRestEnd(common);
         plans.commonPrev[id] = p;
         plans.commonPrevGen[id] = plans.generation[p];
         plans.common[id] = common;
+        plans.commonEnd[id] = commonEnd;
       }
     }
     if (common > 0) w.copy(w.raw - this.prevRestAt, common);
-    const rest = this.restLen - common;
+    const rest = this.restLen - common - commonEnd;
     if (rest <= 4096) {
       // Inline, not a writer method: as a call it measured ~5% slower (not inlined here).
-      w.literal(rest);
-      copyBytes(w.out, w.view, w.pos, this.req, this.reqView, this.restStart + common, rest);
-      w.advance(w.pos + rest);
+      if (rest > 0) {
+        w.literal(rest);
+        copyBytes(w.out, w.view, w.pos, this.req, this.reqView, this.restStart + common, rest);
+        w.advance(w.pos + rest);
+      }
     } else w.literalBytes(this.req, this.restStart + common, rest);
+    // The common end: a copy of the previous rest's last commonEnd bytes.
+    if (commonEnd > 0) w.copy(w.raw - (this.prevRestAt + this.prevRestLen - commonEnd), commonEnd);
     this.simpleWritten(at);
   }
 
@@ -430,6 +439,24 @@ export class GeneratedEncoder {
     while (common + 4 <= max && bv.getInt32(from + common) === bv.getInt32(pf + common)) common += 4;
     while (common < max && b[from + common] === b[pf + common]) common++;
     return common >= 4 ? common : 0;
+  }
+
+  /**
+   * Bytes the rest of the labels shares at its end with the previous simple-plan series' rest,
+   * not counting the `common` bytes of the common start; 0 when fewer than 4. A vmagent with
+   * external labels appends them (`instance job az env region` after a changing `cpu` or
+   * `mode`), so the end repeats where the start stopped.
+   */
+  private commonRestEnd(common: number): number {
+    const b = this.req;
+    const bv = this.reqView;
+    const end = this.restStart + this.restLen;
+    const pe = this.prevRestStart + this.prevRestLen;
+    const max = Math.min(this.restLen, this.prevRestLen) - common;
+    let n = 0;
+    while (n + 4 <= max && bv.getInt32(end - n - 4) === bv.getInt32(pe - n - 4)) n += 4;
+    while (n < max && b[end - n - 1] === b[pe - n - 1]) n++;
+    return n >= 4 ? n : 0;
   }
 
   /**
