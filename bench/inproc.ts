@@ -21,10 +21,13 @@
  */
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
 import { compileScoring } from '../src/scoring/instances.js';
+import { modelEntry } from '../src/config/models.js';
 import { Scoring } from '../src/scoring/scoring.js';
 import { Registry } from '../src/metrics/registry.js';
 import { SnappyReader } from '../src/wire/snappy.js';
 import { GeneratedBlock } from '../src/emit/block.js';
+import type { GeneratedEncoder } from '../src/emit/encoder.js';
+import { encodeLabels, formatLabels } from '../src/emit/format.js';
 import { TenancyCheck } from '../src/emit/tenancy.js';
 import { writerSchema } from '../src/config/schema.js';
 import { Prediction } from '../src/models/model.js';
@@ -69,16 +72,16 @@ class NullSink implements ScoreSink {
   n = 0;
   beginBatch(): void {}
   seriesAdded(): void {}
-  rows(_b: WriteBatch, _s: number, _id: number, _first: boolean, _inst: number, _out: OutputRows, n: number): void {
+  rows(_b: WriteBatch, _s: number, _id: number, _first: boolean, _inst: number, _out: OutputRows, _from: number, n: number): void {
     this.n += n;
   }
 }
 
-const SPEC = () => compileScoring({ bench: { expr: '{__name__=~".+"}' } } as never, undefined);
+const SPEC = () => compileScoring({ bench: { expr: '{__name__=~".+"}' } } as never, process.env.INPROC_MODEL ? ({ m: modelEntry.parse({ class: process.env.INPROC_MODEL }) } as never) : undefined);
 const WRITER = writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' });
 const log = pino({ level: 'silent' });
 
-type Variant = 'decompress' | 'decode' | 'score' | 'encode' | 'model';
+type Variant = 'decompress' | 'decode' | 'score' | 'encode' | 'model' | 'encoder';
 const VARIANTS: Variant[] = ['decompress', 'decode', 'score', 'encode', 'model'];
 
 /** ns per raw sample over rounds [warm, rounds) of one fresh run of `v`. */
@@ -100,7 +103,7 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
       samples = 0;
       t0 = cpuNs();
     }
-    if (v === 'encode') enc.reset();
+    if (v === 'encode' || v === 'encoder') enc.reset();
     for (let q = 0; q < perRound; q++) {
       const body = bodies[r * perRound + q];
       const raw = sn.decompress(body, 1 << 25);
@@ -111,13 +114,17 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
       dec.decode(raw, batch);
       samples += batch.sampleCount;
       if (v === 'decode') continue;
+      if (v === 'encoder') {
+        encoderOnly(enc, batch, q * batch.seriesCount, r === 0);
+        continue;
+      }
       if (v === 'model' && r >= a.warm) {
         modelOnly(scoring, spec.instances[0].scorer, batch, q * batch.seriesCount, pred);
         continue;
       }
       scoring.score(batch, null, sink);
     }
-    if (v === 'encode') enc.recycle(enc.body());
+    if (v === 'encode' || v === 'encoder') enc.recycle(enc.body());
   }
   return (cpuNs() - t0) / samples;
 }
@@ -139,6 +146,22 @@ function modelOnly(scoring: Scoring, scorer: Scorer, batch: WriteBatch, base: nu
 function cpuNs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) * 1000;
+}
+
+const TS = new Float64Array(1);
+const VALS = [0, 1, 2, 3].map((v) => Float64Array.of(v + 0.5));
+const PREFIXES = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'].map((v) => encodeLabels(formatLabels(WRITER.metric_format, v, 'bench', null)));
+
+/** The encoder alone, as GeneratedBlock drives it for one instance writing 4 outputs (ids in request order). */
+function encoderOnly(enc: GeneratedEncoder, batch: WriteBatch, base: number, plan: boolean): void {
+  enc.newBatch();
+  for (let s = 0; s < batch.seriesCount; s++) {
+    if (plan) enc.plan(batch, s, base + s);
+    enc.beginSeries(batch, s, base + s);
+    TS[0] = batch.ts[batch.smpFirst[s]];
+    enc.timestamps(TS, 1);
+    for (let v = 0; v < 4; v++) enc.writeSeries(v, PREFIXES[v], VALS[v]);
+  }
 }
 
 function median(x: number[]): number {

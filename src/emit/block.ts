@@ -46,12 +46,12 @@ export class GeneratedBlock implements ScoreSink {
     this.encoder.plan(batch, s, id);
   }
 
-  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, n: number): void {
+  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     const enc = this.encoder;
     if (first) enc.beginSeries(batch, s, id);
-    enc.timestamps(out.ts, n);
+    enc.timestamps(out.ts, n, from);
     const o = this.outputs[inst];
     const cols = out.cols;
-    for (let v = 0; v < o.columns.length; v++) enc.writeSeries(o.prefixIds[v], o.prefixes[v], cols[o.columns[v]]);
+    for (let v = 0; v < o.columns.length; v++) enc.writeSeries(o.prefixIds[v], o.prefixes[v], cols[o.columns[v]], from);
   }
 }

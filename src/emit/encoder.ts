@@ -225,41 +225,41 @@ export class GeneratedEncoder {
   }
 
   /**
-   * Timestamps of the generated series that follow (one input series): their varints are
-   * encoded once here for all of its output variables.
+   * Timestamps of the generated series that follow (one input series): ts[from..from+n), their
+   * varints encoded once here for all of its output variables.
    */
-  timestamps(ts: Float64Array, n: number): void {
+  timestamps(ts: Float64Array, n: number, from = 0): void {
     if (this.tsBytes.length < 10 * n) {
       this.tsBytes = new Uint8Array(10 * n);
       this.tsEnd = new Int32Array(n + 1);
     }
-    if (n === 1 && ts[0] === this.lastTs) {
+    if (n === 1 && ts[from] === this.lastTs) {
       // One sample at the same time as the previous series' (a scrape): bytes already there.
       this.tsCount = 1;
       return;
     }
     let p = 0;
     for (let i = 0; i < n; i++) {
-      p = writeVarint(this.tsBytes, p, ts[i]);
+      p = writeVarint(this.tsBytes, p, ts[from + i]);
       this.tsEnd[i] = p;
     }
     this.tsCount = n;
-    this.lastTs = n === 1 ? ts[0] : NaN;
+    this.lastTs = n === 1 ? ts[from] : NaN;
     // Each Sample entry: tag, length (< 128), 0x09 + 8-byte double, 0x10 + timestamp varint.
     this.samplesLen = 12 * n + p;
   }
 
   /**
    * One generated series: prefix labels (`prefixId` identifies the prefix across calls) + the
-   * current block, the samples of the last timestamps() call with values from `val` (a NaN
+   * current block, the samples of the last timestamps() call with values val[from..] (a NaN
    * value is written as the stale marker).
    */
-  writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array): void {
+  writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array, from = 0): void {
     const w = this.w;
     const n = this.tsCount;
     const pa = this.prefixAt[prefixId];
     if (n === 1 && pa >= 0 && this.blockAt >= 0 && w.inLiteral) {
-      this.writeRepeat(prefixId, prefix.length, pa, val[0]);
+      this.writeRepeat(prefixId, prefix.length, pa, val[from]);
       return;
     }
     const msgLen = prefix.length + this.blockLen + this.samplesLen;
@@ -281,7 +281,7 @@ export class GeneratedEncoder {
     for (let i = 0; i < n; i++) {
       const tEnd = this.tsEnd[i];
       w.literal(12 + tEnd - ts);
-      w.advance(this.sample(w.pos, val[i], te, ts, tEnd));
+      w.advance(this.sample(w.pos, val[from + i], te, ts, tEnd));
       ts = tEnd;
     }
     this.series++;
