@@ -6,6 +6,7 @@ import { Column, OutputRows, RowRuns, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
 import { ScoringState } from './state.js';
+import { grown } from '../wire/grow.js';
 
 /**
  * The one place a sample meets a model. `score(batch, tenant, sink)` runs every sample of a
@@ -29,6 +30,8 @@ export class Scoring {
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
   private readonly rows = new RowRuns();
+  /** Per series of the batch: its id (-1: not tracked). */
+  private ids = new Int32Array(1024);
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
@@ -59,15 +62,20 @@ export class Scoring {
     sink.beginBatch(b);
     rows.count = 0;
     let from = 0;
+    const ids = (this.ids = grown(this.ids, b.seriesCount));
     let id = -1;
     try {
+      // Series ids first (hash, index), then the models: each loop's code stays hot in the core.
       for (let s = 0; s < b.seriesCount; s++) {
         index.hash(b, s, seed, key);
         id = index.findFrom(key, id + 1);
-        if (id < 0) {
-          id = this.newSeries(b, s, key, now, tenant, sink);
-          if (id < 0) continue;
-        } else index.touch(id, now);
+        if (id < 0) id = this.newSeries(b, s, key, now, tenant, sink);
+        else index.touch(id, now);
+        ids[s] = id;
+      }
+      for (let s = 0; s < b.seriesCount; s++) {
+        const id = ids[s];
+        if (id < 0) continue;
         let first = true;
         for (let k = links.first[id]; k >= 0; k = links.next[k]) {
           const n = this.scoreLink(b, s, k, from);
