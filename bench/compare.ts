@@ -260,7 +260,8 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       );
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
       const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
-      const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
+      // In tmp: the default state.path (anomstream-state, snapshots every minute) lands there, not in the checkout.
+      const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined, tmp);
       procs.push(proc);
       await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;

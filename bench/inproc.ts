@@ -90,7 +90,7 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
   const dec = new WriteRequestDecoder();
   const batch = new WriteBatch();
   const spec = SPEC();
-  const scoring = new Scoring(spec, 1 << 24, new Registry());
+  const scoring = new Scoring(spec, { maxSeries: 1 << 24 }, new Registry());
   const block = new GeneratedBlock(WRITER, spec.instances, new TenancyCheck(new Registry(), log));
   const nul = new NullSink();
   const sink: ScoreSink = v === 'encode' ? block : nul;

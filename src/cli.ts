@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfigFile } from './config/load.js';
 import { didYouMean } from './config/issues.js';
@@ -7,6 +6,7 @@ import { LOG_LEVELS } from './config/schema.js';
 import { summarize } from './config/summary.js';
 import { ConfigError, UsageError } from './errors.js';
 import { createLogger, type LogFormat } from './log.js';
+import { version } from './version.js';
 
 /**
  * Argument parsing, start-up and signals; no logic of its own. Flags follow vmagent's and
@@ -40,10 +40,6 @@ const FLAGS: Flag[] = [
   { name: 'version', help: 'print the version and exit' },
   { name: 'help', aliases: ['h'], help: 'print this help and exit' },
 ];
-
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 function help(): string {
   const flags = FLAGS.map((f) => {
@@ -175,21 +171,30 @@ async function main(argv: string[]): Promise<number> {
   const { startApp } = await import('./app.js');
   const app = await startApp(cfg, log);
   await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      log.info({ signal: sig }, 'shutting down: finishing in-flight requests');
-      app.close().then(resolve, resolve);
+    let stopping = false;
+    const stop = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: the operator wants it gone now (no snapshot; the previous one stays).
+        log.warn({ signal: sig }, 'second signal: exiting at once');
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+      stopping = true;
+      log.info({ signal: sig, shutdown_timeout_ms: cfg.server.shutdown_timeout }, 'shutting down: finishing in-flight requests, flushing generated series, writing the model state');
+      app.close().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'graceful shutdown failed');
+        resolve();
+      });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
-  log.info('stopped');
   return 0;
 }
 
 /** The version and the effective configuration, without secrets: one line, then one per query and model. */
 function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
   const s = summarize(cfg);
-  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
+  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits, state: s.state }, 'anomstream starting');
   for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }

@@ -31,14 +31,15 @@ export class Pipeline {
     private readonly log: Logger,
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
+    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future, keepLabels: cfg.state.path !== '' }, registry);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)
       encodings: defaultEncodings(),
       downstream,
       consume: this.scoreAccepted,
+      datasourceUp: this.datasourceUp,
       registry,
       log,
     });
@@ -48,11 +49,20 @@ export class Pipeline {
     return this.ingest.write(body, tenant, encoding);
   }
 
-  /** Score what was accepted and wait for the generated series in flight (graceful shutdown). */
-  async drain(): Promise<void> {
+  /**
+   * Score what was accepted and wait for the generated series in flight; with a deadline
+   * (graceful shutdown), also retry the failed ones until then.
+   */
+  async drain(deadlineMs?: number): Promise<void> {
     await this.ingest.drain();
-    await this.emit.drain();
+    await this.emit.drain(deadlineMs);
   }
+
+  /** The idle clock stops while the datasource fails (outages do not age models). */
+  private readonly datasourceUp = (up: boolean): void => {
+    if (up) this.scoring.clock.up(Date.now());
+    else this.scoring.clock.down(Date.now());
+  };
 
   /**
    * Score the oldest accepted request, and every request of the same tenant waiting behind it,

@@ -76,6 +76,13 @@ export const serverSchema = z
      * in flight is a few MB; the worst case is 64 x max_request_bytes.
      */
     max_in_flight: z.number().int().positive().default(64),
+    /**
+     * On SIGTERM/SIGINT: stop accepting, let the writes in flight finish, score what was
+     * accepted, flush generated series (retrying), write the state snapshot, exit 0, all
+     * within this long (the snapshot is written even when the flush used it all). systemd's
+     * TimeoutStopSec (deploy/systemd: 40s) must be longer. A second signal exits at once.
+     */
+    shutdown_timeout: duration.prefault('30s'),
   })
   .strict();
 
@@ -141,6 +148,17 @@ export const writerSchema = z
      * retried here: its sender gets 503 and retries it.
      */
     connection_retry_attempts: z.number().int().min(0).default(1),
+    /**
+     * Generated-series writes that failed with 429, 5xx or no answer are kept (compressed, as
+     * sent) and retried with backoff and jitter; beyond this many bytes the oldest are dropped
+     * (counted). 64 MiB holds ~90 s of generated series at 1M scored samples/s (~0.7 MB per
+     * 2,000-sample block); 0 turns retrying off. Other 4xx answers are dropped with a logged reason.
+     */
+    generated_buffer_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -208,6 +226,24 @@ export const limitsSchema = z
     max_series: z.number().int().positive().default(2_000_000),
     /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
     series_idle_timeout: duration.prefault('1h'),
+    /**
+     * A sample more than this far ahead of the wall clock is forwarded but neither learned nor
+     * scored (counted): one wrong clock must not make a series' later samples look old.
+     */
+    max_future: duration.prefault('10m'),
+  })
+  .strict();
+
+export const stateSchema = z
+  .object({
+    /**
+     * Directory of the model-state snapshot (as vmagent keeps -remoteWrite.tmpDataPath),
+     * relative to the working directory; created when missing. '' turns persistence off
+     * (and the label bytes kept per scored series for it).
+     */
+    path: z.string().default('anomstream-state'),
+    /** How often the snapshot is rewritten (and on SIGTERM/SIGINT, after the drain). */
+    interval: duration.prefault('1m'),
   })
   .strict();
 
@@ -219,6 +255,8 @@ export const configSchema = z
     models: z.record(name('model alias'), modelEntry).optional(),
     writer: writerSchema,
     limits: limitsSchema.default(limitsSchema.parse({})),
+    /** Model state kept across restarts (snapshots). */
+    state: stateSchema.default(stateSchema.parse({})),
     logging: z
       .object({
         /** pino level (--log-level overrides it). */

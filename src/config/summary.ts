@@ -6,11 +6,12 @@ import type { Config } from './schema.js';
  * method by name, each query and each model. Never a password or a token.
  */
 export interface ConfigSummary {
-  server: { listen: string; max_in_flight: number; max_request_bytes: number };
+  server: { listen: string; max_in_flight: number; max_request_bytes: number; shutdown_timeout_s: number };
   datasource: { url: string; tenant_id: string; auth: string; tls: string; generated_series: string; health_path: string };
   queries: Record<string, Record<string, unknown>>;
   models: Record<string, { class: string; queries: string[] }>;
-  limits: { max_series: number; series_idle_timeout_s: number };
+  limits: { max_series: number; series_idle_timeout_s: number; max_future_s: number };
+  state: { path: string; interval_s: number };
 }
 
 export function summarize(cfg: Config): ConfigSummary {
@@ -32,7 +33,7 @@ export function summarize(cfg: Config): ConfigSummary {
   const models: ConfigSummary['models'] = {};
   for (const [alias, m] of Object.entries(cfg.models ?? { default: { class: 'auto', queries: undefined } })) models[alias] = { class: m.class, queries: m.queries ?? aliases };
   return {
-    server: { listen: cfg.server.listen, max_in_flight: cfg.server.max_in_flight, max_request_bytes: cfg.server.max_request_bytes },
+    server: { listen: cfg.server.listen, max_in_flight: cfg.server.max_in_flight, max_request_bytes: cfg.server.max_request_bytes, shutdown_timeout_s: cfg.server.shutdown_timeout / 1000 },
     datasource: {
       url: w.datasource_url,
       tenant_id: w.tenant_id ?? 'none (single node)',
@@ -43,7 +44,8 @@ export function summarize(cfg: Config): ConfigSummary {
     },
     queries,
     models,
-    limits: { max_series: cfg.limits.max_series, series_idle_timeout_s: cfg.limits.series_idle_timeout / 1000 },
+    limits: { max_series: cfg.limits.max_series, series_idle_timeout_s: cfg.limits.series_idle_timeout / 1000, max_future_s: cfg.limits.max_future / 1000 },
+    state: { path: cfg.state.path === '' ? 'off' : cfg.state.path, interval_s: cfg.state.interval / 1000 },
   };
 }
 

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Registry } from '../metrics/registry.js';
-import { Throttle } from '../metrics/throttle.js';
 import type { InstanceSpec } from '../scoring/instances.js';
 import { GeneratedBlock } from './block.js';
 import type { GeneratedSink } from './sinks.js';
@@ -16,14 +15,14 @@ const MAX_IN_FLIGHT = 64;
  * Generated series from the scoring unit to a GeneratedSink: one block (a WriteRequest for one
  * tenant) is filled at a time through `block` (the scoring unit's sink), then sent in the
  * background. Past MAX_IN_FLIGHT blocks outstanding, send() waits for the oldest (backpressure
- * instead of unbounded memory); a sent block's buffer is recycled for the next. Failures are
- * counted and logged (at most one line per 10 s), never passed to the sender of the raw data.
+ * instead of unbounded memory); a block's buffer is recycled once the sink is done with it (the
+ * retrying sink keeps a copy of a failed one). Failures are the sink's to count, log and retry,
+ * never passed to the sender of the raw data.
  */
 export class Emitter {
   readonly block: GeneratedBlock;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
-  private readonly failLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof emitMetrics>;
 
   constructor(
@@ -55,28 +54,35 @@ export class Emitter {
     this.m.generated.inc(enc.samples);
     const body = enc.body();
     this.inFlight++;
-    const p = this.sink.send(tenant, body).then((r) => {
-      this.inFlight--;
-      this.pending.delete(p);
-      enc.recycle(body);
-      if (r.outcome === 'accepted') return;
-      this.m.errors.inc();
-      const suppressed = this.failLog.take();
-      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.sink.name, suppressed }, 'writing generated series failed');
-    });
+    const p: Promise<void> = this.sink.send(tenant, body).then(
+      (): void => this.sent(p, body),
+      (e: unknown): void => {
+        this.log.error({ err: e, transport: this.sink.name }, 'writing generated series failed unexpectedly');
+        this.sent(p, body);
+      },
+    );
     this.pending.add(p);
     if (this.inFlight > MAX_IN_FLIGHT) await p;
   }
 
-  /** Resolves when the blocks in flight now have settled. */
-  async drain(): Promise<void> {
+  private sent(p: Promise<void>, body: Uint8Array): void {
+    this.inFlight--;
+    this.pending.delete(p);
+    this.block.encoder.recycle(body);
+  }
+
+  /**
+   * Resolves when the blocks in flight now have settled; with a deadline (shutdown), also once
+   * the sink has sent what it holds for retrying, or dropped what it could not by then.
+   */
+  async drain(deadlineMs?: number): Promise<void> {
     await Promise.all(this.pending);
+    if (deadlineMs !== undefined) await this.sink.flush?.(deadlineMs);
   }
 }
 
 function emitMetrics(r: Registry) {
   return {
     generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
-    errors: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept.'),
   };
 }

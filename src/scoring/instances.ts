@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { compileModel, defaultProvideSeries, modelEntry, type ModelConfig, type OutputVar } from '../config/models.js';
 import type { Config } from '../config/schema.js';
 import type { Scorer } from '../models/scorer.js';
@@ -27,6 +28,12 @@ export interface InstanceSpec {
   transform: Transform;
   /** Output variables written per point (provide_series). */
   provide: OutputVar[];
+  /**
+   * Fingerprint of the settings that shape this instance's model state (stateFingerprint()):
+   * a snapshot's state is restored only into an instance with the same query and model
+   * aliases and the same fingerprint; a changed model starts cold.
+   */
+  fingerprint: string;
 }
 
 export interface QuerySpec {
@@ -52,16 +59,64 @@ export function compileScoring(queries: Record<string, QueryConfig>, models: Rec
     const query: QuerySpec = { alias, selector: parseSelector(q.expr), instances: [] };
     for (const [modelAlias, mc] of mine) {
       query.instances.push(spec.instances.length);
+      const scorer = compileModel(mc, q);
       spec.instances.push({
         queryAlias: alias,
         modelAlias,
         sharedQuery: mine.length > 1,
-        scorer: compileModel(mc, q),
+        scorer,
         transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
         provide: defaultProvideSeries(mc, q.transform),
+        fingerprint: stateFingerprint(mc, q, scorer.slots),
       });
     }
     spec.queries.push(query);
   }
   return spec;
+}
+
+/**
+ * Model settings that never change what a model's state holds: the Scorer applies them to the
+ * prediction after the model (models/scorer.ts), or they only choose series and outputs.
+ * Changing them keeps the state; changing any other setting (a half-life, a threshold, the
+ * season, a setting a later version adds) starts the model cold.
+ */
+const POLICY_KEYS = new Set([
+  'queries',
+  'provide_series',
+  'min_n_samples_seen',
+  'detection_direction',
+  'min_dev_from_expected',
+  'min_rel_dev_from_expected',
+  'data_range',
+  'anomaly_score_outside_data_range',
+  'clip_predictions',
+  'scale',
+]);
+
+/**
+ * The settings that shape an instance's model state, hashed: the model's class and every
+ * setting but POLICY_KEYS (durations in ms, as compiled), the query's tz override (a seasonal
+ * model's buckets) and transform (what the model sees), and the state's slot count. SHA-256 of
+ * their canonical JSON (keys sorted), first 16 hex digits.
+ */
+export function stateFingerprint(mc: ModelConfig, q: Pick<QueryConfig, 'transform' | 'tz'>, slots: number): string {
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(mc)) if (!POLICY_KEYS.has(k) && v !== undefined) settings[k] = v;
+  if (q.tz !== undefined && 'tz' in mc) settings.tz = q.tz;
+  const text = canonicalJson({ settings, transform: q.transform ?? 'none', slots });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted at every level. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }

@@ -1,12 +1,38 @@
 import type { WriteBatch } from '../ingest/write-request.js';
-import type { Registry } from '../metrics/registry.js';
+import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
+import { UpClock } from './clock.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { Column, OutputRows, RowRuns, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
 import { ScoringState } from './state.js';
 import { grown } from '../wire/grow.js';
+
+export interface ScoringOptions {
+  /** limits.max_series. */
+  maxSeries: number;
+  /** limits.max_future (ms): samples further ahead of the wall clock are neither learned nor scored. Default: no limit (offline replay). */
+  maxFutureMs?: number;
+  /** Keep each scored series' label bytes (ScoringState.labels), for snapshots. */
+  keepLabels?: boolean;
+  /** The idle clock (stopped while the datasource is down); a new one by default. */
+  clock?: UpClock;
+}
+
+/**
+ * The state a snapshot holds for one series, handed to Scoring.restoreSeries(): `count` links,
+ * each naming the current instance it belongs to (-1: none, its model changed), its transform
+ * state and its model's slots at `slotsAt[k]` in `slots`. Filled by the snapshot reader, reused.
+ */
+export class RestoredLinks {
+  count = 0;
+  inst = new Int32Array(8);
+  prevValue = new Float64Array(8);
+  prevTs = new Float64Array(8);
+  slotsAt = new Int32Array(8);
+  slots = new Float64Array(1024);
+}
 
 /**
  * The one place a sample meets a model. `score(batch, tenant, sink)` runs every sample of a
@@ -17,15 +43,30 @@ import { grown } from '../wire/grow.js';
  * Per series of the batch: its id from the series index (hashed once per TimeSeries, matched
  * against the queries once per new series); per link of that id: the samples, through the
  * query's counter transform, into the instance's Scorer. Nothing is allocated per sample.
- * Two passes: every series of the batch is scored first (its rows appended to one OutputRows),
- * then the rows go to the sink. Interleaved (score a series, encode its rows, next series) the
- * same work measured ~20% slower in process (bench/inproc: model and encoder each evict the
- * other's code and branch history from the core, series after series).
- * State lives in one ScoringState (index, links, model states).
+ * Passes: the series ids of the whole batch (hash, index), then every series scored (its rows
+ * appended to one OutputRows), then the rows to the sink. Interleaved (score a series, encode
+ * its rows, next series) the same work measured ~20% slower in process (bench/inproc: model and
+ * encoder each evict the other's code and branch history from the core, series after series).
+ * State lives in one ScoringState (index, links, model states, label bytes).
+ *
+ * Timestamps a model must not learn (issue 16), each forwarded as always and counted in
+ * anomstream_samples_not_learned_total{reason}:
+ *  - `future`: more than limits.max_future ahead of the wall clock: not scored either, so one
+ *    wrong clock cannot make every later sample of the series look old;
+ *  - `out_of_order`: older than the series' newest learned point (vmagent's concurrent queues
+ *    replaying a backlog): scored against the current model (Scorer.predict), not learned, so
+ *    every sample of a backlog still gets its anomaly_score;
+ *  - `duplicate`: the newest learned point's timestamp again (a retry): no second score;
+ *  - `out_of_order_counter`: an older sample under `transform: rate|increase`, whose increase
+ *    is unknown (its predecessor is not kept): neither learned nor scored;
+ *  - `non_finite` (NaN, ±Inf; stale markers are not counted), `before_1970` (negative time).
+ * The common path pays one comparison per sample for all of this (t within [0, now + max_future]).
  */
 export class Scoring {
-  readonly state: ScoringState;
+  private st: ScoringState;
+  readonly clock: UpClock;
   private readonly instances: InstanceSpec[];
+  private readonly maxFutureMs: number;
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
@@ -35,28 +76,46 @@ export class Scoring {
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
-    private readonly spec: ScoringSpec,
-    maxSeries: number,
+    readonly spec: ScoringSpec,
+    private readonly o: ScoringOptions,
     registry: Registry,
   ) {
     this.instances = spec.instances;
-    this.state = new ScoringState(spec, maxSeries);
+    this.st = new ScoringState(spec, o.maxSeries, o.keepLabels ?? false);
+    this.clock = o.clock ?? new UpClock();
+    this.maxFutureMs = o.maxFutureMs ?? Infinity;
     this.m = scoringMetrics(registry);
     registry.onCollect(() => {
-      this.m.series.set(this.state.index.size);
-      this.m.scoredSeries.set(this.state.links.live);
+      this.m.series.set(this.st.index.size);
+      this.m.scoredSeries.set(this.st.links.live);
     });
+  }
+
+  get state(): ScoringState {
+    return this.st;
+  }
+
+  /** Drop all state (a restore that failed half-way must leave no half-restored model). */
+  clear(): void {
+    this.st = new ScoringState(this.spec, this.o.maxSeries, this.o.keepLabels ?? false);
+  }
+
+  /** The idle clock's reading at wall time `nowMs`, in the series index's unit (seconds). */
+  seenNow(nowMs: number): number {
+    return Math.floor(this.clock.at(nowMs) / 1000);
   }
 
   /**
    * Score every sample of `b` (whose series belong to `tenant`), writing output rows to `sink`.
-   * Series are seen at `nowMs` (wall clock; idle eviction counts from it).
+   * Series are seen at `nowMs` (wall clock; idle eviction counts from it on the idle clock, and
+   * limits.max_future from it).
    */
   score(b: WriteBatch, tenant: string | null, sink: ScoreSink, nowMs = Date.now()): void {
     const seed = tenant === null ? 0 : hashString(tenant);
-    const now = Math.floor(nowMs / 1000);
-    const index = this.state.index;
-    const links = this.state.links;
+    const now = this.seenNow(nowMs);
+    const maxTs = nowMs + this.maxFutureMs;
+    const index = this.st.index;
+    const links = this.st.links;
     const key = this.key;
     const rows = this.rows;
     sink.beginBatch(b);
@@ -78,7 +137,7 @@ export class Scoring {
         if (id < 0) continue;
         let first = true;
         for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-          const n = this.scoreLink(b, s, k, from);
+          const n = this.scoreLink(b, s, k, maxTs, from);
           if (n === 0) continue;
           rows.add(s, id, first, links.inst[k], from, n);
           from += n;
@@ -86,26 +145,26 @@ export class Scoring {
         }
       }
     } finally {
-      // Second pass: the rows to the sink (what was scored, even if a later series threw).
+      // Then the rows to the sink (what was scored, even if a later series threw).
       const out = this.out;
       for (let r = 0; r < rows.count; r++) sink.rows(b, rows.series[r], rows.id[r], rows.first[r] === 1, rows.inst[r], out, rows.from[r], rows.n[r]);
     }
   }
 
-  /** Forget series not seen for `idleMs`: they start a new warm-up if they return. Returns how many. */
+  /** Forget series not seen for `idleMs` on the idle clock: they start a new warm-up if they return. Returns how many. */
   evictIdle(idleMs: number, nowMs = Date.now()): number {
-    const n = this.state.evictIdle(Math.floor((nowMs - idleMs) / 1000));
+    const n = this.st.evictIdle(Math.floor((this.clock.at(nowMs) - idleMs) / 1000));
     if (n > 0) this.m.evicted.inc(n);
     return n;
   }
 
   /** Run link k's model over series s's samples; fills the output rows from row `from` on, returns how many. */
-  private scoreLink(b: WriteBatch, s: number, k: number, from: number): number {
-    const links = this.state.links;
+  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, from: number): number {
+    const links = this.st.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
     const scorer = this.instances[ii].scorer;
-    const state = this.state.instances[ii].state;
+    const state = this.st.instances[ii].state;
     const off = links.offset[k];
     const pred = this.pred;
     const first = b.smpFirst[s];
@@ -121,13 +180,14 @@ export class Scoring {
     const cHi = cols[Column.YhatUpper];
     const cY = cols[Column.Y];
     let n = from;
-    let skipped = 0;
     let learned = 0;
+    let older = 0;
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
-      if (t < 0) {
-        skipped++; // before 1970: forwarded, not scored (and not encodable as a varint)
+      if (!(t >= 0 && t <= maxTs)) {
+        // Before 1970 (not encodable as a varint) or too far ahead: forwarded, not scored.
+        this.notLearned(t < 0 ? Reason.Before1970 : Reason.Future);
         continue;
       }
       if (y - y !== 0) {
@@ -137,7 +197,7 @@ export class Scoring {
           cSample[n] = i;
           cScore[n] = cYhat[n] = cLo[n] = cHi[n] = cY[n] = NaN;
           n++;
-        } else if (b.stale[i] === 0) this.m.nonFinite.inc();
+        } else if (b.stale[i] === 0) this.notLearned(Reason.NonFinite);
         continue;
       }
       if (transform !== Transform.None) {
@@ -147,7 +207,7 @@ export class Scoring {
           if (pt !== pt) {
             links.prevTs[k] = t;
             links.prevValue[k] = y;
-          } else skipped++;
+          } else this.notLearned(t === pt ? Reason.Duplicate : Reason.OutOfOrderCounter);
           continue;
         }
         const inc = y >= pv ? y - pv : y; // a drop is a counter reset: it restarted from 0
@@ -155,11 +215,14 @@ export class Scoring {
         links.prevValue[k] = y;
         y = transform === Transform.Rate ? inc / ((t - pt) / 1000) : inc;
       }
-      if (!scorer.update(state, off, t, y, pred)) {
-        skipped++;
+      if (scorer.update(state, off, t, y, pred)) learned++;
+      else if (t === scorer.lastTs(state, off)) {
+        this.notLearned(Reason.Duplicate);
         continue;
+      } else {
+        scorer.predict(state, off, t, y, pred);
+        older++;
       }
-      learned++;
       if (!pred.ready) continue;
       cTs[n] = t;
       cSample[n] = i;
@@ -171,17 +234,45 @@ export class Scoring {
       n++;
     }
     this.m.scored.inc(learned);
-    if (skipped) this.m.outOfOrder.inc(skipped);
+    if (older > 0) this.m.notLearned[Reason.OutOfOrder].inc(older);
     return n - from;
+  }
+
+  private notLearned(r: Reason): void {
+    this.m.notLearned[r].inc();
   }
 
   /** First sight of series s: match it against every query once, allocate model state. */
   private newSeries(b: WriteBatch, s: number, key: SeriesKey, now: number, tenant: string | null, sink: ScoreSink): number {
-    const id = this.state.index.add(key, now);
+    const id = this.st.index.add(key, now);
     if (id < 0) {
       this.m.seriesLimit.inc();
       return -1;
     }
+    this.attach(id, b, s, tenant, sink, null);
+    return id;
+  }
+
+  /**
+   * A series from a snapshot: series s of `b` (its labels; samples are not read) under
+   * `tenant`, last seen at `seen` (seenNow()'s clock). It goes through the same paths as a new
+   * series (index id, matching against the current queries, state offsets, links, label
+   * bytes); each instance that matches starts from the snapshot's state when `restored` holds
+   * one for it, else cold. Returns the id; -1 when the index is full or already has the series.
+   */
+  restoreSeries(b: WriteBatch, s: number, tenant: string | null, seen: number, restored: RestoredLinks, sink: ScoreSink): number {
+    const index = this.st.index;
+    index.hash(b, s, tenant === null ? 0 : hashString(tenant), this.key);
+    if (index.find(this.key) >= 0) return -1;
+    const id = index.add(this.key, seen);
+    if (id < 0) return -1;
+    this.attach(id, b, s, tenant, sink, restored);
+    return id;
+  }
+
+  /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
+  private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
+    const st = this.st;
     const labels = new Map<string, string>();
     b.labels(s);
     for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
@@ -189,15 +280,32 @@ export class Scoring {
     for (const q of this.spec.queries) {
       if (!matches(q.selector, labels)) continue;
       for (const ii of q.instances) {
-        const off = this.state.allocate(ii);
-        this.instances[ii].scorer.init(this.state.instances[ii].state, off);
-        first = this.state.links.add(ii, off, first);
+        const off = st.allocate(ii);
+        first = st.links.add(ii, off, first);
+        const r = restored === null ? -1 : restoredIndex(restored, ii);
+        if (r < 0) {
+          this.instances[ii].scorer.init(st.instances[ii].state, off);
+          continue;
+        }
+        const state = st.instances[ii].state;
+        const src = restored!.slots;
+        const from = restored!.slotsAt[r];
+        for (let j = 0, n = st.instances[ii].slots; j < n; j++) state[off + j] = src[from + j];
+        st.links.prevValue[first] = restored!.prevValue[r];
+        st.links.prevTs[first] = restored!.prevTs[r];
       }
     }
-    this.state.links.setFirst(id, first);
-    if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
-    return id;
+    st.links.setFirst(id, first);
+    if (first < 0) return;
+    st.labels?.keep(id, b, s, tenant);
+    sink.seriesAdded(b, s, id, tenant, labels);
   }
+}
+
+/** Which of `r`'s links holds instance ii's state, or -1. */
+function restoredIndex(r: RestoredLinks, ii: number): number {
+  for (let k = 0; k < r.count; k++) if (r.inst[k] === ii) return k;
+  return -1;
 }
 
 /** FNV-1a of the tenant: the series index's seed, so one label set under two tenants is two series. */
@@ -207,14 +315,26 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
+/** Why a sample of a scored series was not learned (the `reason` label). */
+const enum Reason {
+  Future = 0,
+  OutOfOrder = 1,
+  Duplicate = 2,
+  OutOfOrderCounter = 3,
+  NonFinite = 4,
+  Before1970 = 5,
+}
+const REASONS = ['future', 'out_of_order', 'duplicate', 'out_of_order_counter', 'non_finite', 'before_1970'];
+
 function scoringMetrics(r: Registry) {
+  const help =
+    'Samples of scored series a model did not learn, by reason (all forwarded): future (beyond limits.max_future: not scored), out_of_order (older than the newest learned: scored, not learned), duplicate (the newest timestamp again: not scored), out_of_order_counter (older, under a transform: not scored), non_finite (NaN/Inf), before_1970.';
   return {
     scored: r.counter('anomstream_samples_scored_total', 'Samples learnt by a model (per model: a sample of a query with two models counts twice).'),
-    outOfOrder: r.counter('anomstream_samples_out_of_order_total', 'Scored-series samples not after the previous one (duplicates, retries): forwarded, not learned.'),
-    nonFinite: r.counter('anomstream_samples_non_finite_total', 'NaN/Inf samples of scored series (not stale markers): forwarded, not learned.'),
+    notLearned: REASONS.map((reason): Metric => r.counter('anomstream_samples_not_learned_total', help, lbl('reason', reason))),
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
-    evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
+    evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
   };
 }

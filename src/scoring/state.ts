@@ -1,5 +1,6 @@
 import { grown } from '../wire/grow.js';
 import type { ScoringSpec } from './instances.js';
+import { LabelStore } from './labels.js';
 import { Links } from './links.js';
 import { SeriesIndex } from './series-index.js';
 
@@ -16,18 +17,23 @@ export interface InstanceState {
 /**
  * Everything the scoring unit keeps between requests, in one place: the series index (series
  * -> id), the links (id -> the instances scoring it, each with its state offset and transform
- * state) and each instance's model state. All typed arrays; nothing per series on the JS heap.
- * A snapshot walks exactly this: for every live id its links, for every link its instance's
- * slots at its offset.
+ * state), each instance's model state and, when snapshots are on, each scored series' label
+ * bytes and tenant. All typed arrays; nothing per series on the JS heap. A snapshot
+ * (snapshot-write.ts) walks exactly this: for every id with labels its links, for every link
+ * its instance's slots at its offset; a restore fills it through the same allocate/add paths
+ * as a new series.
  */
 export class ScoringState {
   readonly index: SeriesIndex;
   readonly links = new Links();
   readonly instances: InstanceState[];
+  /** Label bytes and tenant per scored series; null when snapshots are off (nothing to key them by). */
+  readonly labels: LabelStore | null;
 
-  constructor(spec: ScoringSpec, maxSeries: number) {
+  constructor(spec: ScoringSpec, maxSeries: number, keepLabels: boolean) {
     this.index = new SeriesIndex(maxSeries);
     this.instances = spec.instances.map((i) => ({ slots: i.scorer.slots, state: new Float64Array(i.scorer.slots * 64), used: 0, freeOffsets: [] }));
+    this.labels = keepLabels ? new LabelStore() : null;
   }
 
   /** A state offset in instance `inst` for a new series (its slots are not initialised). */
@@ -39,12 +45,17 @@ export class ScoringState {
   }
 
   /**
-   * Forget series last seen before `before` (seconds, the index's clock): their ids, links and
-   * state offsets are freed for new series. Returns how many were evicted.
+   * Forget series last seen before `before` (seconds, the index's clock): their ids, links,
+   * state offsets and label bytes are freed for new series. Returns how many were evicted.
    */
   evictIdle(before: number): number {
-    return this.index.evictIdle(before, (id) => this.links.drop(id, this.release));
+    return this.index.evictIdle(before, this.forget);
   }
+
+  private readonly forget = (id: number): void => {
+    this.links.drop(id, this.release);
+    this.labels?.release(id);
+  };
 
   private readonly release = (inst: number, offset: number): void => {
     this.instances[inst].freeOffsets.push(offset);
