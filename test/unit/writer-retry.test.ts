@@ -61,7 +61,7 @@ async function until(what: string, cond: () => boolean, ms = 5000): Promise<void
 
 async function withSink(
   script: (i: number) => number,
-  opts: { attempts?: number; budget?: number },
+  opts: { attempts?: number; budget?: number; backoffMs?: number },
   fn: (sink: RetryingSink, srv: Awaited<ReturnType<typeof scripted>>, reg: Registry) => Promise<void>,
 ): Promise<void> {
   const srv = await scripted(script);
@@ -73,8 +73,8 @@ async function withSink(
       budgetBytes: opts.budget ?? 1 << 20,
       registry: reg,
       log: silent,
-      minBackoffMs: 20,
-      maxBackoffMs: 100,
+      minBackoffMs: opts.backoffMs ?? 20,
+      maxBackoffMs: opts.backoffMs ?? 100,
       random: () => 0.5,
     });
     await fn(sink, srv, reg);
@@ -149,13 +149,17 @@ test('past writer.generated_buffer_bytes the oldest blocks are dropped and count
   let down = true;
   await withSink(
     () => (down ? 503 : 204),
-    { budget: 250 },
+    // The first retry waits 1.5 s (75 % of 2 s): the five first attempts end before it, so no
+    // block is in flight (and kept) when the budget drops the oldest. With 15 ms, a slow machine
+    // retried block 0 during the sends and kept it ([0, 4] arrived).
+    { budget: 250, backoffMs: 2000 },
     async (sink, srv, reg) => {
       for (let b = 0; b < 5; b++) await sink.send(null, new Uint8Array(100).fill(b));
+      assert.equal(srv.requests(), 5, 'the five first attempts, no retry yet (the sends took longer than the first backoff)');
       assert.equal(sink.bufferedBytes, 200, 'two blocks of 100 B fit in 250 B');
       assert.equal(metric(reg, 'anomstream_generated_dropped_total', 'reason="buffer_full"'), 3);
       down = false;
-      await until('the two kept blocks', () => srv.bodies.length === 2);
+      await until('the two kept blocks', () => srv.bodies.length === 2, 10_000);
       assert.deepEqual(
         srv.bodies.map((b) => b[0]),
         [3, 4],
@@ -173,7 +177,7 @@ test('flush(deadline) sends what is queued; what the datasource still refuses at
     async (sink, srv, reg) => {
       await sink.send(null, new Uint8Array([7]));
       ok = true;
-      await sink.flush(Date.now() + 2000);
+      await sink.flush(Date.now() + 10_000); // returns once the queue is empty; the deadline is only a bound
       assert.equal(srv.bodies.length, 1, 'sent before the deadline');
       ok = false;
       await sink.send(null, new Uint8Array([8]));
