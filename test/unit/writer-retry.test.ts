@@ -117,7 +117,8 @@ test('503 three times, then 204: the block is retried with backoff and arrives o
       assert.equal(r.status, 503, 'send() settles with the first answer (the Emitter then reuses its buffer)');
       body.fill(9); // the Emitter's buffer is reused: the sink must have kept a copy
       assert.equal(sink.bufferedBytes, 3);
-      await until('the block to arrive', () => srv.bodies.length === 1);
+      // The server holds the body before its 204 is back at the sink: wait for the sink to settle too.
+      await until('the block to arrive and leave the queue', () => srv.bodies.length === 1 && sink.bufferedBytes === 0);
       assert.deepEqual([...srv.bodies[0]], [1, 2, 3]);
       assert.equal(srv.requests(), 4);
       assert.equal(sink.bufferedBytes, 0);
