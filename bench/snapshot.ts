@@ -65,9 +65,9 @@ interface Row {
   busyOwnMaxStallMs: number;
   rssBeforeMb: number;
   rssPeakDuringWriteMb: number;
-  /** Restoring the last writer's file (NaN on the other rows). */
-  restoreMs: number;
-  restoredSeries: number;
+  /** Restoring the last writer's file (null on the other rows). */
+  restoreMs: number | null;
+  restoredSeries: number | null;
 }
 
 const nothing: ScoreSink = { beginBatch() {}, seriesAdded() {}, rows() {} };
@@ -155,8 +155,8 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
         busyOwnMaxStallMs: busy.maxOwnMs,
         rssBeforeMb: rssBefore,
         rssPeakDuringWriteMb: rssPeak,
-        restoreMs: NaN,
-        restoredSeries: NaN,
+        restoreMs: null,
+        restoredSeries: null,
       });
     }
     gc();
@@ -286,7 +286,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
         rows.push(...got);
       }
     }
-    const f = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(0));
+    const f = (x: number | null): string => (x === null ? '-' : x.toFixed(0));
     const f1 = (x: number): string => x.toFixed(1);
     console.log(
       '| series | run | writer (slice/chunk) | write ms | B/series | writer max slice ms | loop max stall ms | of it not queued for a CPU ms | idle: max stall (not queued) ms | busy: max stall (not queued) ms | GC max ms | RSS before MB | peak RSS during write MB (+MB) | restore ms |',
