@@ -339,14 +339,14 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
   }
 }
 
-function stats(xs: Array<number | null>): { median: number; min: number; max: number } {
+export function stats(xs: Array<number | null>): { median: number; min: number; max: number } {
   const s = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
   if (!s.length) return { median: NaN, min: NaN, max: NaN };
   const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   return { median: m, min: s[0], max: s[s.length - 1] };
 }
 
-function fmt(xs: Array<number | null>, d: number, scale = 1): string {
+export function fmt(xs: Array<number | null>, d: number, scale = 1): string {
   const s = stats(xs);
   return `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}–${(s.max / scale).toFixed(d)})`;
 }

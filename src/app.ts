@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
+import { redactUrl } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { connectionFor } from './forward/connection.js';
 import { Downstream } from './forward/downstream.js';
 import { Registry, registerProcessMetrics } from './metrics/registry.js';
 import { Pipeline } from './pipeline.js';
+import { readConfigFile } from './config/files.js';
+import { authenticatorFor } from './receive/auth.js';
 import { Receiver, parseListen } from './receive/server.js';
 import { Snapshots } from './scoring/snapshots.js';
 import { version } from './version.js';
@@ -33,14 +36,16 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
   const pipeline = new Pipeline(cfg, downstream, registry, log);
   const snapshots = new Snapshots(pipeline.scoring, { dir: cfg.state.path, intervalMs: cfg.state.interval, idleTimeoutMs: cfg.limits.series_idle_timeout, version: version(), registry, log });
   snapshots.restore(pipeline.emit.block);
-  const up = registry.gauge('anomstream_downstream_health_up', `1 when GET ${w.health_path} on the datasource answered 2xx at the last check.`);
+  // Shown (logs, /ready, /metrics) only redacted: credentials and query values (authKey=...) as ***.
+  const shownUrl = redactUrl(w.datasource_url);
+  const up = registry.gauge('anomstream_downstream_health_up', `1 when GET ${redactUrl(w.health_path)} on the datasource answered 2xx at the last check.`);
   let health = 'unknown';
   const check = async (): Promise<void> => {
     const status = await downstream.get(w.health_path);
     const ok = status >= 200 && status < 300;
     up.set(ok ? 1 : 0);
     const now = ok ? 'up' : status === 0 ? 'unreachable' : `answered ${status}`;
-    if (now !== health) (ok ? log.info : log.warn).call(log, { url: w.datasource_url, health_path: w.health_path, status }, `datasource health: ${now}`);
+    if (now !== health) (ok ? log.info : log.warn).call(log, { url: shownUrl, health_path: redactUrl(w.health_path), status }, `datasource health: ${now}`);
     health = now;
   };
   await check();
@@ -59,16 +64,27 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
     port,
     maxRequestBytes: cfg.server.max_request_bytes,
     maxInFlight: cfg.server.max_in_flight,
+    maxQueueMs: cfg.server.max_queue_duration,
+    maxConnections: cfg.server.max_connections,
+    readTimeoutMs: cfg.server.read_timeout,
+    minReadRate: cfg.server.min_read_rate,
+    idleTimeoutMs: cfg.server.idle_timeout,
+    memory: pipeline.memory,
+    auth: authenticatorFor(cfg.server.auth),
+    metricsAuth: cfg.server.metrics_auth,
+    tls: listenerTls(cfg.server),
+    tenantPaths: cfg.server.tenant_paths,
+    allowedTenants: cfg.server.allowed_tenants ? new Set(cfg.server.allowed_tenants) : null,
     readable: (encoding) => pipeline.ingest.readable(encoding),
     write: (body, tenant, encoding) => pipeline.write(body, tenant, encoding),
-    readyDetail: () => `datasource ${w.datasource_url}: ${health}`,
+    readyDetail: () => `datasource ${shownUrl}: ${health}`,
     registry,
     log,
   });
   await receiver.listen();
   snapshots.start();
   const addr = receiver.address();
-  log.info({ listen: `${addr.host}:${addr.port}`, datasource: w.datasource_url, queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
+  log.info({ listen: `${addr.host}:${addr.port}`, datasource: shownUrl, queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
   return {
     receiver,
     registry,
@@ -88,4 +104,11 @@ export async function startApp(cfg: Config, log: Logger): Promise<App> {
       log.info({ ms: Date.now() - t0, snapshot: snapshots.enabled ? (saved ? 'written' : 'failed') : 'off' }, 'stopped gracefully');
     },
   };
+}
+
+/** server.tls_*: the listener's certificate, key and client CA (files checked at config load). */
+function listenerTls(s: Config['server']): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (s.tls_cert_file === undefined || s.tls_key_file === undefined) return undefined;
+  const tls = { cert: readConfigFile('server.tls_cert_file', s.tls_cert_file), key: readConfigFile('server.tls_key_file', s.tls_key_file) };
+  return s.tls_client_ca_file === undefined ? tls : { ...tls, ca: readConfigFile('server.tls_client_ca_file', s.tls_client_ca_file) };
 }

@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
 import { generatedSinkFor } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
+import { MemoryBudget, defaultMemoryBudget } from './ingest/budget.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
 import type { Registry } from './metrics/registry.js';
@@ -23,6 +24,8 @@ export class Pipeline {
   readonly ingest: Ingest;
   readonly scoring: Scoring;
   readonly emit: Emitter;
+  /** server.max_memory_bytes: request bodies (counted by the receiver) and ingest's slots. */
+  readonly memory: MemoryBudget;
 
   constructor(
     cfg: Config,
@@ -30,11 +33,17 @@ export class Pipeline {
     registry: Registry,
     private readonly log: Logger,
   ) {
-    const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future, keepLabels: cfg.state.path !== '' }, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log);
+    this.memory = new MemoryBudget(cfg.server.max_memory_bytes ?? defaultMemoryBudget());
+    const spec = compileScoring(cfg.reader.queries, cfg.models, { ignoreLabels: cfg.reader.ignore_labels, shard: cfg.shard });
+    const l = cfg.limits;
+    const labelLimits = { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len };
+    this.scoring = new Scoring(spec, { maxSeries: l.max_series, maxFutureMs: l.max_future, keepLabels: cfg.state.path !== '' }, registry, labelLimits);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log, spec.ignoreLabels, labelLimits);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
+      maxSeriesPerRequest: cfg.limits.max_series_per_request,
+      maxSamplesPerRequest: cfg.limits.max_samples_per_request,
+      memory: this.memory,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)
       encodings: defaultEncodings(),
       downstream,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Registry } from '../metrics/registry.js';
 import type { InstanceSpec } from '../scoring/instances.js';
+import type { LabelLimits } from '../scoring/scoring.js';
 import { GeneratedBlock } from './block.js';
 import type { GeneratedSink } from './sinks.js';
 import { TenancyCheck } from './tenancy.js';
@@ -31,8 +32,10 @@ export class Emitter {
     private readonly sink: GeneratedSink,
     registry: Registry,
     private readonly log: Logger,
+    ignoredLabels: readonly string[] = [],
+    labelLimits?: LabelLimits,
   ) {
-    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log));
+    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log), ignoredLabels, labelLimits, registry);
     this.m = emitMetrics(registry);
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { compileModel, defaultProvideSeries, modelEntry, type ModelConfig, type OutputVar } from '../config/models.js';
 import type { Config } from '../config/schema.js';
 import type { Scorer } from '../models/scorer.js';
+import { compileShard, type Ownership } from './hashmod.js';
 import { parseSelector, type Selector } from './selector.js';
 
 // The reader and models sections compiled once into what the hot path reads: per query its
@@ -46,14 +47,24 @@ export interface QuerySpec {
 export interface ScoringSpec {
   queries: QuerySpec[];
   instances: InstanceSpec[];
+  /** reader.ignore_labels: left out of a series' identity in the index (emit leaves them out of generated series). */
+  ignoreLabels: readonly string[];
+  /** shard: the series this instance owns (the others are not scored); null: every series. */
+  ownership: Ownership | null;
+}
+
+/** Which series an instance scores under which identity: reader.ignore_labels and shard. */
+export interface Routing {
+  ignoreLabels?: readonly string[];
+  shard?: Config['shard'];
 }
 
 export type QueryConfig = Config['reader']['queries'][string];
 
 /** Every query paired with the models that score it (without `models`, one `auto` model scores every query). */
-export function compileScoring(queries: Record<string, QueryConfig>, models: Record<string, ModelConfig> | undefined): ScoringSpec {
+export function compileScoring(queries: Record<string, QueryConfig>, models: Record<string, ModelConfig> | undefined, routing: Routing = {}): ScoringSpec {
   const all: [string, ModelConfig][] = models ? Object.entries(models) : [['default', modelEntry.parse({}) as ModelConfig]];
-  const spec: ScoringSpec = { queries: [], instances: [] };
+  const spec: ScoringSpec = { queries: [], instances: [], ignoreLabels: routing.ignoreLabels ?? [], ownership: compileShard(routing.shard) };
   for (const [alias, q] of Object.entries(queries)) {
     const mine = all.filter(([, m]) => !m.queries || m.queries.includes(alias));
     const query: QuerySpec = { alias, selector: parseSelector(q.expr), instances: [] };

@@ -1,6 +1,7 @@
-import type { WriteBatch } from '../ingest/write-request.js';
+import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
+import { LabelNames } from '../wire/label-names.js';
 import { UpClock } from './clock.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { Column, OutputRows, type ScoreSink } from './output.js';
@@ -61,6 +62,8 @@ export class Scoring {
   private st: ScoringState;
   readonly clock: UpClock;
   private readonly instances: InstanceSpec[];
+  /** reader.ignore_labels (null: none): left out of the series index key. */
+  private readonly ignore: LabelNames | null;
   private readonly maxFutureMs: number;
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
@@ -71,8 +74,10 @@ export class Scoring {
     readonly spec: ScoringSpec,
     private readonly o: ScoringOptions,
     registry: Registry,
+    private readonly labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
     this.instances = spec.instances;
+    this.ignore = spec.ignoreLabels.length > 0 ? new LabelNames(spec.ignoreLabels) : null;
     this.st = new ScoringState(spec, o.maxSeries, o.keepLabels ?? false);
     this.clock = o.clock ?? new UpClock();
     this.maxFutureMs = o.maxFutureMs ?? Infinity;
@@ -109,10 +114,12 @@ export class Scoring {
     const index = this.st.index;
     const links = this.st.links;
     const key = this.key;
+    const ignore = this.ignore;
     sink.beginBatch(b);
     let id = -1;
     for (let s = 0; s < b.seriesCount; s++) {
-      index.hash(b, s, seed, key);
+      if (ignore === null) index.hash(b, s, seed, key);
+      else index.hashIgnoring(b, s, seed, key, ignore);
       id = index.findFrom(key, id + 1);
       if (id < 0) {
         id = this.newSeries(b, s, key, now, tenant, sink);
@@ -219,15 +226,30 @@ export class Scoring {
     this.m.notLearned[r].inc();
   }
 
-  /** First sight of series s: match it against every query once, allocate model state. */
+  /**
+   * First sight of series s: decide once whether this instance owns it (shard), match it against
+   * every query, allocate model state. A series not owned keeps its id, without links: its later
+   * samples are forwarded and cost one index lookup, and it is counted once.
+   */
   private newSeries(b: WriteBatch, s: number, key: SeriesKey, now: number, tenant: string | null, sink: ScoreSink): number {
     const id = this.st.index.add(key, now);
     if (id < 0) {
       this.m.seriesLimit.inc();
       return -1;
     }
+    if (!this.owns(b, s)) {
+      this.m.notOwned.inc();
+      this.st.links.setFirst(id, -1);
+      return id;
+    }
     this.attach(id, b, s, tenant, sink, null);
     return id;
+  }
+
+  /** Does this instance own series s of `b` (shard:)? Always, without a shard setting. */
+  owns(b: WriteBatch, s: number): boolean {
+    const ownership = this.spec.ownership;
+    return ownership === null || ownership.owns(b, s);
   }
 
   /**
@@ -235,23 +257,54 @@ export class Scoring {
    * `tenant`, last seen at `seen` (seenNow()'s clock). It goes through the same paths as a new
    * series (index id, matching against the current queries, state offsets, links, label
    * bytes); each instance that matches starts from the snapshot's state when `restored` holds
-   * one for it, else cold. Returns the id; -1 when the index is full or already has the series.
+   * one for it, else cold. Returns the id; -1 when the index is full; DUPLICATE when the index
+   * has the series already (files of several instances merged by `anomstream state`): the
+   * state seen last is kept.
    */
   restoreSeries(b: WriteBatch, s: number, tenant: string | null, seen: number, restored: RestoredLinks, sink: ScoreSink): number {
     const index = this.st.index;
-    index.hash(b, s, tenant === null ? 0 : hashString(tenant), this.key);
-    if (index.find(this.key) >= 0) return -1;
+    const seed = tenant === null ? 0 : hashString(tenant);
+    if (this.ignore === null) index.hash(b, s, seed, this.key);
+    else index.hashIgnoring(b, s, seed, this.key, this.ignore);
+    const have = index.find(this.key);
+    if (have >= 0) {
+      if (seen > index.seenAt(have)) {
+        this.restoreLinks(have, restored);
+        index.touch(have, seen);
+      }
+      return DUPLICATE;
+    }
     const id = index.add(this.key, seen);
     if (id < 0) return -1;
     this.attach(id, b, s, tenant, sink, restored);
     return id;
   }
 
+  /** Series id's models that `restored` holds state for take it. */
+  private restoreLinks(id: number, restored: RestoredLinks): void {
+    const st = this.st;
+    for (let k = st.links.first[id]; k >= 0; k = st.links.next[k]) {
+      const ii = st.links.inst[k];
+      const r = restoredIndex(restored, ii);
+      if (r < 0) continue;
+      st.instances[ii].state.set(restored.slots.subarray(restored.slotsAt[r], restored.slotsAt[r] + st.instances[ii].slots), st.links.offset[k]);
+      st.links.prevValue[k] = restored.prevValue[r];
+      st.links.prevTs[k] = restored.prevTs[r];
+    }
+  }
+
   /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
   private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
     const st = this.st;
-    const labels = new Map<string, string>();
     b.labels(s);
+    const over = overLabelLimit(b, s, this.labelLimits);
+    if (over >= 0) {
+      // Forwarded (it was already), not scored: VictoriaMetrics applies its own limits to it.
+      this.m.overLimit[over].inc();
+      st.links.setFirst(id, -1);
+      return;
+    }
+    const labels = new Map<string, string>();
     for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
     let first = -1;
     for (const q of this.spec.queries) {
@@ -278,6 +331,35 @@ export class Scoring {
     sink.seriesAdded(b, s, id, tenant, labels);
   }
 }
+
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len (bytes). */
+export interface LabelLimits {
+  maxLabels: number;
+  maxNameLen: number;
+  maxValueLen: number;
+}
+
+const NO_LABEL_LIMITS: LabelLimits = { maxLabels: Infinity, maxNameLen: Infinity, maxValueLen: Infinity };
+
+/** The settings a series can break, in the order overLabelLimit() reports them. */
+export const LABEL_LIMIT_SETTINGS = ['limits.max_labels_per_series', 'limits.max_label_name_len', 'limits.max_label_value_len'] as const;
+
+/** Which of LABEL_LIMIT_SETTINGS series s of `b` breaks (its labels filled), or -1. */
+function overLabelLimit(b: WriteBatch, s: number, lim: LabelLimits): number {
+  const first = b.lblFirst[s];
+  const n = b.lblCount[s];
+  if (n > lim.maxLabels) return 0;
+  const l = b.lbl;
+  for (let j = first; j < first + n; j++) {
+    const o = LabelInt.Count * j;
+    if (l[o + LabelInt.NameEnd] - l[o + LabelInt.NameStart] > lim.maxNameLen) return 1;
+    if (l[o + LabelInt.ValueEnd] - l[o + LabelInt.ValueStart] > lim.maxValueLen) return 2;
+  }
+  return -1;
+}
+
+/** Scoring.restoreSeries(): the series is there already. */
+export const DUPLICATE = -2;
 
 /** Which of `r`'s links holds instance ii's state, or -1. */
 function restoredIndex(r: RestoredLinks, ii: number): number {
@@ -313,5 +395,12 @@ function scoringMetrics(r: Registry) {
     scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>
+      r.counter('anomstream_series_over_label_limits_total', 'New series forwarded but not scored because they break a per-series limit, by the setting.', lbl('reason', setting)),
+    ),
+    notOwned: r.counter(
+      'anomstream_series_not_owned_total',
+      "New series not scored because their shard (shard:) is another instance's: the sender routes them here by mistake (check its hashmod rules or -remoteWrite.shardByURL flags).",
+    ),
   };
 }

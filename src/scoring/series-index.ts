@@ -1,6 +1,7 @@
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { grown } from '../wire/grow.js';
 import { finishHash, hashBytes } from '../wire/hash.js';
+import type { LabelNames } from '../wire/label-names.js';
 
 /**
  * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
@@ -30,6 +31,9 @@ export class SeriesIndex {
   private table: Int32Array;
   private mask: number;
   private hashes: Uint32Array;
+  /** hashIgnoring()'s gathered label entries. */
+  private kept = new Uint8Array(256);
+  private keptView = new DataView(this.kept.buffer);
 
   constructor(readonly maxSeries: number) {
     const cap = 1024;
@@ -48,6 +52,35 @@ export class SeriesIndex {
     const start = batch.lblStart[s];
     if (start >= 0) hashBytes(batch.buf, batch.view, start, batch.lblEnd[s], seed, key);
     else hashLabels(batch, s, seed, key);
+  }
+
+  /**
+   * hash() of series `s` without its Label entries named in `ignore` (reader.ignore_labels), so
+   * copies of a series that differ only there (an HA pair's `replica`) get one key: the key the
+   * series has without those labels (contiguous entries: the other entries' bytes, gathered,
+   * hash as that series' range would). Reads every series' label ranges (WriteBatch.labels), a
+   * cost hash() does not have: used only when ignore_labels is set.
+   */
+  hashIgnoring(batch: WriteBatch, s: number, seed: number, key: SeriesKey, ignore: LabelNames): void {
+    batch.labels(s);
+    const b = batch.buf;
+    const l = batch.lbl;
+    const first = batch.lblFirst[s];
+    const last = first + batch.lblCount[s];
+    let j = first;
+    while (j < last && !ignore.has(b, l[LabelInt.Count * j + LabelInt.NameStart], l[LabelInt.Count * j + LabelInt.NameEnd])) j++;
+    if (j === last) return this.hash(batch, s, seed, key);
+    if (batch.lblStart[s] < 0) return hashLabels(batch, s, seed, key, ignore);
+    let n = 0;
+    this.kept = grown(this.kept, batch.lblEnd[s] - batch.lblStart[s]);
+    const kept = this.kept;
+    for (j = first; j < last; j++) {
+      const o = LabelInt.Count * j;
+      if (ignore.has(b, l[o + LabelInt.NameStart], l[o + LabelInt.NameEnd])) continue;
+      for (let i = l[o + LabelInt.EntryStart], e = l[o + LabelInt.EntryEnd]; i < e; i++) kept[n++] = b[i];
+    }
+    if (this.keptView.buffer !== kept.buffer) this.keptView = new DataView(kept.buffer);
+    hashBytes(kept, this.keptView, 0, n, seed, key);
   }
 
   /**
@@ -168,8 +201,8 @@ export class SeriesKey {
   h2 = 0;
 }
 
-/** Labels not contiguous on the wire: decode() has filled their ranges already. */
-function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey): void {
+/** Labels not contiguous on the wire: decode() has filled their ranges already. Labels named in `ignore` are left out. */
+function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey, ignore: LabelNames | null = null): void {
   const b = batch.buf;
   const l = batch.lbl;
   let h1 = (0x811c9dc5 ^ seed) | 0;
@@ -177,6 +210,7 @@ function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey):
   const first = batch.lblFirst[s];
   const last = first + batch.lblCount[s];
   for (let j = first; j < last; j++) {
+    if (ignore !== null && ignore.has(b, l[LabelInt.Count * j + LabelInt.NameStart], l[LabelInt.Count * j + LabelInt.NameEnd])) continue;
     // The name's range, then the value's (each range's end is the int after its start).
     for (let k = LabelInt.NameStart; k <= LabelInt.ValueStart; k += LabelInt.ValueStart - LabelInt.NameStart) {
       const start = l[LabelInt.Count * j + k];

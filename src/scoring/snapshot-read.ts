@@ -5,7 +5,7 @@ import { crc32 } from '../wire/crc32.js';
 import { grown } from '../wire/grow.js';
 import { writeVarint } from '../wire/varint.js';
 import type { ScoreSink } from './output.js';
-import { RestoredLinks, type Scoring } from './scoring.js';
+import { DUPLICATE, RestoredLinks, type Scoring } from './scoring.js';
 import { BYTE_ORDER, END_MAGIC, FOOTER, HEADER_FIXED, LINK_FIXED, MAGIC, RECORD_FIXED, VERSION, pad8, type HeaderJson, type TrailerJson } from './snapshot-format.js';
 
 /** Why a snapshot file was not used. */
@@ -27,9 +27,12 @@ export interface ReadOptions {
 export interface ReadResult {
   /** Series restored (each with its current instances, warm or cold). */
   series: number;
-  /** Series dropped: idle too long, or the index full (limits.max_series). */
+  /** Series dropped: idle too long, the index full (limits.max_series), another instance's shard (shard:). */
   droppedIdle: number;
   droppedLimit: number;
+  droppedNotOwned: number;
+  /** Records of a series restored already (several files merged): the one seen last kept. */
+  duplicates: number;
   /** Links restored warm, and links of the snapshot whose model is gone or changed. */
   warmModels: number;
   coldModels: number;
@@ -109,7 +112,7 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
   const batch = new WriteBatch();
   const decoder = new WriteRequestDecoder();
   let req = new Uint8Array(1024);
-  const out = { series: 0, droppedIdle: 0, droppedLimit: 0, warmModels: 0, coldModels: 0 };
+  const out = { series: 0, droppedIdle: 0, droppedLimit: 0, droppedNotOwned: 0, duplicates: 0, warmModels: 0, coldModels: 0 };
   for (;;) {
     r.need(8);
     const len = r.u32(0);
@@ -154,8 +157,15 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
       q += LINK_FIXED + 8 * slotsOf[inst];
     }
     if (q !== len) throw new SnapshotUnusable('corrupt', `record of ${len} bytes holds ${q}`);
+    if (!scoring.owns(batch, 0)) {
+      // Another instance's series (the instance count changed, or a file of another shard was restored here).
+      out.droppedNotOwned++;
+      r.advance(len);
+      continue;
+    }
     const id = scoring.restoreSeries(batch, 0, trailer.tenants[tenantNo], Math.max(0, seenAtWrite - age), restored, sink);
-    if (id < 0) out.droppedLimit++;
+    if (id === DUPLICATE) out.duplicates++;
+    else if (id < 0) out.droppedLimit++;
     else {
       out.series++;
       out.warmModels += restored.count;

@@ -73,9 +73,20 @@ export class Snapshots {
       this.m.restoredSeries.set(r.series);
       this.m.droppedIdle.set(r.droppedIdle);
       this.m.droppedLimit.set(r.droppedLimit);
+      this.m.droppedNotOwned.set(r.droppedNotOwned);
       this.m.coldModels.set(r.coldModels);
       log.info(
-        { path: file, series: r.series, warm_models: r.warmModels, cold_models: r.coldModels, dropped_idle: r.droppedIdle, dropped_series_limit: r.droppedLimit, bytes: r.bytes, ms: Math.round(r.ms) },
+        {
+          path: file,
+          series: r.series,
+          warm_models: r.warmModels,
+          cold_models: r.coldModels,
+          dropped_idle: r.droppedIdle,
+          dropped_series_limit: r.droppedLimit,
+          dropped_not_owned: r.droppedNotOwned,
+          bytes: r.bytes,
+          ms: Math.round(r.ms),
+        },
         'model state restored',
       );
       return this.restored('restored');
@@ -159,6 +170,7 @@ function snapshotMetrics(r: Registry) {
     restoredSeries: r.gauge('anomstream_state_restored_series', 'Series restored from the snapshot at start-up.'),
     droppedIdle: r.gauge('anomstream_state_restore_dropped_series', 'Series of the snapshot not restored at start-up, by reason.', lbl('reason', 'idle')),
     droppedLimit: r.gauge('anomstream_state_restore_dropped_series', 'Series of the snapshot not restored at start-up, by reason.', lbl('reason', 'series_limit')),
+    droppedNotOwned: r.gauge('anomstream_state_restore_dropped_series', 'Series of the snapshot not restored at start-up, by reason.', lbl('reason', 'not_owned')),
     coldModels: r.gauge('anomstream_state_restore_cold_models', 'Models of the snapshot not restored at start-up because their query, model or settings changed (they start cold).'),
   };
 }
