@@ -4,10 +4,11 @@ import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
 import { UpClock } from './clock.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
-import { Column, OutputRows, type ScoreSink } from './output.js';
+import { Column, OutputRows, RowRuns, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
 import { ScoringState } from './state.js';
+import { grown } from '../wire/grow.js';
 
 export interface ScoringOptions {
   /** limits.max_series. */
@@ -43,6 +44,10 @@ export class RestoredLinks {
  * Per series of the batch: its id from the series index (hashed once per TimeSeries, matched
  * against the queries once per new series); per link of that id: the samples, through the
  * query's counter transform, into the instance's Scorer. Nothing is allocated per sample.
+ * Passes: the series ids of the whole batch (hash, index), then every series scored (its rows
+ * appended to one OutputRows), then the rows to the sink. Interleaved (score a series, encode
+ * its rows, next series) the same work measured ~20% slower in process (bench/inproc: model and
+ * encoder each evict the other's code and branch history from the core, series after series).
  * State lives in one ScoringState (index, links, model states, label bytes).
  *
  * Timestamps a model must not learn (issue 16), each forwarded as always and counted in
@@ -68,6 +73,9 @@ export class Scoring {
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
+  private readonly rows = new RowRuns();
+  /** Per series of the batch: its id (-1: not tracked). */
+  private ids = new Int32Array(1024);
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
@@ -115,23 +123,38 @@ export class Scoring {
     const links = this.st.links;
     const key = this.key;
     const ignore = this.ignore;
+    const rows = this.rows;
     sink.beginBatch(b);
+    rows.count = 0;
+    let from = 0;
+    const ids = (this.ids = grown(this.ids, b.seriesCount));
     let id = -1;
-    for (let s = 0; s < b.seriesCount; s++) {
-      if (ignore === null) index.hash(b, s, seed, key);
-      else index.hashIgnoring(b, s, seed, key, ignore);
-      id = index.findFrom(key, id + 1);
-      if (id < 0) {
-        id = this.newSeries(b, s, key, now, tenant, sink);
-        if (id < 0) continue;
-      } else index.touch(id, now);
-      let first = true;
-      for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-        const n = this.scoreLink(b, s, k, maxTs);
-        if (n === 0) continue;
-        sink.rows(b, s, id, first, links.inst[k], this.out, n);
-        first = false;
+    try {
+      // Series ids first (hash, index), then the models: each loop's code stays hot in the core.
+      for (let s = 0; s < b.seriesCount; s++) {
+        if (ignore === null) index.hash(b, s, seed, key);
+        else index.hashIgnoring(b, s, seed, key, ignore);
+        id = index.findFrom(key, id + 1);
+        if (id < 0) id = this.newSeries(b, s, key, now, tenant, sink);
+        else index.touch(id, now);
+        ids[s] = id;
       }
+      for (let s = 0; s < b.seriesCount; s++) {
+        const id = ids[s];
+        if (id < 0) continue;
+        let first = true;
+        for (let k = links.first[id]; k >= 0; k = links.next[k]) {
+          const n = this.scoreLink(b, s, k, maxTs, from);
+          if (n === 0) continue;
+          rows.add(s, id, first, links.inst[k], from, n);
+          from += n;
+          first = false;
+        }
+      }
+    } finally {
+      // Then the rows to the sink (what was scored, even if a later series threw).
+      const out = this.out;
+      for (let r = 0; r < rows.count; r++) sink.rows(b, rows.series[r], rows.id[r], rows.first[r] === 1, rows.inst[r], out, rows.from[r], rows.n[r]);
     }
   }
 
@@ -142,8 +165,8 @@ export class Scoring {
     return n;
   }
 
-  /** Run link k's model over series s's samples; fills the output rows, returns how many. */
-  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number): number {
+  /** Run link k's model over series s's samples; fills the output rows from row `from` on, returns how many. */
+  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, from: number): number {
     const links = this.st.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
@@ -154,7 +177,7 @@ export class Scoring {
     const first = b.smpFirst[s];
     const last = first + b.smpCount[s];
     const out = this.out;
-    out.ensure(last - first);
+    out.reserve(from + last - first);
     const cTs = out.ts;
     const cSample = out.sample;
     const cols = out.cols;
@@ -163,7 +186,7 @@ export class Scoring {
     const cLo = cols[Column.YhatLower];
     const cHi = cols[Column.YhatUpper];
     const cY = cols[Column.Y];
-    let n = 0;
+    let n = from;
     let learned = 0;
     let older = 0;
     for (let i = first; i < last; i++) {
@@ -219,7 +242,7 @@ export class Scoring {
     }
     this.m.scored.inc(learned);
     if (older > 0) this.m.notLearned[Reason.OutOfOrder].inc(older);
-    return n;
+    return n - from;
   }
 
   private notLearned(r: Reason): void {
