@@ -5,6 +5,11 @@ import { crc32 } from '../wire/crc32.js';
 import type { Scoring } from './scoring.js';
 import { BYTE_ORDER, END_MAGIC, FOOTER, HEADER_FIXED, LINK_FIXED, MAGIC, RECORD_FIXED, SNAPSHOT_FILE, SNAPSHOT_TMP, VERSION, pad8, type HeaderJson, type TrailerJson } from './snapshot-format.js';
 
+/** Longest stretch of serialising before the event loop gets a turn (ms). */
+export const DEFAULT_SLICE_MS = 5;
+/** The writer's buffer: at most this much is serialised between two writes. */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+
 export interface WriteOptions {
   /** anomstream's version, recorded in the header. */
   version: string;
@@ -20,7 +25,7 @@ export interface WriteResult {
   series: number;
   bytes: number;
   ms: number;
-  /** Longest synchronous stretch (ms): what the event loop waited for at most. */
+  /** Longest synchronous stretch (ms: serialising and the CRC of a chunk, not the awaited write): the most the writer held the event loop. */
   maxSliceMs: number;
 }
 
@@ -38,7 +43,7 @@ export interface WriteResult {
 export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptions): Promise<WriteResult> {
   const t0 = performance.now();
   const nowMs = o.nowMs ?? Date.now();
-  const w = new ChunkWriter(o.chunkBytes ?? 4 << 20);
+  const w = new ChunkWriter(o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   const tmp = join(dir, SNAPSHOT_TMP);
   const fh = await open(tmp, 'w', 0o644);
   let done = false;
@@ -60,7 +65,7 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
     w.bytes(hj);
 
     const ref = scoring.seenNow(nowMs);
-    const sliceMs = o.sliceMs ?? 10;
+    const sliceMs = o.sliceMs ?? DEFAULT_SLICE_MS;
     let sliceStart = performance.now();
     let maxSlice = 0;
     let series = 0;
@@ -76,9 +81,10 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
         size += LINK_FIXED + 8 * st.instances[links.inst[k]].slots;
         n++;
       }
-      if (w.room < size) {
-        await w.flush();
+      if (w.room < size || ((series & 7) === 0 && performance.now() - sliceStart > sliceMs)) {
+        const write = w.flush();
         maxSlice = Math.max(maxSlice, sliceEnd(sliceStart));
+        await write;
         sliceStart = performance.now();
       }
       w.ensure(size);
@@ -100,11 +106,6 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
         w.slots(inst.state, links.offset[k], inst.slots);
       }
       series++;
-      if ((series & 31) === 0 && performance.now() - sliceStart > sliceMs) {
-        maxSlice = Math.max(maxSlice, sliceEnd(sliceStart));
-        await w.flush();
-        sliceStart = performance.now();
-      }
     }
     const trailer: TrailerJson = { series, tenants: scoring.state.labels?.tenants ?? [] };
     const tj = Buffer.from(JSON.stringify(trailer), 'utf8');
@@ -116,8 +117,9 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
     w.u32(crc);
     w.u32(tj.length);
     w.ascii(END_MAGIC);
+    const last = w.flush();
     maxSlice = Math.max(maxSlice, sliceEnd(sliceStart));
-    await w.flush();
+    await last;
     await fh.sync();
     await fh.close();
     done = true;
@@ -173,10 +175,14 @@ class ChunkWriter {
     this.u32a = new Uint32Array(next.buffer);
   }
 
-  async flush(): Promise<void> {
-    if (this.pos === 0) return;
-    const chunk = this.buf.subarray(0, this.pos);
-    this.crc = crc32(chunk, this.crc);
+  /** Adds the buffer to the CRC (synchronously, on return) and writes it out (the promise). */
+  flush(): Promise<void> {
+    if (this.pos === 0) return Promise.resolve();
+    this.crc = crc32(this.buf.subarray(0, this.pos), this.crc);
+    return this.writeOut();
+  }
+
+  private async writeOut(): Promise<void> {
     let off = 0;
     while (off < this.pos) off += (await this.fh!.write(this.buf, off, this.pos - off)).bytesWritten;
     this.written += this.pos;

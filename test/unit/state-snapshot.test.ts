@@ -190,8 +190,16 @@ test('writing yields to the event loop between chunks, and the file is replaced 
     done = true;
     assert.ok(ticks > 10, `the event loop ran ${ticks} times during the write`);
     assert.ok(r.bytes > 10 * 4096);
+    // The slice clock alone yields too: a buffer the whole file fits in is still written in turns.
+    ticks = 0;
+    done = false;
+    setImmediate(tick);
+    const big = await writeSnapshot(a, dir, { version: 'third', sliceMs: 0, chunkBytes: 1 << 20 });
+    done = true;
+    assert.ok(big.bytes < 1 << 20);
+    assert.ok(ticks >= 5, `the event loop ran ${ticks} times during a one-chunk write`);
     assert.ok(!existsSync(join(dir, 'scoring.snapshot.tmp')), 'no temp file left');
-    assert.match(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 200).toString('latin1'), /"anomstream":"second"/);
+    assert.match(readFileSync(join(dir, SNAPSHOT_FILE)).subarray(0, 200).toString('latin1'), /"anomstream":"third"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
