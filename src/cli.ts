@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfigFile } from './config/load.js';
 import { didYouMean } from './config/issues.js';
@@ -7,6 +6,7 @@ import { LOG_LEVELS } from './config/schema.js';
 import { summarize } from './config/summary.js';
 import { ConfigError, UsageError } from './errors.js';
 import { createLogger, type LogFormat } from './log.js';
+import { VERSION } from './version.js';
 
 /**
  * Argument parsing, start-up and signals; no logic of its own. Flags follow vmagent's and
@@ -41,10 +41,6 @@ const FLAGS: Flag[] = [
   { name: 'help', aliases: ['h'], help: 'print this help and exit' },
 ];
 
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
 function help(): string {
   const flags = FLAGS.map((f) => {
     const left = `  --${f.name}${f.value ? ` ${f.value}` : ''}`;
@@ -52,7 +48,7 @@ function help(): string {
     return `${left.padEnd(26)}${f.help}${aka}`;
   });
   return [
-    `anomstream ${version()}: streaming anomaly detection in the remote_write path`,
+    `anomstream ${VERSION}: streaming anomaly detection in the remote_write path`,
     '',
     'Usage:',
     '  anomstream --config FILE [--log-format json|text] [--log-level LEVEL]',
@@ -164,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.version) {
-    console.log(version());
+    console.log(VERSION);
     return 0;
   }
   if (a.check) return checkFiles(a.check);
@@ -189,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
 /** The version and the effective configuration, without secrets: one line, then one per query and model. */
 function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
   const s = summarize(cfg);
-  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
+  log.info({ version: VERSION, config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
   for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }

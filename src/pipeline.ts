@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
-import { generatedSinkFor } from './emit/sinks.js';
+import { generatedSinkFor, resendCounter } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
@@ -32,7 +32,7 @@ export class Pipeline {
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
     this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream), registry, log);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, resendCounter(registry)), registry, log);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)

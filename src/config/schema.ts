@@ -76,6 +76,11 @@ export const serverSchema = z
      * in flight is a few MB; the worst case is 64 x max_request_bytes.
      */
     max_in_flight: z.number().int().positive().default(64),
+    /** vmui's URL as a browser reaches it, for the status page's links (absent: writer.datasource_url + '/vmui/'). */
+    vmui_url: z
+      .string()
+      .refine((v) => /^https?:\/\/[^\s/]/.test(v), { message: "expected an http:// or https:// URL such as 'http://victoriametrics:8428/vmui/'" })
+      .optional(),
   })
   .strict();
 

@@ -55,14 +55,16 @@ export class Emitter {
     this.m.generated.inc(enc.samples);
     const body = enc.body();
     this.inFlight++;
-    const p = this.sink.send(tenant, body).then((r) => {
+    const sink = this.sink;
+    const p = sink.send(tenant, body).then((r) => {
       this.inFlight--;
       this.pending.delete(p);
       enc.recycle(body);
+      this.m.writes.inc();
       if (r.outcome === 'accepted') return;
       this.m.errors.inc();
       const suppressed = this.failLog.take();
-      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: this.sink.name, suppressed }, 'writing generated series failed');
+      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: sink.name, suppressed }, 'writing generated series failed');
     });
     this.pending.add(p);
     if (this.inFlight > MAX_IN_FLIGHT) await p;
@@ -77,6 +79,7 @@ export class Emitter {
 function emitMetrics(r: Registry) {
   return {
     generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
-    errors: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept.'),
+    writes: r.counter('anomstream_generated_writes_total', 'Requests of generated series sent (counted once each, when their final outcome is known).'),
+    errors: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept (after the retries).'),
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
 import { importPath, writePath } from '../forward/paths.js';
+import { Metric, type Registry } from '../metrics/registry.js';
 import { SnappyReader } from '../wire/snappy.js';
 import { writeRequestToJsonLines } from './json-lines.js';
 
@@ -59,15 +60,25 @@ export class ResendingSink implements GeneratedSink {
   constructor(
     private readonly inner: GeneratedSink,
     private readonly retries: number,
+    /** Counts each resend (anomstream_generated_write_retries_total). */
+    private readonly resent: Metric,
   ) {
     this.name = inner.name;
   }
 
   async send(tenant: string | null, body: Uint8Array): Promise<PostResult> {
     let r = await this.inner.send(tenant, body);
-    for (let i = 0; i < this.retries && r.status === 0; i++) r = await this.inner.send(tenant, body);
+    for (let i = 0; i < this.retries && r.status === 0; i++) {
+      this.resent.inc();
+      r = await this.inner.send(tenant, body);
+    }
     return r;
   }
+}
+
+/** What a ResendingSink counts: anomstream_generated_write_retries_total. */
+export function resendCounter(r: Registry): Metric {
+  return r.counter('anomstream_generated_write_retries_total', 'Requests of generated series sent again after no answer (writer.connection_retry_attempts).');
 }
 
 /**
@@ -75,7 +86,7 @@ export class ResendingSink implements GeneratedSink {
  * present, else remote_write, resent on no answer (connection_retry_attempts). A new transport is
  * one more GeneratedSink and one more case here; a retrying or durable sink wraps the one chosen here.
  */
-export function generatedSinkFor(w: Config['writer'], downstream: Downstream): GeneratedSink {
+export function generatedSinkFor(w: Config['writer'], downstream: Downstream, resent = new Metric('')): GeneratedSink {
   const sink = w.import_json_path !== undefined ? new JsonLinesSink(downstream, w.import_json_path) : new RemoteWriteSink(downstream);
-  return w.connection_retry_attempts > 0 ? new ResendingSink(sink, w.connection_retry_attempts) : sink;
+  return w.connection_retry_attempts > 0 ? new ResendingSink(sink, w.connection_retry_attempts, resent) : sink;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { DecodeError } from '../errors.js';
 import type { Downstream, PostResult } from '../forward/downstream.js';
 import { writePath } from '../forward/paths.js';
-import { lbl, type Registry } from '../metrics/registry.js';
+import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
@@ -12,6 +12,8 @@ export interface WriteResult {
   status: 204 | 400 | 415 | 503;
   /** One line for the sender, empty on success. */
   message: string;
+  /** Samples the request held (0 when it could not be decoded). */
+  samples: number;
 }
 
 /**
@@ -99,9 +101,11 @@ export class Ingest {
   private readonly rejectLog = new Throttle(10_000);
   private readonly retryLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
+  private readonly decodeErrors: DecodeErrors;
 
   constructor(private readonly o: IngestOptions) {
     this.m = ingestMetrics(o.registry);
+    this.decodeErrors = new DecodeErrors(o.registry);
   }
 
   /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
@@ -112,7 +116,7 @@ export class Ingest {
   /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
   async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
     const enc = this.o.encodings.get(encoding);
-    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'` };
+    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'`, samples: 0 };
     const t = tenant ?? this.o.defaultTenant;
     const a = this.queue.slot();
     let handedOver = false;
@@ -121,21 +125,22 @@ export class Ingest {
         this.decode(body, a.decompressor(enc), a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
-          this.m.rejected.inc();
-          return { status: 400, message: e.message };
+          this.decodeErrors.inc(e.code);
+          return { status: 400, message: e.message, samples: 0 };
         }
         throw e;
       }
+      const samples = a.batch.sampleCount;
       const raw = await this.o.downstream.post(writePath(t), body, enc.forwardHeaders);
-      if (raw.outcome !== 'accepted') return this.failed(raw);
-      this.m.forwardOk.inc();
+      this.m.forwarded[raw.outcome].add(samples, body.length);
+      if (raw.outcome !== 'accepted') return this.failed(raw, samples);
       this.m.downstreamUp.set(1);
       a.tenant = t;
       if (this.queue.length >= MAX_WAITING) await this.o.consume(this.queue);
       this.queue.push(a);
       handedOver = true;
       if (this.queue.length === 1) setImmediate(this.consumeSoon);
-      return { status: 204, message: '' };
+      return { status: 204, message: '', samples };
     } finally {
       if (!handedOver) this.queue.release(a);
     }
@@ -159,8 +164,6 @@ export class Ingest {
     const max = this.o.maxBytes;
     if (body.length > max) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${max}`);
     this.decoder.decode(d.decompress(body, max), batch);
-    this.m.requests.inc();
-    this.m.samples.inc(batch.sampleCount);
     if (batch.metadataCount) this.m.metadata.inc(batch.metadataCount);
     if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
     if (batch.histogramCount) this.m.histograms.inc(batch.histogramCount);
@@ -168,31 +171,73 @@ export class Ingest {
   }
 
   /** The forward failure policy: the datasource's rejection is the sender's 400; anything else is retryable. */
-  private failed(raw: PostResult): WriteResult {
-    this.m.forwardErr.inc();
+  private failed(raw: PostResult, samples: number): WriteResult {
     if (raw.outcome === 'rejected') {
       const suppressed = this.rejectLog.take();
       if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'downstream rejected a raw request; passing 400 back to the sender');
-      return { status: 400, message: raw.reason };
+      return { status: 400, message: raw.reason, samples };
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
     const suppressed = this.retryLog.take();
     if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
-    return { status: 503, message: raw.reason };
+    return { status: 503, message: raw.reason, samples };
+  }
+}
+
+/** Raw forwards of one outcome: requests, samples and bytes (the body as received, compressed). */
+class Forwarded {
+  private readonly requests: Metric;
+  private readonly samples: Metric;
+  private readonly bytes: Metric;
+  constructor(r: Registry, result: string) {
+    const l = lbl('result', result);
+    this.requests = r.counter(
+      'anomstream_forward_requests_total',
+      'Raw requests forwarded to the datasource, by result (accepted; rejected: 4xx, passed back as 400; failed: no answer, 5xx, 429, 401/403, answered 503).',
+      l,
+    );
+    this.samples = r.counter('anomstream_forward_samples_total', 'Samples of the raw requests forwarded, by result.', l);
+    this.bytes = r.counter('anomstream_forward_bytes_total', 'Bytes of the raw request bodies forwarded (as received, compressed), by result.', l);
+  }
+  add(samples: number, bytes: number): void {
+    this.requests.inc();
+    this.samples.inc(samples);
+    this.bytes.inc(bytes);
+  }
+}
+
+/** DecodeError codes -> the `reason` label of anomstream_decode_errors_total. */
+const DECODE_REASONS: Readonly<Record<string, string>> = {
+  ANOM_DECODE_TOO_LARGE: 'too_large',
+  ANOM_DECODE_SNAPPY: 'snappy',
+  ANOM_DECODE_ZSTD: 'zstd',
+  ANOM_DECODE_PROTOBUF: 'protobuf',
+};
+
+/**
+ * anomstream_decode_errors_total{reason}: every reason exported from the start (0), so rate()
+ * has a series. The receiver makes one too, for the bodies it refuses before reading them (too
+ * large): the registry gives both the same counters.
+ */
+export class DecodeErrors {
+  private readonly byReason = new Map<string, Metric>();
+  constructor(r: Registry) {
+    for (const [code, reason] of Object.entries(DECODE_REASONS)) {
+      this.byReason.set(code, r.counter('anomstream_decode_errors_total', 'Write requests that cannot be read (answered 400, dropped by the sender), by reason.', lbl('reason', reason)));
+    }
+  }
+  inc(code: string): void {
+    (this.byReason.get(code) ?? this.byReason.get('ANOM_DECODE_PROTOBUF')!).inc();
   }
 }
 
 function ingestMetrics(r: Registry) {
   return {
-    requests: r.counter('anomstream_write_requests_total', 'Remote write requests decoded.'),
-    rejected: r.counter('anomstream_write_requests_rejected_total', 'Requests answered 400 because they cannot be read.'),
-    samples: r.counter('anomstream_samples_received_total', 'Raw samples received (all forwarded).'),
     metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
     exemplars: r.counter('anomstream_exemplars_received_total', 'Exemplars received (forwarded, not decoded).'),
     histograms: r.counter('anomstream_histograms_received_total', 'Native histogram samples received (forwarded, not scored).'),
     stale: r.counter('anomstream_stale_markers_received_total', 'Stale markers received (forwarded; on a scored series they end its generated series).'),
-    forwardOk: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'accepted')),
-    forwardErr: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'failed')),
+    forwarded: { accepted: new Forwarded(r, 'accepted'), rejected: new Forwarded(r, 'rejected'), retryable: new Forwarded(r, 'failed') },
     downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
   };
 }

@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
-import { lbl, type Registry } from '../metrics/registry.js';
-import type { WriteResult } from '../ingest/ingest.js';
+import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
+import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
 //
@@ -13,6 +14,7 @@ import type { WriteResult } from '../ingest/ingest.js';
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
 //                 service exactly when it should be buffering)
 //   GET  /metrics self-monitoring
+//   GET  /        the status page (HTML)
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
@@ -31,24 +33,41 @@ export interface ReceiverOptions {
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
+  /** The status page for GET /. */
+  statusPage: () => string;
   registry: Registry;
   log: Logger;
 }
 
+/** A response that knows its route (the `path` label) and when its request arrived. */
+class Response extends ServerResponse {
+  route = 'other';
+  started = 0;
+}
+
 const WRITE_PATHS = new Set(['/api/v1/write', '/prometheus/api/v1/write']);
 const TENANT_PATH = /^\/insert\/([^/]+)\/prometheus\/api\/v1\/write$/;
+/** The `path` label of a tenant's write path (the tenant is left out: unbounded). */
+const TENANT_ROUTE = '/insert/{tenant}/prometheus/api/v1/write';
+const READ_PATHS = new Set(['/health', '/ready', '/metrics', '/']);
 
 export class Receiver {
-  readonly server: Server;
+  readonly server: Server<typeof IncomingMessage, typeof Response>;
   private ready = false;
   private inFlight = 0;
   private idle: (() => void) | null = null;
-  private readonly codes = new Map<number, ReturnType<Registry['counter']>>();
+  private readonly m: ReceiverMetrics;
 
   constructor(private readonly o: ReceiverOptions) {
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => this.route(req, res));
+    this.server = createServer<typeof IncomingMessage, typeof Response>({ keepAliveTimeout: 65_000, requestTimeout: 120_000, ServerResponse: Response }, (req, res) => this.route(req, res));
+    this.m = new ReceiverMetrics(o.registry);
     const inFlight = o.registry.gauge('anomstream_requests_in_flight', 'Write requests being processed.');
     o.registry.onCollect(() => inFlight.set(this.inFlight));
+  }
+
+  /** Write requests read so far and their samples. */
+  get totals(): { requests: number; samples: number } {
+    return this.m.totals;
   }
 
   listen(): Promise<void> {
@@ -80,15 +99,18 @@ export class Receiver {
     await closed;
   }
 
-  private route(req: IncomingMessage, res: ServerResponse): void {
+  private route(req: IncomingMessage, res: Response): void {
+    res.started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     let tenant: string | null = null;
     let isWrite = WRITE_PATHS.has(path);
+    res.route = path;
     if (!isWrite) {
       const m = TENANT_PATH.exec(path);
       if (m) {
+        res.route = TENANT_ROUTE;
         if (!TENANT_RE.test(m[1])) return this.reply(res, 400, `invalid tenant '${m[1]}' in path: expected 'A', 'A:B' (integers) or 'multitenant'`);
         tenant = m[1];
         isWrite = true;
@@ -98,17 +120,18 @@ export class Receiver {
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       return void this.write(req, res, tenant);
     }
-    if (path === '/health' || path === '/ready' || path === '/metrics') {
+    if (READ_PATHS.has(path)) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'use GET', { allow: 'GET, HEAD' });
       if (path === '/health') return this.reply(res, 200, 'OK');
       if (path === '/ready') return this.ready ? this.reply(res, 200, `OK\n${this.o.readyDetail()}`) : this.reply(res, 503, 'not ready');
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return void res.end(this.o.registry.render());
+      if (path === '/') return this.reply(res, 200, this.o.statusPage(), { 'content-type': 'text/html; charset=utf-8' });
+      return this.reply(res, 200, this.o.registry.render(), { 'content-type': 'text/plain; version=0.0.4' });
     }
+    res.route = 'other';
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);
   }
 
-  private async write(req: IncomingMessage, res: ServerResponse, tenant: string | null): Promise<void> {
+  private async write(req: IncomingMessage, res: Response, tenant: string | null): Promise<void> {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
     if (!this.o.readable(enc)) {
       req.resume();
@@ -127,6 +150,7 @@ export class Receiver {
     const max = this.o.maxRequestBytes;
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > max) {
+      this.m.tooLarge();
       res.setHeader('connection', 'close');
       this.reply(res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
       req.destroy();
@@ -136,12 +160,14 @@ export class Receiver {
     try {
       const body = await readBody(req, max);
       if (body === null) {
+        this.m.tooLarge();
         res.setHeader('connection', 'close');
         this.reply(res, 400, `request body exceeds server.max_request_bytes ${max}`);
         req.destroy();
         return;
       }
       const r = await this.o.write(body, tenant, enc);
+      this.m.received(res.route, r.status, r.samples);
       this.reply(res, r.status, r.message);
     } catch (e) {
       this.o.log.error({ err: e }, 'write failed unexpectedly');
@@ -151,19 +177,79 @@ export class Receiver {
     }
   }
 
-  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-    let c = this.codes.get(status);
-    if (!c) this.codes.set(status, (c = this.o.registry.counter('anomstream_http_responses_total', 'HTTP responses by status code.', lbl('code', String(status)))));
-    c.inc();
+  /** Answer (text, one line per message, unless `headers` give another content-type), counted by route and status. */
+  private reply(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+    this.m.answered(res.route, status, performance.now() - res.started);
     if (res.headersSent) return;
     if (status === 204) {
       res.writeHead(204, headers);
       res.end();
       return;
     }
+    const text = headers['content-type'] === undefined;
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-    res.end(message ? `${message}\n` : '');
+    res.end(text && message ? `${message}\n` : message);
   }
+}
+
+/**
+ * Requests by route and status, their duration by route, samples by route and status. Label
+ * values are bounded: the route is one of the paths above (a tenant's write path as
+ * TENANT_ROUTE, anything unknown as `other`), the status one of the few anomstream answers.
+ */
+class ReceiverMetrics {
+  private readonly requests = new Map<string, Metric>();
+  private readonly sampleCounts = new Map<string, Metric>();
+  private readonly durations = new Map<string, Histogram>();
+  private readonly decodeErrors: DecodeErrors;
+
+  constructor(private readonly r: Registry) {
+    this.decodeErrors = new DecodeErrors(r);
+  }
+
+  answered(route: string, status: number, ms: number): void {
+    const key = `${route} ${status}`;
+    let c = this.requests.get(key);
+    if (!c) this.requests.set(key, (c = this.r.counter('anomstream_http_requests_total', 'HTTP requests answered, by path and status code.', labels(route, status))));
+    c.inc();
+    let h = this.durations.get(route);
+    if (!h)
+      this.durations.set(
+        route,
+        (h = this.r.histogram('anomstream_http_request_duration_seconds', 'Time from a request to its answer, by path (a write: read, decode, forward, answer), seconds.', lbl('path', route))),
+      );
+    h.observe(ms / 1000);
+  }
+
+  /** Write requests that were read (decoded or not), and their samples, for the status page. */
+  readonly totals = { requests: 0, samples: 0 };
+
+  /** A write request to `route` that was read, answered `status`, held `samples`. */
+  received(route: string, status: number, samples: number): void {
+    const key = `${route} ${status}`;
+    let c = this.sampleCounts.get(key);
+    if (!c)
+      this.sampleCounts.set(
+        key,
+        (c = this.r.counter(
+          'anomstream_samples_received_total',
+          'Samples of the write requests received, by path and the status answered (a request answered 503 is counted again when it is retried).',
+          labels(route, status),
+        )),
+      );
+    c.inc(samples);
+    this.totals.requests++;
+    this.totals.samples += samples;
+  }
+
+  /** A body refused for its size before it was read. */
+  tooLarge(): void {
+    this.decodeErrors.inc('ANOM_DECODE_TOO_LARGE');
+  }
+}
+
+function labels(route: string, status: number): string {
+  return `${lbl('path', route)},${lbl('code', String(status))}`;
 }
 
 /** The whole body, or null once it passes `max` bytes. */

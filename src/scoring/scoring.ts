@@ -1,7 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { WriteBatch } from '../ingest/write-request.js';
 import type { Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
+import { InstanceCounts } from './counts.js';
 import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
+import { KeptLabels } from './kept-labels.js';
 import { Column, OutputRows, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
@@ -17,9 +20,15 @@ import { ScoringState } from './state.js';
  * against the queries once per new series); per link of that id: the samples, through the
  * query's counter transform, into the instance's Scorer. Nothing is allocated per sample.
  * State lives in one ScoringState (index, links, model states).
+ *
+ * Counting per (query, model) is typed-array increments (InstanceCounts), folded into the
+ * registry at scrape time; a series scoring above 1 has its Label bytes kept (KeptLabels) for
+ * the status page.
  */
 export class Scoring {
   readonly state: ScoringState;
+  readonly counts: InstanceCounts;
+  readonly kept = new KeptLabels();
   private readonly instances: InstanceSpec[];
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
@@ -33,11 +42,16 @@ export class Scoring {
   ) {
     this.instances = spec.instances;
     this.state = new ScoringState(spec, maxSeries);
+    this.counts = new InstanceCounts(registry, spec.instances);
     this.m = scoringMetrics(registry);
     registry.onCollect(() => {
       this.m.series.set(this.state.index.size);
-      this.m.scoredSeries.set(this.state.links.live);
+      this.counts.fold(this.state);
     });
+  }
+
+  get current(): ScoringSpec {
+    return this.spec;
   }
 
   /**
@@ -45,6 +59,7 @@ export class Scoring {
    * Series are seen at `nowMs` (wall clock; idle eviction counts from it).
    */
   score(b: WriteBatch, tenant: string | null, sink: ScoreSink, nowMs = Date.now()): void {
+    const t0 = performance.now();
     const seed = tenant === null ? 0 : hashString(tenant);
     const now = Math.floor(nowMs / 1000);
     const index = this.state.index;
@@ -61,28 +76,37 @@ export class Scoring {
       } else index.touch(id, now);
       let first = true;
       for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-        const n = this.scoreLink(b, s, k);
+        const n = this.scoreLink(b, s, k, now);
+        if (links.aboveAt[k] === now && !this.kept.has(id)) this.kept.keep(b, s, id, tenant);
         if (n === 0) continue;
         sink.rows(b, s, id, first, links.inst[k], this.out, n);
         first = false;
       }
     }
+    this.m.duration.observe((performance.now() - t0) / 1000);
   }
 
   /** Forget series not seen for `idleMs`: they start a new warm-up if they return. Returns how many. */
   evictIdle(idleMs: number, nowMs = Date.now()): number {
-    const n = this.state.evictIdle(Math.floor((nowMs - idleMs) / 1000));
+    const n = this.state.evictIdle(Math.floor((nowMs - idleMs) / 1000), this.forget);
     if (n > 0) this.m.evicted.inc(n);
     return n;
   }
 
-  /** Run link k's model over series s's samples; fills the output rows, returns how many. */
-  private scoreLink(b: WriteBatch, s: number, k: number): number {
+  private readonly forget = (id: number): void => this.kept.forget(id);
+
+  /**
+   * Run link k's model over series s's samples (scored at `now`, seconds); fills the output
+   * rows, returns how many. Counts what it learnt, scored above 1 and whether the series just
+   * finished its warm-up, for the link's instance.
+   */
+  private scoreLink(b: WriteBatch, s: number, k: number, now: number): number {
     const links = this.state.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
     const scorer = this.instances[ii].scorer;
-    const state = this.state.instances[ii].state;
+    const inst = this.state.instances[ii];
+    const state = inst.state;
     const off = links.offset[k];
     const pred = this.pred;
     const first = b.smpFirst[s];
@@ -100,6 +124,9 @@ export class Scoring {
     let n = 0;
     let skipped = 0;
     let learned = 0;
+    let above = 0;
+    let maxAbove = 0;
+    const wasReady = scorer.isReady(state, off);
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
@@ -138,6 +165,10 @@ export class Scoring {
       }
       learned++;
       if (!pred.ready) continue;
+      if (pred.score > 1) {
+        above++;
+        if (pred.score > maxAbove) maxAbove = pred.score;
+      }
       cTs[n] = t;
       cSample[n] = i;
       cScore[n] = pred.score;
@@ -147,7 +178,17 @@ export class Scoring {
       cY[n] = y;
       n++;
     }
-    this.m.scored.inc(learned);
+    const counts = this.counts;
+    counts.scored[ii] += learned;
+    if (!wasReady && learned > 0 && scorer.isReady(state, off)) {
+      counts.warmed[ii]++;
+      inst.ready++;
+    }
+    if (above > 0) {
+      counts.anomalous[ii] += above;
+      links.aboveScore[k] = maxAbove;
+      links.aboveAt[k] = now;
+    }
     if (skipped) this.m.outOfOrder.inc(skipped);
     return n;
   }
@@ -159,22 +200,31 @@ export class Scoring {
       this.m.seriesLimit.inc();
       return -1;
     }
-    const labels = new Map<string, string>();
-    b.labels(s);
-    for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+    const labels = labelMap(b, s);
     let first = -1;
-    for (const q of this.spec.queries) {
-      if (!matches(q.selector, labels)) continue;
-      for (const ii of q.instances) {
-        const off = this.state.allocate(ii);
-        this.instances[ii].scorer.init(this.state.instances[ii].state, off);
-        first = this.state.links.add(ii, off, first);
-      }
-    }
+    for (const q of this.spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first);
     this.state.links.setFirst(id, first);
     if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
     return id;
   }
+
+  /** New state in each of `instances` for one series, linked in front of `first`; returns the new first link. */
+  private link(instances: number[], first: number): number {
+    for (const ii of instances) {
+      const off = this.state.allocate(ii);
+      this.instances[ii].scorer.init(this.state.instances[ii].state, off);
+      first = this.state.links.add(ii, off, first);
+    }
+    return first;
+  }
+}
+
+/** Series s's labels as strings: once per new series, never per sample. */
+function labelMap(b: WriteBatch, s: number): Map<string, string> {
+  const labels = new Map<string, string>();
+  b.labels(s);
+  for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+  return labels;
 }
 
 /** FNV-1a of the tenant: the series index's seed, so one label set under two tenants is two series. */
@@ -186,11 +236,10 @@ function hashString(s: string): number {
 
 function scoringMetrics(r: Registry) {
   return {
-    scored: r.counter('anomstream_samples_scored_total', 'Samples learnt by a model (per model: a sample of a query with two models counts twice).'),
+    duration: r.histogram('anomstream_scoring_duration_seconds', 'Time to score one accepted request (match, models, generated series encoded), seconds.'),
     outOfOrder: r.counter('anomstream_samples_out_of_order_total', 'Scored-series samples not after the previous one (duplicates, retries): forwarded, not learned.'),
     nonFinite: r.counter('anomstream_samples_non_finite_total', 'NaN/Inf samples of scored series (not stale markers): forwarded, not learned.'),
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
-    scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
   };

@@ -1,3 +1,4 @@
+import type { Scorer } from '../models/scorer.js';
 import { grown } from '../wire/grow.js';
 import type { ScoringSpec } from './instances.js';
 import { Links } from './links.js';
@@ -6,11 +7,15 @@ import { SeriesIndex } from './series-index.js';
 /** Model state of one instance (query x model): one columnar Float64Array, `slots` per series. */
 export interface InstanceState {
   readonly slots: number;
+  /** The scorer the state was made by (a reload keeps an instance's state only with equal settings). */
+  readonly scorer: Scorer;
   state: Float64Array;
   /** Series states ever allocated (offsets below used * slots are live or free). */
   used: number;
   /** State offsets of evicted series, reused before `used` grows. */
   readonly freeOffsets: number[];
+  /** Live series past their warm-up (the rest of the live ones are warming up). */
+  ready: number;
 }
 
 /**
@@ -27,7 +32,7 @@ export class ScoringState {
 
   constructor(spec: ScoringSpec, maxSeries: number) {
     this.index = new SeriesIndex(maxSeries);
-    this.instances = spec.instances.map((i) => ({ slots: i.scorer.slots, state: new Float64Array(i.scorer.slots * 64), used: 0, freeOffsets: [] }));
+    this.instances = spec.instances.map((i) => freshState(i.scorer));
   }
 
   /** A state offset in instance `inst` for a new series (its slots are not initialised). */
@@ -40,13 +45,22 @@ export class ScoringState {
 
   /**
    * Forget series last seen before `before` (seconds, the index's clock): their ids, links and
-   * state offsets are freed for new series. Returns how many were evicted.
+   * state offsets are freed for new series; `onEvict(id)` runs for each. Returns how many.
    */
-  evictIdle(before: number): number {
-    return this.index.evictIdle(before, (id) => this.links.drop(id, this.release));
+  evictIdle(before: number, onEvict?: (id: number) => void): number {
+    return this.index.evictIdle(before, (id) => {
+      this.links.drop(id, this.release);
+      onEvict?.(id);
+    });
   }
 
   private readonly release = (inst: number, offset: number): void => {
-    this.instances[inst].freeOffsets.push(offset);
+    const s = this.instances[inst];
+    if (s.scorer.isReady(s.state, offset)) s.ready--;
+    s.freeOffsets.push(offset);
   };
+}
+
+function freshState(scorer: Scorer): InstanceState {
+  return { slots: scorer.slots, scorer, state: new Float64Array(scorer.slots * 64), used: 0, freeOffsets: [], ready: 0 };
 }
