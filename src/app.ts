@@ -3,9 +3,10 @@ import type { Config } from './config/schema.js';
 import { connectionFor } from './forward/connection.js';
 import { Downstream } from './forward/downstream.js';
 import { registerProcessMetrics } from './metrics/process.js';
-import { Registry } from './metrics/registry.js';
+import { lbl, Registry } from './metrics/registry.js';
 import { Pipeline } from './pipeline.js';
 import { Receiver, parseListen } from './receive/server.js';
+import { compileScoring, type ScoringSpec } from './scoring/instances.js';
 import { StatusPage } from './status.js';
 import { VERSION } from './version.js';
 
@@ -15,13 +16,28 @@ export interface App {
   registry: Registry;
   /** Resolves when the generated-series requests in flight now have completed. */
   drain(): Promise<void>;
+  /** Re-read the configuration and apply it (SIGHUP, POST /-/reload); an invalid one changes nothing. */
+  reload(): Promise<ReloadResult>;
   close(graceMs?: number): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Reads the configuration again, for a reload (the CLI: the --config file). Absent: reloads fail, saying so. */
+  load?: () => Config;
+  /** --log-level, which outranks logging.level at a reload too. */
+  logLevel?: string;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** One line: what changed, or why nothing did. */
+  message: string;
 }
 
 const HEALTH_EVERY_MS = 15_000;
 
-export async function startApp(cfg: Config, log: Logger): Promise<App> {
-  const app = new Instance(cfg, log);
+export async function startApp(cfg: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
+  const app = new Instance(cfg, log, opts);
   await app.start();
   return app;
 }
@@ -55,25 +71,39 @@ class HealthCheck {
   }
 }
 
-/** One running instance. */
+/**
+ * One running instance and its reload. A reload reads the file again and, when it is valid,
+ * applies it in one synchronous step (between two requests' scoring): queries and models (the
+ * state of unchanged pairs kept), writer (a new connection pool, generated sink and health
+ * check when any writer key changed), limits, server.max_request_bytes and max_in_flight,
+ * server.vmui_url, logging.level. server.listen and logging.format are not applied (the socket
+ * and the log stream were made at start): a change to them is logged as needing a restart.
+ */
 class Instance implements App {
   readonly registry = new Registry();
   receiver!: Receiver;
-  private readonly pipeline: Pipeline;
-  private readonly downstream: Downstream;
-  private readonly health: HealthCheck;
+  private pipeline: Pipeline;
+  private downstream: Downstream;
+  private health: HealthCheck;
   private sweep: NodeJS.Timeout | undefined;
   private readonly stopProcessMetrics: () => void;
   private readonly status: StatusPage;
+  /** Reloads run one after the other. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  private readonly reloadMetrics: ReturnType<typeof reloadMetrics>;
+  /** Downstreams replaced by a reload, closing once their requests in flight are done. */
+  private readonly retired = new Set<Promise<void>>();
 
   constructor(
-    private readonly cfg: Config,
+    private cfg: Config,
     private readonly log: Logger,
+    private readonly opts: AppOptions,
   ) {
     this.stopProcessMetrics = registerProcessMetrics(this.registry, VERSION);
     this.downstream = downstreamFor(cfg.writer);
     this.pipeline = new Pipeline(cfg, this.downstream, this.registry, log);
     this.health = new HealthCheck(this.downstream, cfg.writer, this.registry, log);
+    this.reloadMetrics = reloadMetrics(this.registry);
     this.status = new StatusPage({ version: VERSION, scoring: this.pipeline.scoring });
   }
 
@@ -91,6 +121,7 @@ class Instance implements App {
       write: (body, tenant, encoding) => this.pipeline.write(body, tenant, encoding),
       readyDetail: () => `datasource ${this.cfg.writer.datasource_url}: ${this.health.state}`,
       statusPage: () => this.status.render(this.cfg, this.health.state, this.receiver.totals),
+      reload: () => this.reload(),
       registry: this.registry,
       log: this.log,
     });
@@ -104,6 +135,18 @@ class Instance implements App {
     return this.pipeline.drain();
   }
 
+  reload(): Promise<ReloadResult> {
+    const r = this.reloading
+      .then(() => this.reloadNow())
+      .catch((e: unknown) => {
+        this.log.error({ err: e }, 'configuration reload failed unexpectedly');
+        this.reloadMetrics.result(false);
+        return { ok: false, message: `reload failed: ${(e as Error).message}` };
+      });
+    this.reloading = r;
+    return r;
+  }
+
   async close(graceMs = 30_000): Promise<void> {
     this.health.stop();
     clearInterval(this.sweep);
@@ -111,7 +154,62 @@ class Instance implements App {
     this.stopProcessMetrics();
     await this.receiver.close(graceMs);
     await this.pipeline.drain();
-    await this.downstream.close();
+    await Promise.all([this.downstream.close(), ...this.retired]);
+  }
+
+  private reloadNow(): ReloadResult {
+    let next: Config;
+    let spec: ScoringSpec;
+    let downstream: Downstream | undefined;
+    try {
+      if (this.opts.load === undefined) throw new Error('no configuration file to read again (started without --config)');
+      next = this.opts.load();
+      // Everything that can fail comes before the first change.
+      spec = compileScoring(next.reader.queries, next.models);
+      if (JSON.stringify(next.writer) !== JSON.stringify(this.cfg.writer)) downstream = downstreamFor(next.writer);
+    } catch (e) {
+      const message = (e as Error).message;
+      this.log.error({ code: (e as { code?: string }).code, problems: message.split('\n') }, 'configuration reload failed: the running configuration stays in force');
+      this.reloadMetrics.result(false);
+      this.status.reloaded(false, message.split('\n')[0]);
+      return { ok: false, message: `reload failed, the running configuration stays in force: ${message}` };
+    }
+    const prev = this.cfg;
+    const prevSpec = this.pipeline.scoring.current;
+    if (downstream !== undefined) {
+      const old = this.downstream;
+      this.downstream = downstream;
+      this.health.stop();
+      this.health = new HealthCheck(downstream, next.writer, this.registry, this.log);
+      void this.health.check();
+      const closing = old.close().catch(() => undefined);
+      this.retired.add(closing);
+      void closing.then(() => this.retired.delete(closing));
+    }
+    const kept = this.pipeline.reconfigure(next, spec, this.downstream);
+    this.receiver.setLimits(next.server.max_request_bytes, next.server.max_in_flight);
+    this.log.level = this.opts.logLevel ?? next.logging.level;
+    this.cfg = next;
+    if (next.limits.series_idle_timeout !== prev.limits.series_idle_timeout) this.startSweep();
+
+    const pair = (i: { queryAlias: string; modelAlias: string }): string => `${i.queryAlias}/${i.modelAlias}`;
+    const before = new Set(prevSpec.instances.map(pair));
+    const after = this.pipeline.scoring.current.instances;
+    const keptPairs = after.filter((_, j) => kept[j] >= 0).map(pair);
+    const changed = after.filter((inst, j) => kept[j] < 0 && before.has(pair(inst))).map(pair);
+    const added = after.filter((inst) => !before.has(pair(inst))).map(pair);
+    const now = new Set(after.map(pair));
+    const removed = [...before].filter((p) => !now.has(p));
+    const restart = (['listen'] as const).filter((k) => next.server[k] !== prev.server[k]).map((k) => `server.${k}`);
+    if (next.logging.format !== prev.logging.format) restart.push('logging.format');
+    const message =
+      `configuration reloaded: (query, model) pairs: ${keptPairs.length} kept their state, ${changed.length} changed (state reset), ${added.length} added, ${removed.length} removed` +
+      `${downstream !== undefined ? '; writer changed: new datasource connection' : ''}` +
+      `${restart.length > 0 ? `; not applied until a restart: ${restart.join(', ')}` : ''}`;
+    this.log.info({ kept_state: keptPairs, changed, added, removed, writer_changed: downstream !== undefined, needs_restart: restart }, message);
+    this.reloadMetrics.result(true);
+    this.status.reloaded(true, message);
+    return { ok: true, message };
   }
 
   private startSweep(): void {
@@ -130,4 +228,23 @@ class Instance implements App {
 function downstreamFor(w: Config['writer']): Downstream {
   const conn = connectionFor(w);
   return new Downstream({ url: new URL(w.datasource_url), timeoutMs: w.timeout, headers: conn.headers, connect: conn.connect });
+}
+
+/** Prometheus' names for the same thing: prometheus_config_last_reload_successful and _success_timestamp_seconds. */
+function reloadMetrics(r: Registry) {
+  const ok = r.gauge('anomstream_config_last_reload_successful', 'Whether the last configuration reload applied (1) or failed (0); 1 at start.');
+  const at = r.gauge('anomstream_config_last_reload_success_timestamp_seconds', 'When the configuration last applied (start or reload), seconds since the epoch.');
+  const total = {
+    true: r.counter('anomstream_config_reloads_total', 'Configuration reloads, by result.', lbl('result', 'success')),
+    false: r.counter('anomstream_config_reloads_total', 'Configuration reloads, by result.', lbl('result', 'failure')),
+  };
+  ok.set(1);
+  at.set(Math.floor(Date.now() / 1000));
+  return {
+    result(success: boolean): void {
+      total[`${success}`].inc();
+      ok.set(success ? 1 : 0);
+      if (success) at.set(Math.floor(Date.now() / 1000));
+    },
+  };
 }

@@ -169,10 +169,18 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(a.logLevel ?? cfg.logging.level, a.logFormat ?? cfg.logging.format);
   logStart(log, a.config, cfg);
   const { startApp } = await import('./app.js');
-  const app = await startApp(cfg, log);
+  const file = a.config;
+  const app = await startApp(cfg, log, { load: () => loadConfigFile(file), logLevel: a.logLevel });
+  // SIGHUP re-reads the config (as POST /-/reload; systemd's ExecReload sends it).
+  const reload = (): void => {
+    log.info({ signal: 'SIGHUP', config: file }, 'reloading the configuration');
+    void app.reload();
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       log.info({ signal: sig }, 'shutting down: finishing in-flight requests');
+      process.off('SIGHUP', reload);
       app.close().then(resolve, resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

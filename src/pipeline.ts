@@ -6,7 +6,7 @@ import type { Downstream } from './forward/downstream.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
 import type { Registry } from './metrics/registry.js';
-import { compileScoring } from './scoring/instances.js';
+import { compileScoring, type ScoringSpec } from './scoring/instances.js';
 import { Scoring } from './scoring/scoring.js';
 
 /**
@@ -27,7 +27,7 @@ export class Pipeline {
   constructor(
     cfg: Config,
     downstream: Downstream,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly log: Logger,
   ) {
     const spec = compileScoring(cfg.reader.queries, cfg.models);
@@ -42,6 +42,20 @@ export class Pipeline {
       registry,
       log,
     });
+  }
+
+  /**
+   * A config reload (`spec` compiled from `cfg`, by the caller, before anything changed), applied
+   * at once (synchronously, so between two requests' scoring): the
+   * scoring unit keeps the state of unchanged (query, model) pairs, the emitter builds blocks for
+   * the new instances and writer, ingest forwards with the new limit, tenant and datasource.
+   * Returns, per new instance, the old instance whose state it kept (-1: none).
+   */
+  reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
+    const kept = this.scoring.reload(spec, cfg.limits.max_series);
+    this.emit.reconfigure(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, resendCounter(this.registry)));
+    this.ingest.configure({ maxBytes: cfg.server.max_request_bytes, defaultTenant: cfg.writer.tenant_id ?? null, downstream });
+    return kept;
   }
 
   write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {

@@ -31,6 +31,7 @@ export class StatusPage {
   private readonly samples: (Totals & { at: number })[] = [];
   private timer: NodeJS.Timeout | undefined;
   private cache: { at: number; html: string } | undefined;
+  private lastReload: { at: number; ok: boolean; message: string } | undefined;
 
   constructor(private readonly o: { version: string; scoring: Scoring }) {}
 
@@ -45,6 +46,11 @@ export class StatusPage {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  reloaded(ok: boolean, message: string): void {
+    this.lastReload = { at: Date.now(), ok, message };
+    this.cache = undefined;
   }
 
   render(cfg: Config, health: string, totals: Totals): string {
@@ -90,6 +96,7 @@ export class StatusPage {
       listen: cfg.server.listen,
       datasource: cfg.writer.datasource_url,
       health,
+      reload: this.lastReload,
       requestsPerS: span >= 1 ? (totals.requests - oldest!.requests) / span : undefined,
       samplesPerS: span >= 1 ? (totals.samples - oldest!.samples) / span : undefined,
       rateWindowS: Math.round(span),

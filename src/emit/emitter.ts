@@ -20,21 +20,33 @@ const MAX_IN_FLIGHT = 64;
  * counted and logged (at most one line per 10 s), never passed to the sender of the raw data.
  */
 export class Emitter {
-  readonly block: GeneratedBlock;
+  block: GeneratedBlock;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
   private readonly failLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof emitMetrics>;
+  private readonly tenancy: TenancyCheck;
 
   constructor(
     w: Config['writer'],
     instances: InstanceSpec[],
-    private readonly sink: GeneratedSink,
+    private sink: GeneratedSink,
     registry: Registry,
     private readonly log: Logger,
   ) {
-    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log));
+    this.tenancy = new TenancyCheck(registry, log);
+    this.block = new GeneratedBlock(w, instances, this.tenancy);
     this.m = emitMetrics(registry);
+  }
+
+  /**
+   * A reload: blocks from now on are built for `instances` with `w`'s metric_format and go to
+   * `sink`. Blocks in flight finish on the old sink. The new block knows no series: the scoring
+   * unit hands every series to it again (seriesAdded) on its next sample after the reload.
+   */
+  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink): void {
+    this.block = new GeneratedBlock(w, instances, this.tenancy);
+    this.sink = sink;
   }
 
   /** Start a new block; scoring then writes into `block`. */

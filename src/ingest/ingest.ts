@@ -108,6 +108,11 @@ export class Ingest {
     this.decodeErrors = new DecodeErrors(o.registry);
   }
 
+  /** A reload: the limit, default tenant and datasource for the requests that arrive from now on. */
+  configure(o: Pick<IngestOptions, 'maxBytes' | 'defaultTenant' | 'downstream'>): void {
+    Object.assign(this.o, o);
+  }
+
   /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
   readable(encoding: string): boolean {
     return this.o.encodings.get(encoding) !== undefined;

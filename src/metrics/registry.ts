@@ -68,6 +68,10 @@ export class Registry {
   histogram(name: string, help: string, labels = '', bounds: readonly number[] = SECONDS_BUCKETS): Histogram {
     return this.child(name, help, 'histogram', labels, () => new Histogram(labels, bounds)) as Histogram;
   }
+  /** Forget one labelled child (a query or model removed by a reload); it is no longer exposed. */
+  remove(name: string, labels: string): void {
+    this.families.get(name)?.children.delete(labels);
+  }
   /** Called before each scrape to refresh computed gauges and fold counts kept elsewhere. */
   onCollect(fn: () => void): void {
     this.collectors.push(fn);

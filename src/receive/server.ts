@@ -15,6 +15,7 @@ import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 //                 service exactly when it should be buffering)
 //   GET  /metrics self-monitoring
 //   GET  /        the status page (HTML)
+//   POST /-/reload  re-read the config file (as SIGHUP); 200, or 500 with the problems
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
@@ -35,6 +36,8 @@ export interface ReceiverOptions {
   readyDetail: () => string;
   /** The status page for GET /. */
   statusPage: () => string;
+  /** POST /-/reload: re-read the config; resolves with whether it now applies and one line why not. */
+  reload: () => Promise<{ ok: boolean; message: string }>;
   registry: Registry;
   log: Logger;
 }
@@ -50,6 +53,7 @@ const TENANT_PATH = /^\/insert\/([^/]+)\/prometheus\/api\/v1\/write$/;
 /** The `path` label of a tenant's write path (the tenant is left out: unbounded). */
 const TENANT_ROUTE = '/insert/{tenant}/prometheus/api/v1/write';
 const READ_PATHS = new Set(['/health', '/ready', '/metrics', '/']);
+const RELOAD_PATH = '/-/reload';
 
 export class Receiver {
   readonly server: Server<typeof IncomingMessage, typeof Response>;
@@ -68,6 +72,12 @@ export class Receiver {
   /** Write requests read so far and their samples. */
   get totals(): { requests: number; samples: number } {
     return this.m.totals;
+  }
+
+  /** A reload: limits for the requests that arrive from now on. */
+  setLimits(maxRequestBytes: number, maxInFlight: number): void {
+    this.o.maxRequestBytes = maxRequestBytes;
+    this.o.maxInFlight = maxInFlight;
   }
 
   listen(): Promise<void> {
@@ -126,6 +136,11 @@ export class Receiver {
       if (path === '/ready') return this.ready ? this.reply(res, 200, `OK\n${this.o.readyDetail()}`) : this.reply(res, 503, 'not ready');
       if (path === '/') return this.reply(res, 200, this.o.statusPage(), { 'content-type': 'text/html; charset=utf-8' });
       return this.reply(res, 200, this.o.registry.render(), { 'content-type': 'text/plain; version=0.0.4' });
+    }
+    if (path === RELOAD_PATH) {
+      if (req.method !== 'POST' && req.method !== 'PUT') return this.reply(res, 405, 'use POST', { allow: 'POST, PUT' });
+      req.resume();
+      return void this.o.reload().then((r) => this.reply(res, r.ok ? 200 : 500, r.message));
     }
     res.route = 'other';
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);

@@ -39,6 +39,8 @@ export interface StatusData {
   listen: string;
   datasource: string;
   health: string;
+  /** Last reload: when (ms), whether it applied, one line. */
+  reload: { at: number; ok: boolean; message: string } | undefined;
   /** Over the last `rateWindowS` seconds (undefined right after start). */
   requestsPerS: number | undefined;
   samplesPerS: number | undefined;
@@ -68,6 +70,7 @@ export function renderStatusPage(d: StatusData): string {
       `<td class="labels">${r.labels === undefined ? '<i>labels not kept</i>' : h(seriesText(r.labels))}</td>` +
       `<td>${r.vmui === undefined ? '' : `<a href="${h(r.vmui)}">vmui</a>`}</td></tr>`,
   );
+  const reload = d.reload === undefined ? 'none since start' : `${new Date(d.reload.at).toISOString()}: ${d.reload.ok ? 'applied' : 'failed'} (${h(d.reload.message)})`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -92,6 +95,7 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; } dt 
 <dt>write requests / s</dt><dd id="requests-rate">${rate(d.requestsPerS)}</dd>
 <dt>samples / s</dt><dd id="samples-rate">${rate(d.samplesPerS)} (last ${d.rateWindowS} s)</dd>
 <dt>series tracked</dt><dd>${d.series}</dd>
+<dt>last config reload</dt><dd id="reload">${reload}</dd>
 </dl>
 <p><a href="/metrics">/metrics</a> · <a href="/ready">/ready</a> · <a href="${h(d.vmuiUrl)}">vmui</a></p>
 <h2>Scored series per query and model</h2>

@@ -18,6 +18,7 @@ const HELP: Record<string, string> = {
 };
 
 interface InstanceMetrics {
+  labels: string;
   scored: Metric;
   anomalous: Metric;
   warmed: Metric;
@@ -29,14 +30,15 @@ interface InstanceMetrics {
  * The numbers per (query, model) a user asks for first: the scoring loop bumps plain typed
  * arrays indexed by instance (one add per series and request, one compare per sample for
  * "above 1"); they are folded into the registry's counters at scrape time (fold()), and the
- * gauges are read from the scoring state then.
+ * gauges are read from the scoring state then. A reload folds first, so every count lands on
+ * the labels of the pair that made it; pairs the new spec no longer has leave /metrics.
  */
 export class InstanceCounts {
   /** Per instance, since the last fold: samples learnt, samples scored above 1, warm-ups finished. */
-  readonly scored: Float64Array;
-  readonly anomalous: Float64Array;
-  readonly warmed: Float64Array;
-  private readonly metrics: InstanceMetrics[];
+  scored: Float64Array;
+  anomalous: Float64Array;
+  warmed: Float64Array;
+  private metrics: InstanceMetrics[];
 
   constructor(
     private readonly registry: Registry,
@@ -68,10 +70,22 @@ export class InstanceCounts {
     return [this.metrics[i].scored.value, this.metrics[i].anomalous.value];
   }
 
+  /** A reload to `instances` (call fold() first, with the old state). */
+  reshape(instances: InstanceSpec[]): void {
+    const next = instances.map((i) => this.metricsOf(i));
+    const kept = new Set(next.map((m) => m.labels));
+    for (const m of this.metrics) if (!kept.has(m.labels)) for (const name of Object.keys(HELP)) this.registry.remove(name, m.labels);
+    this.metrics = next;
+    this.scored = new Float64Array(instances.length);
+    this.anomalous = new Float64Array(instances.length);
+    this.warmed = new Float64Array(instances.length);
+  }
+
   private metricsOf(i: InstanceSpec): InstanceMetrics {
     const labels = `${lbl('query', i.queryAlias)},${lbl('model_alias', i.modelAlias)}`;
     const r = this.registry;
     return {
+      labels,
       scored: r.counter(SCORED, HELP[SCORED], labels),
       anomalous: r.counter(ANOMALOUS, HELP[ANOMALOUS], labels),
       warmed: r.counter(WARMED, HELP[WARMED], labels),

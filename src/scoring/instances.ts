@@ -27,6 +27,12 @@ export interface InstanceSpec {
   transform: Transform;
   /** Output variables written per point (provide_series). */
   provide: OutputVar[];
+  /**
+   * Everything the model state depends on: the query's settings and the model's, except which
+   * queries it scores and what it writes. A reload keeps the state of a pair whose fingerprint
+   * is unchanged (carriedFrom()).
+   */
+  fingerprint: string;
 }
 
 export interface QuerySpec {
@@ -59,9 +65,26 @@ export function compileScoring(queries: Record<string, QueryConfig>, models: Rec
         scorer: compileModel(mc, q),
         transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
         provide: defaultProvideSeries(mc, q.transform),
+        fingerprint: fingerprint(q, mc),
       });
     }
     spec.queries.push(query);
   }
   return spec;
+}
+
+/** The query's and the model's settings as one string (±Infinity kept apart, which JSON cannot do). */
+function fingerprint(q: QueryConfig, mc: ModelConfig): string {
+  const { queries: _queries, provide_series: _provide, ...model } = mc;
+  return JSON.stringify({ q, model }, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v));
+}
+
+/**
+ * For each instance of `next`, the instance of `prev` whose model state it takes over at a
+ * reload, or -1 (it starts empty): the same query alias and model alias, and the same
+ * fingerprint (the same selector, transform, per-query settings and model settings).
+ */
+export function carriedFrom(prev: ScoringSpec, next: ScoringSpec): Int32Array {
+  const byKey = new Map(prev.instances.map((inst, i) => [`${inst.queryAlias}\0${inst.modelAlias}\0${inst.fingerprint}`, i]));
+  return Int32Array.from(next.instances, (inst) => byKey.get(`${inst.queryAlias}\0${inst.modelAlias}\0${inst.fingerprint}`) ?? -1);
 }

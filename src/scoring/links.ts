@@ -74,4 +74,29 @@ export class Links {
     this.aboveScore[k] = 0;
     this.aboveAt[k] = 0;
   }
+
+  /**
+   * A reload: each link's instance i becomes `newInst[i]`; links whose instance maps to -1 (a
+   * query or model removed or changed) are freed, with their instance's state.
+   */
+  remap(newInst: Int32Array): void {
+    for (let id = 0; id < this.first.length; id++) {
+      let prev = -1;
+      for (let k = this.first[id]; k >= 0;) {
+        const next = this.next[k];
+        const ni = newInst[this.inst[k]];
+        if (ni >= 0) {
+          this.inst[k] = ni;
+          prev = k;
+        } else {
+          if (prev < 0) this.first[id] = next;
+          else this.next[prev] = next;
+          this.free = grown(this.free, this.freeCount + 1);
+          this.free[this.freeCount++] = k;
+          this.live--;
+        }
+        k = next;
+      }
+    }
+  }
 }

@@ -3,7 +3,7 @@ import type { WriteBatch } from '../ingest/write-request.js';
 import type { Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { InstanceCounts } from './counts.js';
-import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
+import { Transform, carriedFrom, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { KeptLabels } from './kept-labels.js';
 import { Column, OutputRows, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
@@ -23,20 +23,21 @@ import { ScoringState } from './state.js';
  *
  * Counting per (query, model) is typed-array increments (InstanceCounts), folded into the
  * registry at scrape time; a series scoring above 1 has its Label bytes kept (KeptLabels) for
- * the status page.
+ * the status page. reload() swaps in a new spec between two score() calls, keeping the state
+ * of the pairs whose settings are unchanged (see ScoringState.reshape()).
  */
 export class Scoring {
   readonly state: ScoringState;
   readonly counts: InstanceCounts;
   readonly kept = new KeptLabels();
-  private readonly instances: InstanceSpec[];
+  private instances: InstanceSpec[];
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
-    private readonly spec: ScoringSpec,
+    private spec: ScoringSpec,
     maxSeries: number,
     registry: Registry,
   ) {
@@ -52,6 +53,23 @@ export class Scoring {
 
   get current(): ScoringSpec {
     return this.spec;
+  }
+
+  /**
+   * Score with `spec` from now on (a config reload; call between two score() calls). Instances
+   * of (query, model) pairs with unchanged settings keep their model state; the others start
+   * empty, and each known series is matched again against their queries on its next sample.
+   * Returns, per new instance, the old one whose state it kept (-1: none).
+   */
+  reload(spec: ScoringSpec, maxSeries: number): Int32Array {
+    this.counts.fold(this.state);
+    const from = carriedFrom(this.spec, spec);
+    this.state.reshape(spec, from);
+    this.state.index.maxSeries = maxSeries;
+    this.counts.reshape(spec.instances);
+    this.spec = spec;
+    this.instances = spec.instances;
+    return from;
   }
 
   /**
@@ -73,7 +91,10 @@ export class Scoring {
       if (id < 0) {
         id = this.newSeries(b, s, key, now, tenant, sink);
         if (id < 0) continue;
-      } else index.touch(id, now);
+      } else {
+        index.touch(id, now);
+        if (this.state.matchedGen[id] !== this.state.generation) this.rematch(b, s, id, tenant, sink);
+      }
       let first = true;
       for (let k = links.first[id]; k >= 0; k = links.next[k]) {
         const n = this.scoreLink(b, s, k, now);
@@ -204,8 +225,27 @@ export class Scoring {
     let first = -1;
     for (const q of this.spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first);
     this.state.links.setFirst(id, first);
+    this.state.matched(id);
     if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
     return id;
+  }
+
+  /**
+   * First sight of series s (id `id`) since a reload: match it against the queries of the
+   * instances born since it was last matched (new or changed pairs, of however many reloads),
+   * and give it to the sink again (the emitter was rebuilt with the new spec and plans the
+   * series anew).
+   */
+  private rematch(b: WriteBatch, s: number, id: number, tenant: string | null, sink: ScoreSink): void {
+    const labels = labelMap(b, s);
+    let first = this.state.links.first[id];
+    for (const q of this.spec.queries) {
+      const fresh = q.instances.filter((ii) => this.state.bornSince(ii, id));
+      if (fresh.length > 0 && matches(q.selector, labels)) first = this.link(fresh, first);
+    }
+    this.state.links.setFirst(id, first);
+    this.state.matched(id);
+    if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
   }
 
   /** New state in each of `instances` for one series, linked in front of `first`; returns the new first link. */
@@ -219,7 +259,7 @@ export class Scoring {
   }
 }
 
-/** Series s's labels as strings: once per new series, never per sample. */
+/** Series s's labels as strings: once per new series (and once after a reload), never per sample. */
 function labelMap(b: WriteBatch, s: number): Map<string, string> {
   const labels = new Map<string, string>();
   b.labels(s);

@@ -16,6 +16,8 @@ export interface InstanceState {
   readonly freeOffsets: number[];
   /** Live series past their warm-up (the rest of the live ones are warming up). */
   ready: number;
+  /** The generation this state started in (0: at start; a reload's new or changed pair: that reload's). */
+  readonly born: number;
 }
 
 /**
@@ -24,15 +26,30 @@ export interface InstanceState {
  * state) and each instance's model state. All typed arrays; nothing per series on the JS heap.
  * A snapshot walks exactly this: for every live id its links, for every link its instance's
  * slots at its offset.
+ *
+ * A reload (reshape()) keeps the index, the links and the state of the instances whose settings
+ * are unchanged, frees the others and bumps `generation`: a series whose `matchedGen` is older is
+ * matched again, on its next sample, against the queries of the instances born since (however
+ * many reloads came in between).
  */
 export class ScoringState {
   readonly index: SeriesIndex;
   readonly links = new Links();
-  readonly instances: InstanceState[];
+  instances: InstanceState[];
+  /** The spec's generation: 0 at start, +1 per reload. */
+  generation = 0;
+  /** Per series id: the generation it was last matched against the queries in. */
+  matchedGen: Uint32Array = new Uint32Array(1024);
 
   constructor(spec: ScoringSpec, maxSeries: number) {
     this.index = new SeriesIndex(maxSeries);
-    this.instances = spec.instances.map((i) => freshState(i.scorer));
+    this.instances = spec.instances.map((i) => freshState(i.scorer, 0));
+  }
+
+  /** Series `id` is matched against the queries of the current generation. */
+  matched(id: number): void {
+    this.matchedGen = grown(this.matchedGen, id + 1);
+    this.matchedGen[id] = this.generation;
   }
 
   /** A state offset in instance `inst` for a new series (its slots are not initialised). */
@@ -54,6 +71,27 @@ export class ScoringState {
     });
   }
 
+  /**
+   * A reload to `spec`: instance j takes over the state of the current instance `from[j]`
+   * (-1: it starts empty, born in the new generation); the links of instances not taken over are
+   * freed.
+   */
+  reshape(spec: ScoringSpec, from: Int32Array): void {
+    const to = new Int32Array(this.instances.length).fill(-1);
+    from.forEach((i, j) => {
+      if (i >= 0) to[i] = j;
+    });
+    const generation = this.generation + 1;
+    this.instances = spec.instances.map((inst, j) => (from[j] >= 0 ? this.instances[from[j]] : freshState(inst.scorer, generation)));
+    this.links.remap(to);
+    this.generation = generation;
+  }
+
+  /** Instance `inst` started after series `id` was last matched: the series is matched against its query again. */
+  bornSince(inst: number, id: number): boolean {
+    return this.instances[inst].born > this.matchedGen[id];
+  }
+
   private readonly release = (inst: number, offset: number): void => {
     const s = this.instances[inst];
     if (s.scorer.isReady(s.state, offset)) s.ready--;
@@ -61,6 +99,6 @@ export class ScoringState {
   };
 }
 
-function freshState(scorer: Scorer): InstanceState {
-  return { slots: scorer.slots, scorer, state: new Float64Array(scorer.slots * 64), used: 0, freeOffsets: [], ready: 0 };
+function freshState(scorer: Scorer, born: number): InstanceState {
+  return { slots: scorer.slots, scorer, state: new Float64Array(scorer.slots * 64), used: 0, freeOffsets: [], ready: 0, born };
 }

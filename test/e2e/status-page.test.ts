@@ -6,9 +6,11 @@
  * with a vmui link whose queries select exactly that series' generated series and its raw series.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Browser, CHROMIUM_BIN } from './browser.js';
-import { Anomstream, VM_BIN, VictoriaMetrics, buildWriteRequest, configYaml, dumpProcesses, requireBinaries, seriesKey, waitFor, type InputSeries } from './harness.js';
+import { Anomstream, VM_BIN, VictoriaMetrics, buildWriteRequest, configYaml, dumpProcesses, request, requireBinaries, seriesKey, waitFor, type InputSeries } from './harness.js';
 import { seriesOf } from './peers.js';
 
 const NAME = 'status_load';
@@ -80,6 +82,21 @@ test('GET /: the status page loads in headless Chromium without a console error 
     const want = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'].map((v) => seriesKey({ ...inputLabels, __name__: v, for: 'load', source_metric: NAME })).sort();
     assert.deepEqual(generated, want, `g0.expr ${params.get('g0.expr')}`);
     assert.deepEqual((await seriesOf(vm.url, params.get('g1.expr')!, since)).map(seriesKey), [seriesKey(SPIKY)], `g1.expr ${params.get('g1.expr')}`);
+
+    // server.vmui_url (here set by a reload; the page is not fetched from it): the links use it as their base, with the same queries.
+    const vmuiUrl = 'http://vmui.test:8481/select/0/vmui/';
+    const config = (port: number): string => configYaml({ port, datasourceUrl: vmUrl, queries: { load: `${NAME}{job="status"}`, other: 'nothing_matches_this' }, models, server: `vmui_url: "${vmuiUrl}"` });
+    writeFileSync(join(anom.dir, 'config.yaml'), config(anom.port));
+    const reload = await request(`${anom.url}/-/reload`, { method: 'POST' });
+    assert.equal(reload.status, 200, reload.body.toString());
+    const again = await browser.open(`${anom.url}/`);
+    assert.deepEqual(again.errors, [], 'no console error, exception or failed load');
+    const hrefs = await again.evaluate<string[]>(`[...document.querySelectorAll('#anomalous tbody tr a')].map((a) => a.href)`);
+    assert.equal(hrefs.length, 1);
+    const configured = new URL(hrefs[0]);
+    assert.equal(`${configured.origin}${configured.pathname}`, vmuiUrl);
+    assert.deepEqual([...new URLSearchParams(configured.hash.replace(/^#\/\?/, ''))], [...params], 'the same vmui queries');
+    assert.equal(await again.evaluate<string>(`document.querySelector('a[href="${vmuiUrl}"]')?.textContent ?? ''`), 'vmui', 'the page links vmui itself');
   } catch (e) {
     dumpProcesses(t, [anom?.proc, vm?.proc]);
     throw e;
