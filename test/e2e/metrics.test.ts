@@ -69,6 +69,12 @@ test('GET /metrics passes promtool check metrics; after exactly 1,000 samples th
     assert.equal(sumOf(m, 'anomstream_samples_received_total', 'path="/api/v1/write"', 'code="204"'), 1000);
     assert.equal(sumOf(m, 'anomstream_forward_samples_total', 'result="accepted"'), 1000);
     assert.equal(sumOf(m, 'anomstream_forward_samples_total'), 1000);
+    const raw = await vm.exportSeries('load');
+    assert.equal(
+      raw.reduce((n, s) => n + s.values.length, 0),
+      1000,
+      'and VictoriaMetrics holds exactly those 1,000 samples',
+    );
     assert.equal(sumOf(m, 'anomstream_forward_requests_total', 'result="accepted"'), 2);
     assert.ok(sumOf(m, 'anomstream_forward_bytes_total', 'result="accepted"') > 0);
     assert.equal(sumOf(m, 'anomstream_http_requests_total', 'path="/api/v1/write"', 'code="204"'), 2);
