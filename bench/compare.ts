@@ -4,14 +4,24 @@
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
 //     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
 //     [--rate SAMPLES_PER_S[,SAMPLES_PER_S...]] [--shapes prometheus,vmagent] [--samples-per-series N]
-//     [--latency-skip REQUESTS] [--baseline GIT_REV] [--json FILE]
+//     [--latency-skip REQUESTS] [--baseline GIT_REV] [--encodings snappy,zstd,zstd-reencode] [--json FILE]
 //
 // --shapes: the load's label shapes (bench/load/labels.ts), each measured in the same rotation:
 // `prometheus` (default; sorted by name, 3-6 labels) and `vmagent` (a vmagent >= 1.83 with external
 // labels region, az, env: 6-9 labels, not sorted). --rate takes a list too (0 = as fast as accepted), so
 // saturation and a fixed offered rate are measured in one block, e.g. issue 20's baseline:
 //   node dist/bench/compare.js --series 10000 --shapes prometheus,vmagent --rate 0,300000 --proxies vmagent,anomstream
-// Rotation: for each series count and run, every shape x rate x proxy once, so machine drift hits all alike.
+// Rotation: for each series count and run, every shape x rate x encoding x proxy once, so machine drift hits
+// all alike.
+//
+// --encodings: what the load generator sends, each measured in the same rotation: `snappy` (remote write
+// 1.0, default); `zstd` (VictoriaMetrics' protocol as vmagent 1.116+ sends it, bodies compressed by the
+// zstd CLI at level 3 before the run; the counting sink reads zstd, so anomstream forwards the bodies as
+// they came); `zstd-reencode` (the same bodies, the sink answering zstd 400 as VictoriaMetrics 1.79.5 does:
+// anomstream learns it from the first answer and re-encodes every body as snappy). The Debian vmagent
+// (1.79.5) reads no zstd and is left out of the zstd rotations, `direct` out of `zstd-reencode`; with
+// `--target vm` (VictoriaMetrics 1.79.5) only `snappy` and `zstd-reencode` apply. Example (the zstd cost):
+//   node dist/bench/compare.js --series 10000 --runs 5 --sink-mode raw --proxies anomstream --encodings snappy,zstd,zstd-reencode
 //
 // --baseline REV: also run anomstream as built from git revision REV (`git archive` + tsc into the temp
 // dir), as proxy `baseline`, in the same rotation: a before/after of a change in one block, on the same
@@ -39,6 +49,8 @@ import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp,
 import { parseShape, type Shape } from './load/labels.js';
 
 type Proxy = 'direct' | 'vmagent' | 'anomstream' | 'baseline';
+type Encoding = 'snappy' | 'zstd' | 'zstd-reencode';
+const ENCODINGS: Encoding[] = ['snappy', 'zstd', 'zstd-reencode'];
 
 interface Args {
   series: number[];
@@ -50,6 +62,7 @@ interface Args {
   select: 'all' | 'cpu';
   sinkMode: 'exact' | 'raw';
   shapes: Shape[];
+  encodings: Encoding[];
   rates: number[];
   samplesPerSeries: number;
   latencySkip: number;
@@ -71,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     select: 'all',
     sinkMode: 'exact',
     shapes: ['prometheus'],
+    encodings: ['snappy'],
     rates: [0],
     samplesPerSeries: 0,
     latencySkip: 0,
@@ -90,6 +104,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--sink-mode') a.sinkMode = v as Args['sinkMode'];
     else if (k === '--rate') a.rates = v.split(',').map(Number);
     else if (k === '--shapes') a.shapes = v.split(',').map(parseShape);
+    else if (k === '--encodings') a.encodings = v.split(',') as Encoding[];
     else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
     else if (k === '--latency-skip') a.latencySkip = Number(v);
     else if (k === '--baseline') a.baseline = v;
@@ -101,6 +116,8 @@ function parseArgs(argv: string[]): Args {
   if (!['sink', 'vm'].includes(a.target)) throw new Error(`--target: expected sink or vm, got '${a.target}'`);
   if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
   if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
+  for (const e of a.encodings) if (!ENCODINGS.includes(e)) throw new Error(`--encodings: expected ${ENCODINGS.join(', ')}; got '${e}'`);
+  if (a.target === 'vm' && a.encodings.includes('zstd')) throw new Error('--encodings zstd with --target vm: VictoriaMetrics 1.79.5 reads no zstd; measure zstd-reencode');
   if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
   return a;
 }
@@ -164,9 +181,17 @@ async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: num
   }
 }
 
+/** Can `proxy` take this encoding here? (vmagent 1.79.5 reads no zstd; nothing but anomstream re-encodes.) */
+function runs(proxy: Proxy, encoding: Encoding): boolean {
+  if (encoding === 'snappy') return true;
+  if (proxy === 'vmagent') return false;
+  return encoding === 'zstd' || proxy === 'anomstream' || proxy === 'baseline';
+}
+
 interface Row {
   proxy: Proxy;
   shape: Shape;
+  encoding: Encoding;
   /** Offered samples/s, 0 = as fast as accepted. */
   rate: number;
   series: number;
@@ -202,7 +227,7 @@ function buildBaseline(tmp: string, rev: string): string {
   return path.join(dir, 'dist/src/cli.js');
 }
 
-async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series: number, run: number, tmp: string): Promise<Row> {
+async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, rate: number, series: number, run: number, tmp: string): Promise<Row> {
   const procs: Proc[] = [];
   try {
     // Downstream.
@@ -210,7 +235,7 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     let down: Proc;
     const downstreamBase = `http://127.0.0.1:${downPort}`;
     if (a.target === 'sink') {
-      down = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(downPort), '--mode', a.sinkMode], '1');
+      down = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(downPort), '--mode', a.sinkMode, '--zstd', encoding === 'zstd-reencode' ? 'reject' : 'accept'], '1');
       procs.push(down);
       await waitHttp(`${downstreamBase}/health`, down, 10_000);
     } else {
@@ -264,6 +289,8 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     const loadArgs = [
       '--shape',
       shape,
+      '--encoding',
+      encoding === 'snappy' ? 'snappy' : 'zstd',
       '--rate',
       String(rate),
       '--latency-skip',
@@ -288,7 +315,7 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     const under = procs[procs.length - 1];
     if (r.run.errors > 0 || !r.arrival.complete || under.child.exitCode !== null) {
       console.error(
-        `${proxy} ${shape} rate ${rate} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`,
+        `${proxy} ${shape} ${encoding} rate ${rate} run ${run}: errors ${JSON.stringify(r.run.errorsByStatus)}, arrival ${r.arrival.complete ? 'complete' : 'INCOMPLETE'}, exit ${under.child.exitCode}; last output:\n${under.log.join('').slice(-3000)}`,
       );
     }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
@@ -304,6 +331,7 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, rate: number, series:
     const row: Row = {
       proxy,
       shape,
+      encoding,
       rate,
       series,
       run,
@@ -340,11 +368,23 @@ function fmt(xs: Array<number | null>, d: number, scale = 1): string {
   return `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}–${(s.max / scale).toFixed(d)})`;
 }
 
-/** The (shape, rate, series) blocks of a run, in the order they were measured. */
-function groups(a: Args): Array<{ shape: Shape; rate: number; series: number }> {
-  const g: Array<{ shape: Shape; rate: number; series: number }> = [];
-  for (const shape of a.shapes) for (const rate of a.rates) for (const series of a.series) g.push({ shape, rate, series });
+interface Group {
+  shape: Shape;
+  encoding: Encoding;
+  rate: number;
+  series: number;
+}
+
+/** The (shape, encoding, rate, series) blocks of a run, in the order they were measured. */
+function groups(a: Args): Group[] {
+  const g: Group[] = [];
+  for (const shape of a.shapes) for (const encoding of a.encodings) for (const rate of a.rates) for (const series of a.series) g.push({ shape, encoding, rate, series });
   return g;
+}
+
+/** Rows of `proxy` in block `g` (every run). */
+function inGroup(rows: Row[], proxy: Proxy, g: Group): Row[] {
+  return rows.filter((r) => r.proxy === proxy && r.shape === g.shape && r.encoding === g.encoding && r.rate === g.rate && r.series === g.series);
 }
 
 function offered(rate: number): string {
@@ -353,14 +393,14 @@ function offered(rate: number): string {
 
 export function table(rows: Row[], a: Args): string {
   const out = [
-    `| shape | offered/s | series | proxy | CPU s / 1M raw | raw samples/s e2e (M) | accepted/s (M) | p99 ms | peak RSS MB | generated samples | core 1 busy | complete |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| shape | encoding | offered/s | series | proxy | CPU s / 1M raw | raw samples/s e2e (M) | accepted/s (M) | p99 ms | peak RSS MB | generated samples | core 1 busy | complete |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const { shape, rate, series } of groups(a)) {
-    const head = `| ${shape} | ${offered(rate)} | ${series}`;
+  for (const g of groups(a)) {
+    const head = `| ${g.shape} | ${g.encoding} | ${offered(g.rate)} | ${g.series}`;
     const med: Record<string, { cpu: number; e2e: number }> = {};
     for (const proxy of a.proxies) {
-      const all = rows.filter((r) => r.proxy === proxy && r.shape === shape && r.rate === rate && r.series === series);
+      const all = inGroup(rows, proxy, g);
       // Medians over clean runs only (every request accepted, every raw sample arrived).
       const rs = all.filter((r) => r.complete && r.errors === 0);
       if (!all.length) continue;
@@ -390,51 +430,64 @@ export function table(rows: Row[], a: Args): string {
       );
     }
     if (med.anomstream && med.vmagent) {
-      out.push(`${head} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | |`);
+      out.push(`${head} | anomstream / vmagent | ${(med.anomstream.cpu / med.vmagent.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.vmagent.e2e).toFixed(2)}× | | | | | | | |`);
     }
     if (med.anomstream && med.baseline) {
-      out.push(`${head} | anomstream / baseline (${a.baseline}) | ${(med.anomstream.cpu / med.baseline.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.baseline.e2e).toFixed(2)}× | | | | | | |`);
+      out.push(`${head} | anomstream / baseline (${a.baseline}) | ${(med.anomstream.cpu / med.baseline.cpu).toFixed(2)}× | ${(med.anomstream.e2e / med.baseline.e2e).toFixed(2)}× | | | | | | | |`);
     }
   }
   return out.join('\n');
 }
 
 /**
- * Per run, anomstream's figure over the other proxy's of the same rotation (same machine state):
- * CPU s per 1M raw samples and raw samples/s end to end, one line per (shape, rate, series) block.
+ * Per run, anomstream's figure over vmagent's and the baseline's of the same rotation (same machine state):
+ * CPU s per 1M raw samples and raw samples/s end to end, one line per (shape, encoding, rate, series)
+ * block; and anomstream with each other encoding over anomstream with snappy (the cost of zstd).
  */
-export function perRunRatios(rows: Row[], a: Args, other: Proxy = 'vmagent'): string {
+export function perRunRatios(rows: Row[], a: Args): string {
   const out: string[] = [];
-  const clean = (r: Row | undefined): r is Row => r !== undefined && r.complete && r.errors === 0;
-  for (const { shape, rate, series } of groups(a)) {
-    const cpu: string[] = [];
-    const e2e: string[] = [];
-    for (let run = 1; run <= a.runs; run++) {
-      const pick = (p: Proxy): Row | undefined => rows.find((r) => r.proxy === p && r.shape === shape && r.rate === rate && r.series === series && r.run === run);
-      const x = pick('anomstream');
-      const y = pick(other);
-      if (!clean(x) || !clean(y)) continue;
-      // At a fixed rate, a proxy that could not take what was offered is not measured at that rate.
-      const short = rate > 0 && Math.min(x.acceptedPerS, y.acceptedPerS) < 0.97 * rate ? '*' : '';
-      cpu.push((x.cpuPer1M / y.cpuPer1M).toFixed(2) + short);
-      e2e.push((x.e2eRawPerS / y.e2eRawPerS).toFixed(2) + short);
+  const pick = (p: Proxy, g: Group, run: number): Row | undefined => inGroup(rows, p, g).find((r) => r.run === run);
+  for (const g of groups(a)) {
+    const where = `${g.shape}, ${g.encoding}, offered ${offered(g.rate)}, ${g.series} series`;
+    const anomstream = (run: number): Row | undefined => pick('anomstream', g, run);
+    for (const other of ['vmagent', 'baseline'] as const) out.push(runRatios(a, `${where}: anomstream/${other}`, g.rate, anomstream, (run) => pick(other, g, run)));
+    if (g.encoding !== 'snappy') {
+      const snappy = { ...g, encoding: 'snappy' as const };
+      out.push(runRatios(a, `${where}: anomstream ${g.encoding}/snappy`, g.rate, anomstream, (run) => pick('anomstream', snappy, run)));
     }
-    const note = cpu.some((c) => c.endsWith('*')) ? ' (* = a proxy accepted < 97% of the offered rate)' : '';
-    if (cpu.length) out.push(`${shape}, offered ${offered(rate)}, ${series} series: anomstream/${other} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${note}`);
   }
-  return out.join('\n');
+  return out.filter(Boolean).join('\n');
+}
+
+/** One line of x/y per run where both runs are clean; '' when there is none. */
+function runRatios(a: Args, label: string, rate: number, x: (run: number) => Row | undefined, y: (run: number) => Row | undefined): string {
+  const clean = (r: Row | undefined): r is Row => r !== undefined && r.complete && r.errors === 0;
+  const cpu: string[] = [];
+  const e2e: string[] = [];
+  for (let run = 1; run <= a.runs; run++) {
+    const rx = x(run);
+    const ry = y(run);
+    if (!clean(rx) || !clean(ry)) continue;
+    // At a fixed rate, a proxy that could not take what was offered is not measured at that rate.
+    const short = rate > 0 && Math.min(rx.acceptedPerS, ry.acceptedPerS) < 0.97 * rate ? '*' : '';
+    cpu.push((rx.cpuPer1M / ry.cpuPer1M).toFixed(2) + short);
+    e2e.push((rx.e2eRawPerS / ry.e2eRawPerS).toFixed(2) + short);
+  }
+  const note = cpu.some((c) => c.endsWith('*')) ? ' (* = a proxy accepted < 97% of the offered rate)' : '';
+  return cpu.length ? `${label} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${note}` : '';
 }
 
 /** Latency detail: p50/p99/max over the timed requests, and anomstream's event loop and GC. */
 export function latencyTable(rows: Row[], a: Args): string {
   const out = [
-    `| shape | series | proxy | offered samples/s | timed requests | p50 ms | p99 ms | max ms | event-loop p99 / max ms (since start) | GC pauses during load: count, total ms, p99 ms, max ms |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| shape | encoding | series | proxy | offered samples/s | timed requests | p50 ms | p99 ms | max ms | event-loop p99 / max ms (since start) | GC pauses during load: count, total ms, p99 ms, max ms |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
-  for (const { shape, rate, series } of groups(a)) {
+  for (const g of groups(a)) {
+    const { shape, rate, series } = g;
     const p99: Record<string, number> = {};
     for (const proxy of a.proxies) {
-      const rs = rows.filter((r) => r.proxy === proxy && r.shape === shape && r.rate === rate && r.series === series && r.complete && r.errors === 0);
+      const rs = inGroup(rows, proxy, g).filter((r) => r.complete && r.errors === 0);
       if (!rs.length) continue;
       p99[proxy] = stats(rs.map((r) => r.p99Ms)).median;
       const el =
@@ -464,7 +517,7 @@ export function latencyTable(rows: Row[], a: Args): string {
           )}`
         : '';
       out.push(
-        `| ${shape} | ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${offered(rate)} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(
+        `| ${shape} | ${g.encoding} | ${series} | ${proxy === 'direct' ? `${a.target} (direct)` : proxy} | ${offered(rate)} | ${stats(rs.map((r) => r.latencyCount)).median} | ${fmt(
           rs.map((r) => r.p50Ms),
           1,
         )} | ${fmt(
@@ -477,7 +530,7 @@ export function latencyTable(rows: Row[], a: Args): string {
       );
     }
     if (p99.anomstream !== undefined && p99.vmagent !== undefined)
-      out.push(`| ${shape} | ${series} | anomstream p99 − vmagent p99 | ${offered(rate)} | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
+      out.push(`| ${shape} | ${g.encoding} | ${series} | anomstream p99 − vmagent p99 | ${offered(rate)} | | | ${(p99.anomstream - p99.vmagent).toFixed(1)} | | | |`);
   }
   return out.join('\n');
 }
@@ -510,11 +563,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     for (const series of a.series) {
       for (let run = 1; run <= a.runs; run++) {
         for (const shape of a.shapes) {
-          for (const rate of a.rates) {
-            for (const proxy of a.proxies) {
-              const row = await oneRun(a, proxy, shape, rate, series, run, tmp);
-              rows.push(row);
-              console.error(JSON.stringify(row));
+          for (const encoding of a.encodings) {
+            for (const rate of a.rates) {
+              for (const proxy of a.proxies) {
+                if (!runs(proxy, encoding)) continue;
+                const row = await oneRun(a, proxy, shape, encoding, rate, series, run, tmp);
+                rows.push(row);
+                console.error(JSON.stringify(row));
+              }
             }
           }
         }

@@ -3,11 +3,15 @@
 //   node dist/bench/load.js --url http://127.0.0.1:8429/api/v1/write --series 10000 --samples-per-series 300
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
 //     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
-//     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent] [--json]
+//     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent]
+//     [--encoding snappy|zstd] [--json]
 //
 // --shape: the label sets' order and size (bench/load/labels.ts): `prometheus` (default) sorted by name,
 // 3-6 labels; `vmagent` as a vmagent >= 1.83 sends scraped node_exporter series with external labels
 // region, az, env: 6-9 labels, not sorted by name.
+// --encoding zstd: VictoriaMetrics' remote write protocol, as vmagent 1.116+ sends it (Content-Encoding
+// zstd, X-VictoriaMetrics-Remote-Write-Version 1): every request of the run compressed before the run by
+// the `zstd` CLI at level 3 (load/zstd-bodies.ts; untimed, held in memory, ~1/2 of the snappy bodies).
 //
 // Builds the whole pool first (untimed), then sends. Afterwards it checks arrival downstream: with --sink
 // it waits until the counting sink has as many raw samples as were acknowledged; with --vm until
@@ -20,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { buildPool, type Pool } from './load/pool.js';
 import { parseShape, type Shape } from './load/labels.js';
 import { runLoad, type RunResult } from './load/run.js';
+import { zstdBodies } from './load/zstd-bodies.js';
 import { cpuSeconds, peakRssMb } from './load/proc.js';
 import { sleep } from './procs.js';
 import type { SinkCounts } from './sink.js';
@@ -42,6 +47,7 @@ export interface LoadArgs {
   /** Requests left out of the latency figures at the start (warm-up). */
   latencySkip: number;
   shape: Shape;
+  encoding: 'snappy' | 'zstd';
   json: boolean;
 }
 
@@ -81,6 +87,7 @@ const DEFAULTS: LoadArgs = {
   drainTimeoutS: 60,
   latencySkip: 0,
   shape: 'prometheus',
+  encoding: 'snappy',
   json: false,
 };
 
@@ -105,7 +112,11 @@ export function parseArgs(argv: string[]): LoadArgs {
     if (k === '--json') a.json = true;
     else if (k === '--url' || k === '--sink' || k === '--vm') a[k.slice(2) as 'url' | 'sink' | 'vm'] = argv[++i] ?? '';
     else if (k === '--shape') a.shape = parseShape(argv[++i] ?? '');
-    else if (k in num) {
+    else if (k === '--encoding') {
+      const e = argv[++i] ?? '';
+      if (e !== 'snappy' && e !== 'zstd') throw new Error(`--encoding: expected snappy or zstd, got '${e}'`);
+      a.encoding = e;
+    } else if (k in num) {
       const v = Number(argv[++i]);
       if (!Number.isFinite(v) || v < 0) throw new Error(`${k}: expected a number >= 0, got '${argv[i]}'`);
       (a as unknown as Record<string, number>)[num[k]] = v;
@@ -150,13 +161,24 @@ export async function vmRawSamples(base: string, fromMs: number, toMs: number): 
 export async function runBench(args: LoadArgs, log: (s: string) => void = () => {}): Promise<LoadReport> {
   const b0 = performance.now();
   const pool: Pool = buildPool({ series: args.series, samplesPerSeries: args.samplesPerSeries, samplesPerRequest: args.samplesPerRequest, intervalMs: args.intervalMs, nowMs: Date.now(), shape: args.shape });
+  const bodies = args.encoding === 'zstd' ? zstdBodies(pool, Math.min(pool.totalRequests, args.maxRequests)) : undefined;
   const buildSeconds = (performance.now() - b0) / 1000;
-  log(`pool: ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / args.series).toFixed(1)} B/sample compressed, built in ${buildSeconds.toFixed(2)} s`);
+  const zstdNote = bodies ? `; zstd -3 ${(bodies.slice(0, pool.requestsPerRound).reduce((n, b) => n + b.length, 0) / args.series).toFixed(1)} B/sample` : '';
+  log(`pool: ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / args.series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`);
   const sinkBefore = args.sink ? await sinkCounts(args.sink) : null;
   const vmBefore = args.vm ? await vmRowsAdded(args.vm) : 0;
   const cpu0 = args.pid ? cpuSeconds(args.pid) : NaN;
   const self0 = process.cpuUsage();
-  const run = await runLoad(pool, { url: args.url, concurrency: args.concurrency, rate: args.rate, durationS: args.durationS, maxRequests: args.maxRequests, timeoutMs: 60_000, latencySkip: args.latencySkip });
+  const run = await runLoad(pool, {
+    url: args.url,
+    concurrency: args.concurrency,
+    rate: args.rate,
+    durationS: args.durationS,
+    maxRequests: args.maxRequests,
+    timeoutMs: 60_000,
+    latencySkip: args.latencySkip,
+    bodies,
+  });
   log(`sent ${run.requests} requests in ${run.seconds.toFixed(2)} s: ${Math.round(run.acceptedSamplesPerS)} accepted samples/s, ${run.errors} errors`);
   const arrival: LoadReport['arrival'] = {
     checked: 'none',

@@ -1,8 +1,10 @@
 // Counting sink: a remote_write 1.0 endpoint that counts what arrives and answers 204.
 //
-//   node dist/bench/sink.js [--port 9999] [--host 127.0.0.1] [--mode exact|raw]
+//   node dist/bench/sink.js [--port 9999] [--host 127.0.0.1] [--mode exact|raw] [--zstd accept|reject]
 //
-// POST /api/v1/write  snappy WriteRequest -> counted, 204 (400 if it does not decode)
+// POST /api/v1/write  snappy or zstd WriteRequest -> counted, 204 (400 if it does not decode); with
+//                     `--zstd reject` a zstd body gets 400 "snappy: corrupt input" uncounted, as the
+//                     Debian VictoriaMetrics 1.79.5 answers it (anomstream then re-encodes as snappy)
 // GET  /counts        JSON counters (see SinkCounts), including the sink's own CPU seconds
 // POST /reset         zero the counters
 //
@@ -11,11 +13,13 @@
 // counted as generated (requests, bytes) without walking it; otherwise it is walked as in `exact`. That is
 // exact for raw samples as long as a sender never mixes raw and generated series in one request (anomstream
 // writes generated series in requests of their own), and it leaves out most of the sink's work when the
-// generated output is several times the input.
+// generated output is several times the input. A zstd body (by its magic number, as VictoriaMetrics
+// reads it) is always decompressed whole (wire/zstd), then counted as in `exact`.
 
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { SnappyReader } from '../src/wire/snappy.js';
+import { isZstd, Zstd } from '../src/wire/zstd.js';
 import { countWriteRequest, firstSeriesGenerated, zeroCounts, type SampleCounts } from './load/count.js';
 
 export type SinkMode = 'exact' | 'raw';
@@ -29,6 +33,8 @@ export interface SinkCounts extends SampleCounts {
   generatedRequestsUncounted: number;
   generatedBytesUncounted: number;
   errors: number;
+  /** zstd bodies answered 400 (`--zstd reject`). */
+  zstdRejected: number;
   /** Wall clock (ms, fractional) of the first request, of the last request with raw samples, of the last. */
   firstAtMs: number;
   lastRawAtMs: number;
@@ -46,6 +52,7 @@ const MAX_UNCOMPRESSED = 256 * 1024 * 1024;
 export class CountingSink {
   readonly counts: SinkCounts;
   private readonly snappy = new SnappyReader();
+  private zstd: Zstd | undefined;
 
   constructor(readonly mode: SinkMode = 'exact') {
     this.counts = CountingSink.empty(mode);
@@ -61,6 +68,7 @@ export class CountingSink {
       generatedRequestsUncounted: 0,
       generatedBytesUncounted: 0,
       errors: 0,
+      zstdRejected: 0,
       firstAtMs: 0,
       lastRawAtMs: 0,
       lastAtMs: 0,
@@ -72,7 +80,7 @@ export class CountingSink {
     Object.assign(this.counts, CountingSink.empty(this.mode));
   }
 
-  /** Counts one snappy-compressed WriteRequest. Returns false if it does not decode. */
+  /** Counts one snappy- or zstd-compressed WriteRequest. Returns false if it does not decode. */
   ingest(body: Uint8Array): boolean {
     const c = this.counts;
     const now = wallMs();
@@ -82,7 +90,8 @@ export class CountingSink {
     c.bodyBytes += body.length;
     let raw: Uint8Array;
     try {
-      if (this.mode === 'raw') {
+      if (isZstd(body)) raw = (this.zstd ??= new Zstd()).decompress(body, MAX_UNCOMPRESSED);
+      else if (this.mode === 'raw') {
         const head = this.snappy.decompress(body, MAX_UNCOMPRESSED, 4096);
         if (firstSeriesGenerated(head, head.length) === true) {
           c.uncompressedBytes += this.snappy.announced;
@@ -90,8 +99,8 @@ export class CountingSink {
           c.generatedBytesUncounted += body.length;
           return true;
         }
-      }
-      raw = this.snappy.decompress(body, MAX_UNCOMPRESSED);
+        raw = this.snappy.decompress(body, MAX_UNCOMPRESSED);
+      } else raw = this.snappy.decompress(body, MAX_UNCOMPRESSED);
     } catch {
       c.errors++;
       return false;
@@ -114,7 +123,7 @@ export class CountingSink {
   }
 }
 
-export function startSink(opts: { port: number; host?: string; mode?: SinkMode }): Promise<{ server: http.Server; sink: CountingSink; port: number }> {
+export function startSink(opts: { port: number; host?: string; mode?: SinkMode; zstd?: 'accept' | 'reject' }): Promise<{ server: http.Server; sink: CountingSink; port: number }> {
   const sink = new CountingSink(opts.mode ?? 'exact');
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/api/v1/write') {
@@ -127,6 +136,11 @@ export function startSink(opts: { port: number; host?: string; mode?: SinkMode }
       });
       req.on('end', () => {
         const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got);
+        if (opts.zstd === 'reject' && isZstd(body)) {
+          sink.counts.zstdRejected++;
+          res.writeHead(400).end('snappy: corrupt input (this sink reads no zstd, as VictoriaMetrics 1.79.5)');
+          return;
+        }
         const ok = (len < 0 || len === got) && sink.ingest(body);
         res.writeHead(ok ? 204 : 400).end();
       });
@@ -175,8 +189,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`--host: the benchmark listens on 127.0.0.1 only, got '${host}'`);
     process.exit(2);
   }
-  const { port } = await startSink({ port: Number(arg('port', '9999')), host, mode });
-  console.log(JSON.stringify({ sink: `http://${host}:${port}/api/v1/write`, mode, pid: process.pid }));
+  const zstd = arg('zstd', 'accept');
+  if (zstd !== 'accept' && zstd !== 'reject') {
+    console.error(`--zstd: expected 'accept' or 'reject', got '${zstd}'`);
+    process.exit(2);
+  }
+  const { port } = await startSink({ port: Number(arg('port', '9999')), host, mode, zstd });
+  console.log(JSON.stringify({ sink: `http://${host}:${port}/api/v1/write`, mode, zstd, pid: process.pid }));
   const stop = (): void => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

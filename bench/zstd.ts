@@ -28,7 +28,7 @@ import { buildPool, materialize } from './load/pool.js';
 import { SnappyReader as Snappy } from '../src/wire/snappy.js';
 import { DecodeError } from '../src/errors.js';
 import { SnappyCompressor } from '../src/wire/snappy-compress.js';
-import { Zstd } from '../src/wire/zstd.js';
+import { Zstd, ZstdReader } from '../src/wire/zstd.js';
 
 const args = process.argv.slice(2);
 function opt(name: string, def: string): string {
@@ -205,6 +205,9 @@ async function speed(list: Candidate[], seriesList: number[], rounds: number): P
         rows.push({ name: `decode: zstd ${lvl}: ${c.name}`, run: () => decode(body, raw.length), bytes: raw.length, ms: [] });
       }
     }
+    // What ingest runs per request slot: the shared instance, then a copy into the slot's own buffer.
+    const reader = new ZstdReader(new Zstd());
+    rows.push({ name: 'decode: zstd -3: wire/zstd ZstdReader (shared instance + copy, as ingest)', run: () => reader.decompress(z3, LIMIT), bytes: raw.length, ms: [] });
     rows.push(
       { name: 'compress: snappyjs.compress', run: () => snappyjs.compress(raw), bytes: raw.length, ms: [] },
       { name: 'compress: wire/snappy-compress compressView', run: () => compressor.compressView(raw), bytes: raw.length, ms: [] },

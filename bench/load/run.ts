@@ -4,6 +4,7 @@
 // No retries: a non-2xx answer or a network error is an error, and its samples are not "accepted".
 
 import { Pool as HttpPool } from 'undici';
+import { REMOTE_WRITE_HEADERS, VM_REMOTE_WRITE_HEADERS } from '../../src/forward/downstream.js';
 import { materialize, requestSamples, type Pool } from './pool.js';
 
 export interface RunOptions {
@@ -17,6 +18,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Leave the first N requests out of the latency figures (warm-up: new series, JIT). */
   latencySkip?: number;
+  /** Zstd bodies of the pool's requests (load/zstd-bodies.ts), sent instead of its snappy ones. */
+  bodies?: Buffer[];
 }
 
 export interface RunResult {
@@ -52,11 +55,8 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
   const client = new HttpPool(u.origin, { connections: opt.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   const limit = Math.min(pool.totalRequests, opt.maxRequests);
   const latencies = new Float64Array(limit);
-  const headers = {
-    'content-encoding': 'snappy',
-    'content-type': 'application/x-protobuf',
-    'x-prometheus-remote-write-version': '0.1.0',
-  };
+  const headers = opt.bodies ? VM_REMOTE_WRITE_HEADERS : REMOTE_WRITE_HEADERS;
+  if (opt.bodies && opt.bodies.length < limit) throw new Error(`runLoad: ${opt.bodies.length} zstd bodies for ${limit} requests`);
   const res: RunResult = {
     requests: 0,
     acceptedRequests: 0,
@@ -91,7 +91,7 @@ export async function runLoad(pool: Pool, opt: RunOptions): Promise<RunResult> {
         if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, deadline - performance.now())));
         if (performance.now() >= deadline) break;
       }
-      const body = materialize(pool, idx);
+      const body = opt.bodies ? opt.bodies[idx] : materialize(pool, idx);
       res.requests++;
       res.sentSamples += samples;
       res.bodyBytes += body.length;

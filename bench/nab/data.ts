@@ -1,6 +1,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Profile } from './score.js';
+
+/**
+ * The full NAB corpus committed with the benchmark (bench/nab/corpus: 58 files, 116 windows, the
+ * three profiles, NAB's MIT licence; numenta/NAB at ea702d7). Found from the compiled file
+ * (dist/bench/nab/data.js) or the source, so every bench script and test runs from any directory.
+ */
+export const CORPUS = fileURLToPath(new URL('../../../bench/nab/corpus', import.meta.url));
 
 /** One NAB file in memory: timestamps (ms, UTC) and values, plus its windows as row ranges. */
 export interface NabFile {
@@ -25,7 +33,10 @@ export function nabTimeMs(s: string): number {
 export function loadCorpus(root: string, labelsPath = join(root, 'labels/combined_windows.json')): NabFile[] {
   const labels = JSON.parse(readFileSync(labelsPath, 'utf8')) as Record<string, Array<[string, string]>>;
   const files: NabFile[] = [];
-  for (const category of readdirSync(join(root, 'data')).sort()) {
+  for (const category of readdirSync(join(root, 'data'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     for (const name of readdirSync(join(root, 'data', category)).sort()) {
       if (!name.endsWith('.csv')) continue;
       const key = `${category}/${name}`;
@@ -59,8 +70,8 @@ export function loadCorpus(root: string, labelsPath = join(root, 'labels/combine
   return files;
 }
 
-/** NAB's profiles.json (root/profiles.json unless a path to the file is given). */
-export function loadProfiles(root: string, path = join(root, 'profiles.json')): Record<string, Profile> {
+/** NAB's config/profiles.json (root/config/profiles.json unless a path to the file is given). */
+export function loadProfiles(root: string, path = join(root, 'config/profiles.json')): Record<string, Profile> {
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, { CostMatrix: Profile }>;
   const out: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(raw)) out[name] = p.CostMatrix;

@@ -1,28 +1,36 @@
 /**
- * NAB benchmark: streams every file of the NAB subset through each model with the very
- * code the proxy runs (modelSchema -> compileModel -> Scorer.update), writes per-file
- * `timestamp,value,anomaly_score` CSVs, and scores them with bench/nab/score.ts.
+ * NAB benchmark: streams every file of the NAB corpus (bench/nab/corpus: all 58 files) through each
+ * model with the code the proxy runs (modelSchema -> compileModel -> Scorer.update, see run-file.ts),
+ * writes per-file `timestamp,value,anomaly_score` CSVs, and scores them with bench/nab/score.ts.
  *
- *   node dist/bench/nab/run.js [--data /work/shared/nab] [--labels FILE] [--profiles FILE]
- *        [--out .bench-out/nab] [--model auto]... [--set key=json]... [--brief] [--no-csv]
+ *   node dist/bench/nab/run.js [--data DIR] [--labels FILE] [--profiles FILE]
+ *        [--out .bench-out/nab] [--model auto]... [--set key=json]... [--brief] [--files] [--no-csv]
  *
- * --data DIR holds data/<category>/<file>.csv; --labels defaults to DIR/labels/combined_windows.json
- * (a full NAB label file works: only the keys of files present are used) and --profiles to
- * DIR/profiles.json, falling back to /work/shared/nab/profiles.json.
+ * --data DIR holds data/<category>/<file>.csv (default: the committed corpus); --labels defaults to
+ * DIR/labels/combined_windows.json and --profiles to DIR/config/profiles.json.
  *
- * Reported per model: standard / reward_low_FP / reward_low_FN at the fixed threshold 1
- * (detection = score > 1) and at the threshold optimised over the corpus (detection =
- * score ≥ t, t on a log grid 0.05..1e4), false alarms per 1000 points on
- * artificialNoAnomaly after warm-up, ns per point (update + scoring), state bytes per
- * series, per category, and leave-one-category-out (threshold optimised on the other
- * categories, scored on the one left out, next to the untuned threshold-1 score).
+ * Reported per model, for all files and per category: standard / reward_low_FP / reward_low_FN at
+ * the fixed threshold 1 (detection = score > 1) and at the one threshold optimised over the whole
+ * corpus (detection = score >= t on a log grid 0.05..1e4, as NAB reports detectors), windows found,
+ * false-positive rows; false alarms per 1000 points on artificialNoAnomaly after warm-up; CPU ns per
+ * point (update + scoring, fastest of 5 passes, each class alone in a worker); state bytes per series; and per category the score at a threshold
+ * optimised on the other categories (leave one category out, for the threshold only: the defaults'
+ * own leave-one-category-out selection is tune.ts). --brief prints one line per model; --files adds
+ * per file its standard score @1, false-positive rows and, per window, where it was first detected
+ * (rows after the window's start, or "miss") and the highest score inside it.
+ * For the default model (with no --set), the --pictures N (8) files where it loses most (standard
+ * profile, threshold 1) are drawn into bench/nab/pictures/ (y, yhat, band, score, windows).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { compileModel, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { compileModel, modelEntry, modelSchema, MODEL_CLASSES, ModelConfig } from '../../src/config/models.js';
 import { runFile } from './run-file.js';
-import { loadCorpus, loadProfiles, NabFile } from './data.js';
-import { FileScore, Profile, Sweep, normalise, scoreFile, sweep } from './score.js';
+import { drawWorst } from './pictures.js';
+import { CORPUS, loadCorpus, loadProfiles, NabFile } from './data.js';
+import { Scored, at, categories, counts, fa1000, fileScores, fmt, labelledCategories, optimise, parseSet, scored } from './evaluate.js';
+import { Profile } from './score.js';
 
 interface Args {
   data: string;
@@ -32,11 +40,13 @@ interface Args {
   models: string[];
   set: Record<string, unknown>;
   brief: boolean;
+  files: boolean;
   csv: boolean;
+  pictures: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { data: '/work/shared/nab', out: '.bench-out/nab', models: [], set: {}, brief: false, csv: true };
+  const a: Args = { data: CORPUS, out: '.bench-out/nab', models: [], set: {}, brief: false, files: false, csv: true, pictures: 8 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--data') a.data = argv[++i];
@@ -44,178 +54,178 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--profiles') a.profiles = argv[++i];
     else if (k === '--out') a.out = argv[++i];
     else if (k === '--model') a.models.push(argv[++i]);
-    else if (k === '--set') {
-      const kv = argv[++i];
-      const eq = kv.indexOf('=');
-      const raw = kv.slice(eq + 1);
-      let v: unknown;
-      try {
-        v = JSON.parse(raw);
-      } catch {
-        v = raw;
-      }
-      a.set[kv.slice(0, eq)] = v;
-    } else if (k === '--brief') a.brief = true;
+    else if (k === '--set') parseSet(argv[++i], a.set);
+    else if (k === '--brief') a.brief = true;
+    else if (k === '--files') a.files = true;
     else if (k === '--no-csv') a.csv = false;
+    else if (k === '--pictures') a.pictures = Number(argv[++i]);
     else throw new Error(`unknown argument '${k}'`);
   }
   if (a.models.length === 0) a.models = [...MODEL_CLASSES];
   return a;
 }
 
-const GRID: number[] = [];
-for (let i = 0; i <= 240; i++) GRID.push(0.05 * Math.pow(10, (i * Math.log10(2e5)) / 240));
-
-interface Scored {
-  f: NabFile;
-  s: Sweep;
-  scores: Float64Array;
+/**
+ * CPU time (user + system) per point of update + scoring, the fastest of 5 passes over every file
+ * after 2 warm-up passes: on a shared machine the minimum of CPU time is the steadiest figure. Runs
+ * in a worker thread of its own, so that each class is measured alone (the proxy runs one or two
+ * classes: a JIT that has seen all six is slower on shared call sites).
+ */
+function nsPerPoint(cfg: ModelConfig, data: string, labels?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { measure: true, cfg, data, labels } });
+    w.once('message', (ns: number) => void w.terminate().then(() => resolve(ns)));
+    w.once('error', reject);
+  });
 }
 
-function fixed(items: Scored[], p: Profile, t = 1): FileScore[] {
-  return items.map((x) => scoreFile(x.s, x.scores, t, p, true));
-}
-
-function optimise(items: Scored[], p: Profile): { t: number; score: number } {
-  let best = { t: Infinity, score: -Infinity };
-  for (const t of GRID) {
-    const s = normalise(
-      items.map((x) => scoreFile(x.s, x.scores, t, p, false)),
-      p,
-    );
-    if (s > best.score) best = { t, score: s };
-  }
-  return best;
-}
-
-/** NaN (printed '-') when the corpus has no artificialNoAnomaly file. */
-function fa1000(items: Scored[], warmup: number): number {
-  let alarms = 0;
-  let points = 0;
-  for (const x of items) {
-    if (x.f.category !== 'artificialNoAnomaly') continue;
-    for (let i = warmup; i < x.scores.length; i++) if (x.scores[i] > 1) alarms++;
-    points += Math.max(0, x.scores.length - warmup);
-  }
-  return points ? (1000 * alarms) / points : NaN;
-}
-
-function nsPerPoint(cfg: ModelConfig, files: NabFile[]): number {
-  const scratch = new Float64Array(10_000);
-  let points = 0;
-  for (const f of files) runFile(cfg, f, scratch); // warm the JIT
-  const t0 = process.hrtime.bigint();
-  for (let r = 0; r < 5; r++)
+function measure(cfg: ModelConfig, files: NabFile[]): number {
+  const scratch = new Float64Array(25_000);
+  const pass = (): number => {
+    let points = 0;
     for (const f of files) {
       runFile(cfg, f, scratch);
       points += f.ts.length;
     }
-  return Number(process.hrtime.bigint() - t0) / points;
+    return points;
+  };
+  pass();
+  pass();
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const c0 = process.cpuUsage();
+    const points = pass();
+    const c = process.cpuUsage(c0);
+    const ns = ((c.user + c.system) * 1000) / points;
+    if (ns < best) best = ns;
+  }
+  return best;
 }
 
-const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
+/** The class a config gets when it names none (the proxy's default model). */
+const DEFAULT_CLASS = (modelEntry.parse({}) as ModelConfig).class;
 
-function main(): void {
+const PROFILE_NAMES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
+
+/** One row of the per-category table: the three profiles @1 and @t (the corpus-wide optimum), windows, FP rows. */
+function row(label: string, items: Scored[], profiles: Record<string, Profile>, opt: Record<string, { t: number }>): string {
+  const c = counts(items, profiles.standard);
+  // no window (artificialNoAnomaly): no score, only its false-positive rows
+  const sc = (p: string, t?: number): string => (c.windows === 0 ? '-' : fmt(at(items, profiles[p], t)));
+  const a1 = PROFILE_NAMES.map((p) => sc(p));
+  const ao = PROFILE_NAMES.map((p) => sc(p, opt[p].t));
+  return `| ${label} | ${a1.join(' | ')} | ${ao.join(' | ')} | ${c.found}/${c.windows} | ${c.fp} |`;
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const files = loadCorpus(args.data, args.labels);
-  const profiles = loadProfiles(args.data, args.profiles ?? (existsSync(join(args.data, 'profiles.json')) ? undefined : '/work/shared/nab/profiles.json'));
+  const profiles = loadProfiles(args.data, args.profiles);
   const std = profiles.standard;
-  const cats = [...new Set(files.map((f) => f.category))];
-  const lines: string[] = [];
-  const head = '| model | standard @1 | low_FP @1 | low_FN @1 | standard @opt (t) | low_FP @opt | low_FN @opt | FA/1000 noAnomaly | ns/point | state B/series |';
-  lines.push(head, '|' + ' --- |'.repeat(10));
-  const catLines: string[] = [`| model | ${cats.map((c) => `${c} @1`).join(' | ')} |`, '|' + ' --- |'.repeat(cats.length + 1)];
-  const locoLines: string[] = [
-    `| model | ${cats
-      .filter((c) => c !== 'artificialNoAnomaly')
-      .map((c) => `${c} @1 / @t(others)`)
-      .join(' | ')} |`,
-    '|' + ' --- |'.repeat(cats.filter((c) => c !== 'artificialNoAnomaly').length + 1),
+  const windows = files.reduce((a, f) => a + f.windows.length, 0);
+  const summary: string[] = [
+    `### All ${files.length} files (${windows} windows), every profile`,
+    '| model | standard @1 | low_FP @1 | low_FN @1 | standard @opt (t) | low_FP @opt (t) | low_FN @opt (t) | windows found @1 | FP rows @1 | FA/1000 noAnomaly | ns/point | state B/series |',
+    '|' + ' --- |'.repeat(12),
   ];
+  const loco: string[] = [];
+  const perModel: string[] = [];
   for (const name of args.models) {
     const cfg = modelSchema.parse({ class: name, ...args.set });
     const items: Scored[] = files.map((f) => {
       const scores = new Float64Array(f.ts.length);
       runFile(cfg, f, scores);
-      return { f, s: sweep(f.ts.length, f.windows), scores };
+      return scored(f, scores);
     });
-    if (args.csv) {
-      for (const x of items) {
-        const path = join(args.out, name, x.f.key);
-        mkdirSync(dirname(path), { recursive: true });
-        const rows = ['timestamp,value,anomaly_score'];
-        for (let i = 0; i < x.scores.length; i++) rows.push(`${x.f.stamps[i]},${x.f.value[i]},${x.scores[i]}`);
-        writeFileSync(path, rows.join('\n') + '\n');
-      }
-    }
-    const at1 = (p: Profile): number => normalise(fixed(items, p), p);
+    if (args.csv) writeCsvs(args.out, name, items);
     const fa = fa1000(items, cfg.min_n_samples_seen);
+    const cats = categories(items);
+    const c1 = counts(items, std);
+    if (args.files) console.log(fileLines(items, std).join('\n'));
     if (args.brief) {
-      const f1 = fixed(items, std);
-      const fp = f1.reduce((a, b) => a + b.fp, 0);
-      const tp = f1.reduce((a, b) => a + b.tp, 0);
       const percat = cats.map((c) => {
         const sub = items.filter((x) => x.f.category === c);
-        const fs = fixed(sub, std);
-        return c === 'artificialNoAnomaly' ? `noA fp=${fs.reduce((a, b) => a + b.fp, 0)}` : `${c.slice(0, 8)}=${fmt(normalise(fs, std))}`;
+        return c === 'artificialNoAnomaly' ? `noA fp=${counts(sub, std).fp}` : `${c.slice(4, 12)}=${fmt(at(sub, std))}`;
       });
       console.log(
-        `${name} ${JSON.stringify(args.set)} std@opt=${fmt(optimise(items, std).score)} std@1=${fmt(at1(std))} lowFP@1=${fmt(at1(profiles.reward_low_FP_rate))} lowFN@1=${fmt(at1(profiles.reward_low_FN_rate))} tp=${tp} fp=${fp} FA/1000=${fa.toFixed(2)} | ${percat.join(' ')}`,
+        `${name} ${JSON.stringify(args.set)} std@1=${fmt(at(items, std))} std@opt=${fmt(optimise(items, std).score)} lowFP@1=${fmt(at(items, profiles.reward_low_FP_rate))} lowFN@1=${fmt(at(items, profiles.reward_low_FN_rate))} win=${c1.found}/${c1.windows} fp=${c1.fp} FA/1000=${fa.toFixed(2)} | ${percat.join(' ')}`,
       );
       continue;
     }
-    const opt = Object.fromEntries(Object.entries(profiles).map(([k, p]) => [k, optimise(items, p)]));
-    const ns = nsPerPoint(cfg, files);
+    if (name === DEFAULT_CLASS && args.pictures > 0 && Object.keys(args.set).length === 0) {
+      for (const w of drawWorst(cfg, items, std, args.pictures)) console.log(`picture: ${relative(process.cwd(), w.path)} (${w.key}, standard loss ${w.loss.toFixed(2)})`);
+    }
+    const opt = Object.fromEntries(PROFILE_NAMES.map((p) => [p, optimise(items, profiles[p])]));
+    const ns = await nsPerPoint(cfg, args.data, args.labels);
     const bytes = compileModel(cfg).slots * 8;
-    lines.push(
-      `| ${name} | ${fmt(at1(std))} | ${fmt(at1(profiles.reward_low_FP_rate))} | ${fmt(at1(profiles.reward_low_FN_rate))} | ${fmt(opt.standard.score)} (${opt.standard.t.toPrecision(3)}) | ${fmt(opt.reward_low_FP_rate.score)} | ${fmt(opt.reward_low_FN_rate.score)} | ${Number.isFinite(fa) ? fa.toFixed(2) : '-'} | ${ns.toFixed(0)} | ${bytes} |`,
+    const o = (p: string): string => `${fmt(opt[p].score)} (${opt[p].t.toPrecision(3)})`;
+    summary.push(
+      `| ${name} | ${PROFILE_NAMES.map((p) => fmt(at(items, profiles[p]))).join(' | ')} | ${PROFILE_NAMES.map(o).join(' | ')} | ${c1.found}/${c1.windows} | ${c1.fp} | ${Number.isFinite(fa) ? fa.toFixed(2) : '-'} | ${ns.toFixed(0)} | ${bytes} |`,
     );
-    catLines.push(
-      `| ${name} | ${cats
-        .map((c) => {
-          const fs = fixed(
-            items.filter((x) => x.f.category === c),
-            std,
-          );
-          const fp = fs.reduce((a, b) => a + b.fp, 0);
-          return c === 'artificialNoAnomaly' ? `${fp} FP` : `${fmt(normalise(fs, std))} (${fs.reduce((a, b) => a + b.tp, 0)}/${fs.reduce((a, b) => a + b.windows, 0)} win, ${fp} FP)`;
-        })
-        .join(' | ')} |`,
+    perModel.push(
+      `### ${name}: per category (@opt: the all-files threshold of each profile)`,
+      '| category | standard @1 | low_FP @1 | low_FN @1 | standard @opt | low_FP @opt | low_FN @opt | windows found @1 | FP rows @1 |',
+      '|' + ' --- |'.repeat(9),
+      ...cats.map((c) =>
+        row(
+          c,
+          items.filter((x) => x.f.category === c),
+          profiles,
+          opt,
+        ),
+      ),
+      row(`all ${files.length}`, items, profiles, opt),
+      '',
     );
-    locoLines.push(
-      `| ${name} | ${cats
-        .filter((c) => c !== 'artificialNoAnomaly')
+    const lab = labelledCategories(items);
+    if (loco.length === 0) loco.push('### Per category, standard: fixed threshold 1 / threshold optimised on the other categories', `| model | ${lab.join(' | ')} |`, '|' + ' --- |'.repeat(lab.length + 1));
+    loco.push(
+      `| ${name} | ${lab
         .map((c) => {
           const test = items.filter((x) => x.f.category === c);
           const t = optimise(
             items.filter((x) => x.f.category !== c),
             std,
           ).t;
-          return `${fmt(normalise(fixed(test, std), std))} / ${fmt(
-            normalise(
-              test.map((x) => scoreFile(x.s, x.scores, t, std, false)),
-              std,
-            ),
-          )}`;
+          return `${fmt(at(test, std))} / ${fmt(at(test, std, t))}`;
         })
         .join(' | ')} |`,
     );
   }
   if (args.brief) return;
-  const text = [
-    `### Corpus (${files.length} files, ${files.reduce((a, f) => a + f.windows.length, 0)} windows), all profiles`,
-    ...lines,
-    '',
-    '### Per category, standard profile, fixed threshold 1 (detected windows / windows, false-positive rows)',
-    ...catLines,
-    '',
-    '### Leave one category out, standard profile: fixed threshold 1 / threshold optimised on the other categories',
-    ...locoLines,
-    '',
-  ].join('\n');
+  const text = [...summary, '', ...loco, '', ...perModel].join('\n');
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, 'summary.md'), text);
   console.log(text);
 }
 
-main();
+function fileLines(items: Scored[], std: Profile): string[] {
+  return items.map((x) => {
+    const fs = fileScores([x], std)[0];
+    const wins = x.f.windows.map(([a, b]) => {
+      let first = -1;
+      let max = 0;
+      for (let i = a; i <= b; i++) {
+        if (first < 0 && x.scores[i] > 1) first = i - a;
+        if (x.scores[i] > max) max = x.scores[i];
+      }
+      return `${first < 0 ? 'miss' : '+' + first}/${b - a + 1} (max ${max.toFixed(2)})`;
+    });
+    return `${x.f.key} n=${x.scores.length} std=${fmt(at([x], std))} raw=${fs.raw.toFixed(2)} fp=${fs.fp} | ${wins.join(' ')}`;
+  });
+}
+
+function writeCsvs(out: string, name: string, items: Scored[]): void {
+  for (const x of items) {
+    const path = join(out, name, x.f.key);
+    mkdirSync(dirname(path), { recursive: true });
+    const rows = ['timestamp,value,anomaly_score'];
+    for (let i = 0; i < x.scores.length; i++) rows.push(`${x.f.stamps[i]},${x.f.value[i]},${x.scores[i]}`);
+    writeFileSync(path, rows.join('\n') + '\n');
+  }
+}
+
+if (!isMainThread && (workerData as { measure?: boolean } | null)?.measure) {
+  const { cfg, data, labels } = workerData as { cfg: ModelConfig; data: string; labels?: string };
+  parentPort!.postMessage(measure(cfg, loadCorpus(data, labels)));
+} else if (process.argv[1]?.endsWith('run.js')) await main();

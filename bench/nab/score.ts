@@ -1,6 +1,6 @@
 /**
- * The NAB scoring rules (our implementation of numenta/NAB's sweeper, as summarised in
- * /work/shared/nab/README.md), per file and per profile:
+ * The NAB scoring rules (our implementation of numenta/NAB's nab/sweeper.py and the
+ * normalisation of nab/runner.py), per file and per profile:
  *
  * - probationary period: the first min(floor(0.15·n), 750) rows are ignored;
  * - a row at index i inside window [s, e] (row indices, inclusive, width W = e - s + 1)
@@ -14,6 +14,9 @@
  * - normalised over a set of files: 100·(raw - null)/(perfect - null) with null = the
  *   detector that never fires (-fnWeight per window) and perfect = +tpWeight per window.
  * Windows with no row after the probationary period are not counted (as NAB).
+ * Checked against NAB's published results: the raw scores of numenta, ARTime, windowedGaussian,
+ * contextOSE, knncad and randomCutForest at their thresholds give final_results.json to 0.001
+ * (bench/nab/validate.ts; test/unit/nab-score.test.ts on the committed detections).
  */
 export interface Profile {
   tpWeight: number;
@@ -22,7 +25,7 @@ export interface Profile {
 }
 
 export function scaledSigmoid(x: number): number {
-  if (x >= 3) return -1;
+  if (x > 3) return -1;
   return 2 / (1 + Math.exp(5 * x)) - 1;
 }
 

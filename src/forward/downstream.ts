@@ -169,3 +169,10 @@ export const REMOTE_WRITE_HEADERS = {
   'content-encoding': 'snappy',
   'x-prometheus-remote-write-version': '0.1.0',
 };
+
+/** VictoriaMetrics' remote write protocol: the WriteRequest zstd-compressed (as vmagent sends it). */
+export const VM_REMOTE_WRITE_HEADERS = {
+  'content-type': 'application/x-protobuf',
+  'content-encoding': 'zstd',
+  'x-victoriametrics-remote-write-version': '1',
+};

@@ -1,5 +1,6 @@
-import { REMOTE_WRITE_HEADERS } from '../forward/downstream.js';
-import { SnappyReader } from '../wire/snappy.js';
+import { REMOTE_WRITE_HEADERS, VM_REMOTE_WRITE_HEADERS } from '../forward/downstream.js';
+import { SnappyReader, snappyDecodedLength } from '../wire/snappy.js';
+import { isZstd, Zstd, ZstdReader, zstdContentSize } from '../wire/zstd.js';
 
 /**
  * Reads one request body into the uncompressed WriteRequest: the returned view is valid until
@@ -15,19 +16,34 @@ export interface Decompressor {
 export interface ContentEncoding {
   /** The header's value, lower case. */
   readonly name: string;
+  /** True when a body starts with this encoding's magic number; null for one without (snappy). */
+  readonly magic: ((body: Uint8Array) => boolean) | null;
+  /**
+   * The decoded size a body announces in its header, read without decompressing (for a memory
+   * budget taken before decompressing); -1 when it announces none or the header is unreadable.
+   */
+  announcedSize(body: Uint8Array): number;
   /** A decompressor of its own for one request slot. */
   decompressor(): Decompressor;
   /** Headers the raw body is forwarded with, unchanged. */
   readonly forwardHeaders: Record<string, string>;
+  /**
+   * Every remote write datasource reads it (snappy). When false (zstd), a datasource may not:
+   * the raw forward (raw-forward.ts) then re-encodes the body as snappy.
+   */
+  readonly universal: boolean;
 }
 
 /**
  * Content-Encodings by name (as fastify's content-type parser keeps a Map): the receiver
  * answers 415 for any other, ingest decompresses with the entry's decompressor. A new
- * encoding (zstd) is one more entry, added at start-up.
+ * encoding is one more entry, added at start-up.
  */
 export class ContentEncodings {
   private readonly byName = new Map<string, ContentEncoding>();
+  private readonly withMagic: ContentEncoding[] = [];
+  /** The first encoding without a magic number (snappy, remote write 1.0's). */
+  private plain: ContentEncoding | undefined;
 
   constructor(...encodings: ContentEncoding[]) {
     for (const e of encodings) this.add(e);
@@ -35,25 +51,61 @@ export class ContentEncodings {
 
   add(e: ContentEncoding): void {
     this.byName.set(e.name, e);
+    if (e.magic) this.withMagic.push(e);
+    else this.plain ??= e;
   }
 
   get(name: string): ContentEncoding | undefined {
     return this.byName.get(name);
   }
 
-  get names(): string[] {
-    return [...this.byName.keys()];
+  get all(): ContentEncoding[] {
+    return [...this.byName.values()];
+  }
+
+  /**
+   * The encoding to read `body` with, sent with Content-Encoding `name` (undefined: a name we
+   * cannot read). As VictoriaMetrics does, the body decides when it contradicts its header: a
+   * body with zstd's magic number is zstd, any other snappy (vmagent's persistent queue kept
+   * blocks of either kind across a protocol switch: VictoriaMetrics issue 5301; snappy bodies
+   * never start with those bytes, their first element would be a copy of nothing).
+   */
+  pick(name: string, body: Uint8Array): ContentEncoding | undefined {
+    const named = this.byName.get(name);
+    if (named === undefined) return undefined;
+    for (const e of this.withMagic) if (e.magic!(body)) return e;
+    return this.plain ?? named;
   }
 }
 
 /** Remote write 1.0: the snappy block format. */
 export const SNAPPY: ContentEncoding = {
   name: 'snappy',
+  magic: null,
+  announcedSize: snappyDecodedLength,
   decompressor: () => new SnappyReader(),
   forwardHeaders: REMOTE_WRITE_HEADERS,
+  universal: true,
 };
+
+/**
+ * VictoriaMetrics' remote write protocol (vmagent's default since 1.116; 1.88-1.115 after the
+ * `?get_vm_proto_version=1` handshake): the same WriteRequest, zstd-compressed. Every request
+ * slot decodes with one libzstd instance, made on first use (wire/zstd.ts ZstdReader).
+ */
+export function zstdEncoding(): ContentEncoding {
+  let shared: Zstd | undefined;
+  return {
+    name: 'zstd',
+    magic: isZstd,
+    announcedSize: zstdContentSize,
+    decompressor: () => new ZstdReader((shared ??= new Zstd())),
+    forwardHeaders: VM_REMOTE_WRITE_HEADERS,
+    universal: false,
+  };
+}
 
 /** The encodings a proxy reads by default. */
 export function defaultEncodings(): ContentEncodings {
-  return new ContentEncodings(SNAPPY);
+  return new ContentEncodings(SNAPPY, zstdEncoding());
 }

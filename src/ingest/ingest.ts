@@ -5,6 +5,7 @@ import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
+import { RawForward } from './raw-forward.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
 
 /** The answer to one write request. */
@@ -86,8 +87,10 @@ export interface IngestOptions {
 
 /**
  * Body -> decoded batch, raw forward, backpressure. Per request, in this order: decompress with
- * the Content-Encoding's decompressor and decode (400 if unreadable; nothing is forwarded) ->
- * forward the raw body byte for byte -> once the datasource accepted it: answer 204 and queue
+ * the Content-Encoding's decompressor (the body's magic number decides when it contradicts the
+ * header: ContentEncodings.pick) and decode (400 if unreadable; nothing is forwarded) -> forward
+ * the raw body byte for byte (RawForward: re-encoded as snappy for a datasource that does not
+ * read zstd) -> once the datasource accepted it: answer 204 and queue
  * the batch for scoring right after (the sender's next request need not wait for our CPU work);
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
@@ -102,14 +105,22 @@ export class Ingest {
   private readonly retryLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
   private readonly decodeErrors: DecodeErrors;
+  private forward: RawForward;
 
   constructor(private readonly o: IngestOptions) {
     this.m = ingestMetrics(o.registry);
     this.decodeErrors = new DecodeErrors(o.registry);
+    for (const e of o.encodings.all)
+      this.m.byEncoding.set(e, o.registry.counter('anomstream_write_requests_by_encoding_total', 'Remote write requests decoded, by the encoding read (the body decides).', lbl('encoding', e.name)));
+    this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
   }
 
-  /** A reload: the limit, default tenant and datasource for the requests that arrive from now on. */
+  /**
+   * A reload: the limit, default tenant and datasource for the requests that arrive from now on
+   * (a new datasource is not known to refuse any encoding: RawForward learns it afresh).
+   */
   configure(o: Pick<IngestOptions, 'maxBytes' | 'defaultTenant' | 'downstream'>): void {
+    if (o.downstream !== this.o.downstream) this.forward = new RawForward(o.downstream, this.o.encodings, this.o.registry, this.o.log);
     Object.assign(this.o, o);
   }
 
@@ -120,14 +131,14 @@ export class Ingest {
 
   /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
   async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
-    const enc = this.o.encodings.get(encoding);
+    const enc = this.o.encodings.pick(encoding, body);
     if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'`, samples: 0 };
     const t = tenant ?? this.o.defaultTenant;
     const a = this.queue.slot();
     let handedOver = false;
     try {
       try {
-        this.decode(body, a.decompressor(enc), a.batch);
+        this.decode(body, enc, a.decompressor(enc), a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
           this.decodeErrors.inc(e.code);
@@ -136,7 +147,7 @@ export class Ingest {
         throw e;
       }
       const samples = a.batch.sampleCount;
-      const raw = await this.o.downstream.post(writePath(t), body, enc.forwardHeaders);
+      const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
       this.m.forwarded[raw.outcome].add(samples, body.length);
       if (raw.outcome !== 'accepted') return this.failed(raw, samples);
       this.m.downstreamUp.set(1);
@@ -165,10 +176,11 @@ export class Ingest {
   };
 
   /** Decompress and decode into `batch`; throws DecodeError when the body cannot be read. */
-  private decode(body: Uint8Array, d: Decompressor, batch: WriteBatch): void {
+  private decode(body: Uint8Array, enc: ContentEncoding, d: Decompressor, batch: WriteBatch): void {
     const max = this.o.maxBytes;
     if (body.length > max) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${max}`);
     this.decoder.decode(d.decompress(body, max), batch);
+    this.m.byEncoding.get(enc)!.inc();
     if (batch.metadataCount) this.m.metadata.inc(batch.metadataCount);
     if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
     if (batch.histogramCount) this.m.histograms.inc(batch.histogramCount);
@@ -243,6 +255,7 @@ function ingestMetrics(r: Registry) {
     histograms: r.counter('anomstream_histograms_received_total', 'Native histogram samples received (forwarded, not scored).'),
     stale: r.counter('anomstream_stale_markers_received_total', 'Stale markers received (forwarded; on a scored series they end its generated series).'),
     forwarded: { accepted: new Forwarded(r, 'accepted'), rejected: new Forwarded(r, 'rejected'), retryable: new Forwarded(r, 'failed') },
+    byEncoding: new Map<ContentEncoding, Metric>(),
     downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
   };
 }

@@ -1,134 +1,221 @@
-import { Alpha, Model, Prediction, warm, warmStart, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, warm, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
- * auto (the default): robust level + optional piecewise-constant seasonality + a band that
- * remembers the last surprise. Chosen on the NAB benchmark (bench/nab, bench/RESULTS.md).
+ * auto (the default): robust level, a daily and a weekly profile used only where they predict
+ * better (seasonality detected, not assumed), a spread band, and the shared surprise discipline
+ * (surprise.ts: report once, recurrence, range). Its settings chosen by leave-one-category-out on
+ * NAB (bench/nab/tune.ts, bench/RESULTS.md).
  *
- * yhat = m + S[b] (b = floor(pos(t)), see season.ts; no season when K = 0), e = y - yhat.
- * Half-width w = max(z·1.25·max(v, floor), E):
- *   v      slow spread, EW mean of |e| clipped to 4·max(v, floor)  (1.25·mean|e| ≈ σ),
- *   E      surprise envelope (surprise.ts, shared by every model), a half-width: decays
- *          with half-life `release`; when |e| > w (a point scoring above 1) it jumps to
- *          γ·|e|, so the same deviation on the next point scores 1/γ < 1: a change is flagged
- *          once, then accepted as the new normal while the level catches up (the level,
- *          clipped at ±c·w, moves freely once w covers the change),
- *   floor  max(rel_floor·|yhat|, abs_floor, q_floor·q) with q the EW mean of the non-zero
- *          |Δy| (the series' step: quantised and flat series stay quiet on a one-step move).
- * With a_x = 1 - 2^(-Δt/h_x) (so every setting is a duration):
- *   m ← m + a_m·clip(e, ±c·w);   L ← L + a_L·(y - S[b] - L)  (slow level, half-life = one period)
- *   S[b] ← S[b] + a_s·clip(y - L - S[b], ±c·w), a_s from Δt·K: the season is learnt against
- *   the slow level L, so a fast level m cannot absorb the daily swing before S learns it
- *   v ← v + a_v·(min(|e|, 4·max(v, floor)) - v);  q ← q + a_q·(|Δy| - q) when Δy ≠ 0
- * Scores are finite: w ≥ z·1.25·floor > 0.
+ * Three predictions, with a_x = 1 - 2^(-Δt/h_x) (every setting is a duration):
+ *   p_N = m0                         (no season)
+ *   p_D = m + S[b]                   (daily profile: K buckets, b = floor(pos(t)), see season.ts)
+ *   p_W = m + S[b] + U[c]            (plus the weekly profile: KW buckets of the week)
+ * yhat = the one with the smallest D_x, the EW mean of its |error| (half-life SEASON_TEST):
+ * a series without a daily or weekly pattern is predicted by its level alone, one with a
+ * pattern by the profile that explains it, and the choice follows the series.
+ * With e = y - p_W (the full model's residual) clipped at ±c·w (c = `clip`, w the judged band):
+ *   m ← m + a_m·clip(e);   m0 ← m0 + a_m·clip(y - m0)
+ *   S[b] ← S[b] + a_s·clip(y - L - S[b] - U[c]),  U[c] ← U[c] + a_u·(same),  a_s from Δt·K at
+ *   `season_half_life`, a_u from Δt·KW at `weekly_half_life` (a bucket's memory in wall time),
+ *   each at least the plain-average weight of the points the bucket has seen (warmBucket), so a
+ *   new series' profiles are right after a few periods. The daily memory (7d) spans the week: the
+ *   daily profile is the week's average day and the weekly one holds what differs (with a 1-day
+ *   memory the daily profile chased the week and a weekday-level Saturday went unnoticed)
+ *   L ← L + a_L·(y - S[b] - U[c] - L)   (slow level, half-life = the longest period: the
+ *   profiles are learnt against it, so the fast level m cannot absorb the daily swing first)
+ * Band: half-width w0 = z·1.25·max(v, floor), v the EW mean of |y - yhat| clipped at 4·max(v,
+ * floor) (1.25·mean|e| ≈ σ), floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), q the EW
+ * mean of the non-zero |Δy| (quantised and flat series stay quiet on a one-step move); then
+ * widened and narrowed by surprise.ts. Scores are finite: w0 ≥ z·1.25·floor > 0.
  *
- * Slots: [0] m, [1] v, [2] E (a half-width, as of the last point), [3] last ts (NaN before
- * the first point), [4] q, [5] last y, [6] L, [7..7+K) S.
- * After a level shift of size s: the first point scores s/w; E then holds γ·s
- * while the residual decays as s·2^(-t/h_m), so with release ≥ level half-life the score
- * stays ≤ 1/γ: at most 1 point after a clean shift scores above 1 (noise on top of the
- * shift may add one or two more when it pushes a residual past the envelope).
- * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
- * amplitude at 5-minute steps, at most 1 point after the shift score above 1.
+ * Slots (`Slot`): M = m, V = v, T = last ts (NaN before the first point), Q = q, Y = last y, L = L,
+ * M0 = m0, DN/DD/DW = D_N/D_D/D_W, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON..SEASON+K = S,
+ * then KW of U.
+ * After a level shift of size s: the first point scores s/w; E then holds γ·s while the
+ * residual decays as s·2^(-t/h_m) (E does not release while the residuals stay beyond w0),
+ * so the change is reported once. Held by test/unit/models-behaviour.test.ts: after a shift
+ * of 20× the noise at 5-minute steps, at most 1 later point scores above 1.
  */
+
 /**
- * Points over which the residual spread starts as a plain average (see warmStart). Measured: 32,
- * 64 and 128 give the same NAB scores (66.4 @1, false alarms 0.15/1000); 128 keeps the first
- * scored points of new calm 15 s series lowest (max 0.56-1.09 vs 1.02-1.13 at 32, 14 cold).
+ * Points over which the residual spread starts as a plain average (see warmStart): 128 keeps the
+ * first scored points of new calm 15 s series quiet (test/unit/models-warmstart.test.ts).
  */
 const WARM_SPREAD_POINTS = 128;
+/**
+ * Memory of the three predictions' |error| that picks yhat: long enough to span a few periods of
+ * a daily pattern. Measured on all 58 NAB files at an earlier stage: 1d 65.3, 3d 67.1, 7d 64.5.
+ */
+const SEASON_TEST_MS = 3 * 86_400_000;
 
 export interface AutoParams extends SurpriseParams {
   z: number;
   levelHalfLifeMs: number;
   spreadHalfLifeMs: number;
   seasonHalfLifeMs: number;
+  weekHalfLifeMs: number;
   clip: number;
   relFloor: number;
   absFloor: number;
   qFloor: number;
 }
 
+const enum Slot {
+  M = 0,
+  V = 1,
+  T = 2,
+  Q = 3,
+  Y = 4,
+  L = 5,
+  M0 = 6,
+  DN = 7,
+  DD = 8,
+  DW = 9,
+  SURPRISE = 10,
+}
+/** First daily bucket: after the surprise slots (config/models.ts caps the buckets by it). */
+export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
+
 export class AutoModel implements Model {
   readonly slots: number;
   private readonly k: number;
-  /** Smoothing weights per half-life, cached for the last interval (see Alpha). */
-  private readonly aLevel: Alpha;
-  private readonly aSpread: Alpha;
-  /** A bucket is visited once per period: its weight over dt is that of dt·k at its half-life. */
-  private readonly aSeason: Alpha;
-  private readonly aPeriod: Alpha;
+  private readonly kw: number;
+  private readonly surprise: Surprise;
+  /**
+   * Smoothing weights over Δt, cached for the last interval (see Alphas): [level, spread, daily
+   * bucket, weekly bucket, slow level, season test]. A bucket is visited once per period: its
+   * weight over dt is that of dt·k at its half-life, i.e. dt at half-life/k.
+   */
+  private readonly alphas: Alphas;
+  /**
+   * Series age (≈ points·Δt) under which warmBucket can exceed a bucket's own weight: its mean
+   * life h/ln 2 at the longer of the two bucket half-lives.
+   */
+  private readonly warmMs: number;
   constructor(
     readonly p: AutoParams,
     readonly clock: SeasonClock | null,
+    readonly week: SeasonClock | null,
   ) {
     this.k = clock === null ? 0 : clock.buckets;
-    this.slots = 7 + this.k;
-    this.aLevel = new Alpha(p.levelHalfLifeMs);
-    this.aSpread = new Alpha(p.spreadHalfLifeMs);
-    this.aSeason = new Alpha(this.k > 0 ? p.seasonHalfLifeMs / this.k : Infinity);
-    this.aPeriod = new Alpha(clock === null ? Infinity : clock.periodMs);
+    this.kw = clock === null || week === null ? 0 : week.buckets;
+    this.slots = SEASON + this.k + this.kw;
+    this.surprise = new Surprise(p);
+    this.warmMs = Math.max(p.seasonHalfLifeMs, this.kw > 0 ? p.weekHalfLifeMs : 0) / Math.LN2;
+    this.alphas = new Alphas([
+      p.levelHalfLifeMs,
+      p.spreadHalfLifeMs,
+      this.k > 0 ? p.seasonHalfLifeMs / this.k : Infinity,
+      this.kw > 0 ? p.weekHalfLifeMs / this.kw : Infinity,
+      clock === null ? Infinity : this.kw > 0 ? week!.periodMs : clock.periodMs,
+      SEASON_TEST_MS,
+    ]);
   }
 
   init(state: Float64Array, o: number): void {
     state.fill(0, o, o + this.slots);
-    state[o + 3] = NaN;
+    state[o + Slot.T] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    const last = state[o + 3];
-    const b = this.clock === null ? -1 : o + 7 + (this.clock.pos(tsMs) | 0);
+    const last = state[o + Slot.T];
+    const b = this.clock === null ? -1 : o + SEASON + (this.clock.pos(tsMs) | 0);
+    const c = this.kw === 0 ? -1 : o + SEASON + this.k + (this.week!.pos(tsMs) | 0);
     if (last !== last) {
-      state[o] = y;
-      state[o + 5] = y;
-      state[o + 6] = y;
+      state[o + Slot.M] = y;
+      state[o + Slot.Y] = y;
+      state[o + Slot.L] = y;
+      state[o + Slot.M0] = y;
     }
     const dt = last === last ? tsMs - last : 0;
-    let m = state[o];
-    let v = state[o + 1];
-    const env = released(state[o + 2], dt, p.releaseMs);
-    let q = state[o + 4];
-    const seas = b < 0 ? 0 : state[b];
-    const yhat = m + seas;
+    let m = state[o + Slot.M];
+    let v = state[o + Slot.V];
+    let q = state[o + Slot.Q];
+    const sd = b < 0 ? 0 : state[b];
+    const sw = c < 0 ? 0 : state[c];
+    const pFull = m + sd + sw;
+    const m0 = state[o + Slot.M0];
+    let yhat = pFull;
+    if (b >= 0) {
+      const dN = state[o + Slot.DN];
+      const dD = state[o + Slot.DD];
+      const dW = c < 0 ? Infinity : state[o + Slot.DW];
+      if (dN <= dD && dN <= dW) yhat = m0;
+      else if (dD <= dW) yhat = m + sd;
+    }
     const floor = bandFloor(p.relFloor, p.absFloor, p.qFloor * q, yhat);
-    let w = p.z * 1.25 * (v > floor ? v : floor);
-    if (w < env) w = env;
-    out.yhat = yhat;
-    out.lower = yhat - w;
-    out.upper = yhat + w;
-    state[o + 2] = env;
+    const sc = v > floor ? v : floor;
+    const w0 = p.z * 1.25 * sc;
+    const sp = o + Slot.SURPRISE;
+    this.surprise.age(state, sp, tsMs, dt, yhat);
+    const w = this.surprise.widen(state, sp, w0);
+    this.surprise.bound(state, sp, tsMs, yhat, w, w, w0, n, out);
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
-      const envNew = surprised(env, ae, w, p.gamma, out.ready);
-      state[o + 2] = envNew;
-      const c = p.clip * (w > envNew ? w : envNew);
-      const ec = e > c ? c : e < -c ? -c : e;
-      const am = warm(this.aLevel.at(dt), n);
-      m += am * ec;
+      this.surprise.learn(state, sp, y, w, w0, out);
+      // Learning steps are clipped at the band, widened by a surprise just reported, so a change
+      // is learnt quickly once reported while an ordinary outlier moves nothing much.
+      const env = this.surprise.envelope(state, sp);
+      const cl = p.clip * (w > env ? w : env);
+      const eF = y - pFull;
+      const a = this.alphas.at(dt);
+      const am = warm(a[0], n);
+      m += am * (eF > cl ? cl : eF < -cl ? -cl : eF);
       if (b >= 0) {
-        const L = state[o + 6];
-        let es = y - L - seas;
-        es = es > c ? c : es < -c ? -c : es;
-        state[b] = seas + this.aSeason.at(dt) * es;
-        state[o + 6] = L + this.aPeriod.at(dt) * (y - seas - L);
+        const e0 = y - m0;
+        state[o + Slot.M0] = m0 + am * (e0 > cl ? cl : e0 < -cl ? -cl : e0);
+        const at = a[5];
+        const eD = y - (pFull - sw);
+        state[o + Slot.DN] += at * ((e0 < 0 ? -e0 : e0) - state[o + Slot.DN]);
+        state[o + Slot.DD] += at * ((eD < 0 ? -eD : eD) - state[o + Slot.DD]);
+        state[o + Slot.DW] += at * ((eF < 0 ? -eF : eF) - state[o + Slot.DW]);
+        const L = state[o + Slot.L];
+        let es = y - L - sd - sw;
+        es = es > cl ? cl : es < -cl ? -cl : es;
+        // A bucket starts as about the plain average of its first visits (a visit brings
+        // period/(K·Δt) points), then forgets at its half-life: a new series' profile is right
+        // after a few periods instead of creeping up over several half-lives.
+        let ad = a[2];
+        let au = a[3];
+        if (n * dt < this.warmMs) {
+          // young series (rare path, out of line): buckets start as plain averages
+          ad = warmBucket(ad, this.k, this.clock!.periodMs, dt, n);
+          if (c >= 0) au = warmBucket(au, this.kw, this.week!.periodMs, dt, n);
+        }
+        state[b] = sd + ad * es;
+        if (c >= 0) state[c] = sw + au * es;
+        state[o + Slot.L] = L + a[4] * (y - sd - sw - L);
       }
-      const vc = 4 * (v > floor ? v : floor);
       // The residual spread starts from the first residuals (warmStart), so a new series' band
       // is right from its first scored point, then forgets them at its half-life (early
       // residuals include the season not learnt yet). The typical step is not warmed: on a flat
       // series with spikes the only non-zero steps are the spikes.
-      const as = this.aSpread.at(dt);
+      const as = a[1];
+      const vc = 4 * sc;
       v += warmStart(as, n, WARM_SPREAD_POINTS) * ((ae < vc ? ae : vc) - v);
-      const dy = y - state[o + 5];
+      const dy = y - state[o + Slot.Y];
       if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
     }
-    state[o] = m;
-    state[o + 1] = v;
-    state[o + 3] = tsMs;
-    state[o + 4] = q;
-    state[o + 5] = y;
+    state[o + Slot.M] = m;
+    state[o + Slot.V] = v;
+    state[o + Slot.T] = tsMs;
+    state[o + Slot.Q] = q;
+    state[o + Slot.Y] = y;
   }
+}
+
+/**
+ * A bucket's learning weight for a point: at least 1/(points it has seen + 1), so a new series'
+ * profile starts as about the plain average of its first visits (a visit of one of K buckets of a
+ * period P brings P/(K·Δt) points; the series has seen floor(n·Δt/P) periods) instead of creeping
+ * up from 0 over several half-lives.
+ */
+function warmBucket(a: number, k: number, periodMs: number, dtMs: number, n: number): number {
+  const w = (k * dtMs) / periodMs / (Math.floor((n * dtMs) / periodMs) + 1);
+  return a > w ? a : w < 1 ? w : 1;
 }

@@ -1,6 +1,6 @@
-import { Model, Prediction, alphaFor, learnStep, warmStart, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * holtwinters_online: additive level + damped trend + seasonality indexed by timestamp.
@@ -19,24 +19,37 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
  * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
  *
- * The band is then widened by the surprise envelope E (slot [6], see surprise.ts):
- * w = max(w, E), E ← γ·|e| when |e| > w, E halving every `release`.
+ * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once with the envelope E, recurrence, range).
  *
- * Slots: [0] l, [1] b, [2] v, [3] last ts (NaN before the first point), [4] step, [5] last y,
- * [6] E, [7..7+K) S.
+ * Slots (`Slot`): L = l, B = b, V = v, T = last ts (NaN before the first point), STEP = typical
+ * step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON..SEASON+K = the buckets S.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the level
- * absorbs the shift with half-life h_l (1h) while E releases with half-life `release` (2d),
+ * absorbs the shift with half-life h_l (1h) while E holds (the residuals stay beyond w0 meanwhile),
  * so the later residuals stay under E: the change is reported once (without E the score
  * stayed above 1 for about h_l/Δt·log2(s/(z·1.25·v)) points).
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
  * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
 /**
- * Points over which the residual spread starts as a plain average (see warmStart). Kept small:
- * at 8 or more, early residuals (season not learnt yet) keep the band wide enough to miss a
- * flattened daily peak on day 4 (test/unit/models-behaviour).
+ * Points over which the residual spread starts as a plain average (see warmStart). 8: at 4 a new
+ * calm 15 s series scores up to 1.2 on three of its first scored points (models-warmstart), at 16
+ * or more early residuals (season not learnt yet) keep the band wide enough to miss a flattened
+ * daily peak on day 4 (models-behaviour); NAB unchanged (58.1 @1 at 4 and 8).
  */
-const WARM_SPREAD_POINTS = 4;
+const WARM_SPREAD_POINTS = 8;
+const enum Slot {
+  L = 0,
+  B = 1,
+  V = 2,
+  T = 3,
+  STEP = 4,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 6,
+}
+/** First seasonal bucket: after the surprise slots (config/models.ts caps `buckets` by it). */
+export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
 
 export interface HoltWintersParams extends SurpriseParams {
   levelHalfLifeMs: number;
@@ -52,56 +65,61 @@ export interface HoltWintersParams extends SurpriseParams {
 export class HoltWintersOnline implements Model {
   readonly slots: number;
   private readonly k: number;
+  private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(
     readonly p: HoltWintersParams,
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 7 + this.k;
+    this.slots = SEASON + this.k;
+    this.surprise = new Surprise(p);
+    // [level, trend, trend damping, bucket (dt·K at season_half_life = dt at season_half_life/K), spread]
+    this.alphas = new Alphas([p.levelHalfLifeMs, p.trendHalfLifeMs, p.trendDampingMs, p.seasonHalfLifeMs / this.k, p.spreadHalfLifeMs]);
   }
 
   init(state: Float64Array, o: number): void {
     state.fill(0, o, o + this.slots);
-    state[o + 3] = NaN;
-    state[o + 5] = NaN;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
     const k = this.k;
-    const last = state[o + 3];
+    const last = state[o + Slot.T];
     const pos = this.clock.pos(tsMs);
     let i = pos | 0;
     const f = pos - i;
     let j = i + 1;
     if (j === k) j = 0;
-    i += o + 7;
-    j += o + 7;
+    i += o + SEASON;
+    j += o + SEASON;
     if (last !== last) {
-      state[o] = y;
-      state[o + 3] = tsMs;
-      state[o + 2] = 0;
+      state[o + Slot.L] = y;
+      state[o + Slot.T] = tsMs;
+      state[o + Slot.V] = 0;
     }
     const dt = last === last ? tsMs - last : 0;
-    let l = state[o];
-    let b = state[o + 1];
-    let v = state[o + 2];
+    let l = state[o + Slot.L];
+    let b = state[o + Slot.B];
+    let v = state[o + Slot.V];
     const seas = (1 - f) * state[i] + f * state[j];
     const yhat = l + b * dt + seas;
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], l);
-    const env = released(state[o + 6], dt, p.releaseMs);
-    let w = p.z * 1.25 * (v > floor ? v : floor);
-    if (w < env) w = env;
-    out.yhat = yhat;
-    out.lower = yhat - w;
-    out.upper = yhat + w;
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], l);
+    const w0 = p.z * 1.25 * (v > floor ? v : floor);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, yhat);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, yhat, w, w, w0, n, out);
     if (dt > 0) {
       const e = y - yhat;
-      state[o + 6] = surprised(env, e < 0 ? -e : e, w, p.gamma, out.ready);
-      const al = alphaFor(dt, p.levelHalfLifeMs);
+      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      const a = this.alphas.at(dt);
+      const al = a[0];
       l = l + b * dt + al * e;
-      b = (b + (alphaFor(dt, p.trendHalfLifeMs) * al * e) / dt) * Math.exp((-Math.LN2 * dt) / p.trendDampingMs);
-      const as = alphaFor(dt * k, p.seasonHalfLifeMs);
+      b = (b + (a[1] * al * e) / dt) * (1 - a[2]);
+      const as = a[3];
       const es = e * (1 - al);
       state[i] += as * (1 - f) * es;
       state[j] += as * f * es;
@@ -109,13 +127,13 @@ export class HoltWintersOnline implements Model {
       let ae = e < 0 ? -e : e;
       if (ae > cap) ae = cap;
       // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
-      const av = alphaFor(dt, p.spreadHalfLifeMs);
+      const av = a[4];
       v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
-      learnStep(state, o + 4, y, av);
-    } else state[o + 5] = y;
-    state[o] = l;
-    state[o + 1] = b;
-    state[o + 2] = v;
-    state[o + 3] = tsMs;
+      learnStep(state, o + Slot.STEP, y, av);
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.L] = l;
+    state[o + Slot.B] = b;
+    state[o + Slot.V] = v;
+    state[o + Slot.T] = tsMs;
   }
 }

@@ -1,5 +1,5 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * mad_online: streaming median and median absolute deviation, band = median ± threshold·1.4826·MAD (1.4826·MAD = σ for Gaussian noise).
@@ -14,14 +14,14 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * quantised series (a change below threshold·floor scores < 1; mad can never reach 0
  * because its update is multiplicative and bounded below by the floor).
  * The first point sets med = y and mad = floor.
- * Band half-width w = max(threshold·1.4826·max(mad, floor), E) with E the surprise envelope
- * (slot [5], see surprise.ts: E ← γ·|y - med| when a point scores above 1, halving every
- * `release`), and the median's step uses that band: med moves by a·w/(threshold·1.4826)
- * instead of a·mad, so after a change it has already reported it walks to the new level
- * quickly; one outlier still moves it by at most a·w/(threshold·1.4826).
+ * Band half-width w0 = threshold·1.4826·max(mad, floor), widened and narrowed by the shared
+ * surprise discipline (surprise.ts' slots: report once with the envelope E, recurrence, range);
+ * the median's step uses max(w0, E): med moves by a·max(w0, E)/(threshold·1.4826) instead of
+ * a·mad, so after a change it has already reported it walks to the new level quickly; one outlier
+ * still moves it by at most a·max(w0, E)/(threshold·1.4826).
  *
- * Slots: [0] med, [1] mad, [2] last timestamp (NaN before the first point), [3] step,
- * [4] last y, [5] E.
+ * Slots (`Slot`): MED = med, MAD = mad, T = last timestamp (NaN before the first point), STEP =
+ * typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS.
  * After a level shift of size s the first point scores s/w and sets E = γ·s, so the next
  * points score about 1/γ while the median, stepping by ~a·γ·s/(threshold·1.4826) per
  * point, closes the gap faster than E releases it (the plain median, stepping by a·mad,
@@ -36,25 +36,40 @@ export interface MadParams extends SurpriseParams {
   absFloor: number;
 }
 
+const enum Slot {
+  MED = 0,
+  MAD = 1,
+  T = 2,
+  STEP = 3,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 5,
+}
+
 export class MadOnline implements Model {
-  readonly slots = 6;
-  constructor(readonly p: MadParams) {}
+  readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
+  private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
+  constructor(readonly p: MadParams) {
+    this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
+  }
 
   init(state: Float64Array, o: number): void {
-    state[o] = 0;
-    state[o + 1] = 0;
-    state[o + 2] = NaN;
-    state[o + 3] = 0;
-    state[o + 4] = NaN;
-    state[o + 5] = 0;
+    state[o + Slot.MED] = 0;
+    state[o + Slot.MAD] = 0;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.STEP] = 0;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    let med = state[o];
-    let mad = state[o + 1];
-    const last = state[o + 2];
-    let floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], med);
+    let med = state[o + Slot.MED];
+    let mad = state[o + Slot.MAD];
+    const last = state[o + Slot.T];
+    let floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], med);
     if (last !== last) {
       med = y;
       floor = bandFloor(p.relFloor, p.absFloor, 0, y);
@@ -62,24 +77,23 @@ export class MadOnline implements Model {
     }
     const dt = last === last ? tsMs - last : 0;
     const k = p.threshold * 1.4826;
-    const env = released(state[o + 5], dt, p.releaseMs);
-    let w = k * (mad > floor ? mad : floor);
-    if (w < env) w = env;
-    out.yhat = med;
-    out.lower = med - w;
-    out.upper = med + w;
+    const w0 = k * (mad > floor ? mad : floor);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, med);
+    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, med, w, w, w0, n, out);
     if (last === last) {
-      const a = warm(alphaFor(dt, p.halfLifeMs), n);
+      const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
-      const ar = r < 0 ? -r : r;
-      state[o + 5] = surprised(env, ar, w, p.gamma, out.ready);
-      med += ((2 * a * w) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
+      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      const ws = w0 > env ? w0 : env;
+      med += ((2 * a * ws) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;
-      learnStep(state, o + 3, y, a);
-    } else state[o + 4] = y;
-    state[o] = med;
-    state[o + 1] = mad;
-    state[o + 2] = tsMs;
+      learnStep(state, o + Slot.STEP, y, a);
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.MED] = med;
+    state[o + Slot.MAD] = mad;
+    state[o + Slot.T] = tsMs;
   }
 }

@@ -78,32 +78,44 @@ export function alphaFor(dtMs: number, halfLifeMs: number): number {
   return -Math.expm1((-Math.LN2 * dtMs) / halfLifeMs);
 }
 
+/** learnStep's two slots from its q (each model's STEP, then Y = STEP + 1). */
+const enum StepSlot {
+  STEP = 0,
+  Y = 1,
+}
+
 /**
- * The series' typical step: EW mean of the non-zero |Δy| (slot q), last y in slot q + 1.
+ * The series' typical step: EW mean of the non-zero |Δy| (slot q + STEP), last y in q + Y.
  * Models floor their band at a multiple of it so a quantised or flat series moving by one
  * step (e.g. a CPU gauge at 0.002 resolution, a counter rate of 0 then 1/15) stays below 1.
  */
 export function learnStep(state: Float64Array, q: number, y: number, a: number): void {
-  const dy = y - state[q + 1];
-  if (dy !== 0 && dy === dy) state[q] += a * ((dy < 0 ? -dy : dy) - state[q]);
-  state[q + 1] = y;
+  const dy = y - state[q + StepSlot.Y];
+  if (dy !== 0 && dy === dy) state[q + StepSlot.STEP] += a * ((dy < 0 ? -dy : dy) - state[q + StepSlot.STEP]);
+  state[q + StepSlot.Y] = y;
 }
 
 /**
- * alphaFor(dt, halfLife) remembered for the last dt: consecutive points of a scrape share one
- * interval, so the exponential is computed once per interval change, not once per point.
- * One per (model, half-life); the cache is a number pair, never per series.
+ * alphaFor(dt, h) for several half-lives, remembered for the last dt: consecutive points of a
+ * scrape share one interval, so the exponentials are computed once per interval change, not once
+ * per point, and a model checks one dt for all its weights (one small call: the hot path stays
+ * within V8's inlining budget). One per model instance, never per series.
  */
-export class Alpha {
+export class Alphas {
   private dt = NaN;
-  private a = 0;
-  constructor(private readonly halfLifeMs: number) {}
+  /** The weights for the last dt, in the order of the half-lives given. */
+  readonly a: Float64Array;
+  constructor(private readonly halfLivesMs: readonly number[]) {
+    this.a = new Float64Array(halfLivesMs.length);
+  }
 
-  at(dtMs: number): number {
-    if (dtMs !== this.dt) {
-      this.dt = dtMs;
-      this.a = alphaFor(dtMs, this.halfLifeMs);
-    }
+  at(dtMs: number): Float64Array {
+    if (dtMs !== this.dt) this.set(dtMs);
     return this.a;
+  }
+
+  private set(dtMs: number): void {
+    this.dt = dtMs;
+    for (let i = 0; i < this.a.length; i++) this.a[i] = alphaFor(dtMs, this.halfLivesMs[i]);
   }
 }

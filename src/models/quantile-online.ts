@@ -1,5 +1,5 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * quantile_online: band from three streaming quantiles, yhat = q_mid, [q_lo, q_hi] the band.
@@ -14,13 +14,13 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * around q_mid on each side (step: typical non-zero |Δy|, see learnStep), so flat or quantised series score 0 on repeats and < 1 on
  * changes under floor.
  *
- * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
- * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
- * `release`), and the trackers' step scale s is the judged band w_up + w_lo, so after a
+ * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once with the envelope E, recurrence, range), and the trackers' step
+ * scale s is the band widened by E, max(w_up, E) + max(w_lo, E), so after a
  * reported change they move to the new level at a pace set by the change itself.
  *
- * Slots: [0] q_lo, [1] q_mid, [2] q_hi, [3] last timestamp (NaN before the first point),
- * [4] step, [5] last y, [6] E.
+ * Slots (`Slot`): LO = q_lo, MID = q_mid, HI = q_hi, T = last timestamp (NaN before the first
+ * point), STEP = typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; q_mid then
  * steps by ~a·2γs per point and the violated tail by 1/(2·min(τ,1-τ)) times that, so the
  * band covers the new level long before E is released: the change is reported once
@@ -37,62 +37,79 @@ export interface QuantileParams extends SurpriseParams {
   absFloor: number;
 }
 
+const enum Slot {
+  LO = 0,
+  MID = 1,
+  HI = 2,
+  T = 3,
+  STEP = 4,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 6,
+}
+
 export class QuantileOnline implements Model {
-  readonly slots = 7;
+  readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
+  private readonly surprise: Surprise;
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
+  private readonly alphas: Alphas;
   constructor(readonly p: QuantileParams) {
+    this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
   }
 
   init(state: Float64Array, o: number): void {
-    state[o] = 0;
-    state[o + 1] = 0;
-    state[o + 2] = 0;
-    state[o + 3] = NaN;
-    state[o + 4] = 0;
-    state[o + 5] = NaN;
-    state[o + 6] = 0;
+    state[o + Slot.LO] = 0;
+    state[o + Slot.MID] = 0;
+    state[o + Slot.HI] = 0;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.STEP] = 0;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    const last = state[o + 3];
+    const last = state[o + Slot.T];
     if (last !== last) {
-      state[o] = y;
-      state[o + 1] = y;
-      state[o + 2] = y;
+      state[o + Slot.LO] = y;
+      state[o + Slot.MID] = y;
+      state[o + Slot.HI] = y;
     }
-    let lo = state[o];
-    let mid = state[o + 1];
-    let hi = state[o + 2];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
+    let lo = state[o + Slot.LO];
+    let mid = state[o + Slot.MID];
+    let hi = state[o + Slot.HI];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
     const dt = last === last ? tsMs - last : 0;
-    const env = released(state[o + 6], dt, p.releaseMs);
-    // Each side: the quantile's distance, at least the floor and the surprise envelope.
-    const wUp = Math.max(hi - mid, floor, env);
-    const wLo = Math.max(mid - lo, floor, env);
-    out.yhat = mid;
-    out.lower = mid - wLo;
-    out.upper = mid + wUp;
+    // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
+    const wUp0 = Math.max(hi - mid, floor);
+    const wLo0 = Math.max(mid - lo, floor);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
+    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
+    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
+    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
     if (last === last) {
-      const a = alphaFor(dt, p.halfLifeMs);
+      const a = this.alphas.at(dt)[0];
       const r = y - mid;
-      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
-      const as = a * (wUp + wLo);
+      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
+      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      const as = a * ((wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env));
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
       if (mid < lo) mid = lo;
       if (hi < mid) hi = mid;
-      learnStep(state, o + 4, y, warm(a, n)); // the typical step (band floor) is known from the first points
-    } else state[o + 5] = y;
-    state[o] = lo;
-    state[o + 1] = mid;
-    state[o + 2] = hi;
-    state[o + 3] = tsMs;
+      learnStep(state, o + Slot.STEP, y, warm(a, n)); // the typical step (band floor) is known from the first points
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.LO] = lo;
+    state[o + Slot.MID] = mid;
+    state[o + Slot.HI] = hi;
+    state[o + Slot.T] = tsMs;
   }
 }

@@ -3,7 +3,7 @@ import { Model, Prediction } from './model.js';
 /**
  * vmanomaly's scoring policy around any Model, identical for all of them.
  *
- * Slots: [0] points seen, [1] last timestamp (ms), then the model's own slots.
+ * Slots (`Slot`): N = points seen, T = last timestamp (ms), MODEL.. = the model's own slots.
  *
  *   score = |y - yhat| / (edge - yhat), edge = yhat_upper above yhat, yhat_lower below it,
  * so 0 at yhat, exactly 1 at the band's edge, > 1 beyond it and growing with the distance.
@@ -42,7 +42,13 @@ export interface ScorerParams {
   clipPredictions: boolean;
 }
 
-export const SCORER_SLOTS = 2;
+const enum Slot {
+  N = 0,
+  T = 1,
+  MODEL = 2,
+}
+/** The scorer's own slots, before the model's. */
+export const SCORER_SLOTS = Slot.MODEL;
 const MIN_WIDTH = 1e-12;
 
 export class Scorer {
@@ -55,25 +61,25 @@ export class Scorer {
   }
 
   init(state: Float64Array, offset: number): void {
-    state[offset] = 0;
-    state[offset + 1] = -Infinity;
-    this.model.init(state, offset + SCORER_SLOTS);
+    state[offset + Slot.N] = 0;
+    state[offset + Slot.T] = -Infinity;
+    this.model.init(state, offset + Slot.MODEL);
   }
 
   /** Past warm-up: generated series are being written for this series. */
   isReady(state: Float64Array, offset: number): boolean {
-    return state[offset] > this.p.minNSamplesSeen;
+    return state[offset + Slot.N] > this.p.minNSamplesSeen;
   }
 
   /** Returns false (and leaves `out` untouched) when the point is not after the last one. */
   update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): boolean {
-    if (!(tsMs > state[offset + 1])) return false;
-    state[offset + 1] = tsMs;
-    const n = state[offset] + 1;
-    state[offset] = n;
+    if (!(tsMs > state[offset + Slot.T])) return false;
+    state[offset + Slot.T] = tsMs;
+    const n = state[offset + Slot.N] + 1;
+    state[offset + Slot.N] = n;
     const p = this.p;
     out.ready = n > p.minNSamplesSeen; // set first: models read it (see surprise.ts)
-    this.model.update(state, offset + SCORER_SLOTS, tsMs, y, out, n - 1);
+    this.model.update(state, offset + Slot.MODEL, tsMs, y, out, n - 1);
     out.y = y;
     const yhat = out.yhat;
     let up = (out.upper - yhat) * p.scaleUpper;

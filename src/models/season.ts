@@ -45,16 +45,20 @@ export class SeasonClock {
 
   /** Real-valued bucket position in [0, buckets). */
   pos(tsMs: number): number {
-    const local = tsMs + this.offset(tsMs);
+    const local = this.fmt === null ? tsMs : tsMs + this.offset(tsMs);
     // Within the last point's period (nearly always: series share the scrape time) no fmod.
     let r = local - this.periodBase;
-    if (!(r >= 0 && r < this.periodMs)) {
-      r = (local - this.startMs) % this.periodMs;
-      if (r < 0) r += this.periodMs;
-      this.periodBase = local - r;
-    }
+    if (!(r >= 0 && r < this.periodMs)) r = this.rebase(local);
     const p = (r / this.periodMs) * this.buckets;
     return p < this.buckets ? p : 0;
+  }
+
+  /** Starts the period holding `local` (rare: kept out of pos() so that pos() stays small enough to inline). */
+  private rebase(local: number): number {
+    let r = (local - this.startMs) % this.periodMs;
+    if (r < 0) r += this.periodMs;
+    this.periodBase = local - r;
+    return r;
   }
 
   /** Milliseconds to add to UTC to get wall-clock time in the clock's zone. */

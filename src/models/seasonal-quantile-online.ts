@@ -1,6 +1,6 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * seasonal_quantile_online: quantile_online per time-of-day / day-of-week bucket.
@@ -21,14 +21,16 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
  * quantised series stay below 1.
  *
- * Each side is then widened by the surprise envelope E (slot [6], see surprise.ts:
- * w_side = max(w_side, E), E ← γ·|y - q_mid| when a point scores above 1, halving every
- * `release`); the bucket's q_mid steps by min(a, ½)·max(q_hi - q_lo, floor, w_up + w_lo), so it
+ * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once with the envelope E, recurrence, range); the bucket's q_mid steps by
+ * min(a, ½)·max(q_hi - q_lo, floor, max(w_up, E) + max(w_lo, E)), so it
  * learns a reported change at a pace set by the change (the tails keep their own scale,
  * so a wide envelope cannot throw them far out).
  *
- * Slots: [0..3) series-wide q_lo, q_mid, q_hi, [3] last ts (NaN before the first point),
- * [4] step, [5] last y, [6] E, [7 + 3i .. 7 + 3i + 3) bucket i (q_mid NaN until first visited).
+ * Slots (`Slot`): TRACKER.. = the series-wide tracker, T = last ts (NaN before the first point),
+ * STEP = typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON + 3i.. =
+ * bucket i's tracker (q_mid NaN until first visited). A tracker's slots (`Tracker`): LO = q_lo,
+ * MID = q_mid, HI = q_hi (Tracker.SLOTS = 3).
  * After a level shift of size s the first point scores s/w and sets E = γ·s: each bucket
  * still learns the new level on its own visits, but it is judged by a band at least E wide
  * meanwhile, so the change is reported about once rather than for up to a period (as it
@@ -38,6 +40,26 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  */
 /** Largest step of a tracker, in units of its step scale (see the header). */
 const MAX_STEP = 0.5;
+/** A tracker's slots, from its first (the series-wide tracker's and each bucket's). */
+const enum Tracker {
+  LO = 0,
+  MID = 1,
+  HI = 2,
+  SLOTS = 3,
+}
+const enum Slot {
+  /** The series-wide tracker: Tracker.SLOTS slots. */
+  TRACKER = 0,
+  T = TRACKER + Tracker.SLOTS,
+  STEP = 4,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 6,
+}
+/** First bucket: after the surprise slots (config/models.ts caps `buckets` by it). */
+export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
+/** Slots per bucket. */
+export const BUCKET_SLOTS = Tracker.SLOTS;
 
 export interface SeasonalQuantileParams extends SurpriseParams {
   halfLifeMs: number;
@@ -54,12 +76,17 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
+  private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
   ) {
     this.k = clock.buckets;
-    this.slots = 7 + 3 * this.k;
+    this.slots = SEASON + Tracker.SLOTS * this.k;
+    this.surprise = new Surprise(p);
+    // the series-wide trackers' memory half_life/K; a bucket's, dt·K at half_life: the same weight
+    this.alphas = new Alphas([p.halfLifeMs / this.k]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
     this.kHi = 0.5 / Math.min(p.qHi, 1 - p.qHi);
@@ -67,43 +94,47 @@ export class SeasonalQuantileOnline implements Model {
 
   init(state: Float64Array, o: number): void {
     state.fill(NaN, o, o + this.slots);
-    state[o + 4] = 0;
-    state[o + 6] = 0;
+    state[o + Slot.STEP] = 0;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    const last = state[o + 3];
+    const last = state[o + Slot.T];
     if (last !== last) {
-      state[o] = y;
-      state[o + 1] = y;
-      state[o + 2] = y;
+      state[o + Slot.TRACKER + Tracker.LO] = y;
+      state[o + Slot.TRACKER + Tracker.MID] = y;
+      state[o + Slot.TRACKER + Tracker.HI] = y;
     }
-    const b = o + 7 + 3 * (this.clock.pos(tsMs) | 0);
-    if (state[b + 1] !== state[b + 1]) {
-      state[b] = state[o];
-      state[b + 1] = state[o + 1];
-      state[b + 2] = state[o + 2];
+    const b = o + SEASON + Tracker.SLOTS * (this.clock.pos(tsMs) | 0);
+    if (state[b + Tracker.MID] !== state[b + Tracker.MID]) {
+      state[b + Tracker.LO] = state[o + Slot.TRACKER + Tracker.LO];
+      state[b + Tracker.MID] = state[o + Slot.TRACKER + Tracker.MID];
+      state[b + Tracker.HI] = state[o + Slot.TRACKER + Tracker.HI];
     }
-    const mid = state[b + 1];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 4], mid);
+    const mid = state[b + Tracker.MID];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
     const dt = last === last ? tsMs - last : 0;
-    const env = released(state[o + 6], dt, p.releaseMs);
-    // Each side: the quantile's distance, at least the floor and the surprise envelope.
-    const wUp = Math.max(state[b + 2] - mid, floor, env);
-    const wLo = Math.max(mid - state[b], floor, env);
-    out.yhat = mid;
-    out.lower = mid - wLo;
-    out.upper = mid + wUp;
+    // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
+    const wUp0 = Math.max(state[b + Tracker.HI] - mid, floor);
+    const wLo0 = Math.max(mid - state[b + Tracker.LO], floor);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
+    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
+    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
+    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
     if (last === last) {
       const r = y - mid;
-      state[o + 6] = r > 0 ? surprised(env, r, wUp, p.gamma, out.ready) : surprised(env, -r, wLo, p.gamma, out.ready);
-      const a = warm(alphaFor(dt, p.halfLifeMs / this.k), n);
-      this.learn(state, o, a, y, floor, 0);
-      this.learn(state, b, warm(alphaFor(dt * this.k, p.halfLifeMs), Math.floor(n / this.k)), y, floor, wUp + wLo);
-      learnStep(state, o + 4, y, a);
-    } else state[o + 5] = y;
-    state[o + 3] = tsMs;
+      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
+      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      const a0 = this.alphas.at(dt)[0];
+      const a = warm(a0, n);
+      this.learn(state, o + Slot.TRACKER, a, y, floor, 0);
+      const band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
+      this.learn(state, b, warm(a0, Math.floor(n / this.k)), y, floor, band);
+      learnStep(state, o + Slot.STEP, y, a);
+    } else state[o + Slot.Y] = y;
+    state[o + Slot.T] = tsMs;
   }
 
   /**
@@ -112,9 +143,9 @@ export class SeasonalQuantileOnline implements Model {
    */
   private learn(state: Float64Array, q: number, a: number, y: number, floor: number, band: number): void {
     const p = this.p;
-    let lo = state[q];
-    let mid = state[q + 1];
-    let hi = state[q + 2];
+    let lo = state[q + Tracker.LO];
+    let mid = state[q + Tracker.MID];
+    let hi = state[q + Tracker.HI];
     let s = hi - lo;
     if (s < floor) s = floor;
     const fLo = a * this.kLo < MAX_STEP ? a * this.kLo : MAX_STEP;
@@ -125,8 +156,8 @@ export class SeasonalQuantileOnline implements Model {
     hi += fHi * s * (p.qHi - (y < hi ? 1 : 0));
     if (mid < lo) mid = lo;
     if (hi < mid) hi = mid;
-    state[q] = lo;
-    state[q + 1] = mid;
-    state[q + 2] = hi;
+    state[q + Tracker.LO] = lo;
+    state[q + Tracker.MID] = mid;
+    state[q + Tracker.HI] = hi;
   }
 }

@@ -1,57 +1,192 @@
+import { Alphas, Prediction } from './model.js';
+
 /**
- * The surprise envelope, shared by every model: the band remembers the last surprise.
+ * What every model does with a surprise (a point scoring above 1): report it once, do not let one
+ * blip blind the series, do not report what keeps happening, and report a value beyond anything
+ * seen lately. Ten slots per series, the same for every model class: the model supplies yhat and
+ * its own half-widths w0 (per side), this file turns them into the band the point is judged by.
  *
- * One slot E per series holds a half-width, as of the last point's timestamp. For a point
- * Δt after it, with the model's own half-widths w_up, w_lo around yhat:
- *   E ← E·2^(-Δt/release)                      (shrinks back with half-life `release`)
- *   w_up ← max(w_up, E),  w_lo ← max(w_lo, E)   (the band the point is judged by)
- * and when the point falls outside that band (|e| = |y - yhat| > w on its side, i.e. it
- * scores above 1):
- *   E ← γ·|e|        (γ = `surprise_cover` ≥ 1)
- * so the same deviation on the next point scores 1/γ < 1. A change is flagged once; the
- * model then has about `release` of wall-clock time to learn the new normal before its band
- * is back to its own width, instead of firing on every point until it has. Models also use
- * the widened band as the scale of their learning steps and residual clips, so they learn
- * a change they have already reported quickly (the plain band would hold them back).
- * A spike is flagged, then widens the band for a while: a second deviation of the same
- * size within release·log2(γ) (0.58·release for γ = 1.5) scores below 1 (it is the same
- * news), one γ times larger still scores above 1. So a change that recurs every P with
- * P < release·log2(γ) is reported once; the default release (2d; 1d for the models that
- * learn a daily season) is chosen with that in mind for daily patterns.
- * Surprises during warm-up (before min_n_samples_seen points) do not raise E.
- * E only ever holds γ·|e| of a finite residual or a decayed value of it, so it stays finite.
+ * Slots (from q): [0] E, [1] R1, [2] R2, [3] P, [4] H, [5] W (NaN before the first point), [6] F
+ * (the first timestamp; -inf once settled), [7] N, [8] D1, [9] D2.
+ *
+ * 1. Report once (envelope E, a half-width as of the last point). A point that falls outside its
+ *    band sets E ← γ·|e| (γ = `surprise_cover`), so the same deviation next scores 1/γ: a change
+ *    is reported once, and the model learns it meanwhile. E halves every `release` of time and
+ *    also every `release_points` points that fall back inside the model's own band (|e| ≤ w0):
+ *      E ← E·2^(-Δt/release),  then after the point  E ← E·2^(-1/release_points) if |e| ≤ w0.
+ *    So E holds while a change persists (its residuals stay beyond w0 until the model has learnt
+ *    it) and is gone soon after a blip: once the series is back to its previous normal for k
+ *    points, a deviation d > γ·|e_blip|·2^(-k/release_points) scores above 1 again (γ 1.25 and 10
+ *    points: after 40 points, any d > 0.08·|e_blip|). The old E, released by time only (1 day),
+ *    let one 2-second burst on a 1 s scrape hide CPU saturation 40 s later.
+ * 2. Recurrence (record). A run is a stretch of points beyond w0 on one side (N counts them,
+ *    signed). A run that held an alarm enters the record when it ends, with its peak γ·|e| (P)
+ *    and its length: R1 ≥ R2 are the two largest peaks, decaying with `record_half_life`, D1, D2
+ *    their runs' lengths. The band is at least R2, so a deviation no larger than two recent
+ *    reported ones is not news (a series with daily spikes stops alarming on them after the
+ *    second; one alarm alone raises only R1), unless the run in progress has already lasted
+ *    `record_points` points and longer than the R2 run did: a sustained deviation is news even
+ *    after spikes of its size (cron spikes twice a day, then an hour of saturation).
+ * 3. Range (H ≥ W): the series' recent high and low, H ← max(y, H + a_r·(yhat - H)) (and W
+ *    alike), a_r = 1 - 2^(-Δt/range_half_life): they follow a new extreme at once and relax
+ *    towards the prediction slowly. Once the series is settled (SETTLE_POINTS points over at least
+ *    `settle_time`, a day: its daily swing has been seen), each edge of the band is pulled in to
+ *    H + M above and W - M below, M = max(m·(H - W), rel_floor·|yhat|) (m = `range_margin`; a large
+ *    value moving by a tiny fraction of itself stays quiet), never closer to yhat than a twentieth
+ *    of the model's own width: a value clearly beyond the recent range is
+ *    reported even where the model's band is wide (a noisy or oscillating series at a new
+ *    extreme), as HTM's "spatial anomaly" in Numenta's NAB detector.
+ * The judged half-widths max(w0, E, R2) (then narrowed by the range) stay finite and positive:
+ * E, R1, R2 only ever hold γ·|e| of finite residuals, decayed. Surprises during warm-up (before
+ * min_n_samples_seen points, `out.ready` false) raise neither E nor the record.
  */
-
-/**
- * E decayed over Δt: the envelope a point at Δt after the last one is judged by. The factor is
- * kept for the last (Δt, release): the series of a scrape share both, so exp() runs once per
- * interval, not per point.
- */
-export function released(env: number, dtMs: number, releaseMs: number): number {
-  if (env === 0) return 0;
-  if (dtMs !== keptDt || releaseMs !== keptRelease) {
-    keptDt = dtMs;
-    keptRelease = releaseMs;
-    kept = Math.exp((-Math.LN2 * dtMs) / releaseMs);
-  }
-  return env * kept;
-}
-let keptDt = NaN;
-let keptRelease = NaN;
-let kept = 1;
-
-/**
- * New envelope after a residual of absolute size `ae` judged by half-width `w`. `armed` is
- * the Scorer's `out.ready`: during warm-up (min_n_samples_seen) nothing raises E, so a wild
- * first point, judged by a band that has not learnt anything yet, cannot blind the model
- * for days after it starts reporting.
- */
-export function surprised(env: number, ae: number, w: number, gamma: number, armed: boolean): number {
-  return armed && ae > w ? gamma * ae : env;
-}
-
-/** Settings shared by every model (durations in ms). */
 export interface SurpriseParams {
   releaseMs: number;
   gamma: number;
+  /** E's factor per point back inside the model's own band: 2^(-1/release_points). */
+  keep: number;
+  recordMs: number;
+  rangeMargin: number;
+  rangeMs: number;
+  settleMs: number;
+  runMax: number;
+  /** The models' band floor relative to |yhat| (rel_floor): the range's margin is at least that. */
+  relFloor: number;
+}
+
+export const SURPRISE_SLOTS = 10;
+/** Points a series must have fed (over settle_time) before it is settled. */
+const SETTLE_POINTS = 128;
+
+const enum Slot {
+  E = 0,
+  R1 = 1,
+  R2 = 2,
+  P = 3,
+  H = 4,
+  W = 5,
+  F = 6,
+  N = 7,
+  D1 = 8,
+  D2 = 9,
+}
+
+export class Surprise {
+  /** Weights over Δt at release, record_half_life and range_half_life. */
+  private readonly alphas: Alphas;
+  constructor(readonly p: SurpriseParams) {
+    this.alphas = new Alphas([p.releaseMs, p.recordMs, p.rangeMs]);
+  }
+
+  init(state: Float64Array, q: number): void {
+    state.fill(0, q, q + SURPRISE_SLOTS);
+    state[q + Slot.H] = NaN;
+    state[q + Slot.W] = NaN;
+    state[q + Slot.F] = NaN;
+  }
+
+  /** Ages the memories over Δt since the last point (before the point at tsMs is judged); yhat: its prediction. */
+  age(state: Float64Array, q: number, tsMs: number, dtMs: number, yhat: number): void {
+    if (state[q + Slot.F] !== state[q + Slot.F]) state[q + Slot.F] = tsMs;
+    if (!(dtMs > 0)) return;
+    const a = this.alphas.at(dtMs);
+    const fr = 1 - a[1];
+    state[q + Slot.E] *= 1 - a[0];
+    state[q + Slot.R1] *= fr;
+    state[q + Slot.R2] *= fr;
+    const ar = a[2];
+    state[q + Slot.H] += ar * (yhat - state[q + Slot.H]);
+    state[q + Slot.W] += ar * (yhat - state[q + Slot.W]);
+  }
+
+  /** The report-once envelope E (after learn(): including this point's surprise). */
+  envelope(state: Float64Array, q: number): number {
+    return state[q + Slot.E];
+  }
+
+  /** The half-width a side is judged by: the model's own w0, at least the envelope and the record. */
+  widen(state: Float64Array, q: number, w0: number): number {
+    const e = state[q + Slot.E];
+    const run = state[q + Slot.N];
+    const len = run < 0 ? -run : run;
+    // the record holds unless the deviation in progress already outlasts the recorded ones
+    const r = len < this.p.runMax || len <= state[q + Slot.D2] ? state[q + Slot.R2] : 0;
+    const w = w0 > e ? w0 : e;
+    return w > r ? w : r;
+  }
+
+  /**
+   * Writes the band: yhat ± the judged half-widths, each edge then pulled in to the recent range
+   * ± its margin (at least rel_floor·|yhat|, the models' relative floor) once the series is settled
+   * (`n` points fed before tsMs), never closer to yhat than a twentieth of its own half-width w0.
+   */
+  bound(state: Float64Array, q: number, tsMs: number, yhat: number, wUp: number, wLo: number, w0: number, n: number, out: Prediction): void {
+    let up = wUp;
+    let lo = wLo;
+    const f = state[q + Slot.F];
+    if (f > -Infinity && n >= SETTLE_POINTS && tsMs - f >= this.p.settleMs) state[q + Slot.F] = -Infinity;
+    if (this.p.rangeMargin > 0 && state[q + Slot.F] === -Infinity) {
+      const h = state[q + Slot.H];
+      const l = state[q + Slot.W];
+      // the margin: range_margin of the range, at least the model's relative floor (a move of a
+      // large value by a tiny fraction of it is no news, even at a new extreme)
+      let m = this.p.rangeMargin * (h - l);
+      const rel = this.p.relFloor * (yhat < 0 ? -yhat : yhat);
+      if (m < rel) m = rel;
+      const min = 0.05 * w0;
+      let r = h + m - yhat;
+      if (r < min) r = min;
+      if (up > r) up = r;
+      r = yhat - l + m;
+      if (r < min) r = min;
+      if (lo > r) lo = r;
+    }
+    out.yhat = yhat;
+    out.upper = yhat + up;
+    out.lower = yhat - lo;
+  }
+
+  /**
+   * Learns from the point once judged (out holds its band): envelope, record, range.
+   * w: the judged half-width on y's side before the range (widen()), w0: the model's own.
+   */
+  learn(state: Float64Array, q: number, y: number, w: number, w0: number, out: Prediction): void {
+    const p = this.p;
+    const e = y - out.yhat;
+    const ae = e < 0 ? -e : e;
+    const armed = out.ready;
+    if (armed && ae > w) state[q + Slot.E] = p.gamma * ae;
+    else if (ae <= w0) state[q + Slot.E] *= p.keep;
+    // A run: points in a row beyond the model's own band on one side (N, signed). A run that held
+    // an alarm enters the record when it ends, with its peak P and its length.
+    const run = state[q + Slot.N];
+    const beyond = ae > w0;
+    const same = beyond && (run === 0 || run > 0 === e > 0);
+    if (!same && state[q + Slot.P] > 0) this.record(state, q, run < 0 ? -run : run);
+    state[q + Slot.N] = !beyond ? 0 : e > 0 ? (same ? run + 1 : 1) : same ? run - 1 : -1;
+    if (armed && (y > out.upper || y < out.lower)) {
+      const g = p.gamma * ae;
+      if (g > state[q + Slot.P]) state[q + Slot.P] = g;
+    }
+    const h = state[q + Slot.H];
+    if (!(y <= h)) state[q + Slot.H] = y; // NaN before the first point
+    const l = state[q + Slot.W];
+    if (!(y >= l)) state[q + Slot.W] = y;
+  }
+
+  /** A run that held an alarm ended after `len` points: its peak P enters the two largest. */
+  private record(state: Float64Array, q: number, len: number): void {
+    const pk = state[q + Slot.P];
+    const r1 = state[q + Slot.R1];
+    if (pk > r1) {
+      state[q + Slot.R2] = r1;
+      state[q + Slot.D2] = state[q + Slot.D1];
+      state[q + Slot.R1] = pk;
+      state[q + Slot.D1] = len;
+    } else if (pk > state[q + Slot.R2]) {
+      state[q + Slot.R2] = pk;
+      state[q + Slot.D2] = len;
+    }
+    state[q + Slot.P] = 0;
+  }
 }

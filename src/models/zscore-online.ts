@@ -1,5 +1,5 @@
-import { Model, Prediction, alphaFor, learnStep, warm, bandFloor } from './model.js';
-import { SurpriseParams, released, surprised } from './surprise.js';
+import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
  * zscore_online: exponentially weighted mean and variance, band = mean ± z·σ.
@@ -12,14 +12,14 @@ import { SurpriseParams, released, surprised } from './surprise.js';
  * so a flat series has a tiny but non-zero band: its score stays finite, and a change of
  * less than z·floor (e.g. one quantisation step) scores below 1.
  *
- * The band is then widened by the surprise envelope E (slot [5], see surprise.ts):
- * w = max(w, E), E ← γ·|d| when |d| > w, E halving every `release`.
+ * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
+ * report once, recurrence, range).
  *
- * Slots: [0] m, [1] v, [2] timestamp of the last point (NaN before the first), [3] step,
- * [4] last y, [5] E.
+ * Slots (`Slot`): M = m, V = v, T = timestamp of the last point (NaN before the first), STEP =
+ * typical step, Y = last y, SURPRISE.. = surprise.ts' SURPRISE_SLOTS.
  * After a level shift of size s the first point scores s/w and sets E = γ·s; the residual
- * then decays as s·2^(-t/half_life) and E as γ·s·2^(-t/release), so with release ≥ half_life
- * (the defaults: 2d and 1d) every later point scores ≤ 1/γ plus what the noise adds: the
+ * then decays as s·2^(-t/half_life) while E holds (its residuals stay beyond the model's own band
+ * until the mean has caught up), so every later point scores ≤ 1/γ plus what the noise adds: the
  * change is reported once, not for the ~half_life·log2(s/(zσ0))/Δt points the plain
  * recurrence would need to absorb it.
  * Held by test/unit/models-behaviour.test.ts with the defaults: after a shift of 20× the noise
@@ -32,44 +32,56 @@ export interface ZscoreParams extends SurpriseParams {
   absFloor: number;
 }
 
+const enum Slot {
+  M = 0,
+  V = 1,
+  T = 2,
+  STEP = 3,
+  /** learnStep keeps the last y right after the step. */
+  Y = STEP + 1,
+  SURPRISE = 5,
+}
+
 export class ZscoreOnline implements Model {
-  readonly slots = 6;
-  constructor(readonly p: ZscoreParams) {}
+  readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
+  private readonly surprise: Surprise;
+  private readonly alphas: Alphas;
+  constructor(readonly p: ZscoreParams) {
+    this.surprise = new Surprise(p);
+    this.alphas = new Alphas([p.halfLifeMs]);
+  }
 
   init(state: Float64Array, o: number): void {
-    state[o] = 0;
-    state[o + 1] = 0;
-    state[o + 2] = NaN;
-    state[o + 3] = 0;
-    state[o + 4] = NaN;
-    state[o + 5] = 0;
+    state[o + Slot.M] = 0;
+    state[o + Slot.V] = 0;
+    state[o + Slot.T] = NaN;
+    state[o + Slot.STEP] = 0;
+    state[o + Slot.Y] = NaN;
+    this.surprise.init(state, o + Slot.SURPRISE);
   }
 
   update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
     const p = this.p;
-    if (state[o + 2] !== state[o + 2]) {
-      state[o] = y;
-      state[o + 1] = 0;
-      state[o + 2] = tsMs;
+    if (state[o + Slot.T] !== state[o + Slot.T]) {
+      state[o + Slot.M] = y;
+      state[o + Slot.V] = 0;
+      state[o + Slot.T] = tsMs;
     }
-    const m = state[o];
-    const v = state[o + 1];
-    const dt = tsMs - state[o + 2];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + 3], m);
+    const m = state[o + Slot.M];
+    const v = state[o + Slot.V];
+    const dt = tsMs - state[o + Slot.T];
+    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], m);
     const sd = Math.sqrt(v);
     const w0 = p.zThreshold * (sd > floor ? sd : floor);
-    const env = released(state[o + 5], dt, p.releaseMs);
-    const w = w0 > env ? w0 : env;
-    out.yhat = m;
-    out.lower = m - w;
-    out.upper = m + w;
-    const a = warm(alphaFor(dt, p.halfLifeMs), n);
+    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, m);
+    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
+    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, m, w, w, w0, n, out);
+    const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
-    const ad = d < 0 ? -d : d;
-    state[o + 5] = surprised(env, ad, w, p.gamma, out.ready);
-    state[o] = m + a * d;
-    state[o + 1] = (1 - a) * (v + a * d * d);
-    state[o + 2] = tsMs;
-    learnStep(state, o + 3, y, a);
+    if (dt > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+    state[o + Slot.M] = m + a * d;
+    state[o + Slot.V] = (1 - a) * (v + a * d * d);
+    state[o + Slot.T] = tsMs;
+    learnStep(state, o + Slot.STEP, y, a);
   }
 }

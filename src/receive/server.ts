@@ -7,8 +7,11 @@ import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
 //
-//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy)
+//   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy) and
+//                                                           VictoriaMetrics' protocol (zstd)
 //   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
+//   ...?get_vm_proto_version=1 on any of them: 200 "1" (vminsert's answer to vmagent 1.88-1.115's
+//                 handshake, which then sends zstd)
 //   GET  /health  200 while the process runs
 //   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
@@ -18,8 +21,8 @@ import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 //   POST /-/reload  re-read the config file (as SIGHUP); 200, or 500 with the problems
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
-// never be read (it is dropped by the sender), 415 for an encoding we do not speak (vmagent
-// then falls back to snappy), 503 for anything transient (retried).
+// never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
+// ...), 503 for anything transient (retried).
 
 export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
 
@@ -127,6 +130,7 @@ export class Receiver {
       }
     }
     if (isWrite) {
+      if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       return void this.write(req, res, tenant);
     }
@@ -150,7 +154,7 @@ export class Receiver {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
     if (!this.o.readable(enc)) {
       req.resume();
-      return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0); vmagent falls back to snappy on this answer`);
+      return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0) and zstd (VictoriaMetrics' remote write protocol)`);
     }
     const ctype = req.headers['content-type'] ?? '';
     if (ctype.includes('io.prometheus.write.v2')) {
@@ -190,6 +194,17 @@ export class Receiver {
     } finally {
       if (--this.inFlight === 0 && this.idle) this.idle();
     }
+  }
+
+  /**
+   * vminsert's (and vmagent's) answer to the handshake of vmagent 1.88-1.115, which then sends
+   * zstd: exactly the body "1" with 200, whatever the method (VictoriaMetrics
+   * lib/protoparser/protoparserutil/vmproto_handshake.go; vmagent parses the body as an integer,
+   * so no newline: a content-type given makes reply() send the message as it is).
+   */
+  private handshake(req: IncomingMessage, res: Response): void {
+    req.resume();
+    this.reply(res, 200, '1', { 'content-type': 'text/plain; charset=utf-8' });
   }
 
   /** Answer (text, one line per message, unless `headers` give another content-type), counted by route and status. */
@@ -265,6 +280,11 @@ class ReceiverMetrics {
 
 function labels(route: string, status: number): string {
   return `${lbl('path', route)},${lbl('code', String(status))}`;
+}
+
+/** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
+function asksVmProtoVersion(query: string): boolean {
+  return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
 }
 
 /** The whole body, or null once it passes `max` bytes. */

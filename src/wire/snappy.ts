@@ -13,6 +13,19 @@ import { DecodeError } from '../errors.js';
  *   10 copy, 2-byte offset: length 1 + upper 6 bits, offset LE16
  *   11 copy, 4-byte offset: length 1 + upper 6 bits, offset LE32
  */
+/** The decoded length `src`'s header announces, read without decompressing; -1 when the header is unreadable. */
+export function snappyDecodedLength(src: Uint8Array): number {
+  let n = 0;
+  let shift = 1;
+  for (let s = 0; s < src.length && s < 5; s++) {
+    const b = src[s];
+    n += (b & 0x7f) * shift;
+    if (b < 0x80) return n;
+    shift *= 128;
+  }
+  return -1;
+}
+
 export class SnappyReader {
   private buf: Uint8Array = new Uint8Array(64 * 1024);
   private view = new DataView(this.buf.buffer);

@@ -83,6 +83,57 @@ export function isZstd(src: Uint8Array): boolean {
   return (src[0] & 0xf0) === 0x50 && src[1] === 0x2a && src[2] === 0x4d && src[3] === 0x18;
 }
 
+/**
+ * The decoded size `src` announces, read from its frame headers without decompressing (RFC 8878
+ * 3.1.1: the sum of the frames' Frame_Content_Size; skippable frames count 0), for a memory
+ * budget taken before decompressing: -1 when a frame does not carry it (the `zstd` CLI reading a
+ * pipe) or the frames cannot be walked (decompress() then says why). Costs a walk over the
+ * 3-byte block headers, not over the data.
+ */
+export function zstdContentSize(src: Uint8Array): number {
+  const n = src.length;
+  let total = 0;
+  let p = 0;
+  while (p < n) {
+    if (p + 8 > n) return -1; // the smallest frame: magic, descriptor, one block header
+    const magic = (src[p] | (src[p + 1] << 8) | (src[p + 2] << 16) | (src[p + 3] << 24)) >>> 0;
+    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
+      p += 8 + (src[p + 4] | (src[p + 5] << 8) | (src[p + 6] << 16)) + src[p + 7] * 0x1000000; // skippable frame
+      continue;
+    }
+    if (magic !== 0xfd2fb528) return -1;
+    // Frame_Header_Descriptor: FCS_Field_Size flag (2 bits), Single_Segment, unused, reserved,
+    // Content_Checksum, Dictionary_ID flag (2 bits); then Window_Descriptor unless single segment.
+    const fhd = src[p + 4];
+    if (fhd & 0x08) return -1;
+    const single = (fhd >>> 5) & 1;
+    const fcsBytes = FCS_BYTES[fhd >>> 6] || single;
+    if (fcsBytes === 0) return -1;
+    let q = p + 5 + (1 - single) + DICT_ID_BYTES[fhd & 3];
+    if (q + fcsBytes > n) return -1;
+    let size = 0;
+    for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + src[q + i];
+    if (fcsBytes === 2) size += 256;
+    total += size;
+    q += fcsBytes;
+    // Blocks: a 3-byte little-endian header (Last_Block, Block_Type 2 bits, Block_Size 21 bits).
+    for (;;) {
+      if (q + 3 > n) return -1;
+      const bh = src[q] | (src[q + 1] << 8) | (src[q + 2] << 16);
+      const type = (bh >>> 1) & 3;
+      if (type === 3) return -1;
+      q += 3 + (type === 1 ? 1 : bh >>> 3); // an RLE block holds one byte
+      if (bh & 1) break;
+    }
+    p = q + 4 * ((fhd >>> 2) & 1); // Content_Checksum
+  }
+  return p === n ? total : -1;
+}
+
+/** Frame_Content_Size field bytes by FCS_Field_Size flag (flag 0: 1 byte if single segment, else none). */
+const FCS_BYTES = [0, 2, 4, 8];
+const DICT_ID_BYTES = [0, 1, 2, 4];
+
 /** A block of WebAssembly memory reused across calls, grown (never shrunk) to the largest size asked. */
 interface Region {
   ptr: number;
@@ -154,4 +205,25 @@ export class Zstd {
 
 function zstdError(code: number): DecodeError {
   return new DecodeError('ANOM_DECODE_ZSTD', `zstd: ${ERROR_NAMES[code] ?? 'error'} (libzstd error ${code})`);
+}
+
+/**
+ * A zstd decompressor for one request slot, with the Snappy reader's contract (the returned view
+ * is valid until this reader's next call): it decodes with a Zstd shared by every slot (decoding
+ * is synchronous, so slots never interleave on it) and copies the output into a buffer of its
+ * own, grown like the snappy reader's. One WebAssembly instance per process instead of one per
+ * slot (each reserves 16 MiB and keeps its largest body and output); the copy costs a memcpy of
+ * the decoded bytes (bench/zstd.ts: `ZstdReader` row).
+ */
+export class ZstdReader {
+  private buf = new Uint8Array(64 * 1024);
+
+  constructor(private readonly zstd: Zstd) {}
+
+  decompress(src: Uint8Array, limit: number): Uint8Array {
+    const out = this.zstd.decompress(src, limit);
+    if (this.buf.length < out.length) this.buf = new Uint8Array(Math.max(out.length, this.buf.length * 2));
+    this.buf.set(out);
+    return this.buf.subarray(0, out.length);
+  }
 }

@@ -303,6 +303,12 @@ export class VictoriaMetrics {
     if (r.status !== 200) throw new Error(`force_flush: ${r.status} ${r.body.toString()}`);
   }
 
+  /** vm_rows_inserted_total{type="promremotewrite"}: rows VictoriaMetrics took by remote write. */
+  async rowsInserted(): Promise<number> {
+    const m = /^vm_rows_inserted_total\{type="promremotewrite"\} (\S+)$/m.exec((await request(`${this.url}/metrics`)).body.toString('utf8'));
+    return m ? Number(m[1]) : 0;
+  }
+
   /**
    * All samples of the series matching `match` (a series selector), one entry per series:
    * VictoriaMetrics may write one series on several lines (one per data part); they are merged

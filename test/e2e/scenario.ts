@@ -4,7 +4,7 @@
  * assertions read back from VictoriaMetrics' /api/v1/export.
  */
 import assert from 'node:assert/strict';
-import { InputSeries, VictoriaMetrics, distinctSamples, rng, seriesKey, waitFor } from './harness.js';
+import { HttpResult, InputSeries, VictoriaMetrics, distinctSamples, encodeWriteRequest, rng, seriesKey, waitFor } from './harness.js';
 
 export const QUERY_ALIAS = 'cpu';
 export const SELECTOR = 'test_cpu{job="node"}';
@@ -76,6 +76,21 @@ export function makeDataset(opts: { points?: number; spikeAt?: number; seed?: nu
     spikeTs: timestamps[spikeAt],
     points,
   };
+}
+
+/**
+ * Sends the dataset in requests of `perRequest` points per series, alternating the two
+ * single-node write paths; `post` compresses and sends one uncompressed WriteRequest. Every
+ * answer must be 204. Returns the number of requests.
+ */
+export async function sendDataset(ds: Dataset, perRequest: number, post: (writeRequest: Uint8Array, path: string) => Promise<HttpResult>, tail: () => string): Promise<number> {
+  let n = 0;
+  for (let from = 0; from < ds.points; from += perRequest, n++) {
+    const path = n % 2 === 0 ? '/api/v1/write' : '/prometheus/api/v1/write';
+    const r = await post(encodeWriteRequest(ds.all, from, from + perRequest), path);
+    assert.equal(r.status, 204, `POST ${path} #${n}: ${r.status} ${r.body.toString()}\n${tail()}`);
+  }
+  return n;
 }
 
 /** The labels a generated series of `input` must carry for variable `v` (default metric_format). */

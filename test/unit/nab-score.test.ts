@@ -28,7 +28,8 @@ test('probation is 15% capped at 750 rows; sigmoid anchors', () => {
   assert.equal(probationLength(10_000), 750);
   close(scaledSigmoid(-1), 0.986614);
   close(scaledSigmoid(0), 0);
-  assert.equal(scaledSigmoid(3), -1);
+  assert.equal(scaledSigmoid(3.01), -1); // NAB: -1 beyond 3 window widths, the sigmoid up to it
+  close(scaledSigmoid(3), 2 / (1 + Math.exp(15)) - 1);
 });
 
 for (const [name, p] of Object.entries(PROFILES)) {
@@ -73,4 +74,29 @@ test("loadCorpus: a separate labels file (e.g. NAB's full combined_windows.json)
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("NAB's published detectors score what NAB publishes (final_results.json) through our sweeper", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { CORPUS, loadCorpus, loadProfiles } = await import('../../bench/nab/data.js');
+  const { scoreDetections } = await import('../../bench/nab/validate.js');
+  type Fixture = import('../../bench/nab/validate.js').Fixture;
+  const files = loadCorpus(CORPUS);
+  assert.equal(files.length, 58);
+  assert.equal(
+    files.reduce((a, f) => a + f.windows.length, 0),
+    116,
+  );
+  const profiles = loadProfiles(CORPUS);
+  const fixture = JSON.parse(readFileSync(join(CORPUS, 'published-detections.json'), 'utf8')) as Fixture;
+  let checked = 0;
+  for (const [det, e] of Object.entries(fixture)) {
+    for (const [p, t] of Object.entries(e.threshold)) {
+      const ours = scoreDetections(files, e.detected[String(t)], profiles[p]);
+      assert.ok(Math.abs(ours - e.published[p]) < 0.01, `${det} ${p}: ours ${ours}, NAB ${e.published[p]}`);
+      checked++;
+    }
+  }
+  assert.equal(checked, 9);
 });

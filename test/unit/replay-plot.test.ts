@@ -117,6 +117,16 @@ test('replay --plot --labels: the picture of a replayed file shows its CSV and i
   }
 });
 
+test('replay --plot --labels on a real NAB file (bench/nab/corpus): the picture matches the replayed CSV and its windows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replay-plot-nab-'));
+  try {
+    const corpus = join(REPO, 'bench', 'nab', 'corpus');
+    plotThroughCli(dir, join(corpus, 'data', 'realTraffic', 'speed_7578.csv'), join(corpus, 'labels', 'combined_windows.json'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('replay --plot: usage errors exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'replay-plot-'));
   try {

@@ -10,7 +10,7 @@ import { buildPool, materialize } from '../../bench/load/pool.js';
 import { SnappyReader as Snappy } from '../../src/wire/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { DecodeError } from '../../src/errors.js';
-import { isZstd, Zstd } from '../../src/wire/zstd.js';
+import { isZstd, Zstd, ZstdReader, zstdContentSize } from '../../src/wire/zstd.js';
 
 const ZSTD_BIN = process.env.ZSTD_BIN ?? '/usr/bin/zstd';
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
@@ -155,7 +155,7 @@ test('3,000 mutated frames: each decodes or throws a DecodeError; none crashes, 
     rng = (Math.imul(rng, 1103515245) + 12345) >>> 0;
     return (rng >>> 8) % n;
   };
-  const outcomes = { decoded: 0, ANOM_DECODE_ZSTD: 0, ANOM_DECODE_TOO_LARGE: 0 };
+  const outcomes = { decoded: 0, unknownSize: 0, ANOM_DECODE_ZSTD: 0, ANOM_DECODE_TOO_LARGE: 0 };
   const memBefore = z.memoryBytes;
   for (let i = 0; i < 3000; i++) {
     const m = Buffer.from(seeds[i % seeds.length]);
@@ -165,9 +165,13 @@ test('3,000 mutated frames: each decodes or throws a DecodeError; none crashes, 
       m[4 + next(Math.min(16, m.length - 4))] = next(256); // frame and first block header
     else if (kind === 2) for (let k = 1 + next(8); k > 0; k--) m[next(m.length)] = next(256);
     const bytes = kind === 3 ? m.subarray(0, next(m.length)) : m;
+    const announced = zstdContentSize(bytes);
     try {
-      z.decompress(bytes, 1 << 20);
+      const out = z.decompress(bytes, 1 << 20);
       outcomes.decoded++;
+      // What the headers announce without decompressing is what came out (or unknown).
+      assert.ok(announced === out.length || announced === -1, `mutation ${i}: announced ${announced}, decoded ${out.length}`);
+      if (announced === -1) outcomes.unknownSize++;
     } catch (e) {
       assert.ok(e instanceof DecodeError, `mutation ${i}: ${String(e)}`);
       assert.ok(e.code === 'ANOM_DECODE_ZSTD' || e.code === 'ANOM_DECODE_TOO_LARGE', e.code);
@@ -191,6 +195,8 @@ test('a 1 GiB zstd bomb is refused by size: by its header, or at the limit when 
     const withSize = cli(['-1', zeros]);
     assert.ok(withSize.length < 64 * 1024, `${withSize.length} bytes`);
     const noSize = withoutContentSize(withSize);
+    assert.equal(zstdContentSize(withSize), 1 << 30, 'announced before decompressing');
+    assert.equal(zstdContentSize(noSize), -1);
     const z = new Zstd();
     const before = z.memoryBytes;
     const e1 = decodeError(() => z.decompress(withSize, LIMIT));
@@ -222,4 +228,43 @@ test('isZstd tells zstd and skippable frames from snappy bodies', () => {
   assert.equal(isZstd(Buffer.from([0x5f, 0x2a, 0x4d, 0x18])), true);
   assert.equal(isZstd(Buffer.from([0x28, 0xb5, 0x2f])), false);
   assert.equal(isZstd(materialize(buildPool({ series: 5, samplesPerSeries: 1, samplesPerRequest: 5, intervalMs: 1, nowMs: Date.now() }), 0)), false);
+});
+
+test('zstdContentSize: the decoded size from the frame headers, before decompressing; -1 when a frame has none', (t) => {
+  if (!haveCli(t)) return;
+  const raw = writeRequest(700);
+  for (const args of [['-3', '--no-check'], ['-1', '--check'], ['-19'], ['--fast=5']]) assert.equal(zstdContentSize(cli(args, raw)), raw.length, args.join(' '));
+  // Single-segment frames of every Frame_Content_Size width: 1 byte (< 256), 2 bytes (+256), 4 bytes.
+  for (const n of [0, 1, 200, 255, 256, 300, 65_791, 65_792, 1_000_000]) {
+    const data = Buffer.alloc(n, 7);
+    assert.equal(zstdContentSize(cli(['-3'], data)), n, `${n} bytes`);
+  }
+  const a = raw.subarray(0, 1234);
+  const b = raw.subarray(1234);
+  const skippable = Buffer.from([0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
+  assert.equal(zstdContentSize(Buffer.concat([cli(['-3'], a), skippable, cli(['-3', '--check'], b)])), raw.length, 'frames and a skippable frame');
+  const noSize = spawnSync('sh', ['-c', `${ZSTD_BIN} -q -c -3 | cat`], { input: raw, maxBuffer: 1 << 28 }).stdout;
+  assert.equal(zstdContentSize(noSize), -1, 'a frame without content size');
+  assert.equal(zstdContentSize(Buffer.concat([cli(['-3'], a), noSize])), -1, 'one frame of two without');
+  const whole = cli(['-3'], raw);
+  assert.equal(zstdContentSize(whole.subarray(0, whole.length - 1)), -1, 'truncated');
+  assert.equal(zstdContentSize(Buffer.concat([whole, Buffer.from([1])])), -1, 'trailing byte');
+  assert.equal(zstdContentSize(new Uint8Array(0)), 0);
+  assert.equal(zstdContentSize(Buffer.from('not zstd at all')), -1);
+});
+
+test('ZstdReader: readers sharing one Zstd each keep their own output until their next call', (t) => {
+  if (!haveCli(t)) return;
+  const shared = new Zstd();
+  const r1 = new ZstdReader(shared);
+  const r2 = new ZstdReader(shared);
+  const small = writeRequest(100);
+  const large = writeRequest(3000);
+  const out1 = r1.decompress(cli(['-3'], small), LIMIT);
+  const out2 = r2.decompress(cli(['-3'], large), LIMIT); // grows the shared WebAssembly memory
+  assert.deepEqual(Buffer.from(out1), Buffer.from(small));
+  assert.deepEqual(Buffer.from(out2), Buffer.from(large));
+  assert.deepEqual(Buffer.from(r1.decompress(cli(['-3'], large), LIMIT)), Buffer.from(large));
+  assert.equal(decodeError(() => r2.decompress(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), LIMIT)).code, 'ANOM_DECODE_ZSTD');
+  assert.deepEqual(Buffer.from(out2), Buffer.from(large), 'a failed call leaves the last output alone');
 });

@@ -1,0 +1,226 @@
+// The content-encoding registry (which encoding reads a body) and the raw forward's zstd policy
+// (src/ingest/raw-forward.ts) against real HTTP servers on 127.0.0.1 that read zstd, do not read
+// it (as VictoriaMetrics 1.79.5: 400 "snappy: corrupt input"), or refuse everything.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import pino from 'pino';
+import { buildPool, materialize } from '../../bench/load/pool.js';
+import { Downstream } from '../../src/forward/downstream.js';
+import { defaultEncodings } from '../../src/ingest/encodings.js';
+import { RawForward, REPROBE_MS } from '../../src/ingest/raw-forward.js';
+import { Registry } from '../../src/metrics/registry.js';
+import { SnappyReader } from '../../src/wire/snappy.js';
+import { isZstd } from '../../src/wire/zstd.js';
+
+const ZSTD_BIN = process.env.ZSTD_BIN ?? '/usr/bin/zstd';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const LIMIT = 32 << 20;
+
+function haveCli(t: TestContext): boolean {
+  if (existsSync(ZSTD_BIN)) return true;
+  if (IN_CI) throw new Error(`CI=true: missing ${ZSTD_BIN}`);
+  t.skip(`missing ${ZSTD_BIN}`);
+  return false;
+}
+
+/** A WriteRequest of `series` node_exporter series (round `round`): snappy body and decoded bytes. */
+function request(series: number, round = 0): { snappy: Buffer; raw: Uint8Array } {
+  const pool = buildPool({ series, samplesPerSeries: round + 1, samplesPerRequest: series, intervalMs: 15_000, nowMs: Date.now() });
+  const snappy = materialize(pool, round);
+  return { snappy, raw: new SnappyReader().decompress(snappy, LIMIT).slice() };
+}
+
+function zstdCli(raw: Uint8Array): Buffer {
+  const r = spawnSync(ZSTD_BIN, ['-q', '-c', '-3', '--no-check', `--stream-size=${raw.length}`], { input: raw });
+  assert.equal(r.status, 0, String(r.stderr));
+  return r.stdout;
+}
+
+interface Got {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A datasource answering each POST with `answer(body, headers)`; records what it got. */
+async function datasource(answer: (g: Got) => number): Promise<{ url: URL; got: Got[]; close(): Promise<void> }> {
+  const got: Got[] = [];
+  const server = createServer((req, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const g = { headers: req.headers, body: Buffer.concat(chunks) };
+      got.push(g);
+      const status = answer(g);
+      res.writeHead(status).end(status >= 400 ? `answer ${status}\n` : undefined);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    got,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** VictoriaMetrics 1.79.5: every body is read as snappy, whatever its Content-Encoding. */
+const snappyOnly = (g: Got): number => (isZstd(g.body) ? 400 : 204);
+
+function metric(r: Registry, line: string): number {
+  const m = new RegExp(`^${line.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(r.render());
+  return m ? Number(m[1]) : NaN;
+}
+
+function setup(url: URL, now: () => number = Date.now) {
+  const registry = new Registry();
+  const encodings = defaultEncodings();
+  const downstream = new Downstream({ url, timeoutMs: 5_000 });
+  const forward = new RawForward(downstream, encodings, registry, pino({ level: 'silent' }), now);
+  return { registry, forward, downstream, snappy: encodings.get('snappy')!, zstd: encodings.get('zstd')! };
+}
+
+test('pick: the body decides when it contradicts its header; unknown names are not read', () => {
+  const e = defaultEncodings();
+  const zstdBody = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0, 1, 0, 0]);
+  const { snappy } = request(3);
+  assert.equal(e.pick('zstd', zstdBody)?.name, 'zstd');
+  assert.equal(e.pick('snappy', zstdBody)?.name, 'zstd');
+  assert.equal(e.pick('zstd', snappy)?.name, 'snappy');
+  assert.equal(e.pick('snappy', snappy)?.name, 'snappy');
+  assert.equal(e.pick('zstd', new Uint8Array(0))?.name, 'snappy');
+  for (const name of ['gzip', 'lz4', 'br', 'deflate', 'identity']) assert.equal(e.pick(name, zstdBody), undefined, name);
+});
+
+test('announcedSize: the decoded size from the header, before decompressing', (t) => {
+  if (!haveCli(t)) return;
+  const e = defaultEncodings();
+  const { snappy, raw } = request(300);
+  assert.equal(e.get('snappy')!.announcedSize(snappy), raw.length);
+  assert.equal(e.get('zstd')!.announcedSize(zstdCli(raw)), raw.length);
+  assert.equal(e.get('snappy')!.announcedSize(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])), -1, 'a length header longer than 5 bytes');
+  assert.equal(e.get('snappy')!.announcedSize(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x10])), 2 ** 32);
+});
+
+test('a datasource that reads zstd gets the zstd body byte for byte with VictoriaMetrics headers', async (t) => {
+  if (!haveCli(t)) return;
+  const ds = await datasource(() => 204);
+  const { registry, forward, downstream, zstd } = setup(ds.url);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const { raw } = request(200, i);
+      const body = zstdCli(raw);
+      const r = await forward.post('/api/v1/write', body, zstd, raw);
+      assert.equal(r.outcome, 'accepted');
+      assert.deepEqual(ds.got[i].body, body);
+      assert.equal(ds.got[i].headers['content-encoding'], 'zstd');
+      assert.equal(ds.got[i].headers['x-victoriametrics-remote-write-version'], '1');
+      assert.equal(ds.got[i].headers['content-type'], 'application/x-protobuf');
+    }
+    assert.equal(ds.got.length, 3, 'one request each');
+    assert.equal(metric(registry, 'anomstream_downstream_zstd'), 1);
+    assert.equal(metric(registry, 'anomstream_forward_reencoded_total{from="zstd"}'), 0);
+  } finally {
+    await downstream.close();
+    await ds.close();
+  }
+});
+
+test('a datasource without zstd: the 400 is not the answer; re-encoded as snappy, learnt, re-probed every 10 minutes', async (t) => {
+  if (!haveCli(t)) return;
+  const ds = await datasource(snappyOnly);
+  let clock = 1_000_000;
+  const { registry, forward, downstream, zstd, snappy } = setup(ds.url, () => clock);
+  const send = async (round: number): Promise<void> => {
+    const { raw } = request(150, round);
+    const r = await forward.post('/api/v1/write', zstdCli(raw), zstd, raw);
+    assert.equal(r.outcome, 'accepted', `round ${round}: ${r.reason}`);
+    const last = ds.got[ds.got.length - 1];
+    assert.equal(last.headers['content-encoding'], 'snappy');
+    assert.equal(last.headers['x-prometheus-remote-write-version'], '0.1.0');
+    assert.deepEqual(Buffer.from(new SnappyReader().decompress(last.body, LIMIT)), Buffer.from(raw), `round ${round}: the re-encoding holds the same WriteRequest`);
+  };
+  try {
+    await send(0);
+    assert.deepEqual(
+      ds.got.map((g) => g.headers['content-encoding']),
+      ['zstd', 'snappy'],
+      'first: as it came, then re-encoded',
+    );
+    assert.equal(metric(registry, 'anomstream_downstream_zstd'), 0);
+    await send(1);
+    clock += REPROBE_MS - 1;
+    await send(2);
+    assert.equal(ds.got.length, 4, 'once learnt, one request per body, re-encoded before the first send');
+    clock += 1;
+    await send(3);
+    assert.deepEqual(
+      ds.got.slice(4).map((g) => g.headers['content-encoding']),
+      ['zstd', 'snappy'],
+      'after 10 minutes: one re-probe',
+    );
+    await send(4);
+    assert.equal(ds.got.length, 7);
+    assert.equal(metric(registry, 'anomstream_forward_reencoded_total{from="zstd"}'), 5);
+    // Snappy bodies are not touched.
+    const { snappy: body, raw } = request(10, 5);
+    await forward.post('/api/v1/write', body, snappy, raw);
+    assert.deepEqual(ds.got[7].body, body);
+  } finally {
+    await downstream.close();
+    await ds.close();
+  }
+});
+
+test('an upgraded datasource is found by the re-probe; a refusal of the data itself (400 to both) is passed on and teaches nothing', async (t) => {
+  if (!haveCli(t)) return;
+  let reads = false;
+  let refuseAll = false;
+  const ds = await datasource((g) => (refuseAll ? 400 : reads || !isZstd(g.body) ? 204 : 415));
+  let clock = 0;
+  const { registry, forward, downstream, zstd } = setup(ds.url, () => clock);
+  try {
+    const { raw } = request(50);
+    const body = zstdCli(raw);
+    assert.equal((await forward.post('/api/v1/write', body, zstd, raw)).outcome, 'accepted', '415 is handled as 400');
+    assert.equal(metric(registry, 'anomstream_downstream_zstd'), 0);
+    reads = true;
+    clock += REPROBE_MS;
+    assert.equal((await forward.post('/api/v1/write', body, zstd, raw)).outcome, 'accepted');
+    assert.equal(metric(registry, 'anomstream_downstream_zstd'), 1, 'the re-probe was accepted');
+    const n = ds.got.length;
+    await forward.post('/api/v1/write', body, zstd, raw);
+    assert.equal(ds.got.length, n + 1);
+    assert.equal(ds.got[n].headers['content-encoding'], 'zstd');
+
+    refuseAll = true;
+    const r = await forward.post('/api/v1/write', body, zstd, raw);
+    assert.equal(r.status, 400);
+    assert.equal(r.outcome, 'rejected');
+    assert.deepEqual(
+      ds.got.slice(n + 1).map((g) => g.headers['content-encoding']),
+      ['zstd', 'snappy'],
+    );
+    assert.equal(metric(registry, 'anomstream_downstream_zstd'), 1, 'still forwarded as it came');
+  } finally {
+    await downstream.close();
+    await ds.close();
+  }
+});
+
+test('a retryable answer to a zstd body is the answer: no re-encoding', async (t) => {
+  if (!haveCli(t)) return;
+  const ds = await datasource(() => 503);
+  const { forward, downstream, zstd } = setup(ds.url);
+  try {
+    const { raw } = request(20);
+    const r = await forward.post('/api/v1/write', zstdCli(raw), zstd, raw);
+    assert.equal(r.outcome, 'retryable');
+    assert.equal(ds.got.length, 1);
+  } finally {
+    await downstream.close();
+    await ds.close();
+  }
+});
