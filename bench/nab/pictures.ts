@@ -32,21 +32,25 @@ export function drawWorst(cfg: ModelConfig, items: readonly Scored[], p: Profile
     .slice(0, n);
   mkdirSync(dir, { recursive: true });
   return worst.map(({ x, loss }) => {
-    const f = x.f;
-    const r = runFileRows(cfg, f);
-    const col = (c: Float64Array): Float64Array => Float64Array.from(c.subarray(0, f.ts.length), (v, i) => (r.scored[i] ? v : NaN));
-    const svg = renderPlot({
-      title: f.key,
-      ts: f.ts,
-      y: f.value,
-      yhat: col(r.yhat),
-      lower: col(r.lower),
-      upper: col(r.upper),
-      score: col(r.score),
-      windows: f.windows.map(([a, b]) => [f.ts[a], f.ts[b]] as const),
-    });
-    const path = join(dir, basename(f.key, '.csv') + '.svg');
-    writeFileSync(path, svg);
-    return { path, key: f.key, loss };
+    const path = join(dir, basename(x.f.key, '.csv') + '.svg');
+    drawSeries(cfg, x.f.key, x.f, x.f.windows, path);
+    return { path, key: x.f.key, loss };
   });
+}
+
+/** One series through the model, drawn as `replay --plot` draws it, its windows (row ranges) shaded. */
+export function drawSeries(cfg: ModelConfig, title: string, f: { ts: Float64Array; value: Float64Array }, windows: ReadonlyArray<readonly [number, number]>, path: string): void {
+  const r = runFileRows(cfg, f);
+  const col = (c: Float64Array): Float64Array => Float64Array.from(c.subarray(0, f.ts.length), (v, i) => (r.scored[i] ? v : NaN));
+  const svg = renderPlot({
+    title,
+    ts: f.ts,
+    y: f.value,
+    yhat: col(r.yhat),
+    lower: col(r.lower),
+    upper: col(r.upper),
+    score: col(r.score),
+    windows: windows.map(([a, b]) => [f.ts[a], f.ts[b]] as const),
+  });
+  writeFileSync(path, svg);
 }

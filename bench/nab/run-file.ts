@@ -3,8 +3,10 @@ import { OfflineScorer, offlineScores, seriesBatch, type OfflineScores, type Ser
 import { compileScoring } from '../../src/scoring/instances.js';
 import { NabFile } from './data.js';
 
+/** A series to score: a NAB file, or any other (bench/external). */
+type Points = Pick<NabFile, 'ts' | 'value'>;
 /** Each file as the proxy would receive it, made once (run and tune score every file many times). */
-const batches = new WeakMap<NabFile, SeriesBatch>();
+const batches = new WeakMap<Points, SeriesBatch>();
 /** One scoring unit per model config (each file is a new series in it). */
 const scorers = new WeakMap<ModelConfig, OfflineScorer>();
 /** Output rows, reused from file to file. */
@@ -16,8 +18,8 @@ export function runFile(cfg: ModelConfig, f: NabFile, scores: Float64Array): voi
   for (let i = 0; i < f.ts.length; i++) scores[i] = r.scored[i] ? r.score[i] : 0;
 }
 
-/** Every output column of one NAB file (score, yhat, band, y by row; `scored` 0 where the proxy writes none); valid until the next call. */
-export function runFileRows(cfg: ModelConfig, f: NabFile): OfflineScores {
+/** Every output column of one series (score, yhat, band, y by row; `scored` 0 where the proxy writes none); valid until the next call. */
+export function runFileRows(cfg: ModelConfig, f: Points): OfflineScores {
   let b = batches.get(f);
   if (b === undefined) batches.set(f, (b = seriesBatch({ __name__: 'nab' }, f.ts, f.value)));
   let scorer = scorers.get(cfg);
