@@ -56,7 +56,7 @@ async function tree(dir: string, model: string, reqs: Uint8Array[]): Promise<() 
   const cfg = parseConfig({ reader: { queries: { cpu: 'node_cpu_seconds_total' } }, models: { m: model === 'auto' ? {} : { class: model } }, writer: { datasource_url: 'http://127.0.0.1:1' } });
   const spec = compileScoring(cfg.reader.queries, cfg.models);
   const registry = new Registry();
-  const scoring = new Scoring(spec, 100_000, registry);
+  const scoring = new Scoring(spec, { maxSeries: 100_000 }, registry);
   const sink = { name: 'none', send: () => Promise.resolve({ outcome: 'accepted' as const, status: 204, reason: '' }) };
   const emit = new Emitter(cfg.writer, spec.instances, sink, registry, pino({ level: 'silent' }));
   const decoder = new WriteRequestDecoder();

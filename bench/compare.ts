@@ -278,7 +278,8 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       );
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
       const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
-      const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined);
+      // In tmp: the default state.path (anomstream-state, snapshots every minute) lands there, not in the checkout.
+      const proc = start(process.execPath, [...extra, cli, '--config', cfg], '0', extra.includes('--trace-gc') ? GC_LINE : undefined, tmp);
       procs.push(proc);
       await waitHttp(`http://127.0.0.1:${p}/health`, proc, 20_000);
       url = `http://127.0.0.1:${p}/api/v1/write`;
@@ -356,14 +357,14 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
   }
 }
 
-function stats(xs: Array<number | null>): { median: number; min: number; max: number } {
+export function stats(xs: Array<number | null>): { median: number; min: number; max: number } {
   const s = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
   if (!s.length) return { median: NaN, min: NaN, max: NaN };
   const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   return { median: m, min: s[0], max: s[s.length - 1] };
 }
 
-function fmt(xs: Array<number | null>, d: number, scale = 1): string {
+export function fmt(xs: Array<number | null>, d: number, scale = 1): string {
   const s = stats(xs);
   return `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}–${(s.max / scale).toFixed(d)})`;
 }

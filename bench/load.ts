@@ -4,7 +4,7 @@
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
 //     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
 //     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent]
-//     [--encoding snappy|zstd] [--json]
+//     [--shard COUNT/INDEX [--shard-labels __name__,instance]] [--encoding snappy|zstd] [--json]
 //
 // --shape: the label sets' order and size (bench/load/labels.ts): `prometheus` (default) sorted by name,
 // 3-6 labels; `vmagent` as a vmagent >= 1.83 sends scraped node_exporter series with external labels
@@ -12,6 +12,10 @@
 // --encoding zstd: VictoriaMetrics' remote write protocol, as vmagent 1.116+ sends it (Content-Encoding
 // zstd, X-VictoriaMetrics-Remote-Write-Version 1): every request of the run compressed before the run by
 // the `zstd` CLI at level 3 (load/zstd-bodies.ts; untimed, held in memory, ~1/2 of the snappy bodies).
+//
+// --shard: send only the series vmagent's `hashmod` over --shard-labels (default __name__,instance)
+// puts in shard INDEX of COUNT, i.e. what one of COUNT sharded anomstream instances receives
+// (bench/shards.ts runs one such load per instance); --rate is the whole load's, scaled to the share.
 //
 // Builds the whole pool first (untimed), then sends. Afterwards it checks arrival downstream: with --sink
 // it waits until the counting sink has as many raw samples as were acknowledged; with --vm until
@@ -47,13 +51,16 @@ export interface LoadArgs {
   /** Requests left out of the latency figures at the start (warm-up). */
   latencySkip: number;
   shape: Shape;
+  /** Only this shard of the series (hashmod over shardLabels); count 0 = all. */
+  shard: { count: number; index: number };
+  shardLabels: string[];
   encoding: 'snappy' | 'zstd';
   json: boolean;
 }
 
 export interface LoadReport {
   args: LoadArgs;
-  pool: { requests: number; samples: number; requestsPerRound: number; bytesPerSample: number; compressionRatio: number; buildSeconds: number };
+  pool: { series: number; requests: number; samples: number; requestsPerRound: number; bytesPerSample: number; compressionRatio: number; buildSeconds: number };
   run: RunResult;
   arrival: {
     checked: 'sink' | 'vm' | 'none';
@@ -87,6 +94,8 @@ const DEFAULTS: LoadArgs = {
   drainTimeoutS: 60,
   latencySkip: 0,
   shape: 'prometheus',
+  shard: { count: 0, index: 0 },
+  shardLabels: ['__name__', 'instance'],
   encoding: 'snappy',
   json: false,
 };
@@ -112,6 +121,11 @@ export function parseArgs(argv: string[]): LoadArgs {
     if (k === '--json') a.json = true;
     else if (k === '--url' || k === '--sink' || k === '--vm') a[k.slice(2) as 'url' | 'sink' | 'vm'] = argv[++i] ?? '';
     else if (k === '--shape') a.shape = parseShape(argv[++i] ?? '');
+    else if (k === '--shard') {
+      const m = /^(\d+)\/(\d+)$/.exec(argv[++i] ?? '');
+      if (!m || Number(m[2]) >= Number(m[1])) throw new Error(`--shard: expected COUNT/INDEX with INDEX < COUNT (e.g. 2/0), got '${argv[i]}'`);
+      a.shard = { count: Number(m[1]), index: Number(m[2]) };
+    } else if (k === '--shard-labels') a.shardLabels = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (k === '--encoding') {
       const e = argv[++i] ?? '';
       if (e !== 'snappy' && e !== 'zstd') throw new Error(`--encoding: expected snappy or zstd, got '${e}'`);
@@ -160,11 +174,23 @@ export async function vmRawSamples(base: string, fromMs: number, toMs: number): 
 
 export async function runBench(args: LoadArgs, log: (s: string) => void = () => {}): Promise<LoadReport> {
   const b0 = performance.now();
-  const pool: Pool = buildPool({ series: args.series, samplesPerSeries: args.samplesPerSeries, samplesPerRequest: args.samplesPerRequest, intervalMs: args.intervalMs, nowMs: Date.now(), shape: args.shape });
+  const shard = args.shard.count > 0 ? { ...args.shard, sourceLabels: args.shardLabels } : undefined;
+  const pool: Pool = buildPool({
+    series: args.series,
+    samplesPerSeries: args.samplesPerSeries,
+    samplesPerRequest: args.samplesPerRequest,
+    intervalMs: args.intervalMs,
+    nowMs: Date.now(),
+    shape: args.shape,
+    shard,
+  });
   const bodies = args.encoding === 'zstd' ? zstdBodies(pool, Math.min(pool.totalRequests, args.maxRequests)) : undefined;
   const buildSeconds = (performance.now() - b0) / 1000;
-  const zstdNote = bodies ? `; zstd -3 ${(bodies.slice(0, pool.requestsPerRound).reduce((n, b) => n + b.length, 0) / args.series).toFixed(1)} B/sample` : '';
-  log(`pool: ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / args.series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`);
+  const series = pool.specs.length;
+  const zstdNote = bodies ? `; zstd -3 ${(bodies.slice(0, pool.requestsPerRound).reduce((n, b) => n + b.length, 0) / series).toFixed(1)} B/sample` : '';
+  log(
+    `pool: ${series} series, ${pool.totalRequests} requests, ${pool.totalSamples} samples, ${(pool.compressedBytesPerRound / series).toFixed(1)} B/sample compressed${zstdNote}, built in ${buildSeconds.toFixed(2)} s`,
+  );
   const sinkBefore = args.sink ? await sinkCounts(args.sink) : null;
   const vmBefore = args.vm ? await vmRowsAdded(args.vm) : 0;
   const cpu0 = args.pid ? cpuSeconds(args.pid) : NaN;
@@ -172,7 +198,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
   const run = await runLoad(pool, {
     url: args.url,
     concurrency: args.concurrency,
-    rate: args.rate,
+    rate: (args.rate * series) / args.series,
     durationS: args.durationS,
     maxRequests: args.maxRequests,
     timeoutMs: 60_000,
@@ -245,7 +271,8 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
       requests: pool.totalRequests,
       samples: pool.totalSamples,
       requestsPerRound: pool.requestsPerRound,
-      bytesPerSample: pool.compressedBytesPerRound / args.series,
+      series,
+      bytesPerSample: pool.compressedBytesPerRound / series,
       compressionRatio: pool.uncompressedBytesPerRound / pool.compressedBytesPerRound,
       buildSeconds,
     },

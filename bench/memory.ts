@@ -1,7 +1,7 @@
 // Memory per scored series: RSS after a full GC, divided by the series count, minus an idle anomstream.
 //
 //   node dist/bench/memory.js [--series 100000,1000000] [--samples-per-series 4] [--models auto,zscore_online]
-//     [--runs 1] [--json FILE]
+//     [--state on,off] [--runs 1] [--json FILE]
 //
 // Per (model, series count, run): a fresh counting sink (CPU 1) and a fresh anomstream (CPU 0) started as
 // `node --inspect=127.0.0.1:PORT dist/src/cli.js --config F`, scoring every series. Through the inspector
@@ -13,6 +13,9 @@
 // The model state (auto 33 Float64 slots = 264 B, zscore_online 8 slots = 64 B) plus the scorer's 2 slots
 // (16 B) is allocated at a series' first sample, so a few samples per series suffice (no warm-up needed).
 // Snapshot of dist/src (bench/procs.ts), so a rebuild by someone else during the run does not mix builds.
+// --state: `on` (the default config: state.path set, so each scored series' label bytes are kept for the
+// snapshot; the interval is set to 1h so that no snapshot runs during the measurement), `off`
+// (state.path: ""): the difference is what keeping the labels costs per scored series.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,18 +31,20 @@ interface Args {
   series: number[];
   samplesPerSeries: number;
   models: string[];
+  states: ('on' | 'off')[];
   runs: number;
   json: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: [100_000, 1_000_000], samplesPerSeries: 4, models: ['auto', 'zscore_online'], runs: 1, json: '' };
+  const a: Args = { series: [100_000, 1_000_000], samplesPerSeries: 4, models: ['auto', 'zscore_online'], states: ['on'], runs: 1, json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
     if (k === '--series') a.series = v.split(',').map(Number);
     else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
     else if (k === '--models') a.models = v.split(',');
+    else if (k === '--state') a.states = v.split(',').map((x) => (x === 'off' ? 'off' : 'on'));
     else if (k === '--runs') a.runs = Number(v);
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
@@ -98,6 +103,7 @@ async function gauge(base: string, name: string): Promise<number> {
 
 interface Row {
   model: string;
+  state: 'on' | 'off';
   series: number;
   run: number;
   indexSeries: number;
@@ -114,7 +120,7 @@ interface Row {
   externalBytesPerSeries: number;
 }
 
-async function oneRun(cli: string, tmp: string, model: string, series: number, a: Args, run: number): Promise<Row> {
+async function oneRun(cli: string, tmp: string, model: string, state: 'on' | 'off', series: number, a: Args, run: number): Promise<Row> {
   const sinkPort = await freePort();
   const port = await freePort();
   const inspectPort = await freePort();
@@ -131,6 +137,7 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
         `reader: { queries: { bench: '{__name__=~".+"}' } }`,
         `writer: { datasource_url: "http://127.0.0.1:${sinkPort}" }`,
         ...(model === 'auto' ? [] : [`models: { m: { class: ${model} } }`]),
+        state === 'on' ? `state: { path: "${path.join(tmp, `state-${port}`)}", interval: 1h }` : 'state: { path: "" }',
         `logging: { level: warn }`,
         '',
       ].join('\n'),
@@ -175,6 +182,7 @@ async function oneRun(cli: string, tmp: string, model: string, series: number, a
       const loadedRss = rssMb(pid);
       const row: Row = {
         model,
+        state,
         series,
         run,
         indexSeries: await gauge(base, 'anomstream_series'),
@@ -209,9 +217,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     for (let run = 1; run <= a.runs; run++) {
       for (const series of a.series) {
         for (const model of a.models) {
-          const row = await oneRun(cli, tmp, model, series, a, run);
-          rows.push(row);
-          console.error(JSON.stringify(row));
+          for (const state of a.states) {
+            const row = await oneRun(cli, tmp, model, state, series, a, run);
+            rows.push(row);
+            console.error(JSON.stringify(row));
+          }
         }
       }
     }
@@ -219,11 +229,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     rmSync(tmp, { recursive: true, force: true });
   }
   if (a.json) writeFileSync(a.json, JSON.stringify(rows, null, 1));
-  console.log('| model | series | scored series | RSS idle MB | RSS loaded MB (before GC / after GC) | peak RSS MB | RSS B/series | V8 heap B/series | ArrayBuffer B/series | complete |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| model | state | series | scored series | RSS idle MB | RSS loaded MB (before GC / after GC) | peak RSS MB | RSS B/series | V8 heap B/series | ArrayBuffer B/series | complete |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.model} | ${r.series} | ${r.scoredSeries} | ${r.idleRssMb.toFixed(0)} | ${r.loadedRssBeforeGcMb.toFixed(0)} / ${r.loadedRssMb.toFixed(0)} | ${r.peakRssMb.toFixed(0)} | ${r.rssBytesPerSeries.toFixed(0)} | ${r.heapBytesPerSeries.toFixed(0)} | ${r.arrayBufferBytesPerSeries.toFixed(0)} | ${r.complete} |`,
+      `| ${r.model} | ${r.state} | ${r.series} | ${r.scoredSeries} | ${r.idleRssMb.toFixed(0)} | ${r.loadedRssBeforeGcMb.toFixed(0)} / ${r.loadedRssMb.toFixed(0)} | ${r.peakRssMb.toFixed(0)} | ${r.rssBytesPerSeries.toFixed(0)} | ${r.heapBytesPerSeries.toFixed(0)} | ${r.arrayBufferBytesPerSeries.toFixed(0)} | ${r.complete} |`,
     );
   }
 }

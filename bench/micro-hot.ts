@@ -9,6 +9,11 @@
  * figure of earlier RESULTS blocks; `prometheus` / `vmagent` = the first request of bench/load's pool in
  * that label shape (bench/load/labels.ts), as bench/compare sends it. Each body is decoded once and its
  * series planned for the encoder (as the pipeline does for a new series) before the timed loops.
+ *
+ * After the four stages, what `reader.ignore_labels` changes (not in the sum): the series hash
+ * reading each series' labels to leave the ignored ones out, when the series have none of them
+ * (`[replica]`) and when each has one (`[job]`, the label gathered around), and the encoder's
+ * general plan, which every series takes when ignore_labels is set.
  */
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
@@ -19,6 +24,7 @@ import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js'
 import { SeriesIndex, SeriesKey } from '../src/scoring/series-index.js';
 import { GeneratedEncoder } from '../src/emit/encoder.js';
 import { encodeLabels, formatLabels, replacedLabelNames } from '../src/emit/format.js';
+import { LabelNames } from '../src/wire/label-names.js';
 import { buildPool, materialize } from './load/pool.js';
 import { parseShape, type Shape } from './load/labels.js';
 
@@ -92,6 +98,27 @@ function stagesOf(label: string, body: Uint8Array): void {
       enc.recycle(enc.body()); // as the pipeline does once a body is sent
     });
   console.log(`  ${'sum of the four'.padEnd(28)} ${total.toFixed(1)} ns/sample`);
+  for (const ignored of ['replica', 'job']) {
+    const names = new LabelNames([ignored]);
+    const ix = new SeriesIndex(1e7);
+    time(`hash + find, ignoring ${ignored}`, n, 300, () => {
+      for (let s = 0; s < batch.seriesCount; s++) {
+        ix.hashIgnoring(batch, s, 0, key, names);
+        if (ix.find(key) < 0) ix.add(key, 0);
+      }
+    });
+  }
+  const general = new GeneratedEncoder(replacedLabelNames(fmt, ['job']), 4);
+  for (let s = 0; s < batch.seriesCount; s++) general.plan(batch, s, s, false);
+  time('encode 4, general plan (job)', n, 300, () => {
+    general.reset();
+    for (let s = 0; s < batch.seriesCount; s++) {
+      general.beginSeries(batch, s, s);
+      general.timestamps(tcol, 1);
+      for (let v = 0; v < 4; v++) general.writeSeries(v, prefixes[v], vcol);
+    }
+    general.recycle(general.body());
+  });
   enc.reset();
   for (let s = 0; s < batch.seriesCount; s++) {
     enc.beginSeries(batch, s, s);

@@ -40,11 +40,14 @@ export interface Proc {
   lines: string[];
 }
 
-/** Spawns `cmd args`, pinned with `taskset -c cpu` unless cpu is null; `collect` keeps the output lines it matches. */
-export function start(cmd: string, args: string[], cpu: string | null, collect?: RegExp): Proc {
+/**
+ * Spawns `cmd args`, pinned with `taskset -c cpu` unless cpu is null; `collect` keeps the output lines it
+ * matches; `cwd` (default: this process's) is where anomstream keeps its state.path (`anomstream-state`).
+ */
+export function start(cmd: string, args: string[], cpu: string | null, collect?: RegExp, cwd?: string): Proc {
   const argv = cpu === null ? [cmd, ...args] : ['taskset', '-c', cpu, cmd, ...args];
   const spawnMs = Date.now();
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   const log: string[] = [];
   const lines: string[] = [];
   let partial = '';

@@ -157,7 +157,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     await waitHttp(`${vmBase}/health`, vm, 30_000);
     const cfg = path.join(tmp, 'anomstream.yaml');
     writeFileSync(cfg, [`server: { listen: "127.0.0.1:${anPort}" }`, `reader: { queries: { ttd: 'ttd_probe' } }`, `writer: { datasource_url: "${vmBase}" }`, 'logging: { level: warn }', ''].join('\n'));
-    const an = start(process.execPath, [path.join(root, 'dist/src/cli.js'), '--config', cfg], null);
+    const an = start(process.execPath, [path.join(root, 'dist/src/cli.js'), '--config', cfg], null, undefined, tmp);
     procs.push(an);
     await waitHttp(`${anBase}/health`, an, 30_000);
     const url = `${anBase}/api/v1/write`;

@@ -7,10 +7,11 @@ import { lbl, Registry } from './metrics/registry.js';
 import { Pipeline } from './pipeline.js';
 import { Receiver, parseListen } from './receive/server.js';
 import { compileScoring, type ScoringSpec } from './scoring/instances.js';
+import { Snapshots } from './scoring/snapshots.js';
 import { StatusPage } from './status.js';
 import { VERSION } from './version.js';
 
-/** A running anomstream: receiver -> pipeline -> downstream, plus the health loop. */
+/** A running anomstream: receiver -> pipeline -> downstream, plus the health loop, idle sweep and snapshots. */
 export interface App {
   receiver: Receiver;
   registry: Registry;
@@ -18,7 +19,12 @@ export interface App {
   drain(): Promise<void>;
   /** Re-read the configuration and apply it (SIGHUP, POST /-/reload); an invalid one changes nothing. */
   reload(): Promise<ReloadResult>;
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop within `timeoutMs` (default server.shutdown_timeout): stop accepting, let the
+   * writes in flight finish, score what was accepted, flush generated series (retrying failed
+   * ones until the deadline, less the time the snapshot needs), write the model-state snapshot.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export interface AppOptions {
@@ -88,6 +94,7 @@ class Instance implements App {
   private sweep: NodeJS.Timeout | undefined;
   private readonly stopProcessMetrics: () => void;
   private readonly status: StatusPage;
+  private readonly snapshots: Snapshots;
   /** Reloads run one after the other. */
   private reloading: Promise<unknown> = Promise.resolve();
   private readonly reloadMetrics: ReturnType<typeof reloadMetrics>;
@@ -105,6 +112,15 @@ class Instance implements App {
     this.health = new HealthCheck(this.downstream, cfg.writer, this.registry, log);
     this.reloadMetrics = reloadMetrics(this.registry);
     this.status = new StatusPage({ version: VERSION, scoring: this.pipeline.scoring });
+    this.snapshots = new Snapshots(this.pipeline.scoring, {
+      dir: cfg.state.path,
+      intervalMs: cfg.state.interval,
+      idleTimeoutMs: cfg.limits.series_idle_timeout,
+      version: VERSION,
+      registry: this.registry,
+      log,
+    });
+    this.snapshots.restore(this.pipeline.emit.block);
   }
 
   async start(): Promise<void> {
@@ -126,9 +142,10 @@ class Instance implements App {
       log: this.log,
     });
     await this.receiver.listen();
+    this.snapshots.start();
     this.status.startSampling(() => this.receiver.totals);
     const addr = this.receiver.address();
-    this.log.info({ listen: `${addr.host}:${addr.port}`, datasource: cfg.writer.datasource_url, queries: Object.keys(cfg.reader.queries) }, 'anomstream listening');
+    this.log.info({ listen: `${addr.host}:${addr.port}`, datasource: cfg.writer.datasource_url, queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
   }
 
   drain(): Promise<void> {
@@ -136,7 +153,9 @@ class Instance implements App {
   }
 
   reload(): Promise<ReloadResult> {
+    // A snapshot being written walks the current instances: the reload waits for it.
     const r = this.reloading
+      .then(() => this.snapshots.idle())
       .then(() => this.reloadNow())
       .catch((e: unknown) => {
         this.log.error({ err: e }, 'configuration reload failed unexpectedly');
@@ -147,14 +166,22 @@ class Instance implements App {
     return r;
   }
 
-  async close(graceMs = 30_000): Promise<void> {
+  async close(timeoutMs = this.cfg.server.shutdown_timeout): Promise<void> {
+    const t0 = Date.now();
+    const deadline = t0 + timeoutMs;
     this.health.stop();
     clearInterval(this.sweep);
     this.status.stop();
     this.stopProcessMetrics();
-    await this.receiver.close(graceMs);
-    await this.pipeline.drain();
+    this.snapshots.stop();
+    await this.receiver.close(Math.max(0, deadline - Date.now()));
+    // Leave the snapshot its time: twice the last one's (at least 1 s), at most half the timeout.
+    const snapshots = this.snapshots;
+    const reserve = snapshots.enabled ? Math.min(timeoutMs / 2, Math.max(1000, 2 * snapshots.lastDurationMs)) : 0;
+    await this.pipeline.drain(deadline - reserve);
+    const saved = await snapshots.write();
     await Promise.all([this.downstream.close(), ...this.retired]);
+    this.log.info({ ms: Date.now() - t0, snapshot: snapshots.enabled ? (saved ? 'written' : 'failed') : 'off' }, 'stopped gracefully');
   }
 
   private reloadNow(): ReloadResult {
@@ -165,7 +192,8 @@ class Instance implements App {
       if (this.opts.load === undefined) throw new Error('no configuration file to read again (started without --config)');
       next = this.opts.load();
       // Everything that can fail comes before the first change.
-      spec = compileScoring(next.reader.queries, next.models);
+      // The series index is keyed by ignore_labels and shard: those wait for a restart.
+      spec = compileScoring(next.reader.queries, next.models, { ignoreLabels: this.cfg.reader.ignore_labels, shard: this.cfg.shard });
       if (JSON.stringify(next.writer) !== JSON.stringify(this.cfg.writer)) downstream = downstreamFor(next.writer);
     } catch (e) {
       const message = (e as Error).message;
@@ -175,7 +203,7 @@ class Instance implements App {
       return { ok: false, message: `reload failed, the running configuration stays in force: ${message}` };
     }
     const prev = this.cfg;
-    const prevSpec = this.pipeline.scoring.current;
+    const prevSpec = this.pipeline.scoring.spec;
     if (downstream !== undefined) {
       const old = this.downstream;
       this.downstream = downstream;
@@ -194,7 +222,7 @@ class Instance implements App {
 
     const pair = (i: { queryAlias: string; modelAlias: string }): string => `${i.queryAlias}/${i.modelAlias}`;
     const before = new Set(prevSpec.instances.map(pair));
-    const after = this.pipeline.scoring.current.instances;
+    const after = this.pipeline.scoring.spec.instances;
     const keptPairs = after.filter((_, j) => kept[j] >= 0).map(pair);
     const changed = after.filter((inst, j) => kept[j] < 0 && before.has(pair(inst))).map(pair);
     const added = after.filter((inst) => !before.has(pair(inst))).map(pair);
@@ -202,6 +230,10 @@ class Instance implements App {
     const removed = [...before].filter((p) => !now.has(p));
     const restart = (['listen'] as const).filter((k) => next.server[k] !== prev.server[k]).map((k) => `server.${k}`);
     if (next.logging.format !== prev.logging.format) restart.push('logging.format');
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(next.reader.ignore_labels, prev.reader.ignore_labels)) restart.push('reader.ignore_labels');
+    if (!same(next.shard, prev.shard)) restart.push('shard');
+    if (!same(next.state, prev.state)) restart.push('state');
     const message =
       `configuration reloaded: (query, model) pairs: ${keptPairs.length} kept their state, ${changed.length} changed (state reset), ${added.length} added, ${removed.length} removed` +
       `${downstream !== undefined ? '; writer changed: new datasource connection' : ''}` +

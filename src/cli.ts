@@ -55,6 +55,8 @@ function help(): string {
     '  anomstream --check-config FILE [FILE...]',
     '  anomstream replay --input FILE [--config FILE] [--model NAME] [--output FILE]',
     '                    [--plot OUT.svg [--labels WINDOWS.json]]',
+    '  anomstream state export --config FILE [--shard COUNT/INDEX] --output DIR SNAPSHOT...',
+    '  anomstream state import --config FILE SNAPSHOT...',
     '  anomstream --version | --help',
     '',
     "Flags (one or two dashes; the value after '=' or as the next argument: -config=FILE, --config FILE):",
@@ -69,6 +71,12 @@ function help(): string {
     '    --output FILE         write the CSV there instead of stdout',
     '    --plot OUT.svg        draw y, yhat, the band and anomaly_score as one SVG picture (the CSV then goes only to --output)',
     "    --labels FILE         with --plot: shade labelled windows (NAB's combined_windows.json, or a list of [start, end])",
+    '  state export            hand model state over when the number of instances changes: the series of the SNAPSHOT files',
+    "                          (old instances' <state.path>/scoring.snapshot) that the config's shard: owns, to DIR/scoring.snapshot:",
+    '    --config FILE         the instance that will restore it (its shard:, queries, models, limits) (required)',
+    "    --shard COUNT/INDEX   replace the config's shard count and index",
+    "    --output DIR          where to write scoring.snapshot (that instance's state.path) (required)",
+    "  state import            the same into the config's own state.path, merged with its snapshot (the instance stopped)",
     '',
     'Exit codes: 0 done, 1 unexpected failure (or bad input rows for replay), 2 bad arguments or configuration.',
   ].join('\n');
@@ -154,6 +162,10 @@ async function main(argv: string[]): Promise<number> {
     const { runReplay } = await import('./replay/replay.js');
     return runReplay(argv.slice(1));
   }
+  if (argv[0] === 'state') {
+    const { runState } = await import('./state/state-cli.js');
+    return runState(argv.slice(1));
+  }
   const a = parseArgs(argv);
   if (a.help) {
     console.log(help());
@@ -178,22 +190,31 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      log.info({ signal: sig }, 'shutting down: finishing in-flight requests');
+    let stopping = false;
+    const stop = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: the operator wants it gone now (no snapshot; the previous one stays).
+        log.warn({ signal: sig }, 'second signal: exiting at once');
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+      stopping = true;
       process.off('SIGHUP', reload);
-      app.close().then(resolve, resolve);
+      log.info({ signal: sig }, 'shutting down: finishing in-flight requests, flushing generated series, writing the model state');
+      app.close().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'graceful shutdown failed');
+        resolve();
+      });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
-  log.info('stopped');
   return 0;
 }
 
 /** The version and the effective configuration, without secrets: one line, then one per query and model. */
 function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
   const s = summarize(cfg);
-  log.info({ version: VERSION, config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits }, 'anomstream starting');
+  log.info({ version: VERSION, config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits, state: s.state, ...s.routing }, 'anomstream starting');
   for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
-import { generatedSinkFor, resendCounter } from './emit/sinks.js';
+import { generatedSinkFor } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
@@ -26,19 +26,20 @@ export class Pipeline {
 
   constructor(
     cfg: Config,
-    downstream: Downstream,
+    private downstream: Downstream,
     private readonly registry: Registry,
     private readonly log: Logger,
   ) {
-    const spec = compileScoring(cfg.reader.queries, cfg.models);
-    this.scoring = new Scoring(spec, cfg.limits.max_series, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, resendCounter(registry)), registry, log);
+    const spec = compileScoring(cfg.reader.queries, cfg.models, { ignoreLabels: cfg.reader.ignore_labels, shard: cfg.shard });
+    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future, keepLabels: cfg.state.path !== '' }, registry);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log, spec.ignoreLabels);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)
       encodings: defaultEncodings(),
       downstream,
       consume: this.scoreAccepted,
+      datasourceUp: this.datasourceUp,
       registry,
       log,
     });
@@ -52,8 +53,11 @@ export class Pipeline {
    * Returns, per new instance, the old instance whose state it kept (-1: none).
    */
   reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
-    const kept = this.scoring.reload(spec, cfg.limits.max_series);
-    this.emit.reconfigure(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, resendCounter(this.registry)));
+    const kept = this.scoring.reload(spec, cfg.limits.max_series, cfg.limits.max_future);
+    // A new sink only for a new writer: the current one keeps the blocks it holds for retrying.
+    const sink = downstream === this.downstream ? this.emit.currentSink : generatedSinkFor(cfg.writer, downstream, this.registry, this.log);
+    this.downstream = downstream;
+    this.emit.reconfigure(cfg.writer, spec.instances, sink, spec.ignoreLabels);
     this.ingest.configure({ maxBytes: cfg.server.max_request_bytes, defaultTenant: cfg.writer.tenant_id ?? null, downstream });
     return kept;
   }
@@ -62,11 +66,20 @@ export class Pipeline {
     return this.ingest.write(body, tenant, encoding);
   }
 
-  /** Score what was accepted and wait for the generated series in flight (graceful shutdown). */
-  async drain(): Promise<void> {
+  /**
+   * Score what was accepted and wait for the generated series in flight; with a deadline
+   * (graceful shutdown), also retry the failed ones until then.
+   */
+  async drain(deadlineMs?: number): Promise<void> {
     await this.ingest.drain();
-    await this.emit.drain();
+    await this.emit.drain(deadlineMs);
   }
+
+  /** The idle clock stops while the datasource fails (outages do not age models). */
+  private readonly datasourceUp = (up: boolean): void => {
+    if (up) this.scoring.clock.up(Date.now());
+    else this.scoring.clock.down(Date.now());
+  };
 
   /**
    * Score the oldest accepted request, and every request of the same tenant waiting behind it,

@@ -57,7 +57,7 @@ export class StatusPage {
     const now = Date.now();
     if (this.cache !== undefined && now - this.cache.at < CACHE_MS) return this.cache.html;
     const scoring = this.o.scoring;
-    const spec = scoring.current;
+    const spec = scoring.spec;
     scoring.counts.fold(scoring.state);
     const { top, perInstance } = anomalousNow(scoring, Math.floor(now / 1000) - WINDOW_S, TOP_K);
     const instances: InstanceRow[] = spec.instances.map((inst, i) => {

@@ -14,6 +14,7 @@
 
 import { varintLen, writeVarint } from '../../src/wire/varint.js';
 import { compressWithSlots } from './snappy.js';
+import { Hashmod } from '../../src/scoring/hashmod.js';
 import { nodeExporterSeries, valueAt, type SeriesSpec, type Shape } from './labels.js';
 
 export interface PoolOptions {
@@ -26,6 +27,12 @@ export interface PoolOptions {
   nowMs: number;
   /** Label order and set (labels.ts); default `prometheus`. */
   shape?: Shape;
+  /**
+   * Keep only the series of this shard of vmagent's `hashmod` over `sourceLabels` (what a vmagent
+   * sharding by hashmod sends to one -remoteWrite.url): the pool is that share of `series`, its
+   * requests still `samplesPerRequest` series each, as vmagent's per-URL blocks are.
+   */
+  shard?: { count: number; index: number; sourceLabels: string[] };
 }
 
 export interface Template {
@@ -102,7 +109,14 @@ export function putTs6(b: Uint8Array, o: number, ts: number): void {
 
 export function buildPool(opt: PoolOptions): Pool {
   if (opt.series < 1 || opt.samplesPerSeries < 1 || opt.samplesPerRequest < 1) throw new Error('buildPool: series, samplesPerSeries, samplesPerRequest must be >= 1');
-  const specs = nodeExporterSeries(opt.series, opt.shape ?? 'prometheus');
+  let specs = nodeExporterSeries(opt.series, opt.shape ?? 'prometheus');
+  if (opt.shard) {
+    const h = new Hashmod({ sourceLabels: opt.shard.sourceLabels, count: opt.shard.count });
+    const index = opt.shard.index;
+    specs = specs.filter((s) => h.ofPairs(s.labels) === index);
+    if (specs.length === 0) throw new Error(`buildPool: shard ${index} of ${opt.shard.count} holds none of the ${opt.series} series`);
+  }
+  const series = specs.length;
   const labelBytes = specs.map((s) => encodeLabels(s.labels));
   const startMs = Math.floor(opt.nowMs - 60_000 - (opt.samplesPerSeries - 1) * opt.intervalMs);
   const lastMs = startMs + (opt.samplesPerSeries - 1) * opt.intervalMs;
@@ -118,8 +132,8 @@ export function buildPool(opt: PoolOptions): Pool {
   }
   const f64 = new Float64Array(2);
   const f64b = new Uint8Array(f64.buffer);
-  const vary = new Uint16Array(opt.series);
-  for (let s = 0; s < opt.series; s++) {
+  const vary = new Uint16Array(series);
+  for (let s = 0; s < series; s++) {
     f64[0] = valueAt(specs[s], s, 0);
     let v = 0;
     for (let r = 1; r < opt.samplesPerSeries && v !== 0xff; r++) {
@@ -131,8 +145,8 @@ export function buildPool(opt: PoolOptions): Pool {
   const templates: Template[] = [];
   let uncompressed = 0;
   let compressed = 0;
-  for (let first = 0; first < opt.series; first += opt.samplesPerRequest) {
-    const count = Math.min(opt.samplesPerRequest, opt.series - first);
+  for (let first = 0; first < series; first += opt.samplesPerRequest) {
+    const count = Math.min(opt.samplesPerRequest, series - first);
     let size = 0;
     let slots = 0;
     for (let s = first; s < first + count; s++) {
@@ -186,7 +200,7 @@ export function buildPool(opt: PoolOptions): Pool {
     templates,
     requestsPerRound,
     totalRequests: requestsPerRound * opt.samplesPerSeries,
-    totalSamples: opt.series * opt.samplesPerSeries,
+    totalSamples: series * opt.samplesPerSeries,
     startMs,
     uncompressedBytesPerRound: uncompressed,
     compressedBytesPerRound: compressed,

@@ -48,7 +48,6 @@ const ROOT: Record<string, string> = {
 const SETTINGS: Record<string, string> = {
   n_workers: "vmanomaly's worker processes: anomstream is one process: remove it",
   native_threads_per_worker: "vmanomaly's numeric-library threads: anomstream is one process: remove it",
-  restore_state: "vmanomaly's state restoration: anomstream keeps model state in memory and a restarted series warms up again (min_n_samples_seen): remove it",
   logger_levels: 'per-component log levels: anomstream has one, logging.level (or --log-level): remove it',
 };
 
@@ -193,7 +192,12 @@ export function translate(raw: unknown): Translated {
       for (const [k, v] of Object.entries(settings)) {
         if (k === 'anomaly_score_outside_data_range') scoreOutside = v;
         else if (k === 'retention' && isObj(v)) retention(v);
-        else issues.push({ path: ['settings', k], message: SETTINGS[k] ?? 'unknown vmanomaly setting: anomstream honours settings.anomaly_score_outside_data_range and settings.retention.ttl only; remove it' });
+        else if (k === 'restore_state') restoreState(v);
+        else
+          issues.push({
+            path: ['settings', k],
+            message: SETTINGS[k] ?? 'unknown vmanomaly setting: anomstream honours settings.anomaly_score_outside_data_range, settings.restore_state and settings.retention.ttl only; remove it',
+          });
       }
       delete root.settings;
     }
@@ -280,6 +284,18 @@ export function translate(raw: unknown): Translated {
       }
       for (const k of Object.keys(MODEL)) if (k in m) drop(m, k, at, MODEL[k]);
     }
+  }
+
+  /** vmanomaly's state restoration: anomstream's default (state.path); false turns it off. */
+  function restoreState(v: unknown): void {
+    if (v === true || v === 'true' || v === 'True') return;
+    if (v !== false && v !== 'false' && v !== 'False') {
+      issues.push({ path: ['settings', 'restore_state'], message: `expected true or false, got ${JSON.stringify(v)}` });
+      return;
+    }
+    const state: Obj = isObj(root.state) ? root.state : (root.state = {});
+    if ('path' in state) issues.push({ path: ['settings', 'restore_state'], message: 'state.path is set too: remove one (restore_state: false means state.path: "")' });
+    else state.path = '';
   }
 
   function retention(r: Obj): void {

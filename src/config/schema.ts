@@ -81,6 +81,13 @@ export const serverSchema = z
       .string()
       .refine((v) => /^https?:\/\/[^\s/]/.test(v), { message: "expected an http:// or https:// URL such as 'http://victoriametrics:8428/vmui/'" })
       .optional(),
+    /**
+     * On SIGTERM/SIGINT: stop accepting, let the writes in flight finish, score what was
+     * accepted, flush generated series (retrying), write the state snapshot, exit 0, all
+     * within this long (the snapshot is written even when the flush used it all). systemd's
+     * TimeoutStopSec (deploy/systemd: 40s) must be longer. A second signal exits at once.
+     */
+    shutdown_timeout: duration.prefault('30s'),
   })
   .strict();
 
@@ -88,8 +95,76 @@ export const readerSchema = z
   .object({
     /** alias -> selector; the alias becomes $QUERY_KEY. */
     queries: z.record(name('query alias'), query).refine((q) => Object.keys(q).length > 0, { message: "expected at least one query, e.g. queries: { cpu: 'node_load1' }" }),
+    /**
+     * Labels left out of a series' identity (its model) and out of its generated series: the label
+     * telling the two members of an HA pair apart (`replica`), so both copies of a series share one
+     * model and one set of score series.
+     */
+    ignore_labels: z
+      .array(name('label name'))
+      .default([])
+      .superRefine((names, ctx) => {
+        if (names.includes('__name__')) ctx.addIssue({ code: 'custom', message: "'__name__' cannot be ignored: series of different metrics would share a model" });
+      }),
   })
   .strict();
+
+/** Largest shard count: vmagent's `modulus` is a uint64, ours is exact up to 2^32 (wire/xxhash64.ts U64.mod). */
+const MAX_SHARDS = 2 ** 32;
+
+/**
+ * Which series this instance owns when vmagent shards remote_write over several instances
+ * (deploy/scale-out.md); computed once per new series exactly as vmagent computes it
+ * (scoring/hashmod.ts). A series it does not own is forwarded, not scored, and counted.
+ */
+export const shardSchema = z
+  .object({
+    /** vmagent's routing: `hashmod` (a -remoteWrite.urlRelabelConfig per URL, any vmagent) or `shard_by_url` (-remoteWrite.shardByURL, 1.92+). */
+    method: z.enum(['hashmod', 'shard_by_url']).default('hashmod'),
+    /** This instance's shard: the `regex` of its keep rule (hashmod), or its -remoteWrite.url's position from 0 (shard_by_url). */
+    index: z.number().int().min(0),
+    /** hashmod: `modulus`; shard_by_url before vmagent 1.116: the number of -remoteWrite.url flags. */
+    count: z.number().int().min(1).max(MAX_SHARDS).optional(),
+    /** hashmod: `source_labels`, in the relabel rule's order. */
+    source_labels: z.array(name('label name')).min(1).optional(),
+    /** hashmod: `separator` (vmagent's default ';'). */
+    separator: z.string().optional(),
+    /** shard_by_url from vmagent 1.116: every -remoteWrite.url exactly as its flags give them, in order. */
+    urls: z.array(z.string().min(1)).min(1).optional(),
+    /** shard_by_url: -remoteWrite.shardByURL.labels (hash only these). */
+    labels: z.array(name('label name')).min(1).optional(),
+    /** shard_by_url: -remoteWrite.shardByURL.ignoreLabels, plus the names of -remoteWrite.label flags (vmagent 1.94+). */
+    ignore_labels: z.array(name('label name')).min(1).optional(),
+  })
+  .strict()
+  .superRefine((sh, ctx) => {
+    if (sh === null || typeof sh !== 'object') return;
+    const other = (keys: readonly (keyof typeof sh)[], method: string): void => {
+      for (const k of keys) if (sh[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `belongs to method: ${method} (this shard has method: ${sh.method ?? 'hashmod'}): remove it` });
+    };
+    let count = sh.count;
+    if ((sh.method ?? 'hashmod') === 'hashmod') {
+      if (sh.source_labels === undefined)
+        ctx.addIssue({ code: 'custom', path: ['source_labels'], message: "required for method: hashmod: the source_labels of vmagent's hashmod rule, e.g. [__name__, instance]" });
+      if (count === undefined) ctx.addIssue({ code: 'custom', path: ['count'], message: "required for method: hashmod: the rule's modulus (the number of instances)" });
+      other(['urls', 'labels', 'ignore_labels'], 'shard_by_url');
+    } else {
+      if ((sh.urls === undefined) === (count === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['urls'],
+          message: 'expected exactly one of shard.urls (vmagent 1.116 and later: its -remoteWrite.url flags, in order) and shard.count (vmagent 1.92-1.115: how many there are)',
+        });
+      }
+      if (sh.labels !== undefined && sh.ignore_labels !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['ignore_labels'], message: 'cannot be combined with shard.labels (vmagent refuses both -remoteWrite.shardByURL.labels and .ignoreLabels)' });
+      other(['source_labels', 'separator'], 'hashmod');
+      count ??= sh.urls?.length;
+    }
+    if (count !== undefined && Number.isInteger(sh.index) && sh.index >= count) {
+      ctx.addIssue({ code: 'custom', path: ['index'], message: `expected 0 to ${count - 1} (shards are numbered from 0; there are ${count}), got ${sh.index}` });
+    }
+  }, ALWAYS);
 
 /**
  * vmanomaly's VmWriter section, key for key (reference: writer-config-table.md). A block pasted
@@ -146,6 +221,17 @@ export const writerSchema = z
      * retried here: its sender gets 503 and retries it.
      */
     connection_retry_attempts: z.number().int().min(0).default(1),
+    /**
+     * Generated-series writes that failed with 429, 5xx or no answer are kept (compressed, as
+     * sent) and retried with backoff and jitter; beyond this many bytes the oldest are dropped
+     * (counted). 64 MiB holds ~90 s of generated series at 1M scored samples/s (~0.7 MB per
+     * 2,000-sample block); 0 turns retrying off. Other 4xx answers are dropped with a logged reason.
+     */
+    generated_buffer_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -213,6 +299,24 @@ export const limitsSchema = z
     max_series: z.number().int().positive().default(2_000_000),
     /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
     series_idle_timeout: duration.prefault('1h'),
+    /**
+     * A sample more than this far ahead of the wall clock is forwarded but neither learned nor
+     * scored (counted): one wrong clock must not make a series' later samples look old.
+     */
+    max_future: duration.prefault('10m'),
+  })
+  .strict();
+
+export const stateSchema = z
+  .object({
+    /**
+     * Directory of the model-state snapshot (as vmagent keeps -remoteWrite.tmpDataPath),
+     * relative to the working directory; created when missing. '' turns persistence off
+     * (and the label bytes kept per scored series for it).
+     */
+    path: z.string().default('anomstream-state'),
+    /** How often the snapshot is rewritten (and on SIGTERM/SIGINT, after the drain). */
+    interval: duration.prefault('1m'),
   })
   .strict();
 
@@ -223,7 +327,11 @@ export const configSchema = z
     /** alias -> model; absent: one `auto` model on every query. */
     models: z.record(name('model alias'), modelEntry).optional(),
     writer: writerSchema,
+    /** Absent: this instance scores every series it receives. */
+    shard: shardSchema.optional(),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    /** Model state kept across restarts (snapshots). */
+    state: stateSchema.default(stateSchema.parse({})),
     logging: z
       .object({
         /** pino level (--log-level overrides it). */
@@ -236,6 +344,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkShardIgnores(c, ctx);
     const queries = c?.reader?.queries;
     if (queries === undefined || queries === null || typeof queries !== 'object') return;
     const aliases = Object.keys(queries);
@@ -251,3 +360,34 @@ export const configSchema = z
   }, ALWAYS);
 
 export type Config = z.output<typeof configSchema>;
+
+/**
+ * The copies of a series that differ only in reader.ignore_labels must reach the same instance,
+ * or two instances score "the same" series and write the same score series: the shard hash
+ * (vmagent's, and ours, which must match it) may not include those labels.
+ */
+function checkShardIgnores(c: { reader?: { ignore_labels?: unknown }; shard?: Partial<z.output<typeof shardSchema>> }, ctx: z.RefinementCtx): void {
+  const ignored = c?.reader?.ignore_labels;
+  const sh = c?.shard;
+  if (!Array.isArray(ignored) || ignored.length === 0 || sh === null || typeof sh !== 'object') return;
+  const hashed = (sh.method ?? 'hashmod') === 'hashmod' ? sh.source_labels : sh.labels;
+  if (Array.isArray(hashed)) {
+    const both = hashed.filter((n) => ignored.includes(n));
+    const key = (sh.method ?? 'hashmod') === 'hashmod' ? 'source_labels' : 'labels';
+    if (both.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shard', key],
+        message: `'${both.join("', '")}' is in reader.ignore_labels: the copies of a series that differ there would go to different instances and both be scored; leave it out here and in vmagent's rule`,
+      });
+  } else if ((sh.method ?? 'hashmod') === 'shard_by_url') {
+    const missing = ignored.filter((n) => !(sh.ignore_labels ?? []).includes(n));
+    if (missing.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['shard', 'ignore_labels'],
+        message: `expected every reader.ignore_labels name here too (missing '${missing.join("', '")}'), with the same in vmagent's -remoteWrite.shardByURL.ignoreLabels: otherwise the copies of a series go to different instances and both are scored`,
+      });
+    }
+  }
+}

@@ -6,11 +6,14 @@ import type { Config } from './schema.js';
  * method by name, each query and each model. Never a password or a token.
  */
 export interface ConfigSummary {
-  server: { listen: string; max_in_flight: number; max_request_bytes: number };
+  server: { listen: string; max_in_flight: number; max_request_bytes: number; shutdown_timeout_s: number };
   datasource: { url: string; tenant_id: string; auth: string; tls: string; generated_series: string; health_path: string };
   queries: Record<string, Record<string, unknown>>;
   models: Record<string, { class: string; queries: string[] }>;
-  limits: { max_series: number; series_idle_timeout_s: number };
+  limits: { max_series: number; series_idle_timeout_s: number; max_future_s: number };
+  state: { path: string; interval_s: number };
+  /** reader.ignore_labels and shard, in words. */
+  routing: { ignore_labels: string[]; shard: string };
 }
 
 export function summarize(cfg: Config): ConfigSummary {
@@ -32,7 +35,7 @@ export function summarize(cfg: Config): ConfigSummary {
   const models: ConfigSummary['models'] = {};
   for (const [alias, m] of Object.entries(cfg.models ?? { default: { class: 'auto', queries: undefined } })) models[alias] = { class: m.class, queries: m.queries ?? aliases };
   return {
-    server: { listen: cfg.server.listen, max_in_flight: cfg.server.max_in_flight, max_request_bytes: cfg.server.max_request_bytes },
+    server: { listen: cfg.server.listen, max_in_flight: cfg.server.max_in_flight, max_request_bytes: cfg.server.max_request_bytes, shutdown_timeout_s: cfg.server.shutdown_timeout / 1000 },
     datasource: {
       url: w.datasource_url,
       tenant_id: w.tenant_id ?? 'none (single node)',
@@ -43,8 +46,19 @@ export function summarize(cfg: Config): ConfigSummary {
     },
     queries,
     models,
-    limits: { max_series: cfg.limits.max_series, series_idle_timeout_s: cfg.limits.series_idle_timeout / 1000 },
+    limits: { max_series: cfg.limits.max_series, series_idle_timeout_s: cfg.limits.series_idle_timeout / 1000, max_future_s: cfg.limits.max_future / 1000 },
+    state: { path: cfg.state.path === '' ? 'off' : cfg.state.path, interval_s: cfg.state.interval / 1000 },
+    routing: { ignore_labels: cfg.reader.ignore_labels, shard: shardSummary(cfg.shard) },
   };
+}
+
+/** `hashmod: shard 0 of 2 over [__name__, instance] (separator ';')`; `none (every series is scored)`. */
+function shardSummary(sh: Config['shard']): string {
+  if (sh === undefined) return 'none (every series is scored)';
+  if (sh.method === 'hashmod') return `hashmod: shard ${sh.index} of ${sh.count} over [${(sh.source_labels ?? []).join(', ')}] (separator '${sh.separator ?? ';'}')`;
+  const of = sh.urls !== undefined ? `${sh.urls.length} URLs (rendezvous, vmagent 1.116+)` : `${sh.count} (hash mod count, vmagent 1.92-1.115)`;
+  const labels = sh.labels !== undefined ? `labels [${sh.labels.join(', ')}]` : sh.ignore_labels !== undefined ? `all labels but [${sh.ignore_labels.join(', ')}]` : 'all labels';
+  return `shard_by_url: shard ${sh.index} of ${of} over ${labels}`;
 }
 
 /** JSON has no Infinity: data_range bounds are logged as vmanomaly writes them. */

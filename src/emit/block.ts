@@ -23,13 +23,23 @@ interface InstanceOutput {
 export class GeneratedBlock implements ScoreSink {
   readonly encoder: GeneratedEncoder;
   private readonly outputs: InstanceOutput[];
+  /**
+   * The encoder's simple plan copies a series' label bytes whole, decided on the first series
+   * given an id. With reader.ignore_labels one id stands for copies that differ in ignored labels
+   * (`replica`), which the simple plan would copy too when the first copy seen has none of them:
+   * every series then takes the general plan, which drops them label by label.
+   */
+  private readonly allowSimple: boolean;
 
+  /** `ignored`: reader.ignore_labels, left out of every generated series. */
   constructor(
     w: Config['writer'],
     instances: InstanceSpec[],
     private readonly tenancy: TenancyCheck,
+    ignored: readonly string[] = [],
   ) {
-    this.encoder = new GeneratedEncoder(replacedLabelNames(w.metric_format), instances.length * Column.Count);
+    this.encoder = new GeneratedEncoder(replacedLabelNames(w.metric_format, ignored), instances.length * Column.Count);
+    this.allowSimple = ignored.length === 0;
     this.outputs = instances.map((inst, i) => ({
       columns: Int32Array.from(inst.provide, (v) => COLUMN_OF[v]),
       prefixes: inst.provide.map((v) => encodeLabels(formatLabels(w.metric_format, v, inst.queryAlias, inst.sharedQuery ? inst.modelAlias : null))),
@@ -43,7 +53,7 @@ export class GeneratedBlock implements ScoreSink {
 
   seriesAdded(batch: WriteBatch, s: number, id: number, tenant: string | null, labels: Map<string, string>): void {
     this.tenancy.check(tenant, labels);
-    this.encoder.plan(batch, s, id);
+    this.encoder.plan(batch, s, id, this.allowSimple);
   }
 
   rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, n: number): void {

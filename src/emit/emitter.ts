@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Registry } from '../metrics/registry.js';
-import { Throttle } from '../metrics/throttle.js';
 import type { InstanceSpec } from '../scoring/instances.js';
 import { GeneratedBlock } from './block.js';
 import type { GeneratedSink } from './sinks.js';
@@ -16,14 +15,14 @@ const MAX_IN_FLIGHT = 64;
  * Generated series from the scoring unit to a GeneratedSink: one block (a WriteRequest for one
  * tenant) is filled at a time through `block` (the scoring unit's sink), then sent in the
  * background. Past MAX_IN_FLIGHT blocks outstanding, send() waits for the oldest (backpressure
- * instead of unbounded memory); a sent block's buffer is recycled for the next. Failures are
- * counted and logged (at most one line per 10 s), never passed to the sender of the raw data.
+ * instead of unbounded memory); a block's buffer is recycled once the sink is done with it (the
+ * retrying sink keeps a copy of a failed one). Failures are the sink's to count, log and retry,
+ * never passed to the sender of the raw data.
  */
 export class Emitter {
   block: GeneratedBlock;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
-  private readonly failLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof emitMetrics>;
   private readonly tenancy: TenancyCheck;
 
@@ -33,9 +32,10 @@ export class Emitter {
     private sink: GeneratedSink,
     registry: Registry,
     private readonly log: Logger,
+    ignoredLabels: readonly string[] = [],
   ) {
     this.tenancy = new TenancyCheck(registry, log);
-    this.block = new GeneratedBlock(w, instances, this.tenancy);
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels);
     this.m = emitMetrics(registry);
   }
 
@@ -44,9 +44,14 @@ export class Emitter {
    * `sink`. Blocks in flight finish on the old sink. The new block knows no series: the scoring
    * unit hands every series to it again (seriesAdded) on its next sample after the reload.
    */
-  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink): void {
-    this.block = new GeneratedBlock(w, instances, this.tenancy);
+  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink, ignoredLabels: readonly string[] = []): void {
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels);
     this.sink = sink;
+  }
+
+  /** The sink blocks go to now. */
+  get currentSink(): GeneratedSink {
+    return this.sink;
   }
 
   /** Start a new block; scoring then writes into `block`. */
@@ -68,30 +73,37 @@ export class Emitter {
     const body = enc.body();
     this.inFlight++;
     const sink = this.sink;
-    const p = sink.send(tenant, body).then((r) => {
-      this.inFlight--;
-      this.pending.delete(p);
-      enc.recycle(body);
-      this.m.writes.inc();
-      if (r.outcome === 'accepted') return;
-      this.m.errors.inc();
-      const suppressed = this.failLog.take();
-      if (suppressed >= 0) this.log.warn({ reason: r.reason, transport: sink.name, suppressed }, 'writing generated series failed');
-    });
+    const p: Promise<void> = sink.send(tenant, body).then(
+      (): void => this.sent(p, enc, body),
+      (e: unknown): void => {
+        this.log.error({ err: e, transport: sink.name }, 'writing generated series failed unexpectedly');
+        this.sent(p, enc, body);
+      },
+    );
     this.pending.add(p);
     if (this.inFlight > MAX_IN_FLIGHT) await p;
   }
 
-  /** Resolves when the blocks in flight now have settled. */
-  async drain(): Promise<void> {
+  private sent(p: Promise<void>, enc: GeneratedBlock['encoder'], body: Uint8Array): void {
+    this.inFlight--;
+    this.pending.delete(p);
+    this.m.writes.inc();
+    enc.recycle(body); // the encoder that made it (a reload may have replaced the block since)
+  }
+
+  /**
+   * Resolves when the blocks in flight now have settled; with a deadline (shutdown), also once
+   * the sink has sent what it holds for retrying, or dropped what it could not by then.
+   */
+  async drain(deadlineMs?: number): Promise<void> {
     await Promise.all(this.pending);
+    if (deadlineMs !== undefined) await this.sink.flush?.(deadlineMs);
   }
 }
 
 function emitMetrics(r: Registry) {
   return {
     generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
-    writes: r.counter('anomstream_generated_writes_total', 'Requests of generated series sent (counted once each, when their final outcome is known).'),
-    errors: r.counter('anomstream_generated_write_errors_total', 'Requests of generated series the downstream did not accept (after the retries).'),
+    writes: r.counter('anomstream_generated_writes_total', 'Blocks of generated series sent (counted once each, when the sink is done with them: accepted, or buffered for retrying).'),
   };
 }

@@ -26,9 +26,9 @@ export function formatLabels(format: Record<string, string>, v: string, queryKey
   return out;
 }
 
-/** Names of input labels dropped from generated series (they are replaced). */
-export function replacedLabelNames(format: Record<string, string>): string[] {
-  return [...new Set(['__name__', SOURCE_METRIC_LABEL, MODEL_ALIAS_LABEL, ...Object.keys(format)])];
+/** Names of input labels dropped from generated series: those replaced, and `ignored` ones (reader.ignore_labels). */
+export function replacedLabelNames(format: Record<string, string>, ignored: readonly string[] = []): string[] {
+  return [...new Set(['__name__', SOURCE_METRIC_LABEL, MODEL_ALIAS_LABEL, ...Object.keys(format), ...ignored])];
 }
 
 /** Protobuf bytes of Label entries (TimeSeries field 1) for these pairs. */

@@ -1,5 +1,6 @@
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { grown } from '../wire/grow.js';
+import { LabelNames } from '../wire/label-names.js';
 
 /** Metric names given an id; later new names are compared byte by byte instead. */
 const MAX_NAMES = 100_000;
@@ -32,15 +33,11 @@ export class BlockPlans {
   nameBody = new Int32Array(1024);
   private readonly names = new Map<string, number>();
   private readonly utf8 = new TextDecoder();
-  /** Replaced label names as bytes, checked per input label when a block is planned. */
-  private readonly replaced: Uint8Array[];
-  /** Bit k set: some replaced name has k bytes (names of 32+ bytes are always compared). */
-  private replacedLengths = 0;
+  /** Replaced label names, checked per input label when a block is planned. */
+  private readonly replaced: LabelNames;
 
   constructor(replacedNames: string[]) {
-    const te = new TextEncoder();
-    this.replaced = replacedNames.map((n) => te.encode(n));
-    for (const n of this.replaced) this.replacedLengths |= n.length < 32 ? 1 << n.length : 0;
+    this.replaced = new LabelNames(replacedNames);
   }
 
   /**
@@ -90,16 +87,7 @@ export class BlockPlans {
 
   /** Is the label name b[ns..ne) one the generated labels replace? */
   isReplaced(b: Uint8Array, ns: number, ne: number): boolean {
-    const len = ne - ns;
-    if (len < 32 && ((this.replacedLengths >>> len) & 1) === 0) return false; // no replaced name this long
-    const r = this.replaced;
-    outer: for (let k = 0; k < r.length; k++) {
-      const name = r[k];
-      if (name.length !== len) continue;
-      for (let i = 0; i < len; i++) if (name[i] !== b[ns + i]) continue outer;
-      return true;
-    }
-    return false;
+    return this.replaced.has(b, ns, ne);
   }
 
   private growIds(n: number): void {

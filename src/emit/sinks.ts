@@ -1,21 +1,24 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
 import { importPath, writePath } from '../forward/paths.js';
-import { Metric, type Registry } from '../metrics/registry.js';
+import type { Registry } from '../metrics/registry.js';
 import { SnappyReader } from '../wire/snappy.js';
 import { writeRequestToJsonLines } from './json-lines.js';
+import { RetryingSink } from './retrying-sink.js';
 
 /**
  * Where a finished block of generated series goes: one snappy-compressed WriteRequest for one
  * tenant. `body` is the sink's until the returned promise settles; then its buffer is reused for
- * the next block, so a sink that keeps a body longer (a retrying or durable sink) copies it.
- * The promise settles with the final outcome of this body (a retrying sink settles when it gives
- * up or succeeds); the Emitter counts what does not end 'accepted'.
+ * the next block, so a sink that keeps a body longer (the retrying sink, a durable one) copies
+ * it. The promise settles with the outcome of the attempt that settled it.
  */
 export interface GeneratedSink {
   /** Transport name for logs: 'remote_write', 'import_json', ... */
   readonly name: string;
   send(tenant: string | null, body: Uint8Array): Promise<PostResult>;
+  /** A sink that holds blocks (retrying, durable): send what it holds until `deadlineMs` (wall clock), drop the rest (shutdown). */
+  flush?(deadlineMs: number): Promise<void>;
 }
 
 /** remote_write to the tenant's write path, like the raw data (the default). */
@@ -52,41 +55,12 @@ export class JsonLinesSink implements GeneratedSink {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
- * writer.connection_retry_attempts (vmanomaly's): a write that got no HTTP answer at all (status 0:
- * refused, reset, timed out) is resent up to `retries` times; an answer, good or bad, ends it.
- */
-export class ResendingSink implements GeneratedSink {
-  readonly name: string;
-  constructor(
-    private readonly inner: GeneratedSink,
-    private readonly retries: number,
-    /** Counts each resend (anomstream_generated_write_retries_total). */
-    private readonly resent: Metric,
-  ) {
-    this.name = inner.name;
-  }
-
-  async send(tenant: string | null, body: Uint8Array): Promise<PostResult> {
-    let r = await this.inner.send(tenant, body);
-    for (let i = 0; i < this.retries && r.status === 0; i++) {
-      this.resent.inc();
-      r = await this.inner.send(tenant, body);
-    }
-    return r;
-  }
-}
-
-/** What a ResendingSink counts: anomstream_generated_write_retries_total. */
-export function resendCounter(r: Registry): Metric {
-  return r.counter('anomstream_generated_write_retries_total', 'Requests of generated series sent again after no answer (writer.connection_retry_attempts).');
-}
-
-/**
  * The generated sink the writer section asks for: JSON lines when `import_json_path` is
- * present, else remote_write, resent on no answer (connection_retry_attempts). A new transport is
- * one more GeneratedSink and one more case here; a retrying or durable sink wraps the one chosen here.
+ * present, else remote_write; wrapped in a RetryingSink (connection_retry_attempts resends,
+ * then retries with backoff within generated_buffer_bytes). A new transport is one more
+ * GeneratedSink and one more case here; a durable sink would wrap the one chosen here too.
  */
-export function generatedSinkFor(w: Config['writer'], downstream: Downstream, resent = new Metric('')): GeneratedSink {
+export function generatedSinkFor(w: Config['writer'], downstream: Downstream, registry: Registry, log: Logger): RetryingSink {
   const sink = w.import_json_path !== undefined ? new JsonLinesSink(downstream, w.import_json_path) : new RemoteWriteSink(downstream);
-  return w.connection_retry_attempts > 0 ? new ResendingSink(sink, w.connection_retry_attempts, resent) : sink;
+  return new RetryingSink(sink, { connectionRetries: w.connection_retry_attempts, budgetBytes: w.generated_buffer_bytes, registry, log });
 }

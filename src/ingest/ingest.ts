@@ -6,6 +6,7 @@ import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
 import { RawForward } from './raw-forward.js';
+import { RecentRequests } from './recent.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
 
 /** The answer to one write request. */
@@ -81,6 +82,11 @@ export interface IngestOptions {
   encodings: ContentEncodings;
   downstream: Downstream;
   consume: Consumer;
+  /**
+   * Told each raw forward's verdict on the datasource: false when it failed as retryable (down,
+   * 5xx, 429, no answer), true when it accepted (the idle clock stops while it is down).
+   */
+  datasourceUp?: (up: boolean) => void;
   registry: Registry;
   log: Logger;
 }
@@ -95,11 +101,13 @@ export interface IngestOptions {
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
  * A request is scored only once its raw data was accepted, so a sender's retry after a 503 is
- * scored then, not skipped as a duplicate.
+ * scored then, not skipped as a duplicate. A body identical to one accepted lately (a retry
+ * whose 204 was lost: RecentRequests) is forwarded and answered as always, but not scored again.
  */
 export class Ingest {
   private readonly decoder = new WriteRequestDecoder();
   private readonly queue = new AcceptedQueue();
+  private readonly recent = new RecentRequests();
   /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
   private readonly rejectLog = new Throttle(10_000);
   private readonly retryLog = new Throttle(10_000);
@@ -151,6 +159,11 @@ export class Ingest {
       this.m.forwarded[raw.outcome].add(samples, body.length);
       if (raw.outcome !== 'accepted') return this.failed(raw, samples);
       this.m.downstreamUp.set(1);
+      this.o.datasourceUp?.(true);
+      if (this.recent.seen(body, Date.now())) {
+        this.m.duplicates.inc();
+        return { status: 204, message: '', samples };
+      }
       a.tenant = t;
       if (this.queue.length >= MAX_WAITING) await this.o.consume(this.queue);
       this.queue.push(a);
@@ -195,6 +208,7 @@ export class Ingest {
       return { status: 400, message: raw.reason, samples };
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
+    this.o.datasourceUp?.(false);
     const suppressed = this.retryLog.take();
     if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
     return { status: 503, message: raw.reason, samples };
@@ -250,6 +264,7 @@ export class DecodeErrors {
 
 function ingestMetrics(r: Registry) {
   return {
+    duplicates: r.counter('anomstream_write_requests_duplicate_total', 'Accepted requests identical to one accepted in the last 5 minutes (a retry): forwarded, not scored again.'),
     metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
     exemplars: r.counter('anomstream_exemplars_received_total', 'Exemplars received (forwarded, not decoded).'),
     histograms: r.counter('anomstream_histograms_received_total', 'Native histogram samples received (forwarded, not scored).'),

@@ -16,7 +16,8 @@ import { Model, Prediction } from './model.js';
  * its own value below and above yhat (vmanomaly's two-sided [lower, upper] forms). `scale`
  * multiplies the band's half-widths, [lower, upper] too; `clip_predictions` clips yhat and the
  * band to `data_range`. Points with a timestamp not after the last one are not learned
- * (`update` returns false) so duplicates and out-of-order samples cannot corrupt the state.
+ * (`update` returns false) so duplicates and out-of-order samples cannot corrupt the state;
+ * `predict` judges such a point by the current state without learning it.
  */
 export const enum Direction {
   Both = 0,
@@ -53,11 +54,14 @@ const MIN_WIDTH = 1e-12;
 
 export class Scorer {
   readonly slots: number;
+  /** predict()'s copy of one series' slots. */
+  private readonly scratch: Float64Array;
   constructor(
     readonly model: Model,
     readonly p: ScorerParams,
   ) {
     this.slots = SCORER_SLOTS + model.slots;
+    this.scratch = new Float64Array(this.slots);
   }
 
   init(state: Float64Array, offset: number): void {
@@ -69,6 +73,27 @@ export class Scorer {
   /** Past warm-up: generated series are being written for this series. */
   isReady(state: Float64Array, offset: number): boolean {
     return state[offset + Slot.N] > this.p.minNSamplesSeen;
+  }
+
+  /** Timestamp (ms) of the newest point learned (-Infinity before the first). */
+  lastTs(state: Float64Array, offset: number): number {
+    return state[offset + Slot.T];
+  }
+
+  /**
+   * Judge a point older than the newest learned one (a backlog replayed out of order) by the
+   * current state, without learning it: the model's own update() run on a copy of the slots,
+   * so every model predicts exactly as it would have for a point at `tsMs` now (its seasonal
+   * bucket at tsMs, its level and band as they are). Fills `out` like update(); `out.ready`
+   * says whether the series is past its warm-up. `state` is not changed. Only for points that
+   * update() refused: an allocation-free copy of `slots` doubles, nothing on the normal path.
+   */
+  predict(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): void {
+    const s = this.scratch;
+    for (let i = 0; i < s.length; i++) s[i] = state[offset + i];
+    s[Slot.T] = -Infinity; // "no point yet", so update() takes it
+    this.update(s, 0, tsMs, y, out);
+    out.ready = this.isReady(state, offset); // on the points learned, not one more
   }
 
   /** Returns false (and leaves `out` untouched) when the point is not after the last one. */

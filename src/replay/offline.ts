@@ -98,7 +98,7 @@ export class OfflineScorer {
   private calls = 0;
 
   constructor(spec: ScoringSpec) {
-    this.scoring = new Scoring(spec, 1 << 30, new Registry());
+    this.scoring = new Scoring(spec, { maxSeries: 1 << 30 }, new Registry());
   }
 
   /** The batch is only read; results go into `out` when given (arrays of at least b.inputRows, reused). */

@@ -28,7 +28,7 @@ export interface AnomalousNow {
  */
 export function anomalousNow(scoring: Scoring, sinceSec: number, k: number): AnomalousNow {
   const links = scoring.state.links;
-  const perInstance = new Int32Array(scoring.current.instances.length);
+  const perInstance = new Int32Array(scoring.spec.instances.length);
   const ids: number[] = [];
   const links_: number[] = [];
   const scores: number[] = [];

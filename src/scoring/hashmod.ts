@@ -1,6 +1,8 @@
+import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { grown } from '../wire/grow.js';
+import { LabelNames } from '../wire/label-names.js';
 import { U64, fastHashUint64, xxh64 } from '../wire/xxhash64.js';
 
 /**
@@ -193,8 +195,8 @@ export class ShardByUrl {
   private readonly nodeLo: Uint32Array;
   private readonly only: ReadonlySet<string> | null;
   private readonly ignore: ReadonlySet<string> | null;
-  private readonly onlyBytes: Uint8Array[];
-  private readonly ignoreBytes: Uint8Array[];
+  private readonly onlyNames: LabelNames;
+  private readonly ignoreNames: LabelNames;
   private readonly scratch = new Scratch();
   private readonly h = new U64();
   private readonly m = new U64();
@@ -215,8 +217,8 @@ export class ShardByUrl {
     });
     this.only = opts.labels?.length ? new Set(opts.labels) : null;
     this.ignore = opts.ignoreLabels?.length ? new Set(opts.ignoreLabels) : null;
-    this.onlyBytes = (opts.labels ?? []).map((n) => utf8.encode(n));
-    this.ignoreBytes = (opts.ignoreLabels ?? []).map((n) => utf8.encode(n));
+    this.onlyNames = new LabelNames(opts.labels ?? []);
+    this.ignoreNames = new LabelNames(opts.ignoreLabels ?? []);
   }
 
   /** Shard of a series given as [name, value] pairs in wire order (the order is hashed). */
@@ -239,19 +241,13 @@ export class ShardByUrl {
     const sc = this.scratch;
     sc.len = 0;
     for (let o = LabelInt.Count * batch.lblFirst[s], end = o + LabelInt.Count * batch.lblCount[s]; o < end; o += LabelInt.Count) {
-      if (
-        this.only !== null ? !this.named(this.onlyBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd]) : this.named(this.ignoreBytes, buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd])
-      )
-        continue;
-      sc.bytesOf(buf, lbl[o + LabelInt.NameStart], lbl[o + LabelInt.NameEnd]);
+      const ns = lbl[o + LabelInt.NameStart];
+      const ne = lbl[o + LabelInt.NameEnd];
+      if (this.only !== null ? !this.onlyNames.has(buf, ns, ne) : this.ignoreNames.has(buf, ns, ne)) continue;
+      sc.bytesOf(buf, ns, ne);
       sc.bytesOf(buf, lbl[o + LabelInt.ValueStart], lbl[o + LabelInt.ValueEnd]);
     }
     return this.pick();
-  }
-
-  private named(names: Uint8Array[], buf: Uint8Array, start: number, end: number): boolean {
-    for (let i = 0; i < names.length; i++) if (isName(buf, start, end, names[i])) return true;
-    return false;
   }
 
   /** Hash the gathered bytes and pick the shard (modulo, or rendezvous over the URLs). */
@@ -271,4 +267,28 @@ export class ShardByUrl {
     }
     return best;
   }
+}
+
+/** `shard:` compiled: which series this instance owns (decided once per new series). */
+export class Ownership {
+  constructor(
+    private readonly shard: Hashmod | ShardByUrl,
+    /** This instance's shard, 0 .. count-1. */
+    readonly index: number,
+  ) {}
+
+  /** Is series `s` of `batch` routed to this instance? */
+  owns(batch: WriteBatch, s: number): boolean {
+    return this.shard.ofSeries(batch, s) === this.index;
+  }
+}
+
+/** The `shard:` section (validated by the schema) as an Ownership; none: every series is owned. */
+export function compileShard(cfg: Config['shard']): Ownership | null {
+  if (cfg === undefined) return null;
+  const shard =
+    cfg.method === 'hashmod'
+      ? new Hashmod({ sourceLabels: cfg.source_labels ?? [], separator: cfg.separator, count: cfg.count ?? 0 })
+      : new ShardByUrl({ urls: cfg.urls, count: cfg.urls === undefined ? cfg.count : undefined, labels: cfg.labels, ignoreLabels: cfg.ignore_labels });
+  return new Ownership(shard, cfg.index);
 }

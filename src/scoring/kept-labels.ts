@@ -1,4 +1,5 @@
-import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
+import type { WriteBatch } from '../ingest/write-request.js';
+import { LabelStore } from './labels.js';
 
 /** The most series whose labels are kept at once (~100-300 bytes each). */
 const MAX_KEPT = 10_000;
@@ -14,58 +15,54 @@ const utf8 = new TextDecoder();
 /**
  * Labels of the series that scored above 1, for the status page. The series index keeps no
  * label strings (a million series would cost ~100 MB) and a request's bytes are reused once it
- * is scored, so when a series first scores above 1 its Label entries are copied as they are on
- * the wire: one slice of the request (WriteBatch.lblStart..lblEnd; entry by entry, from the
- * decoder's LabelInt.EntryStart..EntryEnd ranges, when the entries are not contiguous). Strings
- * are built from them only for the series a page shows (labels()). At most MAX_KEPT series;
- * the owner prunes those no longer anomalous (prune()) and forgets evicted ids (forget()).
+ * is scored, so the label bytes come from a LabelStore: the scoring state's own when snapshots
+ * are on (every scored series' bytes are kept there already: nothing is copied twice), else one
+ * of its own into which a series' Label entries are copied when it first scores above 1.
+ * Strings are built from them only for the series a page shows (labels()). At most MAX_KEPT
+ * series; the owner prunes those no longer anomalous (prune()) and forgets evicted ids
+ * (forget()).
  */
 export class KeptLabels {
-  private readonly byId = new Map<number, { bytes: Uint8Array; tenant: string | null }>();
+  private readonly ids = new Set<number>();
+  /** Bytes copied here when the scoring state keeps none (snapshots off); null otherwise. */
+  private readonly own: LabelStore | null;
+
+  /** `shared()`: the scoring state's label store now (null: snapshots off). */
+  constructor(private readonly shared: () => LabelStore | null) {
+    this.own = shared() === null ? new LabelStore() : null;
+  }
 
   get full(): boolean {
-    return this.byId.size >= MAX_KEPT;
+    return this.ids.size >= MAX_KEPT;
   }
 
   has(id: number): boolean {
-    return this.byId.has(id);
+    return this.ids.has(id);
   }
 
-  /** Copy the Label entries of series `s` of `b` (series id `id`); ignored when full. */
+  /** Keep the labels of series `s` of `b` (series id `id`); ignored when full. */
   keep(b: WriteBatch, s: number, id: number, tenant: string | null): void {
     if (this.full) return;
-    let bytes: Uint8Array;
-    if (b.lblStart[s] >= 0) bytes = b.buf.slice(b.lblStart[s], b.lblEnd[s]);
-    else {
-      b.labels(s);
-      const first = b.lblFirst[s];
-      const last = first + b.lblCount[s];
-      let n = 0;
-      for (let j = first; j < last; j++) n += b.lbl[LabelInt.Count * j + LabelInt.EntryEnd] - b.lbl[LabelInt.Count * j + LabelInt.EntryStart];
-      bytes = new Uint8Array(n);
-      n = 0;
-      for (let j = first; j < last; j++) {
-        const e = b.buf.subarray(b.lbl[LabelInt.Count * j + LabelInt.EntryStart], b.lbl[LabelInt.Count * j + LabelInt.EntryEnd]);
-        bytes.set(e, n);
-        n += e.length;
-      }
-    }
-    this.byId.set(id, { bytes, tenant });
+    this.own?.keep(id, b, s, tenant);
+    this.ids.add(id);
   }
 
   forget(id: number): void {
-    this.byId.delete(id);
+    if (this.ids.delete(id)) this.own?.release(id);
   }
 
   /** Forget every series for which `stillWanted(id)` is false. */
   prune(stillWanted: (id: number) => boolean): void {
-    for (const id of this.byId.keys()) if (!stillWanted(id)) this.byId.delete(id);
+    for (const id of this.ids) if (!stillWanted(id)) this.forget(id);
   }
 
   /** The labels of series `id` (decoded now), or undefined when they were not kept. */
   labels(id: number): SeriesLabels | undefined {
-    const k = this.byId.get(id);
-    return k === undefined ? undefined : { tenant: k.tenant, labels: decodeLabels(k.bytes) };
+    const store = this.own ?? this.shared();
+    if (!this.ids.has(id) || store === null || !store.has(id)) return undefined;
+    const bytes = new Uint8Array(store.lengthOf(id));
+    store.copyTo(id, bytes, 0);
+    return { tenant: store.tenants[store.tenantOf(id)], labels: decodeLabels(bytes) };
   }
 }
 

@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { WriteBatch } from '../ingest/write-request.js';
-import type { Registry } from '../metrics/registry.js';
+import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
+import { LabelNames } from '../wire/label-names.js';
+import { UpClock } from './clock.js';
 import { InstanceCounts } from './counts.js';
 import { Transform, carriedFrom, type InstanceSpec, type ScoringSpec } from './instances.js';
 import { KeptLabels } from './kept-labels.js';
@@ -9,6 +11,31 @@ import { Column, OutputRows, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
 import { ScoringState } from './state.js';
+
+export interface ScoringOptions {
+  /** limits.max_series. */
+  maxSeries: number;
+  /** limits.max_future (ms): samples further ahead of the wall clock are neither learned nor scored. Default: no limit (offline replay). */
+  maxFutureMs?: number;
+  /** Keep each scored series' label bytes (ScoringState.labels), for snapshots. */
+  keepLabels?: boolean;
+  /** The idle clock (stopped while the datasource is down); a new one by default. */
+  clock?: UpClock;
+}
+
+/**
+ * The state a snapshot holds for one series, handed to Scoring.restoreSeries(): `count` links,
+ * each naming the current instance it belongs to (-1: none, its model changed), its transform
+ * state and its model's slots at `slotsAt[k]` in `slots`. Filled by the snapshot reader, reused.
+ */
+export class RestoredLinks {
+  count = 0;
+  inst = new Int32Array(8);
+  prevValue = new Float64Array(8);
+  prevTs = new Float64Array(8);
+  slotsAt = new Int32Array(8);
+  slots = new Float64Array(1024);
+}
 
 /**
  * The one place a sample meets a model. `score(batch, tenant, sink)` runs every sample of a
@@ -19,86 +46,131 @@ import { ScoringState } from './state.js';
  * Per series of the batch: its id from the series index (hashed once per TimeSeries, matched
  * against the queries once per new series); per link of that id: the samples, through the
  * query's counter transform, into the instance's Scorer. Nothing is allocated per sample.
- * State lives in one ScoringState (index, links, model states).
+ * State lives in one ScoringState (index, links, model states, label bytes).
  *
  * Counting per (query, model) is typed-array increments (InstanceCounts), folded into the
- * registry at scrape time; a series scoring above 1 has its Label bytes kept (KeptLabels) for
- * the status page. reload() swaps in a new spec between two score() calls, keeping the state
- * of the pairs whose settings are unchanged (see ScoringState.reshape()).
+ * registry at scrape time; a series scoring above 1 has its labels kept (KeptLabels) for the
+ * status page. reload() swaps in a new spec between two score() calls, keeping the state of
+ * the pairs whose settings are unchanged (see ScoringState.reshape()).
+ *
+ * Timestamps a model must not learn (issue 16), each forwarded as always and counted in
+ * anomstream_samples_not_learned_total{reason}:
+ *  - `future`: more than limits.max_future ahead of the wall clock: not scored either, so one
+ *    wrong clock cannot make every later sample of the series look old;
+ *  - `out_of_order`: older than the series' newest learned point (vmagent's concurrent queues
+ *    replaying a backlog): scored against the current model (Scorer.predict), not learned, so
+ *    every sample of a backlog still gets its anomaly_score;
+ *  - `duplicate`: the newest learned point's timestamp again (a retry): no second score;
+ *  - `out_of_order_counter`: an older sample under `transform: rate|increase`, whose increase
+ *    is unknown (its predecessor is not kept): neither learned nor scored;
+ *  - `non_finite` (NaN, ±Inf; stale markers are not counted), `before_1970` (negative time).
+ * The common path pays one comparison per sample for all of this (t within [0, now + max_future]).
  */
 export class Scoring {
-  readonly state: ScoringState;
+  private st: ScoringState;
   readonly counts: InstanceCounts;
-  readonly kept = new KeptLabels();
+  readonly kept: KeptLabels;
+  readonly clock: UpClock;
   private instances: InstanceSpec[];
+  /** reader.ignore_labels (null: none): left out of the series index key. */
+  private readonly ignore: LabelNames | null;
+  private maxFutureMs: number;
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
-    private spec: ScoringSpec,
-    maxSeries: number,
+    private _spec: ScoringSpec,
+    private readonly o: ScoringOptions,
     registry: Registry,
   ) {
-    this.instances = spec.instances;
-    this.state = new ScoringState(spec, maxSeries);
-    this.counts = new InstanceCounts(registry, spec.instances);
+    this.instances = _spec.instances;
+    this.ignore = _spec.ignoreLabels.length > 0 ? new LabelNames(_spec.ignoreLabels) : null;
+    this.st = new ScoringState(_spec, o.maxSeries, o.keepLabels ?? false);
+    this.kept = new KeptLabels(() => this.st.labels);
+    this.clock = o.clock ?? new UpClock();
+    this.maxFutureMs = o.maxFutureMs ?? Infinity;
+    this.counts = new InstanceCounts(registry, _spec.instances);
     this.m = scoringMetrics(registry);
     registry.onCollect(() => {
-      this.m.series.set(this.state.index.size);
-      this.counts.fold(this.state);
+      this.m.series.set(this.st.index.size);
+      this.counts.fold(this.st);
     });
   }
 
-  get current(): ScoringSpec {
-    return this.spec;
+  /** The spec scored with now (the one of the last reload). */
+  get spec(): ScoringSpec {
+    return this._spec;
+  }
+
+  get state(): ScoringState {
+    return this.st;
   }
 
   /**
    * Score with `spec` from now on (a config reload; call between two score() calls). Instances
    * of (query, model) pairs with unchanged settings keep their model state; the others start
    * empty, and each known series is matched again against their queries on its next sample.
-   * Returns, per new instance, the old one whose state it kept (-1: none).
+   * reader.ignore_labels and shard are not changed by a reload (the series index is keyed by
+   * them). Returns, per new instance, the old one whose state it kept (-1: none).
    */
-  reload(spec: ScoringSpec, maxSeries: number): Int32Array {
-    this.counts.fold(this.state);
-    const from = carriedFrom(this.spec, spec);
-    this.state.reshape(spec, from);
-    this.state.index.maxSeries = maxSeries;
+  reload(spec: ScoringSpec, maxSeries: number, maxFutureMs?: number): Int32Array {
+    this.counts.fold(this.st);
+    const from = carriedFrom(this._spec, spec);
+    this.st.reshape(spec, from);
+    this.st.index.maxSeries = maxSeries;
+    this.o.maxSeries = maxSeries;
+    if (maxFutureMs !== undefined) this.maxFutureMs = this.o.maxFutureMs = maxFutureMs;
     this.counts.reshape(spec.instances);
-    this.spec = spec;
+    this._spec = spec;
     this.instances = spec.instances;
     return from;
   }
 
+  /** Drop all state (a restore that failed half-way must leave no half-restored model). */
+  clear(): void {
+    this.st = new ScoringState(this._spec, this.o.maxSeries, this.o.keepLabels ?? false);
+    this.kept.prune(() => false);
+  }
+
+  /** The idle clock's reading at wall time `nowMs`, in the series index's unit (seconds). */
+  seenNow(nowMs: number): number {
+    return Math.floor(this.clock.at(nowMs) / 1000);
+  }
+
   /**
    * Score every sample of `b` (whose series belong to `tenant`), writing output rows to `sink`.
-   * Series are seen at `nowMs` (wall clock; idle eviction counts from it).
+   * Series are seen at `nowMs` (wall clock; idle eviction counts from it on the idle clock, and
+   * limits.max_future from it).
    */
   score(b: WriteBatch, tenant: string | null, sink: ScoreSink, nowMs = Date.now()): void {
     const t0 = performance.now();
     const seed = tenant === null ? 0 : hashString(tenant);
-    const now = Math.floor(nowMs / 1000);
-    const index = this.state.index;
-    const links = this.state.links;
+    const now = this.seenNow(nowMs);
+    const wallSec = Math.floor(nowMs / 1000);
+    const maxTs = nowMs + this.maxFutureMs;
+    const index = this.st.index;
+    const links = this.st.links;
     const key = this.key;
+    const ignore = this.ignore;
     sink.beginBatch(b);
     let id = -1;
     for (let s = 0; s < b.seriesCount; s++) {
-      index.hash(b, s, seed, key);
+      if (ignore === null) index.hash(b, s, seed, key);
+      else index.hashIgnoring(b, s, seed, key, ignore);
       id = index.findFrom(key, id + 1);
       if (id < 0) {
         id = this.newSeries(b, s, key, now, tenant, sink);
         if (id < 0) continue;
       } else {
         index.touch(id, now);
-        if (this.state.matchedGen[id] !== this.state.generation) this.rematch(b, s, id, tenant, sink);
+        if (this.st.matchedGen[id] !== this.st.generation) this.rematch(b, s, id, tenant, sink);
       }
       let first = true;
       for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-        const n = this.scoreLink(b, s, k, now);
-        if (links.aboveAt[k] === now && !this.kept.has(id)) this.kept.keep(b, s, id, tenant);
+        const n = this.scoreLink(b, s, k, maxTs, wallSec);
+        if (links.aboveAt[k] === wallSec && !this.kept.has(id)) this.kept.keep(b, s, id, tenant);
         if (n === 0) continue;
         sink.rows(b, s, id, first, links.inst[k], this.out, n);
         first = false;
@@ -107,9 +179,9 @@ export class Scoring {
     this.m.duration.observe((performance.now() - t0) / 1000);
   }
 
-  /** Forget series not seen for `idleMs`: they start a new warm-up if they return. Returns how many. */
+  /** Forget series not seen for `idleMs` on the idle clock: they start a new warm-up if they return. Returns how many. */
   evictIdle(idleMs: number, nowMs = Date.now()): number {
-    const n = this.state.evictIdle(Math.floor((nowMs - idleMs) / 1000), this.forget);
+    const n = this.st.evictIdle(Math.floor((this.clock.at(nowMs) - idleMs) / 1000), this.forget);
     if (n > 0) this.m.evicted.inc(n);
     return n;
   }
@@ -117,16 +189,16 @@ export class Scoring {
   private readonly forget = (id: number): void => this.kept.forget(id);
 
   /**
-   * Run link k's model over series s's samples (scored at `now`, seconds); fills the output
-   * rows, returns how many. Counts what it learnt, scored above 1 and whether the series just
-   * finished its warm-up, for the link's instance.
+   * Run link k's model over series s's samples (wall clock `wallSec`, seconds); fills the
+   * output rows, returns how many. Counts what it learnt, scored above 1 and whether the series
+   * just finished its warm-up, for the link's instance.
    */
-  private scoreLink(b: WriteBatch, s: number, k: number, now: number): number {
-    const links = this.state.links;
+  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, wallSec: number): number {
+    const links = this.st.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
     const scorer = this.instances[ii].scorer;
-    const inst = this.state.instances[ii];
+    const inst = this.st.instances[ii];
     const state = inst.state;
     const off = links.offset[k];
     const pred = this.pred;
@@ -143,16 +215,17 @@ export class Scoring {
     const cHi = cols[Column.YhatUpper];
     const cY = cols[Column.Y];
     let n = 0;
-    let skipped = 0;
     let learned = 0;
+    let older = 0;
     let above = 0;
     let maxAbove = 0;
     const wasReady = scorer.isReady(state, off);
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
-      if (t < 0) {
-        skipped++; // before 1970: forwarded, not scored (and not encodable as a varint)
+      if (!(t >= 0 && t <= maxTs)) {
+        // Before 1970 (not encodable as a varint) or too far ahead: forwarded, not scored.
+        this.notLearned(t < 0 ? Reason.Before1970 : Reason.Future);
         continue;
       }
       if (y - y !== 0) {
@@ -162,7 +235,7 @@ export class Scoring {
           cSample[n] = i;
           cScore[n] = cYhat[n] = cLo[n] = cHi[n] = cY[n] = NaN;
           n++;
-        } else if (b.stale[i] === 0) this.m.nonFinite.inc();
+        } else if (b.stale[i] === 0) this.notLearned(Reason.NonFinite);
         continue;
       }
       if (transform !== Transform.None) {
@@ -172,7 +245,7 @@ export class Scoring {
           if (pt !== pt) {
             links.prevTs[k] = t;
             links.prevValue[k] = y;
-          } else skipped++;
+          } else this.notLearned(t === pt ? Reason.Duplicate : Reason.OutOfOrderCounter);
           continue;
         }
         const inc = y >= pv ? y - pv : y; // a drop is a counter reset: it restarted from 0
@@ -180,11 +253,14 @@ export class Scoring {
         links.prevValue[k] = y;
         y = transform === Transform.Rate ? inc / ((t - pt) / 1000) : inc;
       }
-      if (!scorer.update(state, off, t, y, pred)) {
-        skipped++;
+      if (scorer.update(state, off, t, y, pred)) learned++;
+      else if (t === scorer.lastTs(state, off)) {
+        this.notLearned(Reason.Duplicate);
         continue;
+      } else {
+        scorer.predict(state, off, t, y, pred);
+        older++;
       }
-      learned++;
       if (!pred.ready) continue;
       if (pred.score > 1) {
         above++;
@@ -208,52 +284,148 @@ export class Scoring {
     if (above > 0) {
       counts.anomalous[ii] += above;
       links.aboveScore[k] = maxAbove;
-      links.aboveAt[k] = now;
+      links.aboveAt[k] = wallSec;
     }
-    if (skipped) this.m.outOfOrder.inc(skipped);
+    if (older > 0) this.m.notLearned[Reason.OutOfOrder].inc(older);
     return n;
   }
 
-  /** First sight of series s: match it against every query once, allocate model state. */
+  private notLearned(r: Reason): void {
+    this.m.notLearned[r].inc();
+  }
+
+  /**
+   * First sight of series s: decide once whether this instance owns it (shard), match it against
+   * every query, allocate model state. A series not owned keeps its id, without links: its later
+   * samples are forwarded and cost one index lookup, and it is counted once.
+   */
   private newSeries(b: WriteBatch, s: number, key: SeriesKey, now: number, tenant: string | null, sink: ScoreSink): number {
-    const id = this.state.index.add(key, now);
+    const id = this.st.index.add(key, now);
     if (id < 0) {
       this.m.seriesLimit.inc();
       return -1;
     }
+    if (!this.owns(b, s)) {
+      this.m.notOwned.inc();
+      this.st.links.setFirst(id, -1);
+      this.st.matched(id);
+      return id;
+    }
+    this.attach(id, b, s, tenant, sink, null);
+    return id;
+  }
+
+  /** Does this instance own series s of `b` (shard:)? Always, without a shard setting. */
+  owns(b: WriteBatch, s: number): boolean {
+    const ownership = this._spec.ownership;
+    return ownership === null || ownership.owns(b, s);
+  }
+
+  /**
+   * A series from a snapshot: series s of `b` (its labels; samples are not read) under
+   * `tenant`, last seen at `seen` (seenNow()'s clock). It goes through the same paths as a new
+   * series (index id, matching against the current queries, state offsets, links, label
+   * bytes); each instance that matches starts from the snapshot's state when `restored` holds
+   * one for it, else cold. Returns the id; -1 when the index is full; DUPLICATE when the index
+   * has the series already (files of several instances merged by `anomstream state`): the
+   * state seen last is kept.
+   */
+  restoreSeries(b: WriteBatch, s: number, tenant: string | null, seen: number, restored: RestoredLinks, sink: ScoreSink): number {
+    const index = this.st.index;
+    const seed = tenant === null ? 0 : hashString(tenant);
+    if (this.ignore === null) index.hash(b, s, seed, this.key);
+    else index.hashIgnoring(b, s, seed, this.key, this.ignore);
+    const have = index.find(this.key);
+    if (have >= 0) {
+      if (seen > index.seenAt(have)) {
+        this.restoreLinks(have, restored);
+        index.touch(have, seen);
+      }
+      return DUPLICATE;
+    }
+    const id = index.add(this.key, seen);
+    if (id < 0) return -1;
+    this.attach(id, b, s, tenant, sink, restored);
+    return id;
+  }
+
+  /** Series id's models that `restored` holds state for take it. */
+  private restoreLinks(id: number, restored: RestoredLinks): void {
+    const st = this.st;
+    for (let k = st.links.first[id]; k >= 0; k = st.links.next[k]) {
+      const ii = st.links.inst[k];
+      const r = restoredIndex(restored, ii);
+      if (r < 0) continue;
+      const inst = st.instances[ii];
+      const off = st.links.offset[k];
+      if (inst.scorer.isReady(inst.state, off)) inst.ready--;
+      inst.state.set(restored.slots.subarray(restored.slotsAt[r], restored.slotsAt[r] + inst.slots), off);
+      if (inst.scorer.isReady(inst.state, off)) inst.ready++;
+      st.links.prevValue[k] = restored.prevValue[r];
+      st.links.prevTs[k] = restored.prevTs[r];
+    }
+  }
+
+  /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
+  private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
+    const st = this.st;
     const labels = labelMap(b, s);
     let first = -1;
-    for (const q of this.spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first);
-    this.state.links.setFirst(id, first);
-    this.state.matched(id);
-    if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
-    return id;
+    for (const q of this._spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first, restored);
+    st.links.setFirst(id, first);
+    st.matched(id);
+    if (first < 0) return;
+    st.labels?.keep(id, b, s, tenant);
+    sink.seriesAdded(b, s, id, tenant, labels);
   }
 
   /**
    * First sight of series s (id `id`) since a reload: match it against the queries of the
    * instances born since it was last matched (new or changed pairs, of however many reloads),
    * and give it to the sink again (the emitter was rebuilt with the new spec and plans the
-   * series anew).
+   * series anew). A series this instance does not own (shard:) stays without links.
    */
   private rematch(b: WriteBatch, s: number, id: number, tenant: string | null, sink: ScoreSink): void {
-    const labels = labelMap(b, s);
-    let first = this.state.links.first[id];
-    for (const q of this.spec.queries) {
-      const fresh = q.instances.filter((ii) => this.state.bornSince(ii, id));
-      if (fresh.length > 0 && matches(q.selector, labels)) first = this.link(fresh, first);
+    const st = this.st;
+    if (!this.owns(b, s)) {
+      st.matched(id);
+      return;
     }
-    this.state.links.setFirst(id, first);
-    this.state.matched(id);
-    if (first >= 0) sink.seriesAdded(b, s, id, tenant, labels);
+    const labels = labelMap(b, s);
+    let first = st.links.first[id];
+    for (const q of this._spec.queries) {
+      const fresh = q.instances.filter((ii) => st.bornSince(ii, id));
+      if (fresh.length > 0 && matches(q.selector, labels)) first = this.link(fresh, first, null);
+    }
+    st.links.setFirst(id, first);
+    st.matched(id);
+    if (first < 0) return;
+    if (st.labels !== null && !st.labels.has(id)) st.labels.keep(id, b, s, tenant);
+    sink.seriesAdded(b, s, id, tenant, labels);
   }
 
-  /** New state in each of `instances` for one series, linked in front of `first`; returns the new first link. */
-  private link(instances: number[], first: number): number {
+  /**
+   * New state in each of `instances` for one series, linked in front of `first`; returns the
+   * new first link. An instance `restored` holds state for starts from it, the others cold.
+   */
+  private link(instances: number[], first: number, restored: RestoredLinks | null): number {
+    const st = this.st;
     for (const ii of instances) {
-      const off = this.state.allocate(ii);
-      this.instances[ii].scorer.init(this.state.instances[ii].state, off);
-      first = this.state.links.add(ii, off, first);
+      const inst = st.instances[ii];
+      const off = st.allocate(ii);
+      first = st.links.add(ii, off, first);
+      const r = restored === null ? -1 : restoredIndex(restored, ii);
+      if (r < 0) {
+        this.instances[ii].scorer.init(inst.state, off);
+        continue;
+      }
+      const state = inst.state;
+      const src = restored!.slots;
+      const from = restored!.slotsAt[r];
+      for (let j = 0, n = inst.slots; j < n; j++) state[off + j] = src[from + j];
+      st.links.prevValue[first] = restored!.prevValue[r];
+      st.links.prevTs[first] = restored!.prevTs[r];
+      if (inst.scorer.isReady(state, off)) inst.ready++;
     }
     return first;
   }
@@ -267,6 +439,15 @@ function labelMap(b: WriteBatch, s: number): Map<string, string> {
   return labels;
 }
 
+/** Scoring.restoreSeries(): the series is there already. */
+export const DUPLICATE = -2;
+
+/** Which of `r`'s links holds instance ii's state, or -1. */
+function restoredIndex(r: RestoredLinks, ii: number): number {
+  for (let k = 0; k < r.count; k++) if (r.inst[k] === ii) return k;
+  return -1;
+}
+
 /** FNV-1a of the tenant: the series index's seed, so one label set under two tenants is two series. */
 function hashString(s: string): number {
   let h = 0x811c9dc5;
@@ -274,13 +455,29 @@ function hashString(s: string): number {
   return h >>> 0;
 }
 
+/** Why a sample of a scored series was not learned (the `reason` label). */
+const enum Reason {
+  Future = 0,
+  OutOfOrder = 1,
+  Duplicate = 2,
+  OutOfOrderCounter = 3,
+  NonFinite = 4,
+  Before1970 = 5,
+}
+const REASONS = ['future', 'out_of_order', 'duplicate', 'out_of_order_counter', 'non_finite', 'before_1970'];
+
 function scoringMetrics(r: Registry) {
+  const help =
+    'Samples of scored series a model did not learn, by reason (all forwarded): future (beyond limits.max_future: not scored), out_of_order (older than the newest learned: scored, not learned), duplicate (the newest timestamp again: not scored), out_of_order_counter (older, under a transform: not scored), non_finite (NaN/Inf), before_1970.';
   return {
     duration: r.histogram('anomstream_scoring_duration_seconds', 'Time to score one accepted request (match, models, generated series encoded), seconds.'),
-    outOfOrder: r.counter('anomstream_samples_out_of_order_total', 'Scored-series samples not after the previous one (duplicates, retries): forwarded, not learned.'),
-    nonFinite: r.counter('anomstream_samples_non_finite_total', 'NaN/Inf samples of scored series (not stale markers): forwarded, not learned.'),
+    notLearned: REASONS.map((reason): Metric => r.counter('anomstream_samples_not_learned_total', help, lbl('reason', reason))),
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
-    evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample.'),
+    evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    notOwned: r.counter(
+      'anomstream_series_not_owned_total',
+      "New series not scored because their shard (shard:) is another instance's: the sender routes them here by mistake (check its hashmod rules or -remoteWrite.shardByURL flags).",
+    ),
   };
 }

@@ -1,5 +1,7 @@
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { grown } from '../wire/grow.js';
+import { finishHash, hashBytes } from '../wire/hash.js';
+import type { LabelNames } from '../wire/label-names.js';
 
 /**
  * Series index: a series' identity (tenant + its label bytes) -> dense id, off the JS heap.
@@ -29,6 +31,9 @@ export class SeriesIndex {
   private table: Int32Array;
   private mask: number;
   private hashes: Uint32Array;
+  /** hashIgnoring()'s gathered label entries. */
+  private kept = new Uint8Array(256);
+  private keptView = new DataView(this.kept.buffer);
 
   /** limits.max_series; a reload may change it (below `size`: no new series until enough are evicted). */
   constructor(public maxSeries: number) {
@@ -46,8 +51,37 @@ export class SeriesIndex {
    */
   hash(batch: WriteBatch, s: number, seed: number, key: SeriesKey): void {
     const start = batch.lblStart[s];
-    if (start >= 0) hashRange(batch.buf, batch.view, start, batch.lblEnd[s], seed, key);
+    if (start >= 0) hashBytes(batch.buf, batch.view, start, batch.lblEnd[s], seed, key);
     else hashLabels(batch, s, seed, key);
+  }
+
+  /**
+   * hash() of series `s` without its Label entries named in `ignore` (reader.ignore_labels), so
+   * copies of a series that differ only there (an HA pair's `replica`) get one key: the key the
+   * series has without those labels (contiguous entries: the other entries' bytes, gathered,
+   * hash as that series' range would). Reads every series' label ranges (WriteBatch.labels), a
+   * cost hash() does not have: used only when ignore_labels is set.
+   */
+  hashIgnoring(batch: WriteBatch, s: number, seed: number, key: SeriesKey, ignore: LabelNames): void {
+    batch.labels(s);
+    const b = batch.buf;
+    const l = batch.lbl;
+    const first = batch.lblFirst[s];
+    const last = first + batch.lblCount[s];
+    let j = first;
+    while (j < last && !ignore.has(b, l[LabelInt.Count * j + LabelInt.NameStart], l[LabelInt.Count * j + LabelInt.NameEnd])) j++;
+    if (j === last) return this.hash(batch, s, seed, key);
+    if (batch.lblStart[s] < 0) return hashLabels(batch, s, seed, key, ignore);
+    let n = 0;
+    this.kept = grown(this.kept, batch.lblEnd[s] - batch.lblStart[s]);
+    const kept = this.kept;
+    for (j = first; j < last; j++) {
+      const o = LabelInt.Count * j;
+      if (ignore.has(b, l[o + LabelInt.NameStart], l[o + LabelInt.NameEnd])) continue;
+      for (let i = l[o + LabelInt.EntryStart], e = l[o + LabelInt.EntryEnd]; i < e; i++) kept[n++] = b[i];
+    }
+    if (this.keptView.buffer !== kept.buffer) this.keptView = new DataView(kept.buffer);
+    hashBytes(kept, this.keptView, 0, n, seed, key);
   }
 
   /**
@@ -92,6 +126,12 @@ export class SeriesIndex {
     if (2 * this.size > this.table.length) this.rehash(this.table.length * 2);
     else this.place(id, key.h1);
     return id;
+  }
+
+  /** When series `id` was last seen (touch()'s clock); -1 when the id is free. */
+  seenAt(id: number): number {
+    const seen = this.lastSeen[id];
+    return seen === FREE ? -1 : seen;
   }
 
   /** Mark series `id` as seen at `now` (seconds; any clock below 2^32 - 1, the same for every call). */
@@ -162,48 +202,8 @@ export class SeriesKey {
   h2 = 0;
 }
 
-/**
- * murmur3-style mixing of 32-bit words into two independent 32-bit hashes. Each hash runs
- * as two accumulators (even and odd words) joined at the end: the multiply chains of one
- * accumulator are latency-bound; with two, hash and lookup of a series of node_exporter
- * labels went from 54 to 39 ns.
- */
-function hashRange(b: Uint8Array, dv: DataView, start: number, end: number, seed: number, key: SeriesKey): void {
-  let a1 = (0x811c9dc5 ^ seed) | 0;
-  let b1 = (0x2c1b3c6d + seed) | 0;
-  let a2 = (0x9e3779b9 + seed) | 0;
-  let b2 = (0x7f4a7c15 ^ seed) | 0;
-  let i = start;
-  for (; i + 8 <= end; i += 8) {
-    const w = dv.getInt32(i, true);
-    const x = dv.getInt32(i + 4, true);
-    let k = Math.imul(w, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    a1 ^= Math.imul(k, 0x1b873593);
-    a1 = (a1 << 13) | (a1 >>> 19);
-    a1 = (Math.imul(a1, 5) + 0xe6546b64) | 0;
-    let j = Math.imul(x, 0xcc9e2d51);
-    j = (j << 15) | (j >>> 17);
-    b1 ^= Math.imul(j, 0x1b873593);
-    b1 = (b1 << 13) | (b1 >>> 19);
-    b1 = (Math.imul(b1, 5) + 0xe6546b64) | 0;
-    // Second hash: multiply-rotate (independent multiplier and rotation), mixed again in finish().
-    a2 = Math.imul(a2 ^ w, 0x5bd1e995);
-    a2 = (a2 << 11) | (a2 >>> 21);
-    b2 = Math.imul(b2 ^ x, 0x5bd1e995);
-    b2 = (b2 << 11) | (b2 >>> 21);
-  }
-  let h1 = a1 ^ Math.imul((b1 << 16) | (b1 >>> 16), 0x85ebca6b);
-  let h2 = a2 ^ Math.imul((b2 << 16) | (b2 >>> 16), 0xc2b2ae35);
-  for (; i < end; i++) {
-    h1 = Math.imul(h1 ^ b[i], 0x01000193);
-    h2 = Math.imul(h2 + b[i], 0x5bd1e995);
-  }
-  finish(h1 ^ (end - start), h2 + (end - start), key);
-}
-
-/** Labels not contiguous on the wire: decode() has filled their ranges already. */
-function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey): void {
+/** Labels not contiguous on the wire: decode() has filled their ranges already. Labels named in `ignore` are left out. */
+function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey, ignore: LabelNames | null = null): void {
   const b = batch.buf;
   const l = batch.lbl;
   let h1 = (0x811c9dc5 ^ seed) | 0;
@@ -211,6 +211,7 @@ function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey):
   const first = batch.lblFirst[s];
   const last = first + batch.lblCount[s];
   for (let j = first; j < last; j++) {
+    if (ignore !== null && ignore.has(b, l[LabelInt.Count * j + LabelInt.NameStart], l[LabelInt.Count * j + LabelInt.NameEnd])) continue;
     // The name's range, then the value's (each range's end is the int after its start).
     for (let k = LabelInt.NameStart; k <= LabelInt.ValueStart; k += LabelInt.ValueStart - LabelInt.NameStart) {
       const start = l[LabelInt.Count * j + k];
@@ -225,21 +226,5 @@ function hashLabels(batch: WriteBatch, s: number, seed: number, key: SeriesKey):
       h2 = Math.imul(h2 + (end - start) + 0x100, 0x5bd1e995);
     }
   }
-  finish(h1, h2, key);
-}
-
-/** Finalise (murmur3 fmix32) so that nearby keys spread over the table. */
-function finish(h1: number, h2: number, key: SeriesKey): void {
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  h2 ^= h2 >>> 16;
-  h2 = Math.imul(h2, 0x85ebca6b);
-  h2 ^= h2 >>> 13;
-  h2 = Math.imul(h2, 0xc2b2ae35);
-  h2 ^= h2 >>> 16;
-  key.h1 = h1 >>> 0;
-  key.h2 = h2 >>> 0;
+  finishHash(h1, h2, key);
 }

@@ -1,6 +1,7 @@
 import type { Scorer } from '../models/scorer.js';
 import { grown } from '../wire/grow.js';
 import type { ScoringSpec } from './instances.js';
+import { LabelStore } from './labels.js';
 import { Links } from './links.js';
 import { SeriesIndex } from './series-index.js';
 
@@ -23,27 +24,33 @@ export interface InstanceState {
 /**
  * Everything the scoring unit keeps between requests, in one place: the series index (series
  * -> id), the links (id -> the instances scoring it, each with its state offset and transform
- * state) and each instance's model state. All typed arrays; nothing per series on the JS heap.
- * A snapshot walks exactly this: for every live id its links, for every link its instance's
- * slots at its offset.
+ * state), each instance's model state and, when snapshots are on, each scored series' label
+ * bytes and tenant. All typed arrays; nothing per series on the JS heap. A snapshot
+ * (snapshot-write.ts) walks exactly this: for every id with labels its links, for every link
+ * its instance's slots at its offset; a restore fills it through the same allocate/add paths
+ * as a new series.
  *
- * A reload (reshape()) keeps the index, the links and the state of the instances whose settings
- * are unchanged, frees the others and bumps `generation`: a series whose `matchedGen` is older is
- * matched again, on its next sample, against the queries of the instances born since (however
- * many reloads came in between).
+ * A reload (reshape()) keeps the index, the links, the label bytes and the state of the
+ * instances whose settings are unchanged, frees the others and bumps `generation`: a series
+ * whose `matchedGen` is older is matched again, on its next sample, against the queries of the
+ * instances born since (however many reloads came in between). A snapshot written after a
+ * reload holds the current instances.
  */
 export class ScoringState {
   readonly index: SeriesIndex;
   readonly links = new Links();
   instances: InstanceState[];
+  /** Label bytes and tenant per scored series; null when snapshots are off (nothing to key them by). */
+  readonly labels: LabelStore | null;
   /** The spec's generation: 0 at start, +1 per reload. */
   generation = 0;
   /** Per series id: the generation it was last matched against the queries in. */
   matchedGen: Uint32Array = new Uint32Array(1024);
 
-  constructor(spec: ScoringSpec, maxSeries: number) {
+  constructor(spec: ScoringSpec, maxSeries: number, keepLabels: boolean) {
     this.index = new SeriesIndex(maxSeries);
     this.instances = spec.instances.map((i) => freshState(i.scorer, 0));
+    this.labels = keepLabels ? new LabelStore() : null;
   }
 
   /** Series `id` is matched against the queries of the current generation. */
@@ -61,12 +68,13 @@ export class ScoringState {
   }
 
   /**
-   * Forget series last seen before `before` (seconds, the index's clock): their ids, links and
-   * state offsets are freed for new series; `onEvict(id)` runs for each. Returns how many.
+   * Forget series last seen before `before` (seconds, the index's clock): their ids, links,
+   * state offsets and label bytes are freed for new series; `onEvict(id)` runs for each.
+   * Returns how many were evicted.
    */
   evictIdle(before: number, onEvict?: (id: number) => void): number {
     return this.index.evictIdle(before, (id) => {
-      this.links.drop(id, this.release);
+      this.forget(id);
       onEvict?.(id);
     });
   }
@@ -91,6 +99,11 @@ export class ScoringState {
   bornSince(inst: number, id: number): boolean {
     return this.instances[inst].born > this.matchedGen[id];
   }
+
+  private readonly forget = (id: number): void => {
+    this.links.drop(id, this.release);
+    this.labels?.release(id);
+  };
 
   private readonly release = (inst: number, offset: number): void => {
     const s = this.instances[inst];

@@ -35,7 +35,7 @@ ${extra}`,
 
 /** Starts the CLI with `args`, waits for GET /health, stops it (SIGTERM) and returns what it printed. */
 async function run(args: string[], port: number): Promise<string> {
-  const p = new Proc('anomstream', process.execPath, [CLI, ...args]);
+  const p = new Proc('anomstream', process.execPath, [CLI, ...args], { cwd: dir }); // state.path (default) under dir
   try {
     await waitFor('anomstream /health', async () => {
       if (!p.running) throw new Error(`exited ${p.exitCode}: ${p.output()}`);

@@ -27,6 +27,7 @@ export function anomstreamConfig(port: number, datasourceUrl: string, opts: { wa
   const exampleQueries = Object.keys(cfg.reader.queries);
   cfg.server.listen = `127.0.0.1:${port}`;
   cfg.writer.datasource_url = datasourceUrl;
+  cfg.state = { path: 'anomstream-state' }; // the container's volume there; the test's temp working directory here
   for (const m of Object.values(cfg.models)) {
     m.min_n_samples_seen = opts.warmup;
     m.queries ??= exampleQueries;

@@ -387,15 +387,16 @@ export class VmAgent {
   /**
    * vmagent with one remote_write URL. `-remoteWrite.queues=1` keeps the blocks of one series in
    * time order (with several queues, blocks are sent concurrently and may arrive out of order,
-   * which an online model would see as time going backwards).
+   * which an online model would see as time going backwards); `defaultQueues` leaves vmagent's
+   * own default (2 x CPUs).
    */
-  static async start(remoteWriteUrl: string, extraArgs: string[] = []): Promise<VmAgent> {
+  static async start(remoteWriteUrl: string, extraArgs: string[] = [], opts: { defaultQueues?: boolean } = {}): Promise<VmAgent> {
     const a = new VmAgent(await freePort(), tempDir('vmagent'), remoteWriteUrl);
     a.proc = new Proc('vmagent', VMAGENT_BIN, [
       `-remoteWrite.url=${remoteWriteUrl}`,
       `-remoteWrite.tmpDataPath=${a.tmpDir}`,
       `-httpListenAddr=127.0.0.1:${a.port}`,
-      '-remoteWrite.queues=1',
+      ...(opts.defaultQueues ? [] : ['-remoteWrite.queues=1']),
       '-remoteWrite.flushInterval=200ms',
       '-loggerLevel=WARN',
       ...extraArgs,
@@ -447,11 +448,35 @@ export class Anomstream {
   readonly url: string;
 
   private constructor(
-    readonly proc: Proc,
+    public proc: Proc,
     readonly port: number,
     readonly dir: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** The config file, and the working directory (the default state.path, `anomstream-state`, is under it). */
+  get configFile(): string {
+    return join(this.dir, 'config.yaml');
+  }
+
+  /**
+   * Starts the process again (after it stopped or was killed) with the same config, port and
+   * working directory, so the same state.path; resolves once GET /ready answers 200.
+   */
+  async restart(): Promise<void> {
+    if (this.proc.running) throw new Error('anomstream is still running');
+    this.proc = new Proc('anomstream', process.execPath, [CLI, '--config', this.configFile], { cwd: this.dir });
+    await waitHealthy(this.proc, `${this.url}/ready`, 20_000);
+  }
+
+  /**
+   * A metric from GET /metrics: the sample whose name and labels are `series` exactly (e.g.
+   * `x_total{result="ok"}`); a bare name sums the family's samples over all label sets (e.g.
+   * `anomstream_samples_scored_total` over every query and model); NaN when absent.
+   */
+  async metric(series: string): Promise<number> {
+    return metricIn((await request(`${this.url}/metrics`)).body.toString(), series);
   }
 
   /**
@@ -464,7 +489,8 @@ export class Anomstream {
     const dir = tempDir('anomstream');
     const file = join(dir, 'config.yaml');
     writeFileSync(file, configYaml(port));
-    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file]);
+    // Its working directory is the temp dir: the default state.path (anomstream-state) lands there.
+    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file], { cwd: dir });
     const a = new Anomstream(proc, port, dir);
     try {
       await waitHealthy(proc, `${a.url}/ready`, 20_000);
@@ -632,4 +658,21 @@ export class CaptureServer {
     this.server.closeAllConnections();
     return new Promise((r) => this.server.close(() => r()));
   }
+}
+
+/**
+ * The sample `series` (name and labels exactly) of a Prometheus text exposition; a bare name
+ * sums the family's samples over all its label sets. NaN when absent.
+ */
+export function metricIn(text: string, series: string): number {
+  const bare = !series.includes('{');
+  let sum = NaN;
+  for (const l of text.split('\n')) {
+    let rest: string;
+    if (l.startsWith(`${series} `)) rest = l.slice(series.length + 1);
+    else if (bare && l.startsWith(`${series}{`)) rest = l.slice(l.indexOf('} ') + 2);
+    else continue;
+    sum = (sum !== sum ? 0 : sum) + Number(rest.split(' ')[0]);
+  }
+  return sum;
 }

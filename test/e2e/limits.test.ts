@@ -16,7 +16,7 @@ test('writes beyond server.max_in_flight get 503 with Retry-After; the others co
   // A datasource that holds every write until released.
   const ds = await startHoldingDatasource();
   const { held, url: dsUrl } = ds;
-  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2 }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\n`));
+  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2 }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\nstate: { path: '' }\n`));
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
   const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);

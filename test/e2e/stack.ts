@@ -24,7 +24,7 @@ async function run<D extends Downstream>(
   t: Diagnosable,
   startDownstream: () => Promise<D>,
   config: ConfigFor,
-  vmagent: boolean,
+  vmagent: false | { defaultQueues?: boolean },
   body: (down: D, anom: Anomstream, agent: VmAgent | undefined) => Promise<void>,
 ): Promise<void> {
   let down: D | undefined;
@@ -34,7 +34,7 @@ async function run<D extends Downstream>(
     down = await startDownstream();
     const datasourceUrl = down.url;
     anom = await Anomstream.start((port) => config(port, datasourceUrl));
-    if (vmagent) agent = await VmAgent.start(`${anom.url}/api/v1/write`);
+    if (vmagent) agent = await VmAgent.start(`${anom.url}/api/v1/write`, [], vmagent);
     await body(down, anom, agent);
   } catch (e) {
     dumpProcesses(t, [down?.proc, anom?.proc, agent?.proc]);
@@ -57,13 +57,13 @@ export function withVictoriaMetrics(t: Diagnosable, config: ConfigFor, body: (vm
   );
 }
 
-/** VictoriaMetrics, anomstream writing to it, and vmagent remote-writing to anomstream. */
-export function withVmagent(t: Diagnosable, config: ConfigFor, body: (vm: VictoriaMetrics, anom: Anomstream, agent: VmAgent) => Promise<void>): Promise<void> {
+/** VictoriaMetrics, anomstream writing to it, and vmagent remote-writing to anomstream (`agent`: VmAgent.start's options). */
+export function withVmagent(t: Diagnosable, config: ConfigFor, body: (vm: VictoriaMetrics, anom: Anomstream, agent: VmAgent) => Promise<void>, agent: { defaultQueues?: boolean } = {}): Promise<void> {
   return run(
     t,
     () => VictoriaMetrics.start(),
     config,
-    true,
+    agent,
     (vm, anom, agent) => body(vm, anom, agent!),
   );
 }

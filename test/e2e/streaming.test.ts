@@ -19,7 +19,9 @@ const SENTINEL = 123456.789; // replaced on the wire by the stale-marker bits
 async function withApp(queries: string, fn: (send: (s: InputSeries[]) => Promise<number>, srv: RecordingServer, metric: (name: string) => Promise<number>) => Promise<void>, extra = ''): Promise<void> {
   const srv = await RecordingServer.start();
   const cfg = parseConfig(
-    parseYaml(`server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\n${extra}`),
+    parseYaml(
+      `server: { listen: "127.0.0.1:0" }\nreader:\n  queries:\n${queries}\nmodels: { m: { class: zscore_online, min_n_samples_seen: 5 } }\nwriter: { datasource_url: "${srv.url}" }\nstate: { path: '' }\n${extra}`,
+    ),
   );
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}`;
@@ -87,11 +89,11 @@ test('a stale marker on a scored series writes stale markers to each of its gene
     // Stale bits, exactly: every generated request holding a NaN holds the stale pattern.
     const genBodies = srv.posts().filter((p) => decodeWriteRequest(p.body).timeseries?.some((t) => t.labels?.some((l) => l.name === 'for')));
     assert.ok(snappyIncludes(genBodies[genBodies.length - 1].body, STALE), 'generated stale markers carry the exact stale bits');
-    assert.equal(await metric('anomstream_samples_non_finite_total'), 1);
+    assert.equal(await metric('anomstream_samples_not_learned_total{reason="non_finite"}'), 1);
   });
 });
 
-test('a retried request is forwarded again but not learned twice', async () => {
+test('a retried request is forwarded again but neither learned nor scored twice; the same samples in another request are not learned twice either', async () => {
   await withApp("    cpu: 'cpu_load'", async (send, srv, metric) => {
     const s: InputSeries = { labels: { __name__: 'cpu_load', host: 'b' }, timestamps: Array.from({ length: 10 }, (_, i) => T0 + i * 15_000), values: Array.from({ length: 10 }, (_, i) => 1 + (i % 2)) };
     assert.equal(await send([s]), 204);
@@ -99,7 +101,14 @@ test('a retried request is forwarded again but not learned twice', async () => {
     assert.equal(await send([s]), 204);
     assert.equal(generated(srv).get('anomaly_score')!.length, before, 'no generated samples for the duplicate');
     assert.equal(srv.posts().length, 3, 'raw forwarded twice, generated once');
-    assert.equal(await metric('anomstream_samples_out_of_order_total'), 10);
+    assert.equal(await metric('anomstream_write_requests_duplicate_total'), 1, 'recognised as a retry (the same bytes)');
+    // The same samples again, in a request with another series too (not byte-identical): the
+    // newest point is a duplicate (no score), the older ones are judged, not learned.
+    const other: InputSeries = { labels: { __name__: 'cpu_load', host: 'z' }, timestamps: [T0], values: [1] };
+    assert.equal(await send([s, other]), 204);
+    assert.equal(await metric('anomstream_samples_not_learned_total{reason="duplicate"}'), 1);
+    assert.equal(await metric('anomstream_samples_not_learned_total{reason="out_of_order"}'), 9);
+    assert.equal(await metric('anomstream_samples_scored_total'), 10 + 1, 'learned once each (and the new series once)');
   });
 });
 

@@ -115,6 +115,7 @@ export class InProcess {
       '  m: { class: zscore_online, min_n_samples_seen: 16, half_life: 2m }',
       'writer:',
       writerYaml,
+      "state: { path: '' }",
       '',
     ].join('\n');
     const cfg = parseConfig(parseYaml(text));

@@ -90,6 +90,12 @@ models: { a: { class: zscore_online }, b: { class: mad_online, anomaly_score_out
   assert.equal(d.models?.default.anomaly_score_outside_data_range, 3);
 });
 
+test('settings.restore_state: true is the default (state kept in state.path); false turns persistence off', () => {
+  assert.equal(load(`${Q}\n${W}\nsettings: { restore_state: true }`).state.path, 'anomstream-state');
+  assert.equal(load(`${Q}\n${W}\nsettings: { restore_state: false }`).state.path, '');
+  assert.match(problems(`${Q}\n${W}\nsettings: { restore_state: false }\nstate: { path: /x }`)[0], /^settings\.restore_state: state\.path is set too/);
+});
+
 test("every writer key of vmanomaly 1.30 loads: the writer page's example (connection_retry_attempts included)", () => {
   const cfg = load(`${Q}
 writer:
@@ -169,7 +175,6 @@ test('every other vmanomaly form: one line naming the key, why, and what to writ
     ['schedulers: { s: { class: periodic, infer_every: 1m } }', 'schedulers', /remove the section/],
     ['monitoring: { pull: { port: 8080 } }', 'monitoring', /GET \/metrics.*remove the section/],
     ['settings: { n_workers: 4 }', 'settings.n_workers', /one process: remove it/],
-    ['settings: { restore_state: true }', 'settings.restore_state', /remove it/],
     ['preset: node-exporter', 'preset', /write reader\.queries.*remove it/],
   ];
   for (const [extra, path, re] of cases) {
@@ -242,7 +247,7 @@ test('typos get a did-you-mean against the keys valid at that path; wrong types 
     [`${Q}\n${W}\nmodels: { m: { class: zscore_online, z_treshold: 3 } }`, /^models\.m\.z_treshold: unknown key: did you mean 'z_threshold'\?/m],
     [`${Q}\n${W}\nmodels: { m: { class: zscore_onlin } }`, /^models\.m\.class: unknown model class 'zscore_onlin': did you mean 'zscore_online'\?/m],
     [`reader: { queries: { cpu: { expr: up, transfrom: rate } } }\n${W}`, /^reader\.queries\.cpu\.transfrom: unknown key: did you mean 'transform'\?/m],
-    [`${Q}\n${W}\nserver: { bogus: 1 }`, /^server\.bogus: unknown key: expected one of listen, max_request_bytes, max_in_flight, vmui_url$/m],
+    [`${Q}\n${W}\nserver: { bogus: 1 }`, /^server\.bogus: unknown key: expected one of listen, max_request_bytes, max_in_flight, vmui_url, shutdown_timeout$/m],
     [`${Q}\n${W}\nreader2: {}`, /^reader2: unknown key: did you mean 'reader'\?/m],
     [`reader: { queries: { cpu-load: up } }\n${W}`, /^reader\.queries\.cpu-load: .*letters, digits and '_' only.*write 'cpu_load'/m],
     [`reader: { queries: [up] }\n${W}`, /^reader\.queries: expected a map of alias: series selector.*got \['up'\]/m],

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { parseConfig } from '../../src/config/load.js';
@@ -7,6 +10,9 @@ import { Registry } from '../../src/metrics/registry.js';
 import { compileScoring, type ScoringSpec } from '../../src/scoring/instances.js';
 import { Column, type OutputRows, type ScoreSink } from '../../src/scoring/output.js';
 import { Scoring } from '../../src/scoring/scoring.js';
+import { SNAPSHOT_FILE } from '../../src/scoring/snapshot-format.js';
+import { readSnapshot } from '../../src/scoring/snapshot-read.js';
+import { writeSnapshot } from '../../src/scoring/snapshot-write.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');
@@ -60,7 +66,7 @@ class Rows implements ScoreSink {
     return this.byKey.get(key) ?? [];
   }
   rows(b: WriteBatch, s: number, _id: number, _first: boolean, inst: number, out: OutputRows, n: number): void {
-    const i = this.scoring().current.instances[inst];
+    const i = this.scoring().spec.instances[inst];
     b.labels(s);
     const key = `${i.queryAlias}/${i.modelAlias} ${b.labelValue(b.lblFirst[s])}`;
     const list = this.byKey.get(key) ?? [];
@@ -75,11 +81,11 @@ function after(rows: number[][], from: number): number[][] {
 
 test('reload: unchanged (query, model) pairs keep their state exactly; changed and new ones start empty; removed ones stop', () => {
   const registry = new Registry();
-  const s = new Scoring(A, 1000, registry);
+  const s = new Scoring(A, { maxSeries: 1000 }, registry);
   const sink = new Rows(() => s);
-  const ref = new Scoring(A, 1000, new Registry());
+  const ref = new Scoring(A, { maxSeries: 1000 }, new Registry());
   const refRows = new Rows(() => ref);
-  const fresh = new Scoring(B, 1000, new Registry());
+  const fresh = new Scoring(B, { maxSeries: 1000 }, new Registry());
   const freshRows = new Rows(() => fresh);
   for (const [from, to] of [
     [0, 10],
@@ -143,7 +149,7 @@ test('reload: a series not seen between two reloads is matched against the pairs
     models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu', 'mem'] }, m: { class: 'mad_online', min_n_samples_seen: 5, queries: ['cpu'] } },
   });
   const registry = new Registry();
-  const s = new Scoring(only, 1000, registry);
+  const s = new Scoring(only, { maxSeries: 1000 }, registry);
   const sink = new Rows(() => s);
   s.score(batch(0, 10), null, sink, T0);
   assert.deepEqual([...s.reload(plusMem, 1000)], [0, -1]); // mem/z is new
@@ -153,4 +159,37 @@ test('reload: a series not seen between two reloads is matched against the pairs
   assert.equal(after(sink.of('mem/z mem_bytes_total'), 10).length, 10 - 5, 'mem/z scores after its warm-up');
   assert.equal(after(sink.of('cpu/z cpu'), 10).length, 10, 'cpu/z kept its state through both reloads');
   assert.match(registry.render(), /^anomstream_scored_series\{query="mem",model_alias="z"\} 1$/m);
+});
+
+test('reload then snapshot: the snapshot holds the current instances, so a restart resumes every pair the reload kept or added', async () => {
+  const cpuOnly = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu'] } } });
+  // cpu/z kept; mem/z new: the mem series, unmatched before, is matched after the reload (its labels kept for the snapshot then).
+  const withMem = spec({
+    queries: { cpu: 'cpu{job="a"}', mem: { expr: 'mem_bytes_total', transform: 'rate' } },
+    models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu', 'mem'] } },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'reload-snapshot-'));
+  try {
+    const s = new Scoring(cpuOnly, { maxSeries: 1000, keepLabels: true }, new Registry());
+    const rows = new Rows(() => s);
+    s.score(batch(0, 20), null, rows, T0);
+    s.reload(withMem, 1000);
+    s.score(batch(20, 30), null, rows, T0);
+    await writeSnapshot(s, dir, { version: 'test', nowMs: T0 });
+
+    const restored = new Scoring(withMem, { maxSeries: 1000, keepLabels: true }, new Registry());
+    const restoredRows = new Rows(() => restored);
+    const r = readSnapshot(restored, join(dir, SNAPSHOT_FILE), restoredRows, { idleTimeoutMs: 3_600_000, nowMs: T0 });
+    assert.equal(r.series, 2, 'both series, the one matched only after the reload too');
+    assert.equal(r.coldModels, 0, 'every model of the snapshot is one of the current instances');
+    s.score(batch(30, 40), null, rows, T0);
+    restored.score(batch(30, 40), null, restoredRows, T0);
+    for (const key of ['cpu/z cpu', 'mem/z mem_bytes_total']) {
+      const want = after(rows.of(key), 30);
+      assert.equal(want.length, 10, key);
+      assert.deepEqual(after(restoredRows.of(key), 30), want, `${key}: the restart goes on where the reloaded unit is`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

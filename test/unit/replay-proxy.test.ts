@@ -46,6 +46,7 @@ test('replay with transform: rate writes what the proxy writes for the same samp
         'models:',
         '  m: { class: zscore_online, half_life: 30m }',
         `writer: { datasource_url: "${url}" }`,
+        "state: { path: '' }",
         '',
       ].join('\n');
 
