@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import { redactUrl } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { connectionFor } from './forward/connection.js';
 import { Downstream } from './forward/downstream.js';
 import { registerProcessMetrics } from './metrics/process.js';
 import { lbl, Registry } from './metrics/registry.js';
 import { Pipeline } from './pipeline.js';
+import { readConfigFile } from './config/files.js';
+import { authenticatorFor } from './receive/auth.js';
 import { Receiver, parseListen } from './receive/server.js';
 import { compileScoring, type ScoringSpec } from './scoring/instances.js';
 import { Snapshots } from './scoring/snapshots.js';
@@ -68,7 +71,8 @@ class HealthCheck {
     const ok = status >= 200 && status < 300;
     this.registry.gauge('anomstream_downstream_health_up', 'When GET writer.health_path on the datasource answered 2xx at the last check: 1.').set(ok ? 1 : 0);
     const now = ok ? 'up' : status === 0 ? 'unreachable' : `answered ${status}`;
-    if (now !== this.state) (ok ? this.log.info : this.log.warn).call(this.log, { url: w.datasource_url, health_path: w.health_path, status }, `datasource health: ${now}`);
+    // Shown (logs, /ready, the status page) only redacted: credentials and query values (authKey=...) as ***.
+    if (now !== this.state) (ok ? this.log.info : this.log.warn).call(this.log, { url: redactUrl(w.datasource_url), health_path: redactUrl(w.health_path), status }, `datasource health: ${now}`);
     this.state = now;
   }
 
@@ -133,9 +137,20 @@ class Instance implements App {
       port,
       maxRequestBytes: cfg.server.max_request_bytes,
       maxInFlight: cfg.server.max_in_flight,
+      maxQueueMs: cfg.server.max_queue_duration,
+      maxConnections: cfg.server.max_connections,
+      readTimeoutMs: cfg.server.read_timeout,
+      minReadRate: cfg.server.min_read_rate,
+      idleTimeoutMs: cfg.server.idle_timeout,
+      memory: this.pipeline.memory,
+      auth: authenticatorFor(cfg.server.auth),
+      metricsAuth: cfg.server.metrics_auth,
+      tls: listenerTls(cfg.server),
+      tenantPaths: cfg.server.tenant_paths,
+      allowedTenants: cfg.server.allowed_tenants ? new Set(cfg.server.allowed_tenants) : null,
       readable: (encoding) => this.pipeline.ingest.readable(encoding),
       write: (body, tenant, encoding) => this.pipeline.write(body, tenant, encoding),
-      readyDetail: () => `datasource ${this.cfg.writer.datasource_url}: ${this.health.state}`,
+      readyDetail: () => `datasource ${redactUrl(this.cfg.writer.datasource_url)}: ${this.health.state}`,
       statusPage: () => this.status.render(this.cfg, this.health.state, this.receiver.totals),
       reload: () => this.reload(),
       registry: this.registry,
@@ -145,7 +160,7 @@ class Instance implements App {
     this.snapshots.start();
     this.status.startSampling(() => this.receiver.totals);
     const addr = this.receiver.address();
-    this.log.info({ listen: `${addr.host}:${addr.port}`, datasource: cfg.writer.datasource_url, queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
+    this.log.info({ listen: `${addr.host}:${addr.port}`, datasource: redactUrl(cfg.writer.datasource_url), queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
   }
 
   drain(): Promise<void> {
@@ -228,7 +243,28 @@ class Instance implements App {
     const added = after.filter((inst) => !before.has(pair(inst))).map(pair);
     const now = new Set(after.map(pair));
     const removed = [...before].filter((p) => !now.has(p));
-    const restart = (['listen'] as const).filter((k) => next.server[k] !== prev.server[k]).map((k) => `server.${k}`);
+    // The socket, its TLS, its auth and its admission limits were made at start.
+    const restart = (
+      [
+        'listen',
+        'max_queue_duration',
+        'max_memory_bytes',
+        'max_connections',
+        'read_timeout',
+        'min_read_rate',
+        'idle_timeout',
+        'auth',
+        'metrics_auth',
+        'tls_cert_file',
+        'tls_key_file',
+        'tls_client_ca_file',
+        'tenant_paths',
+        'allowed_tenants',
+      ] as const
+    )
+      .filter((k) => JSON.stringify(next.server[k]) !== JSON.stringify(prev.server[k]))
+      .map((k) => `server.${k}`);
+    for (const k of ['max_series_per_request', 'max_samples_per_request'] as const) if (next.limits[k] !== prev.limits[k]) restart.push(`limits.${k}`);
     if (next.logging.format !== prev.logging.format) restart.push('logging.format');
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
     if (!same(next.reader.ignore_labels, prev.reader.ignore_labels)) restart.push('reader.ignore_labels');
@@ -279,4 +315,11 @@ function reloadMetrics(r: Registry) {
       if (success) at.set(Math.floor(Date.now() / 1000));
     },
   };
+}
+
+/** server.tls_*: the listener's certificate, key and client CA (files checked at config load). */
+function listenerTls(s: Config['server']): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (s.tls_cert_file === undefined || s.tls_key_file === undefined) return undefined;
+  const tls = { cert: readConfigFile('server.tls_cert_file', s.tls_cert_file), key: readConfigFile('server.tls_key_file', s.tls_key_file) };
+  return s.tls_client_ca_file === undefined ? tls : { ...tls, ca: readConfigFile('server.tls_client_ca_file', s.tls_client_ca_file) };
 }

@@ -10,6 +10,9 @@ export const ERROR_CODES = {
   ANOM_DECODE_PROTOBUF: 'body is not a remote write 1.0 WriteRequest',
   ANOM_DECODE_ZSTD: 'body is not a valid zstd frame',
   ANOM_DECODE_ENCODING: 'Content-Encoding that anomstream cannot read',
+  ANOM_DECODE_LIMIT: 'a request with more series or samples than limits.max_series_per_request / max_samples_per_request',
+  /** Transient: answered 503, the sender retries later. */
+  ANOM_MEMORY_BUDGET: 'the memory a request needs does not fit in server.max_memory_bytes now',
   /** Configuration: the CLI prints the message and exits 2. */
   ANOM_CONFIG_INVALID: 'configuration does not validate (schema, environment variables, files it names); each line names a path, all problems at once',
   ANOM_CONFIG_UNREADABLE: 'a file named by the configuration cannot be read',
@@ -38,6 +41,11 @@ export class AnomstreamError extends Error {
 /** A request that can never be read (answered 400, or 415 for ANOM_DECODE_ENCODING). */
 export class DecodeError extends AnomstreamError {
   override readonly name = 'DecodeError';
+}
+
+/** A request whose memory does not fit in server.max_memory_bytes now (answered 503: retry later). */
+export class BudgetError extends AnomstreamError {
+  override readonly name = 'BudgetError';
 }
 
 /**

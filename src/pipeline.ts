@@ -3,11 +3,12 @@ import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
 import { generatedSinkFor } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
+import { MemoryBudget, defaultMemoryBudget } from './ingest/budget.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
 import type { Registry } from './metrics/registry.js';
 import { compileScoring, type ScoringSpec } from './scoring/instances.js';
-import { Scoring } from './scoring/scoring.js';
+import { Scoring, type LabelLimits } from './scoring/scoring.js';
 
 /**
  * The three units, wired in data order:
@@ -23,6 +24,8 @@ export class Pipeline {
   readonly ingest: Ingest;
   readonly scoring: Scoring;
   readonly emit: Emitter;
+  /** server.max_memory_bytes: request bodies (counted by the receiver) and ingest's slots. */
+  readonly memory: MemoryBudget;
 
   constructor(
     cfg: Config,
@@ -30,11 +33,17 @@ export class Pipeline {
     private readonly registry: Registry,
     private readonly log: Logger,
   ) {
+    this.memory = new MemoryBudget(cfg.server.max_memory_bytes ?? defaultMemoryBudget());
     const spec = compileScoring(cfg.reader.queries, cfg.models, { ignoreLabels: cfg.reader.ignore_labels, shard: cfg.shard });
-    this.scoring = new Scoring(spec, { maxSeries: cfg.limits.max_series, maxFutureMs: cfg.limits.max_future, keepLabels: cfg.state.path !== '' }, registry);
-    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log, spec.ignoreLabels);
+    const l = cfg.limits;
+    const labelLimits = labelLimitsOf(l);
+    this.scoring = new Scoring(spec, { maxSeries: l.max_series, maxFutureMs: l.max_future, keepLabels: cfg.state.path !== '' }, registry, labelLimits);
+    this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log, spec.ignoreLabels, labelLimits);
     this.ingest = new Ingest({
       maxBytes: cfg.server.max_request_bytes,
+      maxSeriesPerRequest: cfg.limits.max_series_per_request,
+      maxSamplesPerRequest: cfg.limits.max_samples_per_request,
+      memory: this.memory,
       defaultTenant: cfg.writer.tenant_id ?? null, // already 'A', 'A:B' or 'multitenant' (schema)
       encodings: defaultEncodings(),
       downstream,
@@ -53,11 +62,13 @@ export class Pipeline {
    * Returns, per new instance, the old instance whose state it kept (-1: none).
    */
   reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
-    const kept = this.scoring.reload(spec, cfg.limits.max_series, cfg.limits.max_future);
+    const l = cfg.limits;
+    const labelLimits = labelLimitsOf(l);
+    const kept = this.scoring.reload(spec, l.max_series, l.max_future, labelLimits);
     // A new sink only for a new writer: the current one keeps the blocks it holds for retrying.
     const sink = downstream === this.downstream ? this.emit.currentSink : generatedSinkFor(cfg.writer, downstream, this.registry, this.log);
     this.downstream = downstream;
-    this.emit.reconfigure(cfg.writer, spec.instances, sink, spec.ignoreLabels);
+    this.emit.reconfigure(cfg.writer, spec.instances, sink, spec.ignoreLabels, labelLimits);
     this.ingest.configure({ maxBytes: cfg.server.max_request_bytes, defaultTenant: cfg.writer.tenant_id ?? null, downstream });
     return kept;
   }
@@ -104,4 +115,9 @@ export class Pipeline {
       this.log.error({ err: e }, 'sending generated series failed');
     }
   };
+}
+
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len. */
+function labelLimitsOf(l: Config['limits']): LabelLimits {
+  return { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len };
 }

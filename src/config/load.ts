@@ -73,48 +73,82 @@ function invalid(issues: Issue[]): ConfigError {
 }
 
 /**
- * The files writer names, checked as start-up (forward/connection.ts) will read them: present,
- * readable, and PEM where PEM is expected; the token file not empty.
+ * The files writer and server name, checked as start-up (forward/connection.ts, receive/) will read
+ * them: present, readable, and PEM where PEM is expected; a key fitting its certificate; token
+ * files not empty.
  */
 export function fileIssues(translated: unknown): Issue[] {
-  const w = (translated as { writer?: Record<string, unknown> } | null)?.writer;
-  if (w === null || typeof w !== 'object') return [];
+  const root = translated as { writer?: unknown; server?: unknown } | null;
   const issues: Issue[] = [];
-  const read = (key: string, what: string): Buffer | undefined => {
-    const p = w[key];
+  const obj = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+  const w = obj(root?.writer);
+  if (w) {
+    const files = new FileChecks(issues, 'writer', w);
+    files.pem('verify_tls', 'CA certificate bundle', (b) => new X509Certificate(b), files.read('verify_tls', 'CA certificate bundle (PEM)'));
+    files.keyPair('tls_cert_file', 'tls_key_file', 'client certificate');
+    files.token('bearer_token_file');
+  }
+  const sv = obj(root?.server);
+  if (sv) {
+    const files = new FileChecks(issues, 'server', sv);
+    files.keyPair('tls_cert_file', 'tls_key_file', 'server certificate');
+    files.pem('tls_client_ca_file', 'CA certificate bundle', (b) => new X509Certificate(b), files.read('tls_client_ca_file', 'CA certificate bundle (PEM)'));
+    const auth = obj(sv.auth);
+    if (auth) new FileChecks(issues, 'server.auth', auth).token('bearer_token_file');
+  }
+  return issues;
+}
+
+/** Checks of the files named by the keys of one config section (`at`: its dotted path). */
+class FileChecks {
+  constructor(
+    private readonly issues: Issue[],
+    private readonly at: string,
+    private readonly o: Record<string, unknown>,
+  ) {}
+
+  private push(key: string, message: string): void {
+    this.issues.push({ path: [...this.at.split('.'), key], message });
+  }
+
+  read(key: string, what: string): Buffer | undefined {
+    const p = this.o[key];
     if (typeof p !== 'string' || (key === 'verify_tls' && /^(true|false)$/i.test(p))) return undefined;
     try {
       return readFileSync(p);
     } catch (e) {
-      issues.push({ path: ['writer', key], message: `cannot read '${p}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): expected a readable ${what}` });
+      this.push(key, `cannot read '${p}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): expected a readable ${what}`);
       return undefined;
     }
-  };
-  const pem = (key: string, what: string, parse: (b: Buffer) => unknown, b: Buffer | undefined): boolean => {
+  }
+
+  pem(key: string, what: string, parse: (b: Buffer) => unknown, b: Buffer | undefined): boolean {
     if (b === undefined) return false;
     try {
       parse(b);
       return true;
     } catch (e) {
-      issues.push({ path: ['writer', key], message: `'${String(w[key])}' is not a PEM ${what} (${(e as Error).message}): expected a file that starts with -----BEGIN` });
+      this.push(key, `'${String(this.o[key])}' is not a PEM ${what} (${(e as Error).message}): expected a file that starts with -----BEGIN`);
       return false;
     }
-  };
-  pem('verify_tls', 'CA certificate bundle', (b) => new X509Certificate(b), read('verify_tls', 'CA certificate bundle (PEM)'));
-  const cert = read('tls_cert_file', 'client certificate (PEM)');
-  const key = read('tls_key_file', 'private key (PEM)');
-  const certOk = pem('tls_cert_file', 'certificate', (b) => new X509Certificate(b), cert);
-  const keyOk = pem('tls_key_file', 'private key', (b) => createPrivateKey(b), key);
-  if (certOk && keyOk) {
-    try {
-      createSecureContext({ cert, key });
-    } catch (e) {
-      issues.push({ path: ['writer', 'tls_key_file'], message: `does not fit writer.tls_cert_file (${(e as Error).message}): expected the private key of that certificate` });
+  }
+
+  keyPair(certKey: string, keyKey: string, what: string): void {
+    const cert = this.read(certKey, `${what} (PEM)`);
+    const key = this.read(keyKey, 'private key (PEM)');
+    const certOk = this.pem(certKey, 'certificate', (b) => new X509Certificate(b), cert);
+    const keyOk = this.pem(keyKey, 'private key', (b) => createPrivateKey(b), key);
+    if (certOk && keyOk) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (e) {
+        this.push(keyKey, `does not fit ${this.at}.${certKey} (${(e as Error).message}): expected the private key of that certificate`);
+      }
     }
   }
-  const token = read('bearer_token_file', 'token file');
-  if (token !== undefined && token.toString('utf8').trim() === '') {
-    issues.push({ path: ['writer', 'bearer_token_file'], message: `'${String(w.bearer_token_file)}' is empty: expected the token` });
+
+  token(key: string): void {
+    const token = this.read(key, 'token file');
+    if (token !== undefined && token.toString('utf8').trim() === '') this.push(key, `'${String(this.o[key])}' is empty: expected the token`);
   }
-  return issues;
 }

@@ -242,6 +242,12 @@ const autoShape = {
   rel_floor: z.number().min(0).default(0.001),
   /** Band floor in multiples of the series' typical non-zero step |Δy|. */
   step_floor: z.number().min(0).default(1),
+  /**
+   * The model's band half-width is multiplied by this until `settle_time` has passed since a series'
+   * first point (what it holds back is still remembered by the recurrence rule). Leave-one-category-out
+   * on NAB picks 3 in 6 of 7 folds (of 1, 1.5, 2, 3, 4); on held-out CMD it cuts false onsets 1.10 → 0.88 per 1000.
+   */
+  first_day_scale: z.number().min(1).default(3),
 };
 /** buckets + weekly_buckets within 1 KiB of state per series. */
 const autoBuckets = (v: { buckets: number; weekly_buckets: number }): boolean => v.buckets + v.weekly_buckets <= AUTO_MAX_BUCKETS;
@@ -347,6 +353,7 @@ function buildModel(cfg: ModelConfig): Model {
           clip: cfg.clip,
           absFloor: ABS_FLOOR,
           qFloor: cfg.step_floor,
+          firstDayScale: cfg.first_day_scale,
         },
         cfg.buckets > 0 ? clockOf(cfg, cfg.buckets) : null,
         cfg.buckets > 0 && cfg.weekly_buckets > 0 && cfg.seasonality < WEEK_MS ? clockOf({ ...cfg, seasonality: WEEK_MS }, cfg.weekly_buckets) : null,

@@ -4,6 +4,7 @@ import { parseSelector } from '../scoring/selector.js';
 import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
 import { show } from './forms.js';
+import { redactUrl } from './redact.js';
 
 /**
  * The whole configuration: one zod schema, the single source of every default.
@@ -71,9 +72,8 @@ export const serverSchema = z
       .positive()
       .default(32 * 1024 * 1024),
     /**
-     * Write requests processed at once; more are answered 503 + Retry-After (senders retry).
-     * Each holds its body and decoded columns: vmagent sends ~100 KB per 2,000 samples, so 64
-     * in flight is a few MB; the worst case is 64 x max_request_bytes.
+     * Write requests processed at once. A write takes a slot only once its body is in memory (a
+     * slow sender holds a connection, not a slot); more wait up to max_queue_duration for one.
      */
     max_in_flight: z.number().int().positive().default(64),
     /** vmui's URL as a browser reaches it, for the status page's links (absent: writer.datasource_url + '/vmui/'). */
@@ -88,8 +88,70 @@ export const serverSchema = z
      * TimeoutStopSec (deploy/systemd: 40s) must be longer. A second signal exits at once.
      */
     shutdown_timeout: duration.prefault('30s'),
+    /**
+     * How long a write whose body is in memory waits for a slot before it is answered 503 +
+     * Retry-After (VictoriaMetrics' -insert.maxQueueDuration, whose default is 1m; 10s keeps a
+     * sender's retry well inside its own timeouts: vmagent's -remoteWrite.sendTimeout is 1m).
+     */
+    max_queue_duration: duration.prefault('10s'),
+    /**
+     * Bytes of request data held at once: bodies being read and waiting, their decompressed
+     * WriteRequests and decoded columns until scored, and the buffers kept for reuse; counted
+     * before each allocation (the decompressed size from the snappy header), so that too much
+     * gets 503, never an OOM. Default: a quarter of the memory available to the process (the
+     * cgroup's memory.max when there is one, else the machine's total memory).
+     */
+    max_memory_bytes: z.number().int().positive().optional(),
+    /** Open client connections; further ones are closed at once (counted). */
+    max_connections: z.number().int().positive().default(4096),
+    /**
+     * A whole request (headers and body) must arrive within this; headers within min(10s, this).
+     * Otherwise 408 and the connection is closed (the sender retries).
+     */
+    read_timeout: duration.prefault('30s'),
+    /** Bytes/s a request body must average after its first 5 s, else 408 (0: no minimum). */
+    min_read_rate: z.number().int().min(0).default(1024),
+    /** Keep-alive connections idle this long are closed (longer than vmagent's own 1m idle timeout, so the sender closes first). */
+    idle_timeout: duration.prefault('65s'),
+    /**
+     * Credentials every write must carry (absent: none): {user, password} (basic auth, vmagent's
+     * -remoteWrite.basicAuth.*), {bearer_token} or {bearer_token_file} (re-read when it changes).
+     * Wrong or missing: 401 with WWW-Authenticate, nothing forwarded. GET /health is always open.
+     */
+    auth: z.union([z.object({ user: text, password: text }).strict(), z.object({ bearer_token: text }).strict(), z.object({ bearer_token_file: z.string().min(1) }).strict()]).optional(),
+    /** With server.auth: GET /metrics and /ready need the same credentials (false: open, e.g. for a scraper without them). */
+    metrics_auth: z.boolean().default(true),
+    /** Serve HTTPS with this certificate (PEM; with tls_key_file). */
+    tls_cert_file: z.string().optional(),
+    tls_key_file: z.string().optional(),
+    /** With TLS: require client certificates signed by this CA bundle (mTLS). */
+    tls_client_ca_file: z.string().optional(),
+    /**
+     * Accept vmagent's cluster paths /insert/<tenant>/prometheus/api/v1/write, whose tenant then
+     * wins over writer.tenant_id (vmagent's -enableMultitenantHandlers). Off: such a path gets 400
+     * with a reason and nothing is written, so a client cannot pick its tenant.
+     */
+    tenant_paths: z.boolean().default(false),
+    /** With tenant_paths: the tenants a path may name ('A', 'A:B', 'multitenant'); absent: any. */
+    allowed_tenants: z.array(z.union([z.string(), z.number()]).transform((v) => String(v).trim())).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((sv, ctx) => {
+    if (sv === null || typeof sv !== 'object') return;
+    if ((sv.tls_cert_file === undefined) !== (sv.tls_key_file === undefined)) {
+      const [have, missing] = sv.tls_cert_file === undefined ? ['tls_key_file', 'tls_cert_file'] : ['tls_cert_file', 'tls_key_file'];
+      ctx.addIssue({ code: 'custom', path: [missing], message: `expected together with server.${have} (HTTPS needs the certificate and its key)` });
+    }
+    if (sv.tls_client_ca_file !== undefined && sv.tls_cert_file === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tls_client_ca_file'], message: 'expected server.tls_cert_file and server.tls_key_file too (client certificates need HTTPS)' });
+    }
+    for (const [i, t] of (sv.allowed_tenants ?? []).entries()) {
+      if (typeof t === 'string' && !TENANT_RE.test(t)) ctx.addIssue({ code: 'custom', path: ['allowed_tenants', i], message: `expected 'multitenant', 'A' or 'A:B' (A, B integers), got '${t}'` });
+    }
+    if (sv.allowed_tenants !== undefined && sv.tenant_paths !== true) {
+      ctx.addIssue({ code: 'custom', path: ['allowed_tenants'], message: 'has no effect without server.tenant_paths: true (tenant paths are refused)' });
+    }
+  }, ALWAYS);
 
 export const readerSchema = z
   .object({
@@ -261,11 +323,6 @@ export const writerSchema = z
     }
   }, ALWAYS);
 
-/** `http://user:secret@host` -> `http://***@host`, for messages. */
-function redactUrl(v: string): string {
-  return v.replace(/\/\/[^/@\s]*@/, '//***@');
-}
-
 /**
  * writer.datasource_url is the base URL anomstream appends its paths to: http(s), and not a
  * write, import or read path pasted from vmagent's -remoteWrite.url or a vmanomaly reader
@@ -299,6 +356,24 @@ export const limitsSchema = z
     max_series: z.number().int().positive().default(2_000_000),
     /** A series with no sample for this long is forgotten (model state freed; it warms up again if it returns). */
     series_idle_timeout: duration.prefault('1h'),
+    /**
+     * Series one request may hold; more: 400, nothing forwarded (the sender would send it again
+     * unchanged). VictoriaMetrics has no such limit (only -maxInsertRequestSize); senders send far
+     * fewer: vmagent at most -remoteWrite.maxRowsPerBlock (10,000) samples, Prometheus
+     * max_samples_per_send (2,000). Bounds the work and the decoded columns (25 bytes per series)
+     * of a request of empty series (2 bytes each on the wire).
+     */
+    max_series_per_request: z.number().int().positive().default(100_000),
+    /** Samples one request may hold; more: 400, nothing forwarded (17 bytes of decoded columns per sample). */
+    max_samples_per_request: z.number().int().positive().default(1_000_000),
+    /**
+     * Per series, as VictoriaMetrics' -maxLabelsPerTimeseries, -maxLabelNameLen, -maxLabelValueLen
+     * (bytes): a series over one is forwarded unchanged (VictoriaMetrics applies its own rules)
+     * but not scored, counted by reason; a generated series that would break one is not written.
+     */
+    max_labels_per_series: z.number().int().positive().default(40),
+    max_label_name_len: z.number().int().positive().default(256),
+    max_label_value_len: z.number().int().positive().default(4096),
     /**
      * A sample more than this far ahead of the wall clock is forwarded but neither learned nor
      * scored (counted): one wrong clock must not make a series' later samples look old.

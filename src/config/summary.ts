@@ -1,8 +1,9 @@
+import { redactUrl } from './redact.js';
 import type { Config } from './schema.js';
 
 /**
- * What anomstream runs with, for the start-up log: the datasource without secrets (the URL
- * holds none: credentials in it became writer.user/password, see migration.ts), the auth
+ * What anomstream runs with, for the start-up log: the datasource without secrets (credentials
+ * in its URL became writer.user/password, see migration.ts; query values are shown as ***), the auth
  * method by name, each query and each model. Never a password or a token.
  */
 export interface ConfigSummary {
@@ -37,12 +38,12 @@ export function summarize(cfg: Config): ConfigSummary {
   return {
     server: { listen: cfg.server.listen, max_in_flight: cfg.server.max_in_flight, max_request_bytes: cfg.server.max_request_bytes, shutdown_timeout_s: cfg.server.shutdown_timeout / 1000 },
     datasource: {
-      url: w.datasource_url,
+      url: redactUrl(w.datasource_url),
       tenant_id: w.tenant_id ?? 'none (single node)',
       auth,
       tls,
       generated_series: w.import_json_path === undefined ? 'remote_write' : `JSON lines to ${w.import_json_path}`,
-      health_path: w.health_path,
+      health_path: redactUrl(w.health_path),
     },
     queries,
     models,

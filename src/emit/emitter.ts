@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Registry } from '../metrics/registry.js';
 import type { InstanceSpec } from '../scoring/instances.js';
+import type { LabelLimits } from '../scoring/scoring.js';
 import { GeneratedBlock } from './block.js';
 import type { GeneratedSink } from './sinks.js';
 import { TenancyCheck } from './tenancy.js';
@@ -30,12 +31,13 @@ export class Emitter {
     w: Config['writer'],
     instances: InstanceSpec[],
     private sink: GeneratedSink,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly log: Logger,
     ignoredLabels: readonly string[] = [],
+    labelLimits?: LabelLimits,
   ) {
     this.tenancy = new TenancyCheck(registry, log);
-    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels);
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels, labelLimits, registry);
     this.m = emitMetrics(registry);
   }
 
@@ -44,8 +46,8 @@ export class Emitter {
    * `sink`. Blocks in flight finish on the old sink. The new block knows no series: the scoring
    * unit hands every series to it again (seriesAdded) on its next sample after the reload.
    */
-  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink, ignoredLabels: readonly string[] = []): void {
-    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels);
+  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink, ignoredLabels: readonly string[] = [], labelLimits?: LabelLimits): void {
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels, labelLimits, this.registry);
     this.sink = sink;
   }
 

@@ -1,6 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
 import type { Config } from '../config/schema.js';
+import { readConfigFile, watchedToken } from '../config/files.js';
 
 // Auth headers and TLS options for the datasource, from the writer section, exactly as
 // vmanomaly's VmWriter reads them, applied to raw forwarding, generated series and the health
@@ -21,9 +20,6 @@ export interface Connection {
   connect: { rejectUnauthorized?: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
 }
 
-/** How often, at most, bearer_token_file is stat()ed for a change. */
-export const TOKEN_FILE_CHECK_MS = 1000;
-
 export function connectionFor(w: Config['writer']): Connection {
   let headers: Connection['headers'];
   if (w.user !== undefined) {
@@ -33,7 +29,14 @@ export function connectionFor(w: Config['writer']): Connection {
     const h = { authorization: `Bearer ${w.bearer_token}` };
     headers = () => h;
   } else if (w.bearer_token_file !== undefined) {
-    headers = tokenFileHeaders(w.bearer_token_file);
+    const token = watchedToken('writer.bearer_token_file', w.bearer_token_file);
+    let last = '';
+    let h: Record<string, string> = {};
+    headers = () => {
+      const t = token();
+      if (t !== last) h = { authorization: `Bearer ${(last = t)}` };
+      return h;
+    };
   }
   const connect: NonNullable<Connection['connect']> = {};
   if (w.verify_tls === false) connect.rejectUnauthorized = false;
@@ -41,47 +44,4 @@ export function connectionFor(w: Config['writer']): Connection {
   if (w.tls_cert_file !== undefined) connect.cert = readConfigFile('writer.tls_cert_file', w.tls_cert_file);
   if (w.tls_key_file !== undefined) connect.key = readConfigFile('writer.tls_key_file', w.tls_key_file);
   return { headers, connect: Object.keys(connect).length ? connect : undefined };
-}
-
-function readConfigFile(key: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ConfigError('ANOM_CONFIG_UNREADABLE', `${key}: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-/** Token from a file, re-read when its mtime or size changes (checked at most once a second). */
-function tokenFileHeaders(path: string): () => Record<string, string> {
-  const read = (): Record<string, string> => {
-    const token = readConfigFile('writer.bearer_token_file', path).toString('utf8').trim();
-    if (token === '') throw new ConfigError('ANOM_CONFIG_UNREADABLE', `writer.bearer_token_file: '${path}' is empty`);
-    return { authorization: `Bearer ${token}` };
-  };
-  const stampOf = (): string => {
-    const st = statSync(path);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
-  };
-  let h = read();
-  let stamp = stampOf();
-  let checked = Date.now();
-  return () => {
-    const now = Date.now();
-    if (now - checked < TOKEN_FILE_CHECK_MS) return h;
-    checked = now;
-    try {
-      const s = stampOf();
-      if (s !== stamp) {
-        const text = readFileSync(path, 'utf8').trim();
-        // A file caught half-written (empty) keeps the previous token until the next check.
-        if (text !== '') {
-          h = { authorization: `Bearer ${text}` };
-          stamp = s;
-        }
-      }
-    } catch {
-      // Missing for a moment (rotation by rename): keep the last token; failed requests say why.
-    }
-    return h;
-  };
 }

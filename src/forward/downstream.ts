@@ -3,11 +3,14 @@ import { Agent, Pool, request } from 'undici';
 // One connection pool to the datasource (VictoriaMetrics, vminsert or vmagent), used for the
 // raw bodies and for generated series alike. Outcomes are classified once, here:
 //   2xx                         -> accepted
+//   400, 409                    -> rejected for good: the datasource cannot use this data
+//                                  (passed back as 400; vmagent drops the block)
 //   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
-//   401, 403                    -> retryable too: the credentials are anomstream's, not the
-//                                  data's; a sender must not drop data while a token is
-//                                  rotated or a password fixed (bearer_token_file re-read)
-//   other 4xx                   -> rejected for good (passed back as 400: retrying cannot help)
+//   every other 4xx             -> retryable too, with `setting`: the configuration to check.
+//                                  401/403: anomstream's credentials, not the data, are wrong;
+//                                  404/405: a wrong datasource_url path or vmauth route; 413:
+//                                  the datasource's size limit. A sender must not drop data
+//                                  while a token is rotated or a path fixed.
 
 export interface PostResult {
   /** 0 when no HTTP answer came (connection refused, timeout). */
@@ -15,6 +18,11 @@ export interface PostResult {
   outcome: 'accepted' | 'retryable' | 'rejected';
   /** One line: the downstream's answer or the transport error. */
   reason: string;
+  /**
+   * A 4xx other than 400/409 (retryable although the datasource answered): the setting to
+   * check, for an error log. Undefined otherwise.
+   */
+  setting?: string;
 }
 
 export interface DownstreamOptions {
@@ -41,7 +49,11 @@ export class Downstream {
       connect: o.connect,
     });
     this.basePath = o.url.pathname.replace(/\/+$/, '');
+    this.query = o.url.search;
   }
+
+  /** datasource_url's query (`?authKey=...`), sent with every write as vmagent sends -remoteWrite.url's. */
+  private readonly query: string;
 
   /**
    * POST one body. Dispatched with a minimal handler of undici's core interface (status and
@@ -55,7 +67,7 @@ export class Downstream {
       this.open.add(h);
       this.sweep ??= setInterval(this.abortOverdue, Math.max(10, this.o.timeoutMs / 8)).unref();
       try {
-        this.pool.dispatch({ method: 'POST', path: this.basePath + path, headers: this.o.headers ? { ...headers, ...this.o.headers() } : headers, body }, h);
+        this.pool.dispatch({ method: 'POST', path: this.basePath + path + this.query, headers: this.o.headers ? { ...headers, ...this.o.headers() } : headers, body }, h);
       } catch (e) {
         h.onError(e as Error);
       }
@@ -101,11 +113,29 @@ export class Downstream {
   }
 }
 
-/** 2xx accepted; 429, 408, 401, 403, 5xx retryable; other statuses rejected (see the top of this file). */
+/** 2xx accepted; 400 and 409 rejected; everything else retryable (see the top of this file). */
 function answered(status: number, text: string): PostResult {
   if (status >= 200 && status < 300) return { status, outcome: 'accepted', reason: '' };
-  const retryable = status === 429 || status === 408 || status === 401 || status === 403 || status >= 500;
-  return { status, outcome: retryable ? 'retryable' : 'rejected', reason: `${status} from downstream: ${text.trim().split('\n')[0].slice(0, 300)}` };
+  const reason = `${status} from downstream: ${text.trim().split('\n')[0].slice(0, 300)}`;
+  if (status === 400 || status === 409) return { status, outcome: 'rejected', reason };
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { status, outcome: 'retryable', reason, setting: settingFor(status) };
+  return { status, outcome: 'retryable', reason };
+}
+
+/** The configuration a 4xx (other than 400/408/409/429) from the datasource points at. */
+function settingFor(status: number): string {
+  switch (status) {
+    case 401:
+    case 403:
+      return "writer.user/password, writer.bearer_token or writer.bearer_token_file (anomstream's credentials for the datasource)";
+    case 404:
+    case 405:
+      return 'writer.datasource_url and writer.tenant_id (the write path: single-node /api/v1/write, vminsert /insert/<tenant>/prometheus/api/v1/write, or a vmauth route allowing POST)';
+    case 413:
+      return "server.max_request_bytes against the datasource's -maxInsertRequestSize (and any proxy's body limit in between)";
+    default:
+      return "writer.datasource_url (what answers there) and the datasource's own log";
+  }
 }
 
 function unreachable(e: unknown): PostResult {

@@ -7,9 +7,14 @@ import { isZstd, Zstd, ZstdReader, zstdContentSize } from '../wire/zstd.js';
  * the next call on the same decompressor (each request in flight has its own). A body whose
  * decompressed size would pass `limit` is refused (DecodeError ANOM_DECODE_TOO_LARGE) before
  * that memory is taken; an unreadable one throws DecodeError with the encoding's code.
+ *
+ * For server.max_memory_bytes: `memoryBytes` is what the decompressor holds (its reused output
+ * buffer, grown to wire/grow.ts bufferSize() of the decoded size: ingest takes the growth from the
+ * budget before decompressing, from the encoding's announcedSize()).
  */
 export interface Decompressor {
   decompress(body: Uint8Array, limit: number): Uint8Array;
+  readonly memoryBytes: number;
 }
 
 /** A Content-Encoding anomstream reads. */

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
-import { DecodeError } from '../errors.js';
+import { BudgetError, DecodeError } from '../errors.js';
 import type { Downstream, PostResult } from '../forward/downstream.js';
 import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
+import { MemoryBudget } from './budget.js';
 import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
 import { RawForward } from './raw-forward.js';
 import { RecentRequests } from './recent.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
+import { bufferSize } from '../wire/grow.js';
 
 /** The answer to one write request. */
 export interface WriteResult {
@@ -21,26 +23,106 @@ export interface WriteResult {
 /**
  * One request between decode and scoring: its decoded batch (whose bytes are its decompressor's
  * buffer) and its tenant. Requests in flight and waiting each hold one; they are reused.
+ *
+ * A slot's buffers (decompressors, the batch's columns) are counted in server.max_memory_bytes
+ * (`charged`): growth is taken from the budget before it is allocated (reserveFor() before a
+ * decompress, the batch's `reserve` as its columns grow), and settle() then charges exactly what
+ * the slot holds. trim() drops the buffers of a slot the pool does not keep.
  */
 export class Accepted {
-  readonly batch = new WriteBatch();
+  batch = new WriteBatch();
   tenant: string | null = null;
+  /** Bytes of the budget this slot holds. */
+  charged = 0;
+  /** When the slot was last given back to the pool (ms). */
+  releasedAt = 0;
   private readonly decompressors = new Map<ContentEncoding, Decompressor>();
+
+  constructor(private readonly memory: MemoryBudget) {
+    this.batch.reserve = this.reserve;
+    this.settle();
+  }
+
+  private readonly reserve = (n: number): boolean => {
+    if (!this.memory.take(n)) return false;
+    this.charged += n;
+    return true;
+  };
 
   decompressor(e: ContentEncoding): Decompressor {
     let d = this.decompressors.get(e);
     if (d === undefined) this.decompressors.set(e, (d = e.decompressor()));
     return d;
   }
+
+  /**
+   * Set aside what decompressing `body` (encoded as `enc`) with `d` may add to the slot, from the
+   * size its header announces (unknown: `limit`); false when it does not fit. A body announcing
+   * more than `limit` takes nothing: decompress() refuses it before allocating.
+   */
+  reserveFor(enc: ContentEncoding, d: Decompressor, body: Uint8Array, limit: number): boolean {
+    const announced = enc.announcedSize(body);
+    if (announced > limit) return true;
+    const need = bufferSize(announced < 0 ? limit : announced);
+    return need <= d.memoryBytes || this.reserve(need - d.memoryBytes);
+  }
+
+  /** Charge exactly the bytes the slot holds now (gives back what was set aside and not used). */
+  settle(): void {
+    let held = this.batch.columnBytes();
+    for (const d of this.decompressors.values()) held += d.memoryBytes;
+    if (held < this.charged) this.memory.give(this.charged - held);
+    else if (held > this.charged) this.memory.force(held - this.charged);
+    this.charged = held;
+  }
+
+  /** Drop the slot's buffers (new, small ones are made): memory goes back after a burst. */
+  trim(): void {
+    const before = this.charged;
+    this.batch = new WriteBatch();
+    this.batch.reserve = this.reserve;
+    this.decompressors.clear();
+    this.settle();
+    this.memory.dropped(before - this.charged);
+  }
 }
 
 /**
  * Accepted requests waiting to be scored, oldest first. The consumer takes them with take()
  * (the batch is valid until release()) and gives each back with release().
+ *
+ * Free slots are kept for reuse up to `keepBytes` in all (a released slot that would pass it is
+ * trimmed first), so that a burst of large requests reuses its buffers (a fresh 32 MiB buffer
+ * costs ~300 ms of page faults, reusing one ~0) yet holds at most `keepBytes` of them; a free
+ * slot that grew past its first size and has not been used for POOL_IDLE_MS is trimmed, so the
+ * pool shrinks back once the burst is over.
  */
 export class AcceptedQueue {
   private readonly items: Accepted[] = [];
   private readonly free: Accepted[] = [];
+  /** Bytes held by the slots in `free`. */
+  private pooled = 0;
+
+  private readonly baseBytes: number;
+
+  constructor(
+    private readonly memory: MemoryBudget,
+    private readonly keepBytes: number,
+  ) {
+    this.baseBytes = new Accepted(new MemoryBudget(Infinity)).charged;
+    setInterval(this.shrink, POOL_IDLE_MS / 2).unref();
+  }
+
+  /** Trim the free slots grown past their first size and unused for POOL_IDLE_MS. */
+  private readonly shrink = (): void => {
+    const old = Date.now() - POOL_IDLE_MS;
+    for (const a of this.free) {
+      if (a.releasedAt > old || a.charged <= this.baseBytes) continue;
+      this.pooled -= a.charged;
+      a.trim();
+      this.pooled += a.charged;
+    }
+  };
 
   get length(): number {
     return this.items.length;
@@ -56,12 +138,18 @@ export class AcceptedQueue {
   }
 
   release(a: Accepted): void {
+    if (this.pooled + a.charged > this.keepBytes) a.trim();
+    this.pooled += a.charged;
+    a.releasedAt = Date.now();
     this.free.push(a);
   }
 
   /** @internal ingest's side: a request slot to decode into, and handing one over. */
   slot(): Accepted {
-    return this.free.pop() ?? new Accepted();
+    const a = this.free.pop();
+    if (a === undefined) return new Accepted(this.memory);
+    this.pooled -= a.charged;
+    return a;
   }
   push(a: Accepted): void {
     this.items.push(a);
@@ -73,22 +161,31 @@ export type Consumer = (queue: AcceptedQueue) => Promise<void>;
 
 /** Accepted requests that may wait to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
 const MAX_WAITING = 16;
+/** Free request slots kept for reuse: at most this many bytes (and a quarter of server.max_memory_bytes). */
+const POOL_KEEP_BYTES = 128 << 20;
+/** A free slot grown by a large request is trimmed once unused this long. */
+const POOL_IDLE_MS = 5_000;
 
 export interface IngestOptions {
   /** server.max_request_bytes: largest body, compressed or decompressed. */
   maxBytes: number;
+  /** limits.max_series_per_request, limits.max_samples_per_request (more: 400). */
+  maxSeriesPerRequest: number;
+  maxSamplesPerRequest: number;
+  /** server.max_memory_bytes: slots are counted in it. */
+  memory: MemoryBudget;
   /** writer.tenant_id (normalised by the schema), used when the path names no tenant. */
   defaultTenant: string | null;
   encodings: ContentEncodings;
   downstream: Downstream;
   consume: Consumer;
+  registry: Registry;
+  log: Logger;
   /**
    * Told each raw forward's verdict on the datasource: false when it failed as retryable (down,
    * 5xx, 429, no answer), true when it accepted (the idle clock stops while it is down).
    */
   datasourceUp?: (up: boolean) => void;
-  registry: Registry;
-  log: Logger;
 }
 
 /**
@@ -105,12 +202,13 @@ export interface IngestOptions {
  * whose 204 was lost: RecentRequests) is forwarded and answered as always, but not scored again.
  */
 export class Ingest {
-  private readonly decoder = new WriteRequestDecoder();
-  private readonly queue = new AcceptedQueue();
+  private readonly decoder: WriteRequestDecoder;
+  private readonly queue: AcceptedQueue;
   private readonly recent = new RecentRequests();
   /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
   private readonly rejectLog = new Throttle(10_000);
   private readonly retryLog = new Throttle(10_000);
+  private readonly configLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
   private readonly decodeErrors: DecodeErrors;
   private forward: RawForward;
@@ -118,6 +216,14 @@ export class Ingest {
   constructor(private readonly o: IngestOptions) {
     this.m = ingestMetrics(o.registry);
     this.decodeErrors = new DecodeErrors(o.registry);
+    this.decoder = new WriteRequestDecoder({ maxSeries: o.maxSeriesPerRequest, maxSamples: o.maxSamplesPerRequest });
+    this.queue = new AcceptedQueue(o.memory, Math.min(POOL_KEEP_BYTES, o.memory.capacity / 4));
+    const used = o.registry.gauge('anomstream_memory_bytes', 'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers), counted against server.max_memory_bytes.');
+    const limit = o.registry.gauge('anomstream_memory_limit_bytes', 'server.max_memory_bytes.');
+    o.registry.onCollect(() => {
+      used.set(o.memory.used);
+      limit.set(o.memory.capacity);
+    });
     for (const e of o.encodings.all)
       this.m.byEncoding.set(e, o.registry.counter('anomstream_write_requests_by_encoding_total', 'Remote write requests decoded, by the encoding read (the body decides).', lbl('encoding', e.name)));
     this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
@@ -146,13 +252,21 @@ export class Ingest {
     let handedOver = false;
     try {
       try {
-        this.decode(body, enc, a.decompressor(enc), a.batch);
+        const d = a.decompressor(enc);
+        if (!a.reserveFor(enc, d, body, this.o.maxBytes)) throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
+        this.decode(body, enc, d, a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
           this.decodeErrors.inc(e.code);
           return { status: 400, message: e.message, samples: 0 };
         }
+        if (e instanceof BudgetError) {
+          this.m.overBudget.inc();
+          return { status: 503, message: e.message, samples: 0 };
+        }
         throw e;
+      } finally {
+        a.settle();
       }
       const samples = a.batch.sampleCount;
       const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
@@ -200,7 +314,7 @@ export class Ingest {
     if (batch.staleCount) this.m.stale.inc(batch.staleCount);
   }
 
-  /** The forward failure policy: the datasource's rejection is the sender's 400; anything else is retryable. */
+  /** The forward failure policy: the datasource's rejection (400, 409) is the sender's 400; anything else is retryable. */
   private failed(raw: PostResult, samples: number): WriteResult {
     if (raw.outcome === 'rejected') {
       const suppressed = this.rejectLog.take();
@@ -209,6 +323,14 @@ export class Ingest {
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
     this.o.datasourceUp?.(false);
+    if (raw.setting !== undefined) {
+      // The datasource answered, but not about the data: a configuration problem. An error, since
+      // the sender keeps retrying (and buffering) until someone fixes it.
+      const suppressed = this.configLog.take();
+      if (suppressed >= 0)
+        this.o.log.error({ answer: raw.reason, check: raw.setting, suppressed }, `the datasource answered ${raw.status} to a raw request; answering 503 so the sender keeps the data: check ${raw.setting}`);
+      return { status: 503, message: raw.reason, samples };
+    }
     const suppressed = this.retryLog.take();
     if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
     return { status: 503, message: raw.reason, samples };
@@ -243,6 +365,7 @@ const DECODE_REASONS: Readonly<Record<string, string>> = {
   ANOM_DECODE_SNAPPY: 'snappy',
   ANOM_DECODE_ZSTD: 'zstd',
   ANOM_DECODE_PROTOBUF: 'protobuf',
+  ANOM_DECODE_LIMIT: 'limits',
 };
 
 /**
@@ -264,6 +387,11 @@ export class DecodeErrors {
 
 function ingestMetrics(r: Registry) {
   return {
+    overBudget: r.counter(
+      'anomstream_write_requests_refused_total',
+      'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.',
+      lbl('reason', 'server.max_memory_bytes'),
+    ),
     duplicates: r.counter('anomstream_write_requests_duplicate_total', 'Accepted requests identical to one accepted in the last 5 minutes (a retry): forwarded, not scored again.'),
     metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
     exemplars: r.counter('anomstream_exemplars_received_total', 'Exemplars received (forwarded, not decoded).'),

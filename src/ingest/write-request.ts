@@ -1,5 +1,5 @@
-import { DecodeError } from '../errors.js';
-import { grown } from '../wire/grow.js';
+import { BudgetError, DecodeError } from '../errors.js';
+import { grown, grownLength } from '../wire/grow.js';
 
 // Hand-written reader of a Prometheus remote write 1.0 `WriteRequest` into flat columns.
 //
@@ -49,6 +49,29 @@ export class WriteBatch {
   /** Per sample: 1 when the value is Prometheus' stale marker (NaN bits 0x7ff0000000000002). */
   stale = new Uint8Array(4096);
   staleCount = 0;
+  /**
+   * Asked for `bytes` more before any column grows; false refuses (decode() then throws
+   * BudgetError ANOM_MEMORY_BUDGET and the columns stay as they were). Ingest points it at
+   * server.max_memory_bytes; by default every growth is allowed.
+   */
+  reserve: (bytes: number) => boolean = () => true;
+
+  /** Bytes held by the columns. */
+  columnBytes(): number {
+    return (
+      this.lblStart.byteLength +
+      this.lblEnd.byteLength +
+      this.lblReady.byteLength +
+      this.lblFirst.byteLength +
+      this.lblCount.byteLength +
+      this.smpFirst.byteLength +
+      this.smpCount.byteLength +
+      this.lbl.byteLength +
+      this.value.byteLength +
+      this.ts.byteLength +
+      this.stale.byteLength
+    );
+  }
 
   /** Fill `lbl` for series `s`'s labels (decode() leaves contiguous ones to be read on demand). */
   labels(s: number): void {
@@ -85,13 +108,42 @@ export const enum LabelInt {
 
 const TWO_53 = 2 ** 53;
 
+/** Bytes per series and per sample in WriteBatch's columns (a label: LabelInt.Count ints). */
+const SERIES_BYTES = 6 * 4 + 1;
+const SAMPLE_BYTES = 8 + 8 + 1;
+
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
+
 export class WriteRequestDecoder {
-  private b: Uint8Array = new Uint8Array(0);
-  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private b: Uint8Array = NO_BYTES;
+  private dv: DataView = NO_VIEW;
   private pos = 0;
+  /** Series and samples a request may hold (limits.max_series_per_request, max_samples_per_request). */
+  private readonly maxSeries: number;
+  private readonly maxSamples: number;
+
+  constructor(limits: { maxSeries?: number; maxSamples?: number } = {}) {
+    this.maxSeries = limits.maxSeries ?? Infinity;
+    this.maxSamples = limits.maxSamples ?? Infinity;
+  }
 
   /** Decode `buf` (an uncompressed WriteRequest) into `out`; throws DecodeError when unreadable. */
   decode(buf: Uint8Array, out: WriteBatch): void {
+    try {
+      this.decodeAll(buf, out);
+    } finally {
+      this.forget();
+    }
+  }
+
+  /** Drop the reference to the last buffer (a decoder outlives the request slots whose buffers it reads). */
+  private forget(): void {
+    this.b = NO_BYTES;
+    this.dv = NO_VIEW;
+  }
+
+  private decodeAll(buf: Uint8Array, out: WriteBatch): void {
     this.b = buf;
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = 0;
@@ -122,7 +174,9 @@ export class WriteRequestDecoder {
 
   private timeSeries(end: number, out: WriteBatch): void {
     const s = out.seriesCount++;
-    if (s >= out.lblFirst.length) {
+    if (s >= out.lblFirst.length || s >= this.maxSeries) {
+      if (s >= this.maxSeries) throw new DecodeError('ANOM_DECODE_LIMIT', `more than ${this.maxSeries} series in one request (limits.max_series_per_request)`);
+      take(out, (grownLength(out.lblFirst.length, s + 1) - out.lblFirst.length) * SERIES_BYTES);
       out.lblFirst = grown(out.lblFirst, s + 1);
       out.lblCount = grown(out.lblCount, s + 1);
       out.smpFirst = grown(out.smpFirst, s + 1);
@@ -172,7 +226,7 @@ export class WriteRequestDecoder {
           if (lblStart === -2) lblStart = at;
           else if (at !== lblEnd && lblStart >= 0) {
             // Not contiguous after all: fill the labels so far, then every later one as it comes.
-            if (LabelInt.Count * out.labelCount > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * out.labelCount);
+            growLabels(out, out.labelCount);
             this.fillRange(out, out.lblFirst[s], lblStart, lblEnd);
             lblStart = -1;
           }
@@ -181,7 +235,7 @@ export class WriteRequestDecoder {
           if (lblStart >= 0)
             this.pos = this.label(at, stop, out.lbl, -1); // contiguous: checked now, filled on demand
           else {
-            if (LabelInt.Count * (j + 1) > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * (j + 1));
+            growLabels(out, j + 1);
             this.pos = this.label(at, stop, out.lbl, LabelInt.Count * j);
           }
         } else if (field === 2) this.sample(stop, out);
@@ -198,22 +252,21 @@ export class WriteRequestDecoder {
     out.lblStart[s] = lblStart === -2 ? lblEnd : lblStart;
     out.lblEnd[s] = lblEnd;
     out.lblReady[s] = lblStart >= 0 ? 0 : 1;
-    if (LabelInt.Count * out.labelCount > out.lbl.length) out.lbl = grown(out.lbl, LabelInt.Count * out.labelCount);
+    growLabels(out, out.labelCount);
     out.lblCount[s] = out.labelCount - out.lblFirst[s];
     out.smpCount[s] = out.sampleCount - out.smpFirst[s];
   }
 
   /** Fill series s's labels from its contiguous Label entries (see WriteBatch.labels). */
   fill(out: WriteBatch, s: number): void {
-    this.use(out.buf);
-    this.fillRange(out, out.lblFirst[s], out.lblStart[s], out.lblEnd[s]);
+    this.b = out.buf;
+    this.dv = out.view;
+    try {
+      this.fillRange(out, out.lblFirst[s], out.lblStart[s], out.lblEnd[s]);
+    } finally {
+      this.forget();
+    }
     out.lblReady[s] = 1;
-  }
-
-  private use(buf: Uint8Array): void {
-    if (this.b === buf) return;
-    this.b = buf;
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** Fill labels j, j+1, ... from the Label entries in [from, to). */
@@ -285,7 +338,9 @@ export class WriteRequestDecoder {
 
   private sample(end: number, out: WriteBatch): void {
     const i = out.sampleCount++;
-    if (i >= out.value.length) {
+    if (i >= out.value.length || i >= this.maxSamples) {
+      if (i >= this.maxSamples) throw new DecodeError('ANOM_DECODE_LIMIT', `more than ${this.maxSamples} samples in one request (limits.max_samples_per_request)`);
+      take(out, (grownLength(out.value.length, i + 1) - out.value.length) * SAMPLE_BYTES);
       out.value = grown(out.value, i + 1);
       out.ts = grown(out.ts, i + 1);
       out.stale = grown(out.stale, i + 1);
@@ -392,6 +447,19 @@ export class WriteRequestDecoder {
     }
     if (this.pos > end) throw new DecodeError('ANOM_DECODE_PROTOBUF', 'protobuf: field overruns its message');
   }
+}
+
+/** Ask the batch's budget for `bytes` more before a column grows; BudgetError when refused. */
+function take(out: WriteBatch, bytes: number): void {
+  if (bytes > 0 && !out.reserve(bytes)) throw new BudgetError('ANOM_MEMORY_BUDGET', `server.max_memory_bytes reached: no room for ${bytes} more bytes of decoded columns; retry`);
+}
+
+/** Room in `out.lbl` for `labels` labels (asked of the budget first). */
+function growLabels(out: WriteBatch, labels: number): void {
+  const need = LabelInt.Count * labels;
+  if (need <= out.lbl.length) return;
+  take(out, (grownLength(out.lbl.length, need) - out.lbl.length) * 4);
+  out.lbl = grown(out.lbl, need);
 }
 
 /** Fills labels on demand (its own position and buffer, apart from any decode in progress). */

@@ -29,6 +29,13 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * floor) (1.25·mean|e| ≈ σ), floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), q the EW
  * mean of the non-zero |Δy| (quantised and flat series stay quiet on a one-step move); then
  * widened and narrowed by surprise.ts. Scores are finite: w0 ≥ z·1.25·floor > 0.
+ * First day: until settle_time (1 day) has passed since the series' first point, the band is
+ * judged with w0 = g·z·1.25·max(v, floor), g = `first_day_scale` (3), while the surprise memories
+ * (envelope, record) learn each point as if it had been judged with g = 1 (Surprise.learnAs): a
+ * kind of spike the first day shows twice is a recurrence afterwards, as it would have been, but
+ * it pages nobody before the daily swing has been seen once (held-out CMD minute data: false
+ * onsets on the first day 42 → 4, later days unchanged; bench/RESULTS.md "Held-out real metrics").
+ * A series' first-day incident must be g times as large to score above 1.
  *
  * Slots (`Slot`): M = m, V = v, T = last ts (NaN before the first point), Q = q, Y = last y, L = L,
  * M0 = m0, DN/DD/DW = D_N/D_D/D_W, SURPRISE.. = surprise.ts' SURPRISE_SLOTS, SEASON..SEASON+K = S,
@@ -60,6 +67,7 @@ export interface AutoParams extends SurpriseParams {
   relFloor: number;
   absFloor: number;
   qFloor: number;
+  firstDayScale: number;
 }
 
 const enum Slot {
@@ -149,15 +157,19 @@ export class AutoModel implements Model {
     }
     const floor = bandFloor(p.relFloor, p.absFloor, p.qFloor * q, yhat);
     const sc = v > floor ? v : floor;
-    const w0 = p.z * 1.25 * sc;
     const sp = o + Slot.SURPRISE;
     this.surprise.age(state, sp, tsMs, dt, yhat);
+    const w1 = p.z * 1.25 * sc;
+    const guard = p.firstDayScale !== 1 && this.surprise.firstDay(state, sp, tsMs);
+    const w0 = guard ? w1 * p.firstDayScale : w1;
     const w = this.surprise.widen(state, sp, w0);
     this.surprise.bound(state, sp, tsMs, yhat, w, w, w0, n, out);
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
-      this.surprise.learn(state, sp, y, w, w0, out);
+      // on the first day the surprise memories learn as if judged by the band without the guard
+      if (guard) this.surprise.learnAs(state, sp, y, w1, out);
+      else this.surprise.learn(state, sp, y, w, w0, out);
       // Learning steps are clipped at the band, widened by a surprise just reported, so a change
       // is learnt quickly once reported while an ordinary outlier moves nothing much.
       const env = this.surprise.envelope(state, sp);

@@ -99,6 +99,15 @@ export class Surprise {
     state[q + Slot.W] += ar * (yhat - state[q + Slot.W]);
   }
 
+  /**
+   * Whether the series' first point is less than settle_time before tsMs (after age(): the first
+   * point's timestamp is known). A day is the range test's settle time: until then not every hour
+   * of the day has been seen.
+   */
+  firstDay(state: Float64Array, q: number, tsMs: number): boolean {
+    return tsMs - state[q + Slot.F] < this.p.settleMs;
+  }
+
   /** The report-once envelope E (after learn(): including this point's surprise). */
   envelope(state: Float64Array, q: number): number {
     return state[q + Slot.E];
@@ -172,6 +181,22 @@ export class Surprise {
     if (!(y <= h)) state[q + Slot.H] = y; // NaN before the first point
     const l = state[q + Slot.W];
     if (!(y >= l)) state[q + Slot.W] = y;
+  }
+
+  /**
+   * learn() as if the point had been judged by yhat ± widen(w0), not by the band in `out` (a model
+   * that wrote a wider band, auto's first-day guard): what would have been reported is remembered
+   * (envelope, record), so the guard only delays the first report of a kind of surprise.
+   */
+  learnAs(state: Float64Array, q: number, y: number, w0: number, out: Prediction): void {
+    const up = out.upper;
+    const lo = out.lower;
+    const w = this.widen(state, q, w0);
+    out.upper = out.yhat + w;
+    out.lower = out.yhat - w;
+    this.learn(state, q, y, w, w0, out);
+    out.upper = up;
+    out.lower = lo;
   }
 
   /** A run that held an alarm ended after `len` points: its peak P enters the two largest. */

@@ -1,43 +1,87 @@
-import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server, type ServerOptions } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
 import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
+import { Slots } from './admission.js';
+import type { Authenticator } from './auth.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
 //
 //   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy) and
 //                                                           VictoriaMetrics' protocol (zstd)
-//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant
+//   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant, only
+//                 with server.tenant_paths (else 400), and one of server.allowed_tenants
 //   ...?get_vm_proto_version=1 on any of them: 200 "1" (vminsert's answer to vmagent 1.88-1.115's
 //                 handshake, which then sends zstd)
-//   GET  /health  200 while the process runs
+//   GET  /health  200 while the process runs (always open)
 //   GET  /ready   200 once the config is loaded and the listener accepts (downstream health
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
 //                 service exactly when it should be buffering)
 //   GET  /metrics self-monitoring
 //   GET  /        the status page (HTML)
 //   POST /-/reload  re-read the config file (as SIGHUP); 200, or 500 with the problems
+// With server.auth, writes (and /metrics, /ready unless server.metrics_auth is false) without the
+// right credentials get 401 + WWW-Authenticate, and nothing is read or forwarded. With
+// server.tls_cert_file/tls_key_file the listener speaks HTTPS only (client certificates required
+// with server.tls_client_ca_file).
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
-// ...), 503 for anything transient (retried).
+// ...), 503 for anything transient (retried), 408 for a request that did
+// not arrive in time (retried).
+//
+// Admission, so that no sender can stall or exhaust the receiver:
+//   - connections: at most server.max_connections open (node closes the ones beyond); idle
+//     keep-alive ones are closed after server.idle_timeout;
+//   - reading: headers within min(10 s, server.read_timeout), the whole request within
+//     server.read_timeout, and after its first 5 s a body must average server.min_read_rate
+//     bytes/s; otherwise 408 and the connection is closed. A body is read before anything else
+//     is taken, its bytes counted against server.max_memory_bytes as they arrive (503 when they
+//     do not fit);
+//   - processing: a write takes one of server.max_in_flight slots only once its body is in
+//     memory, waiting up to server.max_queue_duration for one (then 503 + Retry-After).
 
 export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
+
+/** The memory budget the bodies are counted against (ingest's MemoryBudget). */
+export interface BodyMemory {
+  take(n: number): boolean;
+  give(n: number): void;
+}
 
 export interface ReceiverOptions {
   host: string;
   port: number;
   maxRequestBytes: number;
-  /** Write requests processed at once; more are answered 503 (retryable) without reading them. */
+  /** Write requests processed at once; more wait up to maxQueueMs for a slot, then get 503. */
   maxInFlight: number;
+  maxQueueMs: number;
+  maxConnections: number;
+  /** Whole request (headers and body); headers within min(10 s, this). */
+  readTimeoutMs: number;
+  /** Bytes/s a body must average once it has been arriving for MIN_RATE_GRACE_MS. */
+  minReadRate: number;
+  /** Keep-alive connections idle this long are closed. */
+  idleTimeoutMs: number;
+  memory: BodyMemory;
+  /** server.auth; null: none. */
+  auth: Authenticator | null;
+  /** /metrics and /ready need the credentials too. */
+  metricsAuth: boolean;
+  /** HTTPS (PEM); `ca`: require client certificates signed by it. */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Accept /insert/<tenant>/... paths; `allowedTenants`: only these (null: any). */
+  tenantPaths: boolean;
+  allowedTenants: ReadonlySet<string> | null;
   /** Can a body of this Content-Encoding (lower case) be read? Others get 415 without being read. */
   readable: (encoding: string) => boolean;
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
-  /** The status page for GET /. */
+  /** The status page for GET / (behind server.auth like /metrics). */
   statusPage: () => string;
   /** POST /-/reload: re-read the config; resolves with whether it now applies and one line why not. */
   reload: () => Promise<{ ok: boolean; message: string }>;
@@ -57,19 +101,79 @@ const TENANT_PATH = /^\/insert\/([^/]+)\/prometheus\/api\/v1\/write$/;
 const TENANT_ROUTE = '/insert/{tenant}/prometheus/api/v1/write';
 const READ_PATHS = new Set(['/health', '/ready', '/metrics', '/']);
 const RELOAD_PATH = '/-/reload';
+/** A body is judged by server.min_read_rate only after this long (a first packet may lag). */
+const MIN_RATE_GRACE_MS = 5_000;
+/** How often bodies being read are checked against the read timeout and the minimum rate. */
+const READ_CHECK_MS = 500;
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Body buffer taken before any of the body has arrived (Content-Length, at most this). */
+const FIRST_BODY_BYTES = 4 << 20;
+
+/** A body being read. */
+interface Reading {
+  req: IncomingMessage;
+  res: Response;
+  start: number;
+  bytes: number;
+  /** Settles the body's promise: null when it was cut. */
+  cut: (status: number, reason: RefusedReason, message: string) => void;
+}
+
+type RefusedReason = 'server.max_queue_duration' | 'server.max_memory_bytes' | 'server.read_timeout' | 'server.min_read_rate';
 
 export class Receiver {
-  readonly server: Server<typeof IncomingMessage, typeof Response>;
+  readonly server: Server<typeof IncomingMessage, typeof Response> | TlsServer<typeof IncomingMessage, typeof Response>;
   private ready = false;
-  private inFlight = 0;
+  private readonly slots: Slots;
+  /** Writes between their body's end and their answer (in a slot or waiting for one). */
+  private pending = 0;
   private idle: (() => void) | null = null;
+  private readonly reading = new Set<Reading>();
+  private readTimer: NodeJS.Timeout | undefined;
+  private connections = 0;
   private readonly m: ReceiverMetrics;
+  private readonly refused = new Map<RefusedReason, Metric>();
 
   constructor(private readonly o: ReceiverOptions) {
-    this.server = createServer<typeof IncomingMessage, typeof Response>({ keepAliveTimeout: 65_000, requestTimeout: 120_000, ServerResponse: Response }, (req, res) => this.route(req, res));
-    this.m = new ReceiverMetrics(o.registry);
-    const inFlight = o.registry.gauge('anomstream_requests_in_flight', 'Write requests being processed.');
-    o.registry.onCollect(() => inFlight.set(this.inFlight));
+    const requestTimeout = o.readTimeoutMs;
+    const http: ServerOptions<typeof IncomingMessage, typeof Response> = {
+      ServerResponse: Response,
+      keepAliveTimeout: o.idleTimeoutMs,
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+    };
+    const onRequest = (req: IncomingMessage, res: Response): void => this.route(req, res);
+    const tls = o.tls;
+    this.server = tls ? createTlsServer({ ...http, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest) : createServer(http, onRequest);
+    this.server.maxConnections = o.maxConnections;
+    this.server.maxHeadersCount = 100;
+    this.slots = new Slots(o.maxInFlight, o.maxQueueMs);
+    const r = o.registry;
+    this.m = new ReceiverMetrics(r);
+    const inFlight = r.gauge('anomstream_requests_in_flight', 'Write requests being processed (holding one of server.max_in_flight slots).');
+    const queued = r.gauge('anomstream_requests_queued', 'Write requests whose body is in memory, waiting for a slot (at most server.max_queue_duration).');
+    const reading = r.gauge('anomstream_requests_reading', 'Write requests whose body is being read.');
+    const conns = r.gauge('anomstream_connections', 'Open client connections (at most server.max_connections).');
+    const dropped = r.counter('anomstream_connections_dropped_total', 'Connections closed at once because server.max_connections were open.');
+    for (const reason of ['server.max_queue_duration', 'server.max_memory_bytes', 'server.read_timeout', 'server.min_read_rate'] as const) {
+      this.refused.set(
+        reason,
+        r.counter('anomstream_write_requests_refused_total', 'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.', lbl('reason', reason)),
+      );
+    }
+    r.onCollect(() => {
+      inFlight.set(this.slots.active);
+      queued.set(this.slots.queued);
+      reading.set(this.reading.size);
+      conns.set(this.connections);
+    });
+    this.server.on(tls ? 'secureConnection' : 'connection', (socket: import('node:net').Socket) => {
+      this.connections++;
+      socket.once('close', () => this.connections--);
+    });
+    this.server.on('drop', () => dropped.inc());
   }
 
   /** Write requests read so far and their samples. */
@@ -81,6 +185,7 @@ export class Receiver {
   setLimits(maxRequestBytes: number, maxInFlight: number): void {
     this.o.maxRequestBytes = maxRequestBytes;
     this.o.maxInFlight = maxInFlight;
+    this.slots.max = maxInFlight;
   }
 
   listen(): Promise<void> {
@@ -89,6 +194,7 @@ export class Receiver {
       this.server.listen(this.o.port, this.o.host, () => {
         this.server.off('error', reject);
         this.ready = true;
+        this.readTimer = setInterval(this.checkReads, READ_CHECK_MS).unref();
         resolve();
       });
     });
@@ -105,10 +211,11 @@ export class Receiver {
     this.ready = false;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
-    if (this.inFlight > 0) {
+    if (this.pending > 0) {
       await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     this.server.closeAllConnections();
+    clearInterval(this.readTimer);
     await closed;
   }
 
@@ -120,34 +227,56 @@ export class Receiver {
     let tenant: string | null = null;
     let isWrite = WRITE_PATHS.has(path);
     res.route = path;
-    if (!isWrite) {
-      const m = TENANT_PATH.exec(path);
-      if (m) {
-        res.route = TENANT_ROUTE;
-        if (!TENANT_RE.test(m[1])) return this.reply(res, 400, `invalid tenant '${m[1]}' in path: expected 'A', 'A:B' (integers) or 'multitenant'`);
-        tenant = m[1];
-        isWrite = true;
-      }
+    const m = isWrite ? null : TENANT_PATH.exec(path);
+    if (m) {
+      isWrite = true;
+      res.route = TENANT_ROUTE;
     }
     if (isWrite) {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
+      if (!this.authorized(req, res)) return;
+      if (m) {
+        const why = this.tenantRefused(m[1]);
+        if (why !== null) return this.refuseUnread(req, res, 400, why);
+        tenant = m[1];
+      }
       return void this.write(req, res, tenant);
     }
     if (READ_PATHS.has(path)) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'use GET', { allow: 'GET, HEAD' });
       if (path === '/health') return this.reply(res, 200, 'OK');
+      if (this.o.metricsAuth && !this.authorized(req, res)) return;
       if (path === '/ready') return this.ready ? this.reply(res, 200, `OK\n${this.o.readyDetail()}`) : this.reply(res, 503, 'not ready');
       if (path === '/') return this.reply(res, 200, this.o.statusPage(), { 'content-type': 'text/html; charset=utf-8' });
       return this.reply(res, 200, this.o.registry.render(), { 'content-type': 'text/plain; version=0.0.4' });
     }
     if (path === RELOAD_PATH) {
       if (req.method !== 'POST' && req.method !== 'PUT') return this.reply(res, 405, 'use POST', { allow: 'POST, PUT' });
+      // Changes what runs: behind server.auth whatever server.metrics_auth says.
+      if (!this.authorized(req, res)) return;
       req.resume();
       return void this.o.reload().then((r) => this.reply(res, r.ok ? 200 : 500, r.message));
     }
     res.route = 'other';
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);
+  }
+
+  /** True with server.auth's credentials (or without server.auth); otherwise answers 401 (body unread). */
+  private authorized(req: IncomingMessage, res: Response): boolean {
+    const auth = this.o.auth;
+    if (auth === null || auth.check(req.headers.authorization)) return true;
+    const what = req.headers.authorization === undefined ? 'missing' : 'wrong';
+    this.refuseUnread(req, res, 401, `${what} credentials: this anomstream requires server.auth (${auth.method})`, { 'www-authenticate': auth.challenge });
+    return false;
+  }
+
+  /** Why a tenant path may not be used (server.tenant_paths, server.allowed_tenants), or null. */
+  private tenantRefused(t: string): string | null {
+    if (!this.o.tenantPaths) return `tenant paths are off (server.tenant_paths: false): write to /api/v1/write (writer.tenant_id decides the tenant), or set server.tenant_paths: true`;
+    if (!TENANT_RE.test(t)) return `invalid tenant '${t}' in path: expected 'A', 'A:B' (integers) or 'multitenant'`;
+    if (this.o.allowedTenants !== null && !this.o.allowedTenants.has(t)) return `tenant '${t}' is not in server.allowed_tenants`;
+    return null;
   }
 
   private async write(req: IncomingMessage, res: Response, tenant: string | null): Promise<void> {
@@ -161,46 +290,119 @@ export class Receiver {
       req.resume();
       return this.reply(res, 415, 'remote write 2.0 is not supported: send remote write 1.0 (prometheus.WriteRequest)');
     }
-    if (this.inFlight >= this.o.maxInFlight) {
-      // Bounded memory: each write in flight holds its body and decoded batch. Retryable.
-      req.resume();
-      return this.reply(res, 503, `too many write requests in flight (server.max_in_flight ${this.o.maxInFlight}); retry`, { 'retry-after': '1' });
-    }
     const max = this.o.maxRequestBytes;
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > max) {
       this.m.tooLarge();
-      res.setHeader('connection', 'close');
-      this.reply(res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
-      req.destroy();
-      return;
+      return this.refuseUnread(req, res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
     }
-    this.inFlight++;
+    const body = await this.readBody(req, res, max, Number.isSafeInteger(declared) ? declared : -1);
+    if (body === null) return; // answered (or the sender went away)
+    this.pending++;
     try {
-      const body = await readBody(req, max);
-      if (body === null) {
-        this.m.tooLarge();
-        res.setHeader('connection', 'close');
-        this.reply(res, 400, `request body exceeds server.max_request_bytes ${max}`);
-        req.destroy();
-        return;
+      if (!this.slots.tryAcquire() && !(await this.slots.wait())) {
+        this.refused.get('server.max_queue_duration')!.inc();
+        const s = this.o.maxQueueMs / 1000;
+        return this.reply(res, 503, `no write slot free within server.max_queue_duration ${s}s (server.max_in_flight ${this.o.maxInFlight} writes in progress); retry`, { 'retry-after': '1' });
       }
-      const r = await this.o.write(body, tenant, enc);
-      this.m.received(res.route, r.status, r.samples);
-      this.reply(res, r.status, r.message);
-    } catch (e) {
-      this.o.log.error({ err: e }, 'write failed unexpectedly');
-      this.reply(res, 503, `internal error: ${(e as Error).message}`);
+      try {
+        const r = await this.o.write(body, tenant, enc);
+        this.m.received(res.route, r.status, r.samples);
+        this.reply(res, r.status, r.message);
+      } catch (e) {
+        this.o.log.error({ err: e }, 'write failed unexpectedly');
+        this.reply(res, 503, `internal error: ${(e as Error).message}`);
+      } finally {
+        this.slots.release();
+      }
     } finally {
-      if (--this.inFlight === 0 && this.idle) this.idle();
+      this.o.memory.give(body.buffer.byteLength);
+      if (--this.pending === 0 && this.idle) this.idle();
     }
+  }
+
+  /**
+   * The whole body, counted against the memory budget chunk by chunk; null when it was refused
+   * (too large: 400; over the budget: 503; too slow: 408, see checkReads) or the sender went
+   * away. The bytes of a returned body stay taken from the budget until the caller gives them back.
+   */
+  private readBody(req: IncomingMessage, res: Response, max: number, declared: number): Promise<Uint8Array | null> {
+    return new Promise((resolve) => {
+      // Each chunk is copied at once into one body buffer (sized from Content-Length when the
+      // sender gives it): the socket's 64 KiB read buffers are dropped as they come instead of
+      // living, interleaved with every other body's, until the body ends (which left tens of MB
+      // of the malloc heap fragmented and resident after a burst of large requests).
+      // Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and sending one byte a
+      // second holds no more of the budget than that.
+      let body: Buffer = Buffer.allocUnsafeSlow(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
+      let settled = false;
+      const r: Reading = { req, res, start: Date.now(), bytes: 0, cut: () => undefined };
+      const end = (ok: boolean): void => {
+        if (settled) return;
+        settled = true;
+        this.reading.delete(r);
+        req.removeListener('data', onData);
+        if (!ok) this.o.memory.give(body.length);
+        resolve(ok ? body.subarray(0, r.bytes) : null);
+      };
+      r.cut = (status, reason, message) => {
+        this.refused.get(reason)!.inc();
+        this.refuseUnread(req, res, status, message);
+        end(false);
+      };
+      const onData = (c: Buffer): void => {
+        const need = r.bytes + c.length;
+        if (need > max) {
+          this.m.tooLarge();
+          this.refuseUnread(req, res, 400, `request body exceeds server.max_request_bytes ${max}`);
+          return end(false);
+        }
+        if (need > body.length) {
+          const size = Math.min(max, Math.max(need, body.length * 2, declared, 64 * 1024));
+          if (!this.o.memory.take(size - body.length)) return r.cut(503, 'server.max_memory_bytes', 'server.max_memory_bytes reached: too much request data in memory; retry');
+          const grown = Buffer.allocUnsafeSlow(size);
+          body.copy(grown, 0, 0, r.bytes);
+          body = grown;
+        }
+        c.copy(body, r.bytes);
+        r.bytes = need;
+      };
+      if (!this.o.memory.take(body.length)) {
+        body = Buffer.allocUnsafeSlow(0);
+        return r.cut(503, 'server.max_memory_bytes', 'server.max_memory_bytes reached: too much request data in memory; retry');
+      }
+      this.reading.add(r);
+      req.on('data', onData);
+      req.once('end', () => end(true));
+      req.once('close', () => end(false)); // after 'end' this does nothing; before it, the sender went away
+      req.once('error', () => end(false));
+    });
+  }
+
+  /** Cut bodies past server.read_timeout, or slower than server.min_read_rate after the grace period. */
+  private readonly checkReads = (): void => {
+    const now = Date.now();
+    for (const r of this.reading) {
+      const age = now - r.start;
+      if (age >= this.o.readTimeoutMs) r.cut(408, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s`);
+      else if (age >= MIN_RATE_GRACE_MS && r.bytes * 1000 < this.o.minReadRate * age) {
+        r.cut(408, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}`);
+      }
+    }
+  };
+
+  /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
+  private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    res.once('finish', () => req.socket.destroy());
+    this.reply(res, status, message, headers);
   }
 
   /**
    * vminsert's (and vmagent's) answer to the handshake of vmagent 1.88-1.115, which then sends
    * zstd: exactly the body "1" with 200, whatever the method (VictoriaMetrics
    * lib/protoparser/protoparserutil/vmproto_handshake.go; vmagent parses the body as an integer,
-   * so no newline: a content-type given makes reply() send the message as it is).
+   * so no newline).
    */
   private handshake(req: IncomingMessage, res: Response): void {
     req.resume();
@@ -285,25 +487,6 @@ function labels(route: string, status: number): string {
 /** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
 function asksVmProtoVersion(query: string): boolean {
   return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
-}
-
-/** The whole body, or null once it passes `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
 }
 
 /** "host:port" -> parts; ":8490" means all interfaces. Never handed to listen() as a string. */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { WriteBatch } from '../ingest/write-request.js';
+import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
@@ -84,6 +84,7 @@ export class Scoring {
     private _spec: ScoringSpec,
     private readonly o: ScoringOptions,
     registry: Registry,
+    private labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
     this.instances = _spec.instances;
     this.ignore = _spec.ignoreLabels.length > 0 ? new LabelNames(_spec.ignoreLabels) : null;
@@ -115,13 +116,15 @@ export class Scoring {
    * reader.ignore_labels and shard are not changed by a reload (the series index is keyed by
    * them). Returns, per new instance, the old one whose state it kept (-1: none).
    */
-  reload(spec: ScoringSpec, maxSeries: number, maxFutureMs?: number): Int32Array {
+  reload(spec: ScoringSpec, maxSeries: number, maxFutureMs?: number, labelLimits?: LabelLimits): Int32Array {
     this.counts.fold(this.st);
     const from = carriedFrom(this._spec, spec);
     this.st.reshape(spec, from);
     this.st.index.maxSeries = maxSeries;
     this.o.maxSeries = maxSeries;
     if (maxFutureMs !== undefined) this.maxFutureMs = this.o.maxFutureMs = maxFutureMs;
+    // New series are checked against the new label limits; series scored already stay scored.
+    if (labelLimits !== undefined) this.labelLimits = labelLimits;
     this.counts.reshape(spec.instances);
     this._spec = spec;
     this.instances = spec.instances;
@@ -369,6 +372,15 @@ export class Scoring {
   /** Match series `id` (series s of `b`) against every query; state per matching instance, fresh or restored. */
   private attach(id: number, b: WriteBatch, s: number, tenant: string | null, sink: ScoreSink, restored: RestoredLinks | null): void {
     const st = this.st;
+    b.labels(s);
+    const over = overLabelLimit(b, s, this.labelLimits);
+    if (over >= 0) {
+      // Forwarded (it was already), not scored: VictoriaMetrics applies its own limits to it.
+      this.m.overLimit[over].inc();
+      st.links.setFirst(id, -1);
+      st.matched(id);
+      return;
+    }
     const labels = labelMap(b, s);
     let first = -1;
     for (const q of this._spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first, restored);
@@ -383,11 +395,13 @@ export class Scoring {
    * First sight of series s (id `id`) since a reload: match it against the queries of the
    * instances born since it was last matched (new or changed pairs, of however many reloads),
    * and give it to the sink again (the emitter was rebuilt with the new spec and plans the
-   * series anew). A series this instance does not own (shard:) stays without links.
+   * series anew). A series this instance does not own (shard:) or over a label limit stays
+   * without links.
    */
   private rematch(b: WriteBatch, s: number, id: number, tenant: string | null, sink: ScoreSink): void {
     const st = this.st;
-    if (!this.owns(b, s)) {
+    b.labels(s);
+    if (!this.owns(b, s) || overLabelLimit(b, s, this.labelLimits) >= 0) {
       st.matched(id);
       return;
     }
@@ -439,6 +453,32 @@ function labelMap(b: WriteBatch, s: number): Map<string, string> {
   return labels;
 }
 
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len (bytes). */
+export interface LabelLimits {
+  maxLabels: number;
+  maxNameLen: number;
+  maxValueLen: number;
+}
+
+const NO_LABEL_LIMITS: LabelLimits = { maxLabels: Infinity, maxNameLen: Infinity, maxValueLen: Infinity };
+
+/** The settings a series can break, in the order overLabelLimit() reports them. */
+export const LABEL_LIMIT_SETTINGS = ['limits.max_labels_per_series', 'limits.max_label_name_len', 'limits.max_label_value_len'] as const;
+
+/** Which of LABEL_LIMIT_SETTINGS series s of `b` breaks (its labels filled), or -1. */
+function overLabelLimit(b: WriteBatch, s: number, lim: LabelLimits): number {
+  const first = b.lblFirst[s];
+  const n = b.lblCount[s];
+  if (n > lim.maxLabels) return 0;
+  const l = b.lbl;
+  for (let j = first; j < first + n; j++) {
+    const o = LabelInt.Count * j;
+    if (l[o + LabelInt.NameEnd] - l[o + LabelInt.NameStart] > lim.maxNameLen) return 1;
+    if (l[o + LabelInt.ValueEnd] - l[o + LabelInt.ValueStart] > lim.maxValueLen) return 2;
+  }
+  return -1;
+}
+
 /** Scoring.restoreSeries(): the series is there already. */
 export const DUPLICATE = -2;
 
@@ -475,6 +515,9 @@ function scoringMetrics(r: Registry) {
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
+    overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>
+      r.counter('anomstream_series_over_label_limits_total', 'New series forwarded but not scored because they break a per-series limit, by the setting.', lbl('reason', setting)),
+    ),
     notOwned: r.counter(
       'anomstream_series_not_owned_total',
       "New series not scored because their shard (shard:) is another instance's: the sender routes them here by mistake (check its hashmod rules or -remoteWrite.shardByURL flags).",

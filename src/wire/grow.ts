@@ -12,10 +12,22 @@ type Grown = Uint8Array | Int32Array | Uint32Array | Float64Array;
  */
 export function grown<T extends Grown>(a: T, need: number, fill?: number): T {
   if (a.length >= need) return a;
-  let n = Math.max(a.length * 2, 16);
-  while (n < need) n *= 2;
+  const n = grownLength(a.length, need);
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
   if (fill !== undefined) b.fill(fill, a.length);
   return b;
+}
+
+/** The length grown() gives an array of `length` elements that must hold `need` (`length` when it does). */
+export function grownLength(length: number, need: number): number {
+  if (length >= need) return length;
+  let n = Math.max(length * 2, 16);
+  while (n < need) n *= 2;
+  return n;
+}
+
+/** A reused output buffer's size for `n` bytes: rounded up to 64 KiB (a memory budget counts it before it is allocated). */
+export function bufferSize(n: number): number {
+  return Math.ceil(n / 65536) * 65536;
 }

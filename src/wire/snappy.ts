@@ -1,4 +1,5 @@
 import { DecodeError } from '../errors.js';
+import { bufferSize } from './grow.js';
 
 /**
  * Snappy block format (not framed), as remote_write uses it.
@@ -32,6 +33,11 @@ export class SnappyReader {
   /** Uncompressed length the last block's header announced. */
   announced = 0;
 
+  /** Bytes this reader holds (its output buffer, which only grows; drop the reader to free it). */
+  get memoryBytes(): number {
+    return this.buf.length;
+  }
+
   /**
    * Decompress the block `src`; a block announcing more than `limit` bytes is refused before
    * anything is read. With `prefix`, stop once that many bytes are out (at least; the rest of
@@ -50,7 +56,7 @@ export class SnappyReader {
     }
     this.announced = n;
     if (n > limit) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `snappy: announced decompressed size ${n} exceeds the limit ${limit}`);
-    if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+    if (this.buf.length < n) this.buf = new Uint8Array(bufferSize(n));
     const dst = this.buf;
     if (this.view.buffer !== dst.buffer) this.view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
     const view = this.view;
@@ -111,8 +117,16 @@ export class SnappyReader {
         for (; d + 4 <= e; d += 4) view.setInt32(d, view.getInt32(d - off));
         for (; d < e; d++) dst[d] = dst[d - off];
       } else {
-        // Overlapping (run-length style) copy: byte by byte, front to back.
-        for (let i = 0; i < len; i++, d++) dst[d] = dst[d - off];
+        // Overlapping (run-length style) copy, off 1..3: the bytes repeat every `off`, so byte x
+        // equals byte x - step for `step` the smallest multiple of off that is >= 4 (1, 2: 4; 3: 6),
+        // and once x - step >= d - off those 4 bytes are already final: byte by byte up to there,
+        // then 4 at a time. (Byte by byte throughout, a 32 MiB run, a snappy bomb, took ~300 ms.)
+        const e = d + len;
+        const step = off === 3 ? 6 : 4;
+        const head = Math.min(e, d - off + step);
+        for (; d < head; d++) dst[d] = dst[d - off];
+        for (; d + 4 <= e; d += 4) view.setInt32(d, view.getInt32(d - step));
+        for (; d < e; d++) dst[d] = dst[d - off];
       }
     }
     if (stop < n) return dst.subarray(0, d);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DecodeError } from '../errors.js';
+import { bufferSize } from './grow.js';
 
 /**
  * Zstandard decompressor for VictoriaMetrics' remote write protocol (vmagent 1.116+ sends the
@@ -220,9 +221,14 @@ export class ZstdReader {
 
   constructor(private readonly zstd: Zstd) {}
 
+  /** Bytes this reader holds (its output buffer; the shared Zstd's WebAssembly memory is not counted). */
+  get memoryBytes(): number {
+    return this.buf.length;
+  }
+
   decompress(src: Uint8Array, limit: number): Uint8Array {
     const out = this.zstd.decompress(src, limit);
-    if (this.buf.length < out.length) this.buf = new Uint8Array(Math.max(out.length, this.buf.length * 2));
+    if (this.buf.length < out.length) this.buf = new Uint8Array(bufferSize(out.length));
     this.buf.set(out);
     return this.buf.subarray(0, out.length);
   }

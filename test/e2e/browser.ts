@@ -65,7 +65,7 @@ export class Browser {
       return new Browser(proc, ws, profile);
     } catch (e) {
       await proc.stop();
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
       throw e;
     }
   }
@@ -121,6 +121,7 @@ export class Browser {
     }
     this.ws.terminate();
     await this.proc.stop(5000);
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing to the profile after the main one exited: retry.
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }

@@ -15,6 +15,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -127,12 +128,13 @@ export interface HttpResult {
  * One HTTP request with node:http (not fetch), so that an early answer from a server that stops
  * reading a large body is still observed: resolves on the response, ignores write errors after it.
  */
-export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number } = {}): Promise<HttpResult> {
+export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Uint8Array; timeoutMs?: number; ca?: Buffer } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     let answered = false;
-    const req = http.request(
+    const req = (u.protocol === 'https:' ? https : http).request(
       {
+        ...(opts.ca ? { ca: opts.ca } : {}),
         host: u.hostname,
         port: u.port,
         path: u.pathname + u.search,
@@ -239,13 +241,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function waitHealthy(p: Proc, url: string, timeoutMs: number): Promise<void> {
+/** Waits for `url` to answer 200 (or 401 with `authIsUp`: a listener that wants credentials the caller has not given). */
+async function waitHealthy(p: Proc, url: string, timeoutMs: number, opts: { headers?: Record<string, string>; ca?: Buffer; authIsUp?: boolean } = {}): Promise<void> {
   await waitFor(
     `${p.name} ${url}`,
     async () => {
       if (!p.running) throw new Error(`${p.name} exited with ${p.exitCode}\n${p.tail()}`);
-      const r = await request(url, { timeoutMs: 2000 });
-      return r.status === 200 ? true : undefined;
+      const r = await request(url, { timeoutMs: 2000, ...opts });
+      return r.status === 200 || (opts.authIsUp && r.status === 401) ? true : undefined;
     },
     timeoutMs,
   );
@@ -451,8 +454,9 @@ export class Anomstream {
     public proc: Proc,
     readonly port: number,
     readonly dir: string,
+    scheme: string,
   ) {
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `${scheme}://127.0.0.1:${port}`;
   }
 
   /** The config file, and the working directory (the default state.path, `anomstream-state`, is under it). */
@@ -481,19 +485,21 @@ export class Anomstream {
 
   /**
    * Writes `configYaml(port)` to a temp dir and starts `node dist/src/cli.js --config FILE`;
-   * resolves once GET /ready answers 200.
+   * resolves once GET /ready answers 200 (over HTTPS trusting `ca`, with `headers`, when given),
+   * or 401 when no `headers` are given (a config with server.auth). `env`: the process' environment
+   * (default: the test's).
    */
-  static async start(configYaml: (port: number) => string): Promise<Anomstream> {
+  static async start(configYaml: (port: number) => string, opts: { ca?: Buffer; headers?: Record<string, string>; env?: NodeJS.ProcessEnv } = {}): Promise<Anomstream> {
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: build first (npx tsc -p .)`);
     const port = await freePort();
     const dir = tempDir('anomstream');
     const file = join(dir, 'config.yaml');
     writeFileSync(file, configYaml(port));
     // Its working directory is the temp dir: the default state.path (anomstream-state) lands there.
-    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file], { cwd: dir });
-    const a = new Anomstream(proc, port, dir);
+    const proc = new Proc('anomstream', process.execPath, [CLI, '--config', file], { cwd: dir, env: opts.env });
+    const a = new Anomstream(proc, port, dir, opts.ca ? 'https' : 'http');
     try {
-      await waitHealthy(proc, `${a.url}/ready`, 20_000);
+      await waitHealthy(proc, `${a.url}/ready`, 20_000, { ...opts, authIsUp: opts.headers === undefined });
     } catch (e) {
       await a.close();
       throw e;

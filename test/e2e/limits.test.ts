@@ -1,7 +1,8 @@
 /**
- * server.max_in_flight: writes beyond the limit are answered 503 + Retry-After without being
- * read (bounded memory), and are accepted again once the others finish. Graceful shutdown:
- * SIGTERM lets a write in flight complete, then the process exits 0.
+ * server.max_in_flight: writes beyond the limit wait up to server.max_queue_duration for a slot,
+ * then are answered 503 + Retry-After without being forwarded; a slot freed in time is handed to
+ * the oldest waiting write. Graceful shutdown: SIGTERM lets a write in flight complete, then the
+ * process exits 0.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,11 +13,13 @@ import { parseConfig } from '../../src/config/load.js';
 import { Anomstream, REMOTE_WRITE_HEADERS, buildWriteRequest, request } from './harness.js';
 import { startHoldingDatasource } from './stack.js';
 
-test('writes beyond server.max_in_flight get 503 with Retry-After; the others complete', async () => {
+test('writes beyond server.max_in_flight wait server.max_queue_duration, then get 503 with Retry-After; a slot freed in time serves the oldest', async () => {
   // A datasource that holds every write until released.
   const ds = await startHoldingDatasource();
   const { held, url: dsUrl } = ds;
-  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2 }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\nstate: { path: '' }\n`));
+  const cfg = parseConfig(
+    parseYaml(`server: { listen: "127.0.0.1:0", max_in_flight: 2, max_queue_duration: 700ms }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\nstate: { path: '' }\n`),
+  );
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
   const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);
@@ -26,13 +29,22 @@ test('writes beyond server.max_in_flight get 503 with Retry-After; the others co
     const deadline = Date.now() + 5000;
     while (held.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(held.length, 2, 'two writes reached the datasource');
+    const t0 = Date.now();
     const third = await post();
     assert.equal(third.status, 503);
+    assert.ok(Date.now() - t0 >= 650, `answered after ${Date.now() - t0} ms: it waited server.max_queue_duration for a slot`);
     assert.equal(third.headers['retry-after'], '1');
-    assert.match(third.body.toString(), /server\.max_in_flight 2/);
+    assert.match(third.body.toString(), /server\.max_queue_duration 0\.7s \(server\.max_in_flight 2/);
     assert.equal(held.length, 2, 'the refused write was not forwarded');
+    // A write that finds both slots busy gets the first one freed within max_queue_duration.
+    const fourth = post();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(held.length, 2, 'the fourth write waits for a slot');
+    held.shift()!.writeHead(204).end();
+    while (held.length < 2 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(held.length, 2, 'the freed slot went to the waiting write');
     for (const r of held.splice(0)) r.writeHead(204).end();
-    for (const r of await Promise.all(first)) assert.equal(r.status, 204);
+    for (const r of await Promise.all([...first, fourth])) assert.equal(r.status, 204);
     const again = post();
     while (held.length < 1 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
     held.splice(0).forEach((r) => r.writeHead(204).end());
@@ -62,6 +74,25 @@ test('SIGTERM: the write in flight completes (204), new connections are refused,
     assert.equal(await a.proc.wait(), 0);
   } finally {
     await a.close();
+    await ds.close();
+  }
+});
+
+test('server.read_timeout bounds receiving only: a write whose body has arrived may wait longer for the datasource', async () => {
+  const ds = await startHoldingDatasource();
+  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", read_timeout: 1s }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${ds.url}", timeout: 10s }\n`));
+  const app = await startApp(cfg, pino({ level: 'silent' }));
+  const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
+  const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);
+  try {
+    const write = request(url, { method: 'POST', body, headers: REMOTE_WRITE_HEADERS });
+    const deadline = Date.now() + 5000;
+    while (ds.held.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 2500)); // 2.5 x read_timeout, and node checks its timeouts every second
+    ds.held.splice(0).forEach((r) => r.writeHead(204).end());
+    assert.equal((await write).status, 204);
+  } finally {
+    await app.close(1000);
     await ds.close();
   }
 });

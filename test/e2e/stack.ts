@@ -26,6 +26,7 @@ async function run<D extends Downstream>(
   config: ConfigFor,
   vmagent: false | { defaultQueues?: boolean },
   body: (down: D, anom: Anomstream, agent: VmAgent | undefined) => Promise<void>,
+  env?: NodeJS.ProcessEnv,
 ): Promise<void> {
   let down: D | undefined;
   let anom: Anomstream | undefined;
@@ -33,7 +34,7 @@ async function run<D extends Downstream>(
   try {
     down = await startDownstream();
     const datasourceUrl = down.url;
-    anom = await Anomstream.start((port) => config(port, datasourceUrl));
+    anom = await Anomstream.start((port) => config(port, datasourceUrl), { env });
     if (vmagent) agent = await VmAgent.start(`${anom.url}/api/v1/write`, [], vmagent);
     await body(down, anom, agent);
   } catch (e) {
@@ -77,6 +78,11 @@ export function withCaptureServer(t: Diagnosable, status: number, config: Config
     false,
     (sink, anom) => body(sink, anom),
   );
+}
+
+/** Any downstream (`start`: a server of the test's), then anomstream writing to it, run with `env` when given. */
+export function withDownstream<D extends Downstream>(t: Diagnosable, start: () => Promise<D>, config: ConfigFor, body: (down: D, anom: Anomstream) => Promise<void>, env?: NodeJS.ProcessEnv): Promise<void> {
+  return run(t, start, config, false, (down, anom) => body(down, anom), env);
 }
 
 /** A datasource that answers GET with 200 and keeps every POST's response in `held` until the test ends it. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
-import { TOKEN_FILE_CHECK_MS } from '../../src/forward/connection.js';
+import { TOKEN_FILE_CHECK_MS } from '../../src/config/files.js';
 import { request, sleep, tempDir } from './harness.js';
 import { InProcess, RecordingServer, body, makeCerts, scoredSeries, type Certs } from './writer-support.js';
 

@@ -104,10 +104,10 @@ export class InProcess {
   app!: App;
   url = '';
 
-  /** `writerYaml`: the YAML mapping of the writer section (indented lines under `writer:`). */
-  static async start(writerYaml: string, queries: Record<string, string> = { cpu: 'test_cpu{job="node"}' }): Promise<InProcess> {
+  /** `writerYaml`: the YAML mapping of the writer section (indented lines under `writer:`); `server`: more keys of `server:` (flow style). */
+  static async start(writerYaml: string, queries: Record<string, string> = { cpu: 'test_cpu{job="node"}' }, server = ''): Promise<InProcess> {
     const text = [
-      'server: { listen: "127.0.0.1:0" }',
+      `server: { listen: "127.0.0.1:0"${server ? `, ${server}` : ''} }`,
       'reader:',
       '  queries:',
       ...Object.entries(queries).map(([k, v]) => `    ${k}: '${v}'`),

@@ -13,7 +13,7 @@ async function run(writer: string, fn: (srv: RecordingServer, app: InProcess) =>
   const srv = await RecordingServer.start();
   let app: InProcess | undefined;
   try {
-    app = await InProcess.start(`  datasource_url: "${srv.url}"\n${writer}`);
+    app = await InProcess.start(`  datasource_url: "${srv.url}"\n${writer}`, undefined, 'tenant_paths: true');
     await fn(srv, app);
   } finally {
     await app?.close();

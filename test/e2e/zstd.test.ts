@@ -167,7 +167,8 @@ test('a datasource that reads zstd gets the sender bytes with VictoriaMetrics he
   const ds = await zstdDatasource();
   let anom: Anomstream | undefined;
   try {
-    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: ds.url, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML }));
+    // server.tenant_paths: the cluster path below names its tenant (off by default: 400).
+    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: ds.url, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML, server: 'tenant_paths: true' }));
     const data = makeDataset({ points: 60 });
     const sent: Buffer[] = [];
     for (let from = 0, n = 0; from < data.points; from += 10, n++) {

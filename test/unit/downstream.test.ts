@@ -28,6 +28,10 @@ test('post: the status decides the outcome, the body arrives unchanged, an error
     [429, ''],
     [401, 'who are you'],
     [404, 'no such path'],
+    [409, 'conflict'],
+    [405, 'method not allowed'],
+    [413, 'too large'],
+    [422, 'unprocessable'],
   ];
   let i = 0;
   const { server, url, bodies } = await serve((_b, res) => {
@@ -46,9 +50,20 @@ test('post: the status decides the outcome, the body arrives unchanged, an error
         [503, 'retryable'],
         [429, 'retryable'],
         [401, 'retryable'],
-        [404, 'rejected'],
+        [404, 'retryable'],
+        [409, 'rejected'],
+        [405, 'retryable'],
+        [413, 'retryable'],
+        [422, 'retryable'],
       ],
     );
+    // Only a 4xx that is not about the data names a setting to check.
+    assert.deepEqual(
+      got.map((r) => r.setting !== undefined),
+      [false, false, false, false, true, true, false, true, true, true],
+    );
+    assert.match(got[5].setting!, /writer\.datasource_url/);
+    assert.match(got[8].setting!, /server\.max_request_bytes/);
     assert.equal(got[1].reason, '400 from downstream: cannot parse: bad label');
     assert.deepEqual(
       bodies.map((b) => [...b]),

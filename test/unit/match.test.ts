@@ -41,3 +41,32 @@ test('bad selectors are errors with a code per kind of mistake', () => {
   assert.throws(() => parseSelector('m{job~"x"}'), code('ANOM_SELECTOR_SYNTAX'));
   assert.throws(() => parseSelector('m extra'), code('ANOM_SELECTOR_SYNTAX'));
 });
+
+test('regexes have RE2 semantics: fully anchored, dot matches newline, linear time, RE2 syntax only', () => {
+  const m = (sel: string, l: Record<string, string>) => matches(parseSelector(sel), labels(l));
+  assert.equal(m('{__name__=~"a|b"}', { __name__: 'ab' }), false, 'anchored around the whole alternation');
+  assert.equal(m('{__name__=~"a|b"}', { __name__: 'b' }), true);
+  assert.equal(m('{x=~"a.b"}', { x: 'a\nb' }), true, '(?s): . matches a newline, as in Prometheus');
+  assert.equal(m('{x=~"(?i)abc"}', { x: 'ABC' }), true, 'RE2 inline flags');
+  assert.equal(m('{x=~"\\\\d+"}', { x: '123' }), true, 'escapes: \\d');
+  // The acceptance case of issue 17: a backtracking engine takes ~1 s here; RE2 is linear (the
+  // < 10 ms figure is a benchmark, bench/selector.ts; this checks the answers).
+  const long = 'a'.repeat(32 * 1024);
+  const sel = parseSelector('{__name__=~".*_(.*)_total"}');
+  assert.equal(matches(sel, labels({ __name__: long })), false);
+  assert.equal(matches(sel, labels({ __name__: '_'.repeat(32 * 1024) })), false);
+  assert.equal(matches(sel, labels({ __name__: `x_${long}_total` })), true);
+  assert.equal(matches(sel, labels({ __name__: 'node_network_receive_bytes_total' })), true);
+});
+
+test('a regex RE2 rejects is ANOM_SELECTOR_REGEX, and a config error naming the query', async () => {
+  const code = (e: unknown) => e instanceof SelectorError && e.code === 'ANOM_SELECTOR_REGEX';
+  for (const re of ['(a)\\1', '(?=a)b', '(?<!a)b', 'a{1001}', 'a++']) assert.throws(() => parseSelector(`{x=~"${re}"}`), code, re);
+  const { checkConfig } = await import('../../src/config/load.js');
+  const c = checkConfig({ reader: { queries: { lookahead: '{job=~"(?=x)y"}' } }, writer: { datasource_url: 'http://127.0.0.1:8428' } });
+  assert.equal(c.config, undefined);
+  assert.deepEqual(
+    c.issues.map((i) => i.path.join('.')),
+    ['reader.queries.lookahead.expr'],
+  );
+});

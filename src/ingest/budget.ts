@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * server.max_memory_bytes: the bytes of request data anomstream may hold at once. Every large
+ * allocation of the write path is taken from it *before* it is made, and given back when the
+ * memory is dropped:
+ *   - request bodies, chunk by chunk as they arrive (receive/), until their write has finished;
+ *   - per request slot (ingest/): the decompressed WriteRequest (its size read from the snappy
+ *     header, or the zstd frame header, before decompressing) and the decoded columns as they
+ *     grow, while the request is decoded, forwarded and waiting to be scored, and while the slot
+ *     is kept for reuse (at most a pool's share, see Ingest).
+ * A request that does not fit is answered 503 (the sender retries later), never an OOM.
+ * Single-threaded: no locks.
+ */
+export class MemoryBudget {
+  /** Bytes taken now. */
+  used = 0;
+  /** Highest `used` seen (for tests and metrics). */
+  peak = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Take `n` bytes if they fit; false (nothing taken) otherwise. */
+  take(n: number): boolean {
+    if (this.used + n > this.capacity) return false;
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+    return true;
+  }
+
+  /** Take `n` bytes whether they fit or not: for memory already allocated that must be counted. */
+  force(n: number): void {
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
+  /** Give back `n` bytes taken earlier. */
+  give(n: number): void {
+    this.used -= n;
+  }
+
+  /**
+   * `n` bytes of buffers were just dropped (a trimmed request slot). V8 frees an ArrayBuffer only
+   * when a garbage collection finds it, and after a burst nothing allocates any more, so none comes
+   * by itself: the memory of the burst would stay resident. Once RECLAIM_BYTES have been dropped,
+   * a full collection runs RECLAIM_DELAY_MS later (at most one per RECLAIM_DELAY_MS; a few ms on
+   * anomstream's small heap: series state lives in typed arrays).
+   */
+  dropped(n: number): void {
+    this.droppedBytes += n;
+    if (this.droppedBytes < RECLAIM_BYTES || this.reclaimTimer !== undefined) return;
+    this.reclaimTimer = setTimeout(() => {
+      this.reclaimTimer = undefined;
+      this.droppedBytes = 0;
+      collectGarbage();
+    }, RECLAIM_DELAY_MS).unref();
+  }
+
+  private droppedBytes = 0;
+  private reclaimTimer: NodeJS.Timeout | undefined;
+}
+
+const RECLAIM_BYTES = 16 << 20;
+const RECLAIM_DELAY_MS = 1000;
+
+let gc: ((options: object) => void) | undefined;
+
+/**
+ * A full garbage collection that also gives memory back (node's --expose-gc function, obtained
+ * once without the flag on the command line; flavor 'last-resort' is V8's
+ * CollectAllAvailableGarbage: it shrinks the young generation grown by the burst too, ~20 MB that
+ * a regular collection kept in 2 of 5 runs of the bombs test).
+ */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as (options: object) => void;
+  }
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+
+/** Share of the memory available to the process that the default budget takes. */
+const DEFAULT_SHARE = 0.25;
+
+/**
+ * The default of server.max_memory_bytes: a quarter of the memory available to the process: the
+ * cgroup v2 limit (/sys/fs/cgroup/memory.max, what a container or a systemd MemoryMax= gives)
+ * when there is one, else the machine's total memory. The rest is for the series index and model
+ * state (limits.max_series), the generated-series buffers and Node itself.
+ */
+export function defaultMemoryBudget(cgroupFile = '/sys/fs/cgroup/memory.max'): number {
+  return Math.floor(availableMemory(cgroupFile) * DEFAULT_SHARE);
+}
+
+function availableMemory(cgroupFile: string): number {
+  const total = totalmem();
+  try {
+    const text = readFileSync(cgroupFile, 'utf8').trim();
+    const limit = Number(text); // 'max' when unlimited: NaN
+    if (Number.isFinite(limit) && limit > 0) return Math.min(limit, total);
+  } catch {
+    // no cgroup v2 file: not in a limited cgroup, or cgroup v1
+  }
+  return total;
+}
