@@ -90,16 +90,16 @@ export class GeneratedBlock implements ScoreSink {
     this.encoder.plan(batch, s, id, this.allowSimple);
   }
 
-  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, n: number): void {
+  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     const enc = this.encoder;
     if (first) enc.beginSeries(batch, s, id);
-    enc.timestamps(out.ts, n);
+    enc.timestamps(out.ts, n, from);
     const o = this.outputs[inst];
     const cols = out.cols;
     const kept = this.kept[id];
     for (let v = 0; v < o.columns.length; v++) {
       if (kept > o.maxKept[v]) this.overLimit?.inc(n);
-      else enc.writeSeries(o.prefixIds[v], o.prefixes[v], cols[o.columns[v]]);
+      else enc.writeSeries(o.prefixIds[v], o.prefixes[v], cols[o.columns[v]], from);
     }
   }
 }

@@ -26,8 +26,8 @@ const STALE_LO = 0x00000002;
  * `source_metric`, labels the prefix replaces left out), then its samples. A block is planned
  * per input series (BlockPlans, decided once per series id):
  *  - simple plan: the source_metric entry, then the rest of the input's Label entries as one
- *    byte range of the request; the common start of that range with the previous series' is a
- *    copy of it (worked out once per pair of neighbours);
+ *    byte range of the request; the common start and the common end of that range with the
+ *    previous series' are copies of it (worked out once per pair of neighbours);
  *  - general plan: entry by entry; an entry equal to the same-position entry of the previous
  *    input series is a copy of it (scrape data repeats metric, job, instance).
  * Input label entries are copied from the request's own bytes (no re-encoding); only the
@@ -225,41 +225,41 @@ export class GeneratedEncoder {
   }
 
   /**
-   * Timestamps of the generated series that follow (one input series): their varints are
-   * encoded once here for all of its output variables.
+   * Timestamps of the generated series that follow (one input series): ts[from..from+n), their
+   * varints encoded once here for all of its output variables.
    */
-  timestamps(ts: Float64Array, n: number): void {
+  timestamps(ts: Float64Array, n: number, from = 0): void {
     if (this.tsBytes.length < 10 * n) {
       this.tsBytes = new Uint8Array(10 * n);
       this.tsEnd = new Int32Array(n + 1);
     }
-    if (n === 1 && ts[0] === this.lastTs) {
+    if (n === 1 && ts[from] === this.lastTs) {
       // One sample at the same time as the previous series' (a scrape): bytes already there.
       this.tsCount = 1;
       return;
     }
     let p = 0;
     for (let i = 0; i < n; i++) {
-      p = writeVarint(this.tsBytes, p, ts[i]);
+      p = writeVarint(this.tsBytes, p, ts[from + i]);
       this.tsEnd[i] = p;
     }
     this.tsCount = n;
-    this.lastTs = n === 1 ? ts[0] : NaN;
+    this.lastTs = n === 1 ? ts[from] : NaN;
     // Each Sample entry: tag, length (< 128), 0x09 + 8-byte double, 0x10 + timestamp varint.
     this.samplesLen = 12 * n + p;
   }
 
   /**
    * One generated series: prefix labels (`prefixId` identifies the prefix across calls) + the
-   * current block, the samples of the last timestamps() call with values from `val` (a NaN
+   * current block, the samples of the last timestamps() call with values val[from..] (a NaN
    * value is written as the stale marker).
    */
-  writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array): void {
+  writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array, from = 0): void {
     const w = this.w;
     const n = this.tsCount;
     const pa = this.prefixAt[prefixId];
     if (n === 1 && pa >= 0 && this.blockAt >= 0 && w.inLiteral) {
-      this.writeRepeat(prefixId, prefix.length, pa, val[0]);
+      this.writeRepeat(prefixId, prefix.length, pa, val[from]);
       return;
     }
     const msgLen = prefix.length + this.blockLen + this.samplesLen;
@@ -281,7 +281,7 @@ export class GeneratedEncoder {
     for (let i = 0; i < n; i++) {
       const tEnd = this.tsEnd[i];
       w.literal(12 + tEnd - ts);
-      w.advance(this.sample(w.pos, val[i], te, ts, tEnd));
+      w.advance(this.sample(w.pos, val[from + i], te, ts, tEnd));
       ts = tEnd;
     }
     this.series++;
@@ -376,24 +376,33 @@ export class GeneratedEncoder {
       plans.nameAt[nid] = at;
     }
     let common = 0;
+    let commonEnd = 0;
     if (this.prevSimple) {
       const p = this.prevId;
-      if (plans.commonPrev[id] === p && plans.commonPrevGen[id] === plans.generation[p]) common = plans.common[id];
-      else {
+      if (plans.commonPrev[id] === p && plans.commonPrevGen[id] === plans.generation[p]) {
+        common = plans.common[id];
+        commonEnd = plans.commonEnd[id];
+      } else {
         common = this.commonRest();
+        commonEnd = this.commonRestEnd(common);
         plans.commonPrev[id] = p;
         plans.commonPrevGen[id] = plans.generation[p];
         plans.common[id] = common;
+        plans.commonEnd[id] = commonEnd;
       }
     }
     if (common > 0) w.copy(w.raw - this.prevRestAt, common);
-    const rest = this.restLen - common;
+    const rest = this.restLen - common - commonEnd;
     if (rest <= 4096) {
       // Inline, not a writer method: as a call it measured ~5% slower (not inlined here).
-      w.literal(rest);
-      copyBytes(w.out, w.view, w.pos, this.req, this.reqView, this.restStart + common, rest);
-      w.advance(w.pos + rest);
+      if (rest > 0) {
+        w.literal(rest);
+        copyBytes(w.out, w.view, w.pos, this.req, this.reqView, this.restStart + common, rest);
+        w.advance(w.pos + rest);
+      }
     } else w.literalBytes(this.req, this.restStart + common, rest);
+    // The common end: a copy of the previous rest's last commonEnd bytes.
+    if (commonEnd > 0) w.copy(w.raw - (this.prevRestAt + this.prevRestLen - commonEnd), commonEnd);
     this.simpleWritten(at);
   }
 
@@ -430,6 +439,24 @@ export class GeneratedEncoder {
     while (common + 4 <= max && bv.getInt32(from + common) === bv.getInt32(pf + common)) common += 4;
     while (common < max && b[from + common] === b[pf + common]) common++;
     return common >= 4 ? common : 0;
+  }
+
+  /**
+   * Bytes the rest of the labels shares at its end with the previous simple-plan series' rest,
+   * not counting the `common` bytes of the common start; 0 when fewer than 4. A vmagent with
+   * external labels appends them (`instance job az env region` after a changing `cpu` or
+   * `mode`), so the end repeats where the start stopped.
+   */
+  private commonRestEnd(common: number): number {
+    const b = this.req;
+    const bv = this.reqView;
+    const end = this.restStart + this.restLen;
+    const pe = this.prevRestStart + this.prevRestLen;
+    const max = Math.min(this.restLen, this.prevRestLen) - common;
+    let n = 0;
+    while (n + 4 <= max && bv.getInt32(end - n - 4) === bv.getInt32(pe - n - 4)) n += 4;
+    while (n < max && b[end - n - 1] === b[pe - n - 1]) n++;
+    return n >= 4 ? n : 0;
   }
 
   /**

@@ -14,8 +14,9 @@ const MAX_NAMES = 100_000;
  *  - `nameId`: the id of its metric name (-1: none), so a source entry is found by id;
  *  - `generation`: how many series the id has had (a cache entry naming an id is stale once
  *    the id changes hands);
- *  - filled by the encoder on first use: the length of the common start of this series' labels
- *    with those of the series before it in the request (`commonPrev`, as of `commonPrevGen`):
+ *  - filled by the encoder on first use: the lengths of the common start (`common`) and of the
+ *    common end after it (`commonEnd`) of this series' labels with those of the series before
+ *    it in the request (`commonPrev`, as of `commonPrevGen`):
  *    scrapes send series in the same order every time, so this is worked out once per series,
  *    not per sample.
  * And per metric name id: where its source entry was last written (`nameBody`: in which output
@@ -29,6 +30,7 @@ export class BlockPlans {
   commonPrev = new Int32Array(1024);
   commonPrevGen = new Int32Array(1024);
   common = new Int32Array(1024);
+  commonEnd = new Int32Array(1024);
   nameAt = new Float64Array(1024);
   nameBody = new Int32Array(1024);
   private readonly names = new Map<string, number>();
@@ -97,6 +99,7 @@ export class BlockPlans {
     this.commonPrev = grown(this.commonPrev, n);
     this.commonPrevGen = grown(this.commonPrevGen, n);
     this.common = grown(this.common, n);
+    this.commonEnd = grown(this.commonEnd, n);
   }
 }
 

@@ -125,9 +125,9 @@ class RowsByInput implements ScoreSink {
 
   seriesAdded(): void {}
 
-  rows(_batch: WriteBatch, _s: number, _id: number, _first: boolean, _inst: number, out: OutputRows, n: number): void {
+  rows(_batch: WriteBatch, _s: number, _id: number, _first: boolean, _inst: number, out: OutputRows, from: number, n: number): void {
     const r = this.result;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < from + n; i++) {
       const row = this.inputRow[out.sample[i]];
       r.scored[row] = 1;
       r.score[row] = out.cols[Column.AnomalyScore][i];

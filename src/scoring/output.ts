@@ -1,5 +1,6 @@
 import type { OutputVar } from '../config/models.js';
 import type { WriteBatch } from '../ingest/write-request.js';
+import { grown } from '../wire/grow.js';
 
 // What the scoring unit hands on: rows of output columns, per (input series, scoring instance),
 // to a ScoreSink. The proxy's sink is emit's GeneratedBlock (it encodes generated series);
@@ -25,21 +26,52 @@ export const COLUMN_OF: Readonly<Record<OutputVar, Column>> = {
 };
 
 /**
- * Output rows of one (input series, instance): row i has timestamp ts[i], the values
- * cols[c][i] (a stale marker's row holds NaN in every column) and came from sample
- * `sample[i]` of the batch. Reused for every series: valid during the ScoreSink call only.
+ * Output rows of one batch: row i has timestamp ts[i], the values cols[c][i] (a stale marker's
+ * row holds NaN in every column) and came from sample `sample[i]` of the batch. Each (input
+ * series, instance) has a run of consecutive rows (RowRuns). Reused for every batch: valid
+ * during the ScoreSink calls of that batch only.
  */
 export class OutputRows {
   ts = new Float64Array(256);
   sample = new Int32Array(256);
   cols: Float64Array[] = Array.from({ length: Column.Count }, () => new Float64Array(256));
 
-  /** Room for n rows (contents are not kept). */
-  ensure(n: number): void {
+  /** Room for n rows, the rows written so far kept. */
+  reserve(n: number): void {
     if (n <= this.ts.length) return;
-    this.ts = new Float64Array(n);
-    this.sample = new Int32Array(n);
-    this.cols = Array.from({ length: Column.Count }, () => new Float64Array(n));
+    this.ts = grown(this.ts, n);
+    this.sample = grown(this.sample, n);
+    this.cols = this.cols.map((c) => grown(c, n));
+  }
+}
+
+/** The runs of rows of one batch, in scoring order: per run its series, id, instance, first row and count. */
+export class RowRuns {
+  count = 0;
+  series = new Int32Array(256);
+  id = new Int32Array(256);
+  /** 1: the first run of its series in this batch. */
+  first = new Uint8Array(256);
+  inst = new Int32Array(256);
+  from = new Int32Array(256);
+  n = new Int32Array(256);
+
+  add(s: number, id: number, first: boolean, inst: number, from: number, n: number): void {
+    const r = this.count++;
+    if (r >= this.series.length) {
+      this.series = grown(this.series, r + 1);
+      this.id = grown(this.id, r + 1);
+      this.first = grown(this.first, r + 1);
+      this.inst = grown(this.inst, r + 1);
+      this.from = grown(this.from, r + 1);
+      this.n = grown(this.n, r + 1);
+    }
+    this.series[r] = s;
+    this.id[r] = id;
+    this.first[r] = first ? 1 : 0;
+    this.inst[r] = inst;
+    this.from[r] = from;
+    this.n[r] = n;
   }
 }
 
@@ -53,8 +85,9 @@ export interface ScoreSink {
    */
   seriesAdded(batch: WriteBatch, s: number, id: number, tenant: string | null, labels: Map<string, string>): void;
   /**
-   * `n` (> 0) rows of instance `inst` for series `s` (id `id`) of `batch`; `first`: the first
-   * rows call for this series in this batch.
+   * `n` (> 0) rows of instance `inst` for series `s` (id `id`) of `batch`: rows `from` to
+   * `from + n - 1` of `out`; `first`: the first rows call for this series in this batch. Called
+   * once the whole batch has been scored, in scoring order.
    */
-  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, n: number): void;
+  rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, from: number, n: number): void;
 }

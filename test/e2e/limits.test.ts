@@ -80,7 +80,7 @@ test('SIGTERM: the write in flight completes (204), new connections are refused,
 
 test('server.read_timeout bounds receiving only: a write whose body has arrived may wait longer for the datasource', async () => {
   const ds = await startHoldingDatasource();
-  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", read_timeout: 1s }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${ds.url}", timeout: 10s }\n`));
+  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0", read_timeout: 1s }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${ds.url}", timeout: 10s }\nstate: { path: '' }\n`));
   const app = await startApp(cfg, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
   const body = buildWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now() - 60_000], values: [1] }]);

@@ -66,10 +66,17 @@ test('64 concurrent snappy bombs: the process stays up, peak RSS <= max_memory_b
             ),
           ),
         );
-      // The baseline: after 20 normal writes, before any bomb. Then two bombs, so that the code of
-      // the bomb path (a few MB of the node binary) is paged in before the peak is measured too.
-      for (let i = 0; i < 20; i++) assert.equal((await anom.write(buildWriteRequest([probe('memory_warmup', i)]))).status, 204);
-      await sleep(2000);
+      // The baseline: the process after normal traffic, before any bomb: 100 writes of 2,000 series
+      // (vmagent's blocks hold up to 10,000 samples), so its heap, pools and code are those of a
+      // proxy at work, not of one that has served 20 one-series writes. Then two bombs, so that the
+      // code of the bomb path (a few MB of the node binary) is paged in before the peak is measured too.
+      const t0 = Date.now() - 120_000;
+      const block: InputSeries[] = Array.from({ length: 2000 }, (_, i) => ({ labels: { __name__: 'test_cpu', job: 'node', i: String(i) }, timestamps: [t0], values: [i % 7] })); // scored (configYaml's query)
+      for (let i = 0; i < 100; i++) {
+        for (const s of block) s.timestamps[0] += 1000;
+        assert.equal((await anom.write(buildWriteRequest(block))).status, 204);
+      }
+      await sleep(7000); // past the 5 s after which idle request buffers are trimmed
       const baseline = memoryOf(pid).rss;
       await sendBombs(2);
       const statuses = await sendBombs(64);
@@ -107,7 +114,7 @@ test('per-request limits answer 400 naming the setting; a request that does not 
   const sink = await CaptureServer.start(204);
   const cfg = parseConfig(
     parseYaml(
-      `server: { listen: "127.0.0.1:0", max_memory_bytes: ${6 * MiB} }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${sink.url}" }\nlimits: { max_series_per_request: 10, max_samples_per_request: 50 }\n`,
+      `server: { listen: "127.0.0.1:0", max_memory_bytes: ${6 * MiB} }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${sink.url}" }\nlimits: { max_series_per_request: 10, max_samples_per_request: 50 }\nstate: { path: '' }\n`,
     ),
   );
   const app = await startApp(cfg, pino({ level: 'silent' }));

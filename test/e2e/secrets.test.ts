@@ -21,7 +21,9 @@ test('the datasource password, its authKey query parameter and the listener toke
   const sink = await CaptureServer.start(204);
   const dsUrl = sink.url.replace('http://', `http://ops:${PASSWORD}@`) + `/?authKey=${AUTH_KEY}`;
   const cfg = parseConfig(
-    parseYaml(`server: { listen: "127.0.0.1:0", auth: { bearer_token: "${TOKEN}" } }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\nlogging: { level: debug }\n`),
+    parseYaml(
+      `server: { listen: "127.0.0.1:0", auth: { bearer_token: "${TOKEN}" } }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${dsUrl}" }\nlogging: { level: debug }\nstate: { path: '' }\n`,
+    ),
   );
   const lines: string[] = [];
   const log = pino({ level: 'trace' }, { write: (l: string) => void lines.push(l) });

@@ -35,8 +35,7 @@ test('a series over a per-series limit is forwarded unchanged, not scored, count
         `writer: { datasource_url: "${sink.url}", metric_format: { __name__: '$VAR', for: '$QUERY_KEY', team: 'sre' } }`,
         'models: { z: { class: zscore_online, min_n_samples_seen: 4 } }',
         'limits: { max_labels_per_series: 8, max_label_name_len: 20, max_label_value_len: 30 }',
-        // No snapshot: the default state.path is under the working directory, shared with other tests' apps.
-        'state: { path: "" }',
+        "state: { path: '' }",
         '',
       ].join('\n'),
     ),

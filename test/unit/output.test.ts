@@ -209,3 +209,52 @@ test('per-series plans and their caches stay right when the order changes and id
     assert.equal(lab.instance, input.instance);
   });
 });
+
+test('labels appended after the varying ones (vmagent external labels) are copied from the series before', () => {
+  // As a vmagent >= 1.83 with external labels sends node_exporter data: the varying cpu and mode
+  // sit before instance, job and the appended az, env, region, so the common start stops early.
+  const n = 96;
+  const series = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: 'node_cpu_seconds_total' },
+      { name: 'cpu', value: String(Math.floor(i / 8) % 4) },
+      { name: 'mode', value: ['idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'user'][i % 8] },
+      { name: 'instance', value: `host-${Math.floor(i / 32)}.prod.example.com:9100` },
+      { name: 'job', value: 'node' },
+      { name: 'az', value: `eu-west-1${'abc'[Math.floor(i / 32)]}` },
+      { name: 'env', value: 'production' },
+      { name: 'region', value: 'eu-west-1' },
+    ],
+    samples: [{ value: i, timestamp: 1_790_000_000_000 }],
+  }));
+  const batch = new WriteBatch();
+  new WriteRequestDecoder().decode(WR.encode(WR.fromObject({ timeseries: series })).finish(), batch);
+  const format = { __name__: '$VAR', for: '$QUERY_KEY' };
+  const vars = ['anomaly_score', 'yhat'];
+  const prefixes = vars.map((v) => encodeLabels(formatLabels(format, v, 'cpu', null)));
+  const encode = (allowSimple: boolean): Uint8Array => {
+    const enc = new GeneratedEncoder(replacedLabelNames(format), vars.length);
+    for (let s = 0; s < n; s++) enc.plan(batch, s, s, allowSimple);
+    for (let round = 0; round < 2; round++) {
+      enc.reset(); // round 2: the common start and end come from the plans' cache
+      for (let s = 0; s < n; s++) {
+        enc.beginSeries(batch, s, s);
+        enc.timestamps(Float64Array.of(1_790_000_000_000), 1);
+        for (let v = 0; v < vars.length; v++) enc.writeSeries(v, prefixes[v], Float64Array.of(s + v / 10));
+      }
+    }
+    return enc.body();
+  };
+  const generalBody = encode(false);
+  const body = encode(true);
+  const raw = snappy.uncompress(body);
+  assert.deepEqual(Buffer.from(raw), Buffer.from(snappy.uncompress(generalBody)));
+  const out = WR.toObject(WR.decode(raw), { longs: Number }) as Obj;
+  for (let s = 0; s < n; s++) {
+    const lab = Object.fromEntries(out.timeseries[s * vars.length].labels.map((l) => [l.name, l.value]));
+    for (const l of series[s].labels.slice(1)) assert.equal(lab[l.name], l.value);
+  }
+  // Only the cpu and mode entries (and a new host's labels) are literal: per series the simple
+  // plan writes no more than the general plan, which copies every repeated entry.
+  assert.ok(body.length <= generalBody.length, `simple plan ${body.length} bytes vs general ${generalBody.length}`);
+});

@@ -65,12 +65,12 @@ class Rows implements ScoreSink {
   of(key: string): number[][] {
     return this.byKey.get(key) ?? [];
   }
-  rows(b: WriteBatch, s: number, _id: number, _first: boolean, inst: number, out: OutputRows, n: number): void {
+  rows(b: WriteBatch, s: number, _id: number, _first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     const i = this.scoring().spec.instances[inst];
     b.labels(s);
     const key = `${i.queryAlias}/${i.modelAlias} ${b.labelValue(b.lblFirst[s])}`;
     const list = this.byKey.get(key) ?? [];
-    for (let r = 0; r < n; r++) list.push([out.ts[r], out.cols[Column.AnomalyScore][r], out.cols[Column.Yhat][r], out.cols[Column.YhatLower][r], out.cols[Column.YhatUpper][r]]);
+    for (let r = from; r < from + n; r++) list.push([out.ts[r], out.cols[Column.AnomalyScore][r], out.cols[Column.Yhat][r], out.cols[Column.YhatLower][r], out.cols[Column.YhatUpper][r]]);
     this.byKey.set(key, list);
   }
 }

@@ -49,11 +49,11 @@ export class CollectingSink implements ScoreSink {
   seriesAdded(_b: WriteBatch, _s: number, _id: number, tenant: string | null, labels: Map<string, string>): void {
     this.added.push(`${tenant ?? ''}/${labels.get('__name__')}/${labels.get('i') ?? ''}`);
   }
-  rows(batch: WriteBatch, s: number, _id: number, _first: boolean, inst: number, out: OutputRows, n: number): void {
+  rows(batch: WriteBatch, s: number, _id: number, _first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     batch.labels(s);
     let name = '';
     for (let j = batch.lblFirst[s], e = j + batch.lblCount[s]; j < e; j++) if (batch.labelName(j) === 'i') name = batch.labelValue(j);
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < from + n; k++) {
       const vals = [Column.AnomalyScore, Column.Yhat, Column.YhatLower, Column.YhatUpper, Column.Y].map((c) => bits(out.cols[c][k]));
       this.got.push({ series: name, inst, ts: out.ts[k], bits: vals.join(',') });
     }
