@@ -65,7 +65,7 @@ export class Browser {
       return new Browser(proc, ws, profile);
     } catch (e) {
       await proc.stop();
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      await removeProfile(profile);
       throw e;
     }
   }
@@ -121,7 +121,26 @@ export class Browser {
     }
     this.ws.terminate();
     await this.proc.stop(5000);
-    // Chromium's helper processes may still be writing to the profile after the main one exited: retry.
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await removeProfile(this.profile);
+  }
+}
+
+/**
+ * Chromium's helper processes (crashpad, GPU, network) can go on writing to the profile for a
+ * while after the main process exited, so removing it may meet a directory refilled under it:
+ * retried for up to 5 s, then left in the temp dir (a teardown problem, not the test's result).
+ */
+async function removeProfile(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch (e) {
+      if (i >= 20) {
+        console.error(`leaving the Chromium profile ${dir}: ${(e as Error).message}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
