@@ -150,6 +150,11 @@ export function gcSummary(lines: string[], spawnMs: number, fromMs: number, toMs
   return { count: pauses.length, totalMs: pauses.reduce((x, y) => x + y, 0), p99Ms: p99, maxMs: pauses.length ? pauses[pauses.length - 1] : NaN, kinds };
 }
 
+/**
+ * Event-loop delay since start from anomstream's /metrics: the histogram nodejs_eventloop_delay_seconds
+ * (p99 interpolated within its bucket as histogram_quantile() does; max: the upper bound of the
+ * highest non-empty bucket), or, from builds before it (a --baseline), the p99 and max gauges.
+ */
 async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: number }> {
   try {
     const t = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
@@ -157,7 +162,20 @@ async function eventLoopDelay(base: string): Promise<{ p99Ms: number; maxMs: num
       const m = new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(t);
       return m ? Number(m[1]) * 1000 : NaN;
     };
-    return { p99Ms: get('nodejs_eventloop_delay_p99_seconds'), maxMs: get('nodejs_eventloop_delay_max_seconds') };
+    const buckets = [...t.matchAll(/^nodejs_eventloop_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+    if (buckets.length === 0) return { p99Ms: get('nodejs_eventloop_delay_p99_seconds'), maxMs: get('nodejs_eventloop_delay_max_seconds') };
+    const total = buckets[buckets.length - 1][1];
+    const rank = 0.99 * total;
+    let p99 = NaN;
+    let max = 0;
+    for (let i = 0, prevLe = 0, prevCount = 0; i < buckets.length; i++) {
+      const [le, count] = buckets[i];
+      if (Number.isNaN(p99) && count >= rank) p99 = le === Infinity ? prevLe : prevLe + ((le - prevLe) * (rank - prevCount)) / Math.max(1, count - prevCount);
+      if (count > prevCount) max = le === Infinity ? prevLe : le;
+      prevLe = le;
+      prevCount = count;
+    }
+    return { p99Ms: p99 * 1000, maxMs: max * 1000 };
   } catch {
     return { p99Ms: NaN, maxMs: NaN };
   }

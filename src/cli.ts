@@ -6,7 +6,7 @@ import { LOG_LEVELS } from './config/schema.js';
 import { summarize } from './config/summary.js';
 import { ConfigError, UsageError } from './errors.js';
 import { createLogger, type LogFormat } from './log.js';
-import { version } from './version.js';
+import { VERSION } from './version.js';
 
 /**
  * Argument parsing, start-up and signals; no logic of its own. Flags follow vmagent's and
@@ -48,7 +48,7 @@ function help(): string {
     return `${left.padEnd(26)}${f.help}${aka}`;
   });
   return [
-    `anomstream ${version()}: streaming anomaly detection in the remote_write path`,
+    `anomstream ${VERSION}: streaming anomaly detection in the remote_write path`,
     '',
     'Usage:',
     '  anomstream --config FILE [--log-format json|text] [--log-level LEVEL]',
@@ -172,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.version) {
-    console.log(version());
+    console.log(VERSION);
     return 0;
   }
   if (a.check) return checkFiles(a.check);
@@ -181,7 +181,14 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(a.logLevel ?? cfg.logging.level, a.logFormat ?? cfg.logging.format);
   logStart(log, a.config, cfg);
   const { startApp } = await import('./app.js');
-  const app = await startApp(cfg, log);
+  const file = a.config;
+  const app = await startApp(cfg, log, { load: () => loadConfigFile(file), logLevel: a.logLevel });
+  // SIGHUP re-reads the config (as POST /-/reload; systemd's ExecReload sends it).
+  const reload = (): void => {
+    log.info({ signal: 'SIGHUP', config: file }, 'reloading the configuration');
+    void app.reload();
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: NodeJS.Signals): void => {
@@ -191,7 +198,8 @@ async function main(argv: string[]): Promise<number> {
         process.exit(sig === 'SIGINT' ? 130 : 143);
       }
       stopping = true;
-      log.info({ signal: sig, shutdown_timeout_ms: cfg.server.shutdown_timeout }, 'shutting down: finishing in-flight requests, flushing generated series, writing the model state');
+      process.off('SIGHUP', reload);
+      log.info({ signal: sig }, 'shutting down: finishing in-flight requests, flushing generated series, writing the model state');
       app.close().then(resolve, (e: unknown) => {
         log.error({ err: e }, 'graceful shutdown failed');
         resolve();
@@ -206,7 +214,7 @@ async function main(argv: string[]): Promise<number> {
 /** The version and the effective configuration, without secrets: one line, then one per query and model. */
 function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0]): void {
   const s = summarize(cfg);
-  log.info({ version: version(), config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits, state: s.state, ...s.routing }, 'anomstream starting');
+  log.info({ version: VERSION, config: file, node: process.version, ...s.server, datasource: s.datasource, limits: s.limits, state: s.state, ...s.routing }, 'anomstream starting');
   for (const [alias, q] of Object.entries(s.queries)) log.info({ query: alias, ...q }, 'query');
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }

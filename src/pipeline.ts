@@ -7,8 +7,8 @@ import { MemoryBudget, defaultMemoryBudget } from './ingest/budget.js';
 import { defaultEncodings } from './ingest/encodings.js';
 import { Ingest, type AcceptedQueue, type WriteResult } from './ingest/ingest.js';
 import type { Registry } from './metrics/registry.js';
-import { compileScoring } from './scoring/instances.js';
-import { Scoring } from './scoring/scoring.js';
+import { compileScoring, type ScoringSpec } from './scoring/instances.js';
+import { Scoring, type LabelLimits } from './scoring/scoring.js';
 
 /**
  * The three units, wired in data order:
@@ -29,14 +29,14 @@ export class Pipeline {
 
   constructor(
     cfg: Config,
-    downstream: Downstream,
-    registry: Registry,
+    private downstream: Downstream,
+    private readonly registry: Registry,
     private readonly log: Logger,
   ) {
     this.memory = new MemoryBudget(cfg.server.max_memory_bytes ?? defaultMemoryBudget());
     const spec = compileScoring(cfg.reader.queries, cfg.models, { ignoreLabels: cfg.reader.ignore_labels, shard: cfg.shard });
     const l = cfg.limits;
-    const labelLimits = { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len };
+    const labelLimits = labelLimitsOf(l);
     this.scoring = new Scoring(spec, { maxSeries: l.max_series, maxFutureMs: l.max_future, keepLabels: cfg.state.path !== '' }, registry, labelLimits);
     this.emit = new Emitter(cfg.writer, spec.instances, generatedSinkFor(cfg.writer, downstream, registry, log), registry, log, spec.ignoreLabels, labelLimits);
     this.ingest = new Ingest({
@@ -52,6 +52,25 @@ export class Pipeline {
       registry,
       log,
     });
+  }
+
+  /**
+   * A config reload (`spec` compiled from `cfg`, by the caller, before anything changed), applied
+   * at once (synchronously, so between two requests' scoring): the
+   * scoring unit keeps the state of unchanged (query, model) pairs, the emitter builds blocks for
+   * the new instances and writer, ingest forwards with the new limit, tenant and datasource.
+   * Returns, per new instance, the old instance whose state it kept (-1: none).
+   */
+  reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
+    const l = cfg.limits;
+    const labelLimits = labelLimitsOf(l);
+    const kept = this.scoring.reload(spec, l.max_series, l.max_future, labelLimits);
+    // A new sink only for a new writer: the current one keeps the blocks it holds for retrying.
+    const sink = downstream === this.downstream ? this.emit.currentSink : generatedSinkFor(cfg.writer, downstream, this.registry, this.log);
+    this.downstream = downstream;
+    this.emit.reconfigure(cfg.writer, spec.instances, sink, spec.ignoreLabels, labelLimits);
+    this.ingest.configure({ maxBytes: cfg.server.max_request_bytes, defaultTenant: cfg.writer.tenant_id ?? null, downstream });
+    return kept;
   }
 
   write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
@@ -96,4 +115,9 @@ export class Pipeline {
       this.log.error({ err: e }, 'sending generated series failed');
     }
   };
+}
+
+/** limits.max_labels_per_series, max_label_name_len, max_label_value_len. */
+function labelLimitsOf(l: Config['limits']): LabelLimits {
+  return { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len };
 }

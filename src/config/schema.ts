@@ -76,6 +76,11 @@ export const serverSchema = z
      * slow sender holds a connection, not a slot); more wait up to max_queue_duration for one.
      */
     max_in_flight: z.number().int().positive().default(64),
+    /** vmui's URL as a browser reaches it, for the status page's links (absent: writer.datasource_url + '/vmui/'). */
+    vmui_url: z
+      .string()
+      .refine((v) => /^https?:\/\/[^\s/]/.test(v), { message: "expected an http:// or https:// URL such as 'http://victoriametrics:8428/vmui/'" })
+      .optional(),
     /**
      * On SIGTERM/SIGINT: stop accepting, let the writes in flight finish, score what was
      * accepted, flush generated series (retrying), write the state snapshot, exit 0, all

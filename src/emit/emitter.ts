@@ -21,22 +21,39 @@ const MAX_IN_FLIGHT = 64;
  * never passed to the sender of the raw data.
  */
 export class Emitter {
-  readonly block: GeneratedBlock;
+  block: GeneratedBlock;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
   private readonly m: ReturnType<typeof emitMetrics>;
+  private readonly tenancy: TenancyCheck;
 
   constructor(
     w: Config['writer'],
     instances: InstanceSpec[],
-    private readonly sink: GeneratedSink,
-    registry: Registry,
+    private sink: GeneratedSink,
+    private readonly registry: Registry,
     private readonly log: Logger,
     ignoredLabels: readonly string[] = [],
     labelLimits?: LabelLimits,
   ) {
-    this.block = new GeneratedBlock(w, instances, new TenancyCheck(registry, log), ignoredLabels, labelLimits, registry);
+    this.tenancy = new TenancyCheck(registry, log);
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels, labelLimits, registry);
     this.m = emitMetrics(registry);
+  }
+
+  /**
+   * A reload: blocks from now on are built for `instances` with `w`'s metric_format and go to
+   * `sink`. Blocks in flight finish on the old sink. The new block knows no series: the scoring
+   * unit hands every series to it again (seriesAdded) on its next sample after the reload.
+   */
+  reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink, ignoredLabels: readonly string[] = [], labelLimits?: LabelLimits): void {
+    this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels, labelLimits, this.registry);
+    this.sink = sink;
+  }
+
+  /** The sink blocks go to now. */
+  get currentSink(): GeneratedSink {
+    return this.sink;
   }
 
   /** Start a new block; scoring then writes into `block`. */
@@ -57,21 +74,23 @@ export class Emitter {
     this.m.generated.inc(enc.samples);
     const body = enc.body();
     this.inFlight++;
-    const p: Promise<void> = this.sink.send(tenant, body).then(
-      (): void => this.sent(p, body),
+    const sink = this.sink;
+    const p: Promise<void> = sink.send(tenant, body).then(
+      (): void => this.sent(p, enc, body),
       (e: unknown): void => {
-        this.log.error({ err: e, transport: this.sink.name }, 'writing generated series failed unexpectedly');
-        this.sent(p, body);
+        this.log.error({ err: e, transport: sink.name }, 'writing generated series failed unexpectedly');
+        this.sent(p, enc, body);
       },
     );
     this.pending.add(p);
     if (this.inFlight > MAX_IN_FLIGHT) await p;
   }
 
-  private sent(p: Promise<void>, body: Uint8Array): void {
+  private sent(p: Promise<void>, enc: GeneratedBlock['encoder'], body: Uint8Array): void {
     this.inFlight--;
     this.pending.delete(p);
-    this.block.encoder.recycle(body);
+    this.m.writes.inc();
+    enc.recycle(body); // the encoder that made it (a reload may have replaced the block since)
   }
 
   /**
@@ -87,5 +106,6 @@ export class Emitter {
 function emitMetrics(r: Registry) {
   return {
     generated: r.counter('anomstream_generated_samples_total', 'Generated samples (anomaly_score, yhat, ...) built.'),
+    writes: r.counter('anomstream_generated_writes_total', 'Blocks of generated series sent (counted once each, when the sink is done with them: accepted, or buffered for retrying).'),
   };
 }

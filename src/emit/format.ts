@@ -52,3 +52,34 @@ export function encodeLabels(pairs: [string, string][]): Uint8Array {
   }
   return Uint8Array.from(Buffer.concat(parts));
 }
+
+/** A PromQL string literal: "..." with `\`, `"` and newlines escaped. */
+function quoted(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/**
+ * A series selector for exactly the generated series of one input series (`input`: its labels,
+ * `__name__` included) written by one instance: its variables `vars` (provide_series), the
+ * metric_format labels (a label whose value differs per variable, `__name__` always, as a regex
+ * of the values), model_alias, source_metric and the input's other labels. For links to vmui.
+ */
+export function generatedSelector(format: Record<string, string>, vars: readonly string[], queryKey: string, modelAlias: string | null, input: [string, string][]): string {
+  const values = new Map<string, Set<string>>();
+  for (const v of vars) for (const [k, val] of formatLabels(format, v, queryKey, modelAlias)) values.set(k, (values.get(k) ?? new Set()).add(val));
+  const parts: string[] = [];
+  for (const [k, vs] of values) {
+    const list = [...vs];
+    parts.push(list.length === 1 ? `${k}=${quoted(list[0])}` : `${k}=~${quoted(list.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`);
+  }
+  const replaced = new Set(replacedLabelNames(format));
+  const name = input.find(([k]) => k === '__name__')?.[1];
+  if (name !== undefined && !values.has(SOURCE_METRIC_LABEL)) parts.push(`${SOURCE_METRIC_LABEL}=${quoted(name)}`);
+  for (const [k, v] of input) if (!replaced.has(k)) parts.push(`${k}=${quoted(v)}`);
+  return `{${parts.join(', ')}}`;
+}
+
+/** A series selector for exactly one input series. */
+export function inputSelector(input: [string, string][]): string {
+  return `{${input.map(([k, v]) => `${k}=${quoted(v)}`).join(', ')}}`;
+}

@@ -16,6 +16,8 @@ export interface WriteResult {
   status: 204 | 400 | 415 | 503;
   /** One line for the sender, empty on success. */
   message: string;
+  /** Samples the request held (0 when it could not be decoded). */
+  samples: number;
 }
 
 /**
@@ -208,10 +210,12 @@ export class Ingest {
   private readonly retryLog = new Throttle(10_000);
   private readonly configLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
-  private readonly forward: RawForward;
+  private readonly decodeErrors: DecodeErrors;
+  private forward: RawForward;
 
   constructor(private readonly o: IngestOptions) {
     this.m = ingestMetrics(o.registry);
+    this.decodeErrors = new DecodeErrors(o.registry);
     this.decoder = new WriteRequestDecoder({ maxSeries: o.maxSeriesPerRequest, maxSamples: o.maxSamplesPerRequest });
     this.queue = new AcceptedQueue(o.memory, Math.min(POOL_KEEP_BYTES, o.memory.capacity / 4));
     const used = o.registry.gauge('anomstream_memory_bytes', 'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers), counted against server.max_memory_bytes.');
@@ -225,6 +229,15 @@ export class Ingest {
     this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
   }
 
+  /**
+   * A reload: the limit, default tenant and datasource for the requests that arrive from now on
+   * (a new datasource is not known to refuse any encoding: RawForward learns it afresh).
+   */
+  configure(o: Pick<IngestOptions, 'maxBytes' | 'defaultTenant' | 'downstream'>): void {
+    if (o.downstream !== this.o.downstream) this.forward = new RawForward(o.downstream, this.o.encodings, this.o.registry, this.o.log);
+    Object.assign(this.o, o);
+  }
+
   /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
   readable(encoding: string): boolean {
     return this.o.encodings.get(encoding) !== undefined;
@@ -233,7 +246,7 @@ export class Ingest {
   /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
   async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
     const enc = this.o.encodings.pick(encoding, body);
-    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'` };
+    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'`, samples: 0 };
     const t = tenant ?? this.o.defaultTenant;
     const a = this.queue.slot();
     let handedOver = false;
@@ -244,32 +257,33 @@ export class Ingest {
         this.decode(body, enc, d, a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
-          this.m.rejected.inc();
-          return { status: 400, message: e.message };
+          this.decodeErrors.inc(e.code);
+          return { status: 400, message: e.message, samples: 0 };
         }
         if (e instanceof BudgetError) {
           this.m.overBudget.inc();
-          return { status: 503, message: e.message };
+          return { status: 503, message: e.message, samples: 0 };
         }
         throw e;
       } finally {
         a.settle();
       }
+      const samples = a.batch.sampleCount;
       const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
-      if (raw.outcome !== 'accepted') return this.failed(raw);
-      this.m.forwardOk.inc();
+      this.m.forwarded[raw.outcome].add(samples, body.length);
+      if (raw.outcome !== 'accepted') return this.failed(raw, samples);
       this.m.downstreamUp.set(1);
       this.o.datasourceUp?.(true);
       if (this.recent.seen(body, Date.now())) {
         this.m.duplicates.inc();
-        return { status: 204, message: '' };
+        return { status: 204, message: '', samples };
       }
       a.tenant = t;
       if (this.queue.length >= MAX_WAITING) await this.o.consume(this.queue);
       this.queue.push(a);
       handedOver = true;
       if (this.queue.length === 1) setImmediate(this.consumeSoon);
-      return { status: 204, message: '' };
+      return { status: 204, message: '', samples };
     } finally {
       if (!handedOver) this.queue.release(a);
     }
@@ -293,9 +307,7 @@ export class Ingest {
     const max = this.o.maxBytes;
     if (body.length > max) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `request body of ${body.length} bytes exceeds server.max_request_bytes ${max}`);
     this.decoder.decode(d.decompress(body, max), batch);
-    this.m.requests.inc();
     this.m.byEncoding.get(enc)!.inc();
-    this.m.samples.inc(batch.sampleCount);
     if (batch.metadataCount) this.m.metadata.inc(batch.metadataCount);
     if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
     if (batch.histogramCount) this.m.histograms.inc(batch.histogramCount);
@@ -303,12 +315,11 @@ export class Ingest {
   }
 
   /** The forward failure policy: the datasource's rejection (400, 409) is the sender's 400; anything else is retryable. */
-  private failed(raw: PostResult): WriteResult {
-    this.m.forwardErr.inc();
+  private failed(raw: PostResult, samples: number): WriteResult {
     if (raw.outcome === 'rejected') {
       const suppressed = this.rejectLog.take();
       if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'downstream rejected a raw request; passing 400 back to the sender');
-      return { status: 400, message: raw.reason };
+      return { status: 400, message: raw.reason, samples };
     }
     if (raw.status === 0) this.m.downstreamUp.set(0);
     this.o.datasourceUp?.(false);
@@ -318,31 +329,75 @@ export class Ingest {
       const suppressed = this.configLog.take();
       if (suppressed >= 0)
         this.o.log.error({ answer: raw.reason, check: raw.setting, suppressed }, `the datasource answered ${raw.status} to a raw request; answering 503 so the sender keeps the data: check ${raw.setting}`);
-      return { status: 503, message: raw.reason };
+      return { status: 503, message: raw.reason, samples };
     }
     const suppressed = this.retryLog.take();
     if (suppressed >= 0) this.o.log.warn({ reason: raw.reason, suppressed }, 'raw forward failed; answering 503 so the sender retries');
-    return { status: 503, message: raw.reason };
+    return { status: 503, message: raw.reason, samples };
+  }
+}
+
+/** Raw forwards of one outcome: requests, samples and bytes (the body as received, compressed). */
+class Forwarded {
+  private readonly requests: Metric;
+  private readonly samples: Metric;
+  private readonly bytes: Metric;
+  constructor(r: Registry, result: string) {
+    const l = lbl('result', result);
+    this.requests = r.counter(
+      'anomstream_forward_requests_total',
+      'Raw requests forwarded to the datasource, by result (accepted; rejected: 4xx, passed back as 400; failed: no answer, 5xx, 429, 401/403, answered 503).',
+      l,
+    );
+    this.samples = r.counter('anomstream_forward_samples_total', 'Samples of the raw requests forwarded, by result.', l);
+    this.bytes = r.counter('anomstream_forward_bytes_total', 'Bytes of the raw request bodies forwarded (as received, compressed), by result.', l);
+  }
+  add(samples: number, bytes: number): void {
+    this.requests.inc();
+    this.samples.inc(samples);
+    this.bytes.inc(bytes);
+  }
+}
+
+/** DecodeError codes -> the `reason` label of anomstream_decode_errors_total. */
+const DECODE_REASONS: Readonly<Record<string, string>> = {
+  ANOM_DECODE_TOO_LARGE: 'too_large',
+  ANOM_DECODE_SNAPPY: 'snappy',
+  ANOM_DECODE_ZSTD: 'zstd',
+  ANOM_DECODE_PROTOBUF: 'protobuf',
+  ANOM_DECODE_LIMIT: 'limits',
+};
+
+/**
+ * anomstream_decode_errors_total{reason}: every reason exported from the start (0), so rate()
+ * has a series. The receiver makes one too, for the bodies it refuses before reading them (too
+ * large): the registry gives both the same counters.
+ */
+export class DecodeErrors {
+  private readonly byReason = new Map<string, Metric>();
+  constructor(r: Registry) {
+    for (const [code, reason] of Object.entries(DECODE_REASONS)) {
+      this.byReason.set(code, r.counter('anomstream_decode_errors_total', 'Write requests that cannot be read (answered 400, dropped by the sender), by reason.', lbl('reason', reason)));
+    }
+  }
+  inc(code: string): void {
+    (this.byReason.get(code) ?? this.byReason.get('ANOM_DECODE_PROTOBUF')!).inc();
   }
 }
 
 function ingestMetrics(r: Registry) {
   return {
-    requests: r.counter('anomstream_write_requests_total', 'Remote write requests decoded.'),
-    rejected: r.counter('anomstream_write_requests_rejected_total', 'Requests answered 400 because they cannot be read (or break a per-request limit).'),
     overBudget: r.counter(
       'anomstream_write_requests_refused_total',
       'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.',
       lbl('reason', 'server.max_memory_bytes'),
     ),
     duplicates: r.counter('anomstream_write_requests_duplicate_total', 'Accepted requests identical to one accepted in the last 5 minutes (a retry): forwarded, not scored again.'),
-    samples: r.counter('anomstream_samples_received_total', 'Raw samples received (all forwarded).'),
     metadata: r.counter('anomstream_metadata_received_total', 'Metric metadata entries received (forwarded).'),
     exemplars: r.counter('anomstream_exemplars_received_total', 'Exemplars received (forwarded, not decoded).'),
     histograms: r.counter('anomstream_histograms_received_total', 'Native histogram samples received (forwarded, not scored).'),
     stale: r.counter('anomstream_stale_markers_received_total', 'Stale markers received (forwarded; on a scored series they end its generated series).'),
-    forwardOk: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'accepted')),
-    forwardErr: r.counter('anomstream_forward_requests_total', 'Raw requests forwarded', lbl('result', 'failed')),
+    forwarded: { accepted: new Forwarded(r, 'accepted'), rejected: new Forwarded(r, 'rejected'), retryable: new Forwarded(r, 'failed') },
     byEncoding: new Map<ContentEncoding, Metric>(),
     downstreamUp: r.gauge('anomstream_downstream_up', '1 when the datasource answered the last request or health check.'),
   };

@@ -14,7 +14,8 @@ export class Slots {
   private live = 0;
 
   constructor(
-    readonly max: number,
+    /** server.max_in_flight; a reload may change it (slots taken above a lower one are given back as usual). */
+    public max: number,
     private readonly maxWaitMs: number,
   ) {}
 

@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type Server, type ServerOptions } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
-import { lbl, type Metric, type Registry } from '../metrics/registry.js';
-import type { WriteResult } from '../ingest/ingest.js';
+import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
+import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 import { Slots } from './admission.js';
 import type { Authenticator } from './auth.js';
 
@@ -20,6 +21,8 @@ import type { Authenticator } from './auth.js';
 //                 is the anomstream_downstream_up metric, so an instance is not taken out of
 //                 service exactly when it should be buffering)
 //   GET  /metrics self-monitoring
+//   GET  /        the status page (HTML)
+//   POST /-/reload  re-read the config file (as SIGHUP); 200, or 500 with the problems
 // With server.auth, writes (and /metrics, /ready unless server.metrics_auth is false) without the
 // right credentials get 401 + WWW-Authenticate, and nothing is read or forwarded. With
 // server.tls_cert_file/tls_key_file the listener speaks HTTPS only (client certificates required
@@ -78,12 +81,26 @@ export interface ReceiverOptions {
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
+  /** The status page for GET / (behind server.auth like /metrics). */
+  statusPage: () => string;
+  /** POST /-/reload: re-read the config; resolves with whether it now applies and one line why not. */
+  reload: () => Promise<{ ok: boolean; message: string }>;
   registry: Registry;
   log: Logger;
 }
 
+/** A response that knows its route (the `path` label) and when its request arrived. */
+class Response extends ServerResponse {
+  route = 'other';
+  started = 0;
+}
+
 const WRITE_PATHS = new Set(['/api/v1/write', '/prometheus/api/v1/write']);
 const TENANT_PATH = /^\/insert\/([^/]+)\/prometheus\/api\/v1\/write$/;
+/** The `path` label of a tenant's write path (the tenant is left out: unbounded). */
+const TENANT_ROUTE = '/insert/{tenant}/prometheus/api/v1/write';
+const READ_PATHS = new Set(['/health', '/ready', '/metrics', '/']);
+const RELOAD_PATH = '/-/reload';
 /** A body is judged by server.min_read_rate only after this long (a first packet may lag). */
 const MIN_RATE_GRACE_MS = 5_000;
 /** How often bodies being read are checked against the read timeout and the minimum rate. */
@@ -95,7 +112,7 @@ const FIRST_BODY_BYTES = 4 << 20;
 /** A body being read. */
 interface Reading {
   req: IncomingMessage;
-  res: ServerResponse;
+  res: Response;
   start: number;
   bytes: number;
   /** Settles the body's promise: null when it was cut. */
@@ -105,7 +122,7 @@ interface Reading {
 type RefusedReason = 'server.max_queue_duration' | 'server.max_memory_bytes' | 'server.read_timeout' | 'server.min_read_rate';
 
 export class Receiver {
-  readonly server: Server | TlsServer;
+  readonly server: Server<typeof IncomingMessage, typeof Response> | TlsServer<typeof IncomingMessage, typeof Response>;
   private ready = false;
   private readonly slots: Slots;
   /** Writes between their body's end and their answer (in a slot or waiting for one). */
@@ -114,25 +131,27 @@ export class Receiver {
   private readonly reading = new Set<Reading>();
   private readTimer: NodeJS.Timeout | undefined;
   private connections = 0;
-  private readonly codes = new Map<number, Metric>();
+  private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
 
   constructor(private readonly o: ReceiverOptions) {
     const requestTimeout = o.readTimeoutMs;
-    const http: ServerOptions = {
+    const http: ServerOptions<typeof IncomingMessage, typeof Response> = {
+      ServerResponse: Response,
       keepAliveTimeout: o.idleTimeoutMs,
       requestTimeout,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
       connectionsCheckingInterval: Math.min(1000, requestTimeout),
     };
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.route(req, res);
+    const onRequest = (req: IncomingMessage, res: Response): void => this.route(req, res);
     const tls = o.tls;
     this.server = tls ? createTlsServer({ ...http, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest) : createServer(http, onRequest);
     this.server.maxConnections = o.maxConnections;
     this.server.maxHeadersCount = 100;
     this.slots = new Slots(o.maxInFlight, o.maxQueueMs);
     const r = o.registry;
+    this.m = new ReceiverMetrics(r);
     const inFlight = r.gauge('anomstream_requests_in_flight', 'Write requests being processed (holding one of server.max_in_flight slots).');
     const queued = r.gauge('anomstream_requests_queued', 'Write requests whose body is in memory, waiting for a slot (at most server.max_queue_duration).');
     const reading = r.gauge('anomstream_requests_reading', 'Write requests whose body is being read.');
@@ -155,6 +174,18 @@ export class Receiver {
       socket.once('close', () => this.connections--);
     });
     this.server.on('drop', () => dropped.inc());
+  }
+
+  /** Write requests read so far and their samples. */
+  get totals(): { requests: number; samples: number } {
+    return this.m.totals;
+  }
+
+  /** A reload: limits for the requests that arrive from now on. */
+  setLimits(maxRequestBytes: number, maxInFlight: number): void {
+    this.o.maxRequestBytes = maxRequestBytes;
+    this.o.maxInFlight = maxInFlight;
+    this.slots.max = maxInFlight;
   }
 
   listen(): Promise<void> {
@@ -188,14 +219,19 @@ export class Receiver {
     await closed;
   }
 
-  private route(req: IncomingMessage, res: ServerResponse): void {
+  private route(req: IncomingMessage, res: Response): void {
+    res.started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     let tenant: string | null = null;
     let isWrite = WRITE_PATHS.has(path);
+    res.route = path;
     const m = isWrite ? null : TENANT_PATH.exec(path);
-    if (m) isWrite = true;
+    if (m) {
+      isWrite = true;
+      res.route = TENANT_ROUTE;
+    }
     if (isWrite) {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
@@ -207,19 +243,27 @@ export class Receiver {
       }
       return void this.write(req, res, tenant);
     }
-    if (path === '/health' || path === '/ready' || path === '/metrics') {
+    if (READ_PATHS.has(path)) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'use GET', { allow: 'GET, HEAD' });
       if (path === '/health') return this.reply(res, 200, 'OK');
       if (this.o.metricsAuth && !this.authorized(req, res)) return;
       if (path === '/ready') return this.ready ? this.reply(res, 200, `OK\n${this.o.readyDetail()}`) : this.reply(res, 503, 'not ready');
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return void res.end(this.o.registry.render());
+      if (path === '/') return this.reply(res, 200, this.o.statusPage(), { 'content-type': 'text/html; charset=utf-8' });
+      return this.reply(res, 200, this.o.registry.render(), { 'content-type': 'text/plain; version=0.0.4' });
     }
+    if (path === RELOAD_PATH) {
+      if (req.method !== 'POST' && req.method !== 'PUT') return this.reply(res, 405, 'use POST', { allow: 'POST, PUT' });
+      // Changes what runs: behind server.auth whatever server.metrics_auth says.
+      if (!this.authorized(req, res)) return;
+      req.resume();
+      return void this.o.reload().then((r) => this.reply(res, r.ok ? 200 : 500, r.message));
+    }
+    res.route = 'other';
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);
   }
 
   /** True with server.auth's credentials (or without server.auth); otherwise answers 401 (body unread). */
-  private authorized(req: IncomingMessage, res: ServerResponse): boolean {
+  private authorized(req: IncomingMessage, res: Response): boolean {
     const auth = this.o.auth;
     if (auth === null || auth.check(req.headers.authorization)) return true;
     const what = req.headers.authorization === undefined ? 'missing' : 'wrong';
@@ -235,7 +279,7 @@ export class Receiver {
     return null;
   }
 
-  private async write(req: IncomingMessage, res: ServerResponse, tenant: string | null): Promise<void> {
+  private async write(req: IncomingMessage, res: Response, tenant: string | null): Promise<void> {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
     if (!this.o.readable(enc)) {
       req.resume();
@@ -248,7 +292,10 @@ export class Receiver {
     }
     const max = this.o.maxRequestBytes;
     const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > max) return this.refuseUnread(req, res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
+    if (declared > max) {
+      this.m.tooLarge();
+      return this.refuseUnread(req, res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
+    }
     const body = await this.readBody(req, res, max, Number.isSafeInteger(declared) ? declared : -1);
     if (body === null) return; // answered (or the sender went away)
     this.pending++;
@@ -260,6 +307,7 @@ export class Receiver {
       }
       try {
         const r = await this.o.write(body, tenant, enc);
+        this.m.received(res.route, r.status, r.samples);
         this.reply(res, r.status, r.message);
       } catch (e) {
         this.o.log.error({ err: e }, 'write failed unexpectedly');
@@ -278,7 +326,7 @@ export class Receiver {
    * (too large: 400; over the budget: 503; too slow: 408, see checkReads) or the sender went
    * away. The bytes of a returned body stay taken from the budget until the caller gives them back.
    */
-  private readBody(req: IncomingMessage, res: ServerResponse, max: number, declared: number): Promise<Uint8Array | null> {
+  private readBody(req: IncomingMessage, res: Response, max: number, declared: number): Promise<Uint8Array | null> {
     return new Promise((resolve) => {
       // Each chunk is copied at once into one body buffer (sized from Content-Length when the
       // sender gives it): the socket's 64 KiB read buffers are dropped as they come instead of
@@ -305,6 +353,7 @@ export class Receiver {
       const onData = (c: Buffer): void => {
         const need = r.bytes + c.length;
         if (need > max) {
+          this.m.tooLarge();
           this.refuseUnread(req, res, 400, `request body exceeds server.max_request_bytes ${max}`);
           return end(false);
         }
@@ -343,7 +392,7 @@ export class Receiver {
   };
 
   /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
-  private refuseUnread(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.once('finish', () => req.socket.destroy());
     this.reply(res, status, message, headers);
@@ -355,30 +404,84 @@ export class Receiver {
    * lib/protoparser/protoparserutil/vmproto_handshake.go; vmagent parses the body as an integer,
    * so no newline).
    */
-  private handshake(req: IncomingMessage, res: ServerResponse): void {
+  private handshake(req: IncomingMessage, res: Response): void {
     req.resume();
-    this.count(200);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('1');
+    this.reply(res, 200, '1', { 'content-type': 'text/plain; charset=utf-8' });
   }
 
-  private count(status: number): void {
-    let c = this.codes.get(status);
-    if (!c) this.codes.set(status, (c = this.o.registry.counter('anomstream_http_responses_total', 'HTTP responses by status code.', lbl('code', String(status)))));
-    c.inc();
-  }
-
-  private reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-    this.count(status);
+  /** Answer (text, one line per message, unless `headers` give another content-type), counted by route and status. */
+  private reply(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+    this.m.answered(res.route, status, performance.now() - res.started);
     if (res.headersSent) return;
     if (status === 204) {
       res.writeHead(204, headers);
       res.end();
       return;
     }
+    const text = headers['content-type'] === undefined;
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-    res.end(message ? `${message}\n` : '');
+    res.end(text && message ? `${message}\n` : message);
   }
+}
+
+/**
+ * Requests by route and status, their duration by route, samples by route and status. Label
+ * values are bounded: the route is one of the paths above (a tenant's write path as
+ * TENANT_ROUTE, anything unknown as `other`), the status one of the few anomstream answers.
+ */
+class ReceiverMetrics {
+  private readonly requests = new Map<string, Metric>();
+  private readonly sampleCounts = new Map<string, Metric>();
+  private readonly durations = new Map<string, Histogram>();
+  private readonly decodeErrors: DecodeErrors;
+
+  constructor(private readonly r: Registry) {
+    this.decodeErrors = new DecodeErrors(r);
+  }
+
+  answered(route: string, status: number, ms: number): void {
+    const key = `${route} ${status}`;
+    let c = this.requests.get(key);
+    if (!c) this.requests.set(key, (c = this.r.counter('anomstream_http_requests_total', 'HTTP requests answered, by path and status code.', labels(route, status))));
+    c.inc();
+    let h = this.durations.get(route);
+    if (!h)
+      this.durations.set(
+        route,
+        (h = this.r.histogram('anomstream_http_request_duration_seconds', 'Time from a request to its answer, by path (a write: read, decode, forward, answer), seconds.', lbl('path', route))),
+      );
+    h.observe(ms / 1000);
+  }
+
+  /** Write requests that were read (decoded or not), and their samples, for the status page. */
+  readonly totals = { requests: 0, samples: 0 };
+
+  /** A write request to `route` that was read, answered `status`, held `samples`. */
+  received(route: string, status: number, samples: number): void {
+    const key = `${route} ${status}`;
+    let c = this.sampleCounts.get(key);
+    if (!c)
+      this.sampleCounts.set(
+        key,
+        (c = this.r.counter(
+          'anomstream_samples_received_total',
+          'Samples of the write requests received, by path and the status answered (a request answered 503 is counted again when it is retried).',
+          labels(route, status),
+        )),
+      );
+    c.inc(samples);
+    this.totals.requests++;
+    this.totals.samples += samples;
+  }
+
+  /** A body refused for its size before it was read. */
+  tooLarge(): void {
+    this.decodeErrors.inc('ANOM_DECODE_TOO_LARGE');
+  }
+}
+
+function labels(route: string, status: number): string {
+  return `${lbl('path', route)},${lbl('code', String(status))}`;
 }
 
 /** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */

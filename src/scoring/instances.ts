@@ -35,6 +35,13 @@ export interface InstanceSpec {
    * aliases and the same fingerprint; a changed model starts cold.
    */
   fingerprint: string;
+  /**
+   * Everything the instance's series and state depend on: the query's settings (its selector
+   * included) and the model's, except which queries it scores and what it writes. A reload keeps
+   * the state of a pair whose settings are unchanged (carriedFrom()); a changed selector makes
+   * the pair new, so every series is matched against it again.
+   */
+  settings: string;
 }
 
 export interface QuerySpec {
@@ -79,11 +86,28 @@ export function compileScoring(queries: Record<string, QueryConfig>, models: Rec
         transform: q.transform === 'rate' ? Transform.Rate : q.transform === 'increase' ? Transform.Increase : Transform.None,
         provide: defaultProvideSeries(mc, q.transform),
         fingerprint: stateFingerprint(mc, q, scorer.slots),
+        settings: settingsOf(q, mc),
       });
     }
     spec.queries.push(query);
   }
   return spec;
+}
+
+/** The query's and the model's settings as one string (±Infinity kept apart, which JSON cannot do). */
+function settingsOf(q: QueryConfig, mc: ModelConfig): string {
+  const { queries: _queries, provide_series: _provide, ...model } = mc;
+  return JSON.stringify({ q, model }, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v));
+}
+
+/**
+ * For each instance of `next`, the instance of `prev` whose model state it takes over at a
+ * reload, or -1 (it starts empty): the same query alias and model alias, and the same
+ * settings (the same selector, transform, per-query settings and model settings).
+ */
+export function carriedFrom(prev: ScoringSpec, next: ScoringSpec): Int32Array {
+  const byKey = new Map(prev.instances.map((inst, i) => [`${inst.queryAlias}\0${inst.modelAlias}\0${inst.settings}`, i]));
+  return Int32Array.from(next.instances, (inst) => byKey.get(`${inst.queryAlias}\0${inst.modelAlias}\0${inst.settings}`) ?? -1);
 }
 
 /**

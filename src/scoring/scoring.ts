@@ -1,9 +1,12 @@
+import { performance } from 'node:perf_hooks';
 import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
 import { UpClock } from './clock.js';
-import { Transform, type InstanceSpec, type ScoringSpec } from './instances.js';
+import { InstanceCounts } from './counts.js';
+import { Transform, carriedFrom, type InstanceSpec, type ScoringSpec } from './instances.js';
+import { KeptLabels } from './kept-labels.js';
 import { Column, OutputRows, RowRuns, type ScoreSink } from './output.js';
 import { matches } from './selector.js';
 import { SeriesKey } from './series-index.js';
@@ -50,6 +53,11 @@ export class RestoredLinks {
  * encoder each evict the other's code and branch history from the core, series after series).
  * State lives in one ScoringState (index, links, model states, label bytes).
  *
+ * Counting per (query, model) is typed-array increments (InstanceCounts), folded into the
+ * registry at scrape time; a series scoring above 1 has its labels kept (KeptLabels) for the
+ * status page. reload() swaps in a new spec between two score() calls, keeping the state of
+ * the pairs whose settings are unchanged (see ScoringState.reshape()).
+ *
  * Timestamps a model must not learn (issue 16), each forwarded as always and counted in
  * anomstream_samples_not_learned_total{reason}:
  *  - `future`: more than limits.max_future ahead of the wall clock: not scored either, so one
@@ -65,11 +73,13 @@ export class RestoredLinks {
  */
 export class Scoring {
   private st: ScoringState;
+  readonly counts: InstanceCounts;
+  readonly kept: KeptLabels;
   readonly clock: UpClock;
-  private readonly instances: InstanceSpec[];
+  private instances: InstanceSpec[];
   /** reader.ignore_labels (null: none): left out of the series index key. */
   private readonly ignore: LabelNames | null;
-  private readonly maxFutureMs: number;
+  private maxFutureMs: number;
   private readonly key = new SeriesKey();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
@@ -79,30 +89,60 @@ export class Scoring {
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
-    readonly spec: ScoringSpec,
+    private _spec: ScoringSpec,
     private readonly o: ScoringOptions,
     registry: Registry,
-    private readonly labelLimits: LabelLimits = NO_LABEL_LIMITS,
+    private labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
-    this.instances = spec.instances;
-    this.ignore = spec.ignoreLabels.length > 0 ? new LabelNames(spec.ignoreLabels) : null;
-    this.st = new ScoringState(spec, o.maxSeries, o.keepLabels ?? false);
+    this.instances = _spec.instances;
+    this.ignore = _spec.ignoreLabels.length > 0 ? new LabelNames(_spec.ignoreLabels) : null;
+    this.st = new ScoringState(_spec, o.maxSeries, o.keepLabels ?? false);
+    this.kept = new KeptLabels(() => this.st.labels);
     this.clock = o.clock ?? new UpClock();
     this.maxFutureMs = o.maxFutureMs ?? Infinity;
+    this.counts = new InstanceCounts(registry, _spec.instances);
     this.m = scoringMetrics(registry);
     registry.onCollect(() => {
       this.m.series.set(this.st.index.size);
-      this.m.scoredSeries.set(this.st.links.live);
+      this.counts.fold(this.st);
     });
+  }
+
+  /** The spec scored with now (the one of the last reload). */
+  get spec(): ScoringSpec {
+    return this._spec;
   }
 
   get state(): ScoringState {
     return this.st;
   }
 
+  /**
+   * Score with `spec` from now on (a config reload; call between two score() calls). Instances
+   * of (query, model) pairs with unchanged settings keep their model state; the others start
+   * empty, and each known series is matched again against their queries on its next sample.
+   * reader.ignore_labels and shard are not changed by a reload (the series index is keyed by
+   * them). Returns, per new instance, the old one whose state it kept (-1: none).
+   */
+  reload(spec: ScoringSpec, maxSeries: number, maxFutureMs?: number, labelLimits?: LabelLimits): Int32Array {
+    this.counts.fold(this.st);
+    const from = carriedFrom(this._spec, spec);
+    this.st.reshape(spec, from);
+    this.st.index.maxSeries = maxSeries;
+    this.o.maxSeries = maxSeries;
+    if (maxFutureMs !== undefined) this.maxFutureMs = this.o.maxFutureMs = maxFutureMs;
+    // New series are checked against the new label limits; series scored already stay scored.
+    if (labelLimits !== undefined) this.labelLimits = labelLimits;
+    this.counts.reshape(spec.instances);
+    this._spec = spec;
+    this.instances = spec.instances;
+    return from;
+  }
+
   /** Drop all state (a restore that failed half-way must leave no half-restored model). */
   clear(): void {
-    this.st = new ScoringState(this.spec, this.o.maxSeries, this.o.keepLabels ?? false);
+    this.st = new ScoringState(this._spec, this.o.maxSeries, this.o.keepLabels ?? false);
+    this.kept.prune(() => false);
   }
 
   /** The idle clock's reading at wall time `nowMs`, in the series index's unit (seconds). */
@@ -116,8 +156,10 @@ export class Scoring {
    * limits.max_future from it).
    */
   score(b: WriteBatch, tenant: string | null, sink: ScoreSink, nowMs = Date.now()): void {
+    const t0 = performance.now();
     const seed = tenant === null ? 0 : hashString(tenant);
     const now = this.seenNow(nowMs);
+    const wallSec = Math.floor(nowMs / 1000);
     const maxTs = nowMs + this.maxFutureMs;
     const index = this.st.index;
     const links = this.st.links;
@@ -136,7 +178,10 @@ export class Scoring {
         else index.hashIgnoring(b, s, seed, key, ignore);
         id = index.findFrom(key, id + 1);
         if (id < 0) id = this.newSeries(b, s, key, now, tenant, sink);
-        else index.touch(id, now);
+        else {
+          index.touch(id, now);
+          if (this.st.matchedGen[id] !== this.st.generation) this.rematch(b, s, id, tenant, sink);
+        }
         ids[s] = id;
       }
       for (let s = 0; s < b.seriesCount; s++) {
@@ -144,7 +189,8 @@ export class Scoring {
         if (id < 0) continue;
         let first = true;
         for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-          const n = this.scoreLink(b, s, k, maxTs, from);
+          const n = this.scoreLink(b, s, k, maxTs, from, wallSec);
+          if (links.aboveAt[k] === wallSec && !this.kept.has(id)) this.kept.keep(b, s, id, tenant);
           if (n === 0) continue;
           rows.add(s, id, first, links.inst[k], from, n);
           from += n;
@@ -156,22 +202,30 @@ export class Scoring {
       const out = this.out;
       for (let r = 0; r < rows.count; r++) sink.rows(b, rows.series[r], rows.id[r], rows.first[r] === 1, rows.inst[r], out, rows.from[r], rows.n[r]);
     }
+    this.m.duration.observe((performance.now() - t0) / 1000);
   }
 
   /** Forget series not seen for `idleMs` on the idle clock: they start a new warm-up if they return. Returns how many. */
   evictIdle(idleMs: number, nowMs = Date.now()): number {
-    const n = this.st.evictIdle(Math.floor((this.clock.at(nowMs) - idleMs) / 1000));
+    const n = this.st.evictIdle(Math.floor((this.clock.at(nowMs) - idleMs) / 1000), this.forget);
     if (n > 0) this.m.evicted.inc(n);
     return n;
   }
 
-  /** Run link k's model over series s's samples; fills the output rows from row `from` on, returns how many. */
-  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, from: number): number {
+  private readonly forget = (id: number): void => this.kept.forget(id);
+
+  /**
+   * Run link k's model over series s's samples (wall clock `wallSec`, seconds); fills the
+   * output rows from row `from` on, returns how many. Counts what it learnt, scored above 1 and
+   * whether the series just finished its warm-up, for the link's instance.
+   */
+  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, from: number, wallSec: number): number {
     const links = this.st.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
     const scorer = this.instances[ii].scorer;
-    const state = this.st.instances[ii].state;
+    const inst = this.st.instances[ii];
+    const state = inst.state;
     const off = links.offset[k];
     const pred = this.pred;
     const first = b.smpFirst[s];
@@ -189,6 +243,9 @@ export class Scoring {
     let n = from;
     let learned = 0;
     let older = 0;
+    let above = 0;
+    let maxAbove = 0;
+    const wasReady = scorer.isReady(state, off);
     for (let i = first; i < last; i++) {
       let y = b.value[i];
       const t = b.ts[i];
@@ -231,6 +288,10 @@ export class Scoring {
         older++;
       }
       if (!pred.ready) continue;
+      if (pred.score > 1) {
+        above++;
+        if (pred.score > maxAbove) maxAbove = pred.score;
+      }
       cTs[n] = t;
       cSample[n] = i;
       cScore[n] = pred.score;
@@ -240,7 +301,17 @@ export class Scoring {
       cY[n] = y;
       n++;
     }
-    this.m.scored.inc(learned);
+    const counts = this.counts;
+    counts.scored[ii] += learned;
+    if (!wasReady && learned > 0 && scorer.isReady(state, off)) {
+      counts.warmed[ii]++;
+      inst.ready++;
+    }
+    if (above > 0) {
+      counts.anomalous[ii] += above;
+      links.aboveScore[k] = maxAbove;
+      links.aboveAt[k] = wallSec;
+    }
     if (older > 0) this.m.notLearned[Reason.OutOfOrder].inc(older);
     return n - from;
   }
@@ -263,6 +334,7 @@ export class Scoring {
     if (!this.owns(b, s)) {
       this.m.notOwned.inc();
       this.st.links.setFirst(id, -1);
+      this.st.matched(id);
       return id;
     }
     this.attach(id, b, s, tenant, sink, null);
@@ -271,7 +343,7 @@ export class Scoring {
 
   /** Does this instance own series s of `b` (shard:)? Always, without a shard setting. */
   owns(b: WriteBatch, s: number): boolean {
-    const ownership = this.spec.ownership;
+    const ownership = this._spec.ownership;
     return ownership === null || ownership.owns(b, s);
   }
 
@@ -310,7 +382,11 @@ export class Scoring {
       const ii = st.links.inst[k];
       const r = restoredIndex(restored, ii);
       if (r < 0) continue;
-      st.instances[ii].state.set(restored.slots.subarray(restored.slotsAt[r], restored.slotsAt[r] + st.instances[ii].slots), st.links.offset[k]);
+      const inst = st.instances[ii];
+      const off = st.links.offset[k];
+      if (inst.scorer.isReady(inst.state, off)) inst.ready--;
+      inst.state.set(restored.slots.subarray(restored.slotsAt[r], restored.slotsAt[r] + inst.slots), off);
+      if (inst.scorer.isReady(inst.state, off)) inst.ready++;
       st.links.prevValue[k] = restored.prevValue[r];
       st.links.prevTs[k] = restored.prevTs[r];
     }
@@ -325,34 +401,79 @@ export class Scoring {
       // Forwarded (it was already), not scored: VictoriaMetrics applies its own limits to it.
       this.m.overLimit[over].inc();
       st.links.setFirst(id, -1);
+      st.matched(id);
       return;
     }
-    const labels = new Map<string, string>();
-    for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+    const labels = labelMap(b, s);
     let first = -1;
-    for (const q of this.spec.queries) {
-      if (!matches(q.selector, labels)) continue;
-      for (const ii of q.instances) {
-        const off = st.allocate(ii);
-        first = st.links.add(ii, off, first);
-        const r = restored === null ? -1 : restoredIndex(restored, ii);
-        if (r < 0) {
-          this.instances[ii].scorer.init(st.instances[ii].state, off);
-          continue;
-        }
-        const state = st.instances[ii].state;
-        const src = restored!.slots;
-        const from = restored!.slotsAt[r];
-        for (let j = 0, n = st.instances[ii].slots; j < n; j++) state[off + j] = src[from + j];
-        st.links.prevValue[first] = restored!.prevValue[r];
-        st.links.prevTs[first] = restored!.prevTs[r];
-      }
-    }
+    for (const q of this._spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first, restored);
     st.links.setFirst(id, first);
+    st.matched(id);
     if (first < 0) return;
     st.labels?.keep(id, b, s, tenant);
     sink.seriesAdded(b, s, id, tenant, labels);
   }
+
+  /**
+   * First sight of series s (id `id`) since a reload: match it against the queries of the
+   * instances born since it was last matched (new or changed pairs, of however many reloads),
+   * and give it to the sink again (the emitter was rebuilt with the new spec and plans the
+   * series anew). A series this instance does not own (shard:) or over a label limit stays
+   * without links.
+   */
+  private rematch(b: WriteBatch, s: number, id: number, tenant: string | null, sink: ScoreSink): void {
+    const st = this.st;
+    b.labels(s);
+    if (!this.owns(b, s) || overLabelLimit(b, s, this.labelLimits) >= 0) {
+      st.matched(id);
+      return;
+    }
+    const labels = labelMap(b, s);
+    let first = st.links.first[id];
+    for (const q of this._spec.queries) {
+      const fresh = q.instances.filter((ii) => st.bornSince(ii, id));
+      if (fresh.length > 0 && matches(q.selector, labels)) first = this.link(fresh, first, null);
+    }
+    st.links.setFirst(id, first);
+    st.matched(id);
+    if (first < 0) return;
+    if (st.labels !== null && !st.labels.has(id)) st.labels.keep(id, b, s, tenant);
+    sink.seriesAdded(b, s, id, tenant, labels);
+  }
+
+  /**
+   * New state in each of `instances` for one series, linked in front of `first`; returns the
+   * new first link. An instance `restored` holds state for starts from it, the others cold.
+   */
+  private link(instances: number[], first: number, restored: RestoredLinks | null): number {
+    const st = this.st;
+    for (const ii of instances) {
+      const inst = st.instances[ii];
+      const off = st.allocate(ii);
+      first = st.links.add(ii, off, first);
+      const r = restored === null ? -1 : restoredIndex(restored, ii);
+      if (r < 0) {
+        this.instances[ii].scorer.init(inst.state, off);
+        continue;
+      }
+      const state = inst.state;
+      const src = restored!.slots;
+      const from = restored!.slotsAt[r];
+      for (let j = 0, n = inst.slots; j < n; j++) state[off + j] = src[from + j];
+      st.links.prevValue[first] = restored!.prevValue[r];
+      st.links.prevTs[first] = restored!.prevTs[r];
+      if (inst.scorer.isReady(state, off)) inst.ready++;
+    }
+    return first;
+  }
+}
+
+/** Series s's labels as strings: once per new series (and once after a reload), never per sample. */
+function labelMap(b: WriteBatch, s: number): Map<string, string> {
+  const labels = new Map<string, string>();
+  b.labels(s);
+  for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+  return labels;
 }
 
 /** limits.max_labels_per_series, max_label_name_len, max_label_value_len (bytes). */
@@ -412,10 +533,9 @@ function scoringMetrics(r: Registry) {
   const help =
     'Samples of scored series a model did not learn, by reason (all forwarded): future (beyond limits.max_future: not scored), out_of_order (older than the newest learned: scored, not learned), duplicate (the newest timestamp again: not scored), out_of_order_counter (older, under a transform: not scored), non_finite (NaN/Inf), before_1970.';
   return {
-    scored: r.counter('anomstream_samples_scored_total', 'Samples learnt by a model (per model: a sample of a query with two models counts twice).'),
+    duration: r.histogram('anomstream_scoring_duration_seconds', 'Time to score one accepted request (match, models, generated series encoded), seconds.'),
     notLearned: REASONS.map((reason): Metric => r.counter('anomstream_samples_not_learned_total', help, lbl('reason', reason))),
     series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
-    scoredSeries: r.gauge('anomstream_scored_series', 'Series x model pairs with model state.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
     overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>

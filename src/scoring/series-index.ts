@@ -35,7 +35,8 @@ export class SeriesIndex {
   private kept = new Uint8Array(256);
   private keptView = new DataView(this.kept.buffer);
 
-  constructor(readonly maxSeries: number) {
+  /** limits.max_series; a reload may change it (below `size`: no new series until enough are evicted). */
+  constructor(public maxSeries: number) {
     const cap = 1024;
     this.table = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;

@@ -50,6 +50,7 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
   try {
     w.fh = fh;
     const instances = scoring.spec.instances;
+    const generation = scoring.state.generation;
     const header: HeaderJson = {
       anomstream: o.version,
       instances: instances.map((i) => ({ query: i.queryAlias, model: i.modelAlias, fingerprint: i.fingerprint, slots: i.scorer.slots })),
@@ -72,6 +73,8 @@ export async function writeSnapshot(scoring: Scoring, dir: string, o: WriteOptio
     for (let id = 0; id < scoring.state.index.end; id++) {
       // Re-read every time: between slices the arrays may have grown and series come and gone.
       const st = scoring.state;
+      // The header names the instances of now: a reload in between would renumber them (App waits for a write to end before reloading).
+      if (st.generation !== generation) throw new Error('the configuration was reloaded while the snapshot was written');
       const labels = st.labels;
       if (labels === null || !labels.has(id) || st.links.first[id] < 0) continue;
       const links = st.links;

@@ -124,6 +124,11 @@ export class Snapshots {
     this.timer = undefined;
   }
 
+  /** Resolves once no snapshot is being written (a reload waits for it: a snapshot walks the current instances). */
+  async idle(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
   /** Write a snapshot now, after the one in progress if any; resolves true when it was written. */
   write(): Promise<boolean> {
     if (!this.enabled) return Promise.resolve(false);

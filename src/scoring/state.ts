@@ -1,3 +1,4 @@
+import type { Scorer } from '../models/scorer.js';
 import { grown } from '../wire/grow.js';
 import type { ScoringSpec } from './instances.js';
 import { LabelStore } from './labels.js';
@@ -7,11 +8,17 @@ import { SeriesIndex } from './series-index.js';
 /** Model state of one instance (query x model): one columnar Float64Array, `slots` per series. */
 export interface InstanceState {
   readonly slots: number;
+  /** The scorer the state was made by (a reload keeps an instance's state only with equal settings). */
+  readonly scorer: Scorer;
   state: Float64Array;
   /** Series states ever allocated (offsets below used * slots are live or free). */
   used: number;
   /** State offsets of evicted series, reused before `used` grows. */
   readonly freeOffsets: number[];
+  /** Live series past their warm-up (the rest of the live ones are warming up). */
+  ready: number;
+  /** The generation this state started in (0: at start; a reload's new or changed pair: that reload's). */
+  readonly born: number;
 }
 
 /**
@@ -22,18 +29,34 @@ export interface InstanceState {
  * (snapshot-write.ts) walks exactly this: for every id with labels its links, for every link
  * its instance's slots at its offset; a restore fills it through the same allocate/add paths
  * as a new series.
+ *
+ * A reload (reshape()) keeps the index, the links, the label bytes and the state of the
+ * instances whose settings are unchanged, frees the others and bumps `generation`: a series
+ * whose `matchedGen` is older is matched again, on its next sample, against the queries of the
+ * instances born since (however many reloads came in between). A snapshot written after a
+ * reload holds the current instances.
  */
 export class ScoringState {
   readonly index: SeriesIndex;
   readonly links = new Links();
-  readonly instances: InstanceState[];
+  instances: InstanceState[];
   /** Label bytes and tenant per scored series; null when snapshots are off (nothing to key them by). */
   readonly labels: LabelStore | null;
+  /** The spec's generation: 0 at start, +1 per reload. */
+  generation = 0;
+  /** Per series id: the generation it was last matched against the queries in. */
+  matchedGen: Uint32Array = new Uint32Array(1024);
 
   constructor(spec: ScoringSpec, maxSeries: number, keepLabels: boolean) {
     this.index = new SeriesIndex(maxSeries);
-    this.instances = spec.instances.map((i) => ({ slots: i.scorer.slots, state: new Float64Array(i.scorer.slots * 64), used: 0, freeOffsets: [] }));
+    this.instances = spec.instances.map((i) => freshState(i.scorer, 0));
     this.labels = keepLabels ? new LabelStore() : null;
+  }
+
+  /** Series `id` is matched against the queries of the current generation. */
+  matched(id: number): void {
+    this.matchedGen = grown(this.matchedGen, id + 1);
+    this.matchedGen[id] = this.generation;
   }
 
   /** A state offset in instance `inst` for a new series (its slots are not initialised). */
@@ -46,10 +69,35 @@ export class ScoringState {
 
   /**
    * Forget series last seen before `before` (seconds, the index's clock): their ids, links,
-   * state offsets and label bytes are freed for new series. Returns how many were evicted.
+   * state offsets and label bytes are freed for new series; `onEvict(id)` runs for each.
+   * Returns how many were evicted.
    */
-  evictIdle(before: number): number {
-    return this.index.evictIdle(before, this.forget);
+  evictIdle(before: number, onEvict?: (id: number) => void): number {
+    return this.index.evictIdle(before, (id) => {
+      this.forget(id);
+      onEvict?.(id);
+    });
+  }
+
+  /**
+   * A reload to `spec`: instance j takes over the state of the current instance `from[j]`
+   * (-1: it starts empty, born in the new generation); the links of instances not taken over are
+   * freed.
+   */
+  reshape(spec: ScoringSpec, from: Int32Array): void {
+    const to = new Int32Array(this.instances.length).fill(-1);
+    from.forEach((i, j) => {
+      if (i >= 0) to[i] = j;
+    });
+    const generation = this.generation + 1;
+    this.instances = spec.instances.map((inst, j) => (from[j] >= 0 ? this.instances[from[j]] : freshState(inst.scorer, generation)));
+    this.links.remap(to);
+    this.generation = generation;
+  }
+
+  /** Instance `inst` started after series `id` was last matched: the series is matched against its query again. */
+  bornSince(inst: number, id: number): boolean {
+    return this.instances[inst].born > this.matchedGen[id];
   }
 
   private readonly forget = (id: number): void => {
@@ -58,6 +106,12 @@ export class ScoringState {
   };
 
   private readonly release = (inst: number, offset: number): void => {
-    this.instances[inst].freeOffsets.push(offset);
+    const s = this.instances[inst];
+    if (s.scorer.isReady(s.state, offset)) s.ready--;
+    s.freeOffsets.push(offset);
   };
+}
+
+function freshState(scorer: Scorer, born: number): InstanceState {
+  return { slots: scorer.slots, scorer, state: new Float64Array(scorer.slots * 64), used: 0, freeOffsets: [], ready: 0, born };
 }

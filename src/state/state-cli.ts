@@ -10,7 +10,7 @@ import { Scoring } from '../scoring/scoring.js';
 import { SNAPSHOT_FILE } from '../scoring/snapshot-format.js';
 import { SnapshotUnusable, readSnapshot } from '../scoring/snapshot-read.js';
 import { writeSnapshot } from '../scoring/snapshot-write.js';
-import { version } from '../version.js';
+import { VERSION } from '../version.js';
 
 /**
  * `anomstream state export|import`: model-state snapshots handed over when the number of
@@ -83,7 +83,7 @@ export async function runState(argv: string[]): Promise<number> {
     }
   }
   mkdirSync(dir, { recursive: true });
-  const w = await writeSnapshot(scoring, dir, { version: version(), nowMs });
+  const w = await writeSnapshot(scoring, dir, { version: VERSION, nowMs });
   process.stderr.write(`${own}: ${w.series} series, ${w.bytes} bytes (shard ${shardName(shard)})\n`);
   return 0;
 }

@@ -37,10 +37,15 @@ export function metricNames(expr: string): string[] {
   return [...names];
 }
 
-/** `anomstream_*`, `process_*` and `nodejs_*` names the README mentions in backticks, plus the generated series and `up`. */
+/**
+ * `anomstream_*`, `process_*` and `nodejs_*` names the README mentions in backticks, plus the
+ * generated series and `up`; a histogram of the metrics table (`| \`name\` | histogram |`) also
+ * as its `_bucket`, `_sum` and `_count` series.
+ */
 export function documentedMetrics(): Set<string> {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const names = new Set([...GENERATED_SERIES, 'up']);
   for (const m of readme.matchAll(/`((?:anomstream|process|nodejs)_[a-z0-9_]+)/g)) names.add(m[1]);
+  for (const m of readme.matchAll(/^\| `([a-z0-9_]+)` \| histogram \|/gm)) for (const suffix of ['_bucket', '_sum', '_count']) names.add(m[1] + suffix);
   return names;
 }

@@ -57,6 +57,7 @@ test('the units run node dist/src/cli.js --config, unprivileged, with a state di
     assert.ok(get(u, 'Service', 'DynamicUser') === 'yes' || !['root', '0'].includes(u.get('Service')?.get('User')?.[0] ?? 'root'), `${name}: not root`);
     assert.equal(get(u, 'Service', 'RestartPreventExitStatus'), '2', `${name}: exit 2 (invalid config) is not restarted`);
     assert.equal(get(u, 'Service', 'KillSignal'), 'SIGTERM');
+    assert.equal(get(u, 'Service', 'ExecReload'), '/bin/kill -HUP $MAINPID', `${name}: systemctl reload sends SIGHUP (anomstream re-reads its config)`);
     assert.ok(parseDurationMs(get(u, 'Service', 'TimeoutStopSec'))! > 30_000, `${name}: TimeoutStopSec above anomstream's 30 s drain`);
     assert.equal(get(u, 'Install', 'WantedBy'), 'multi-user.target');
     if (template) assert.match(get(u, 'Service', 'SyslogIdentifier'), /%i/, `${name}: instances log under their own name`);

@@ -474,11 +474,13 @@ export class Anomstream {
     await waitHealthy(this.proc, `${this.url}/ready`, 20_000);
   }
 
-  /** A metric from GET /metrics: the sample whose name and labels are `series` exactly (e.g. `x_total{result="ok"}`); NaN when absent. */
+  /**
+   * A metric from GET /metrics: the sample whose name and labels are `series` exactly (e.g.
+   * `x_total{result="ok"}`); a bare name sums the family's samples over all label sets (e.g.
+   * `anomstream_samples_scored_total` over every query and model); NaN when absent.
+   */
   async metric(series: string): Promise<number> {
-    const text = (await request(`${this.url}/metrics`)).body.toString();
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? NaN : Number(line.slice(series.length + 1));
+    return metricIn((await request(`${this.url}/metrics`)).body.toString(), series);
   }
 
   /**
@@ -662,4 +664,21 @@ export class CaptureServer {
     this.server.closeAllConnections();
     return new Promise((r) => this.server.close(() => r()));
   }
+}
+
+/**
+ * The sample `series` (name and labels exactly) of a Prometheus text exposition; a bare name
+ * sums the family's samples over all its label sets. NaN when absent.
+ */
+export function metricIn(text: string, series: string): number {
+  const bare = !series.includes('{');
+  let sum = NaN;
+  for (const l of text.split('\n')) {
+    let rest: string;
+    if (l.startsWith(`${series} `)) rest = l.slice(series.length + 1);
+    else if (bare && l.startsWith(`${series}{`)) rest = l.slice(l.indexOf('} ') + 2);
+    else continue;
+    sum = (sum !== sum ? 0 : sum) + Number(rest.split(' ')[0]);
+  }
+  return sum;
 }

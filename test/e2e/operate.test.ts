@@ -16,7 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { NODE_EXPORTER_BIN, VMALERT_BIN, instantQuery, promApi, rangeQuery, seriesOf, type VmAlertAlert } from './peers.js';
 import { REMOTE_WRITE_HEADERS, VMAGENT_BIN, VM_BIN, dumpProcesses, request, requireBinaries, rng, seriesKey, sleep, waitFor, type InputSeries } from './harness.js';
 import { DeployStack } from './deploy-stack.js';
-import { DEPLOY, documentedMetrics, metricNames } from '../deploy/files.js';
+import { parse as parseYaml } from 'yaml';
+import { DEPLOY, deployFile, documentedMetrics, metricNames } from '../deploy/files.js';
 import { formatValue, labelValuesQuery, substitute, targets, type Dashboard, type DashboardVariable } from './grafana.js';
 import { parseDurationMs } from '../../src/config/duration.js';
 
@@ -187,7 +188,7 @@ describe('operating anomstream with deploy/ (vmalert, alert rules, dashboards)',
       );
       const rules = await vmalert.rules();
       const deployRules = [...rules].filter(([k]) => k.startsWith('anomstream-'));
-      const inFile = (readFileSync(join(DEPLOY, 'alerts.yml'), 'utf8').match(/^\s*- alert: /gm) ?? []).length;
+      const inFile = (parseYaml(deployFile('alerts.yml')) as { groups: { rules: unknown[] }[] }).groups.flatMap((g) => g.rules).length;
       assert.equal(deployRules.length, inFile, `deploy/alerts.yml's ${inFile} rules are loaded: ${[...rules.keys()].join(', ')}`);
       for (const [name, rule] of deployRules) {
         assert.equal(rule.lastError, '', `${name} evaluates without error`);

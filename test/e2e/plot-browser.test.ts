@@ -10,9 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHROMIUM_BIN as CHROMIUM, chromiumArgs } from './browser.js';
 import { CLI } from './harness.js';
-
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
 test('replay --plot: the SVG is a document headless Chromium renders', (t) => {
   if (!existsSync(CHROMIUM)) {
@@ -33,18 +32,7 @@ test('replay --plot: the SVG is a document headless Chromium renders', (t) => {
     const svg = readFileSync(svgPath, 'utf8');
 
     const profile = mkdtempSync(join(tmpdir(), 'plot-chromium-'));
-    const args = [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-      '--dump-dom',
-      'file://' + encodeURI(svgPath).replace(/#/g, '%23'),
-    ];
+    const args = [...chromiumArgs(profile), '--dump-dom', 'file://' + encodeURI(svgPath).replace(/#/g, '%23')];
     const c = spawnSync(CHROMIUM, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
     rmSync(profile, { recursive: true, force: true });
     assert.equal(c.status, 0, c.stderr.slice(-2000));

@@ -1,7 +1,8 @@
 /**
  * Issue 17 acceptance, access: authentication and TLS on the listener, tenant paths.
  *  - no or wrong credentials -> 401 + WWW-Authenticate, nothing reaches the datasource; /health
- *    stays open; /metrics and /ready need the credentials unless server.metrics_auth is false;
+ *    stays open; /metrics, /ready and the status page need the credentials unless
+ *    server.metrics_auth is false; POST /-/reload always does;
  *    a rotated server.auth.bearer_token_file applies without a restart;
  *  - a real vmagent with -remoteWrite.basicAuth.* and -remoteWrite.tlsCAFile delivers every sample
  *    through anomstream's HTTPS listener (certificate made by openssl) to a real VictoriaMetrics;
@@ -64,10 +65,14 @@ test('server.auth (basic): no or wrong credentials get 401 and nothing is forwar
       assert.equal(ok.status, 204, ok.body.toString());
       assert.equal(sink.requests.filter((q) => q.method === 'POST' && Buffer.from(body).equals(q.body)).length, 1, 'the authorised write was forwarded');
       assert.equal((await request(`${anom.url}/health`)).status, 200, '/health is open');
-      for (const path of ['/metrics', '/ready']) {
+      for (const path of ['/metrics', '/ready', '/']) {
         assert.equal((await request(`${anom.url}${path}`)).status, 401, `${path} without credentials`);
         assert.equal((await request(`${anom.url}${path}`, { headers: { Authorization: basic('sender', 's3cret pass') } })).status, 200, `${path} with them`);
       }
+      const reload = await request(`${anom.url}/-/reload`, { method: 'POST' });
+      assert.equal(reload.status, 401, `POST /-/reload without credentials: ${reload.status} ${reload.body.toString()}`);
+      const authorised = await request(`${anom.url}/-/reload`, { method: 'POST', headers: { Authorization: basic('sender', 's3cret pass') } });
+      assert.equal(authorised.status, 200, `POST /-/reload with them: ${authorised.body.toString()}`);
     },
   );
   await withCaptureServer(
@@ -77,6 +82,7 @@ test('server.auth (basic): no or wrong credentials get 401 and nothing is forwar
     async (_sink, anom) => {
       assert.equal((await request(`${anom.url}/metrics`)).status, 200, 'server.metrics_auth: false opens /metrics');
       assert.equal((await request(`${anom.url}/ready`)).status, 200, '... and /ready');
+      assert.equal((await request(`${anom.url}/-/reload`, { method: 'POST' })).status, 401, 'POST /-/reload still needs them (it changes what runs)');
       assert.equal((await anom.write(buildWriteRequest([probe('access_open')]))).status, 401, 'writes still need credentials');
     },
   );

@@ -116,8 +116,8 @@ test(
           await sleep(100);
         }
       })();
-      const requests = await anom.metric('anomstream_write_requests_total');
-      await waitFor('vmagent sending the points after the warm-up', async () => ((await anom.metric('anomstream_write_requests_total')) > requests + 1 ? true : undefined));
+      const requests = await anom.metric('anomstream_forward_requests_total');
+      await waitFor('vmagent sending the points after the warm-up', async () => ((await anom.metric('anomstream_forward_requests_total')) > requests + 1 ? true : undefined));
       anom.proc.child.kill('SIGKILL');
       // Points imported from now on can only reach anomstream after the restart (the one being imported may go either way).
       const firstAfter = next + 1;

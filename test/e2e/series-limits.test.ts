@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
-import { CaptureServer, REMOTE_WRITE_HEADERS, buildWriteRequest, decodeWriteRequest, request, sleep, type InputSeries } from './harness.js';
+import { CaptureServer, REMOTE_WRITE_HEADERS, buildWriteRequest, decodeWriteRequest, metricIn, request, sleep, type InputSeries } from './harness.js';
 
 const N = 40;
 
@@ -20,9 +20,9 @@ function series(labels: Record<string, string>): InputSeries {
   return { labels, timestamps: Array.from({ length: N }, (_, i) => t0 + i * 60_000), values: Array.from({ length: N }, (_, i) => 10 + (i % 3)) };
 }
 
+/** `name{reason="..."}`, or a bare name summed over its label sets (per query and model). */
 function metric(text: string, name: string, reason?: string): number {
-  const re = new RegExp(`^${name}${reason ? `\\{reason="${reason.replace(/\./g, '\\.')}"\\}` : ''} (\\S+)$`, 'm');
-  return Number(re.exec(text)?.[1] ?? NaN);
+  return metricIn(text, reason ? `${name}{reason="${reason}"}` : name);
 }
 
 test('a series over a per-series limit is forwarded unchanged, not scored, counted by reason; a generated series over a limit is not written', { timeout: 60_000 }, async () => {

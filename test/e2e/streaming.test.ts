@@ -35,10 +35,11 @@ async function withApp(queries: string, fn: (send: (s: InputSeries[]) => Promise
     await app.drain();
     return r.status;
   };
+  /** A metric summed over its label sets (NaN when absent). */
   const metric = async (name: string): Promise<number> => {
     const text = (await request(`${url}/metrics`)).body.toString();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? NaN : Number(line.split(' ')[1]);
+    const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return lines.length === 0 ? NaN : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   };
   try {
     await fn(send, srv, metric);

@@ -1,5 +1,6 @@
 /** Batches and a row-collecting sink for tests of the scoring unit (protobufjs builds the requests: an independent oracle). */
 import protobuf from 'protobufjs';
+import { metricIn } from '../e2e/harness.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { Column, type OutputRows, type ScoreSink } from '../../src/scoring/output.js';
@@ -61,9 +62,5 @@ export class CollectingSink implements ScoreSink {
 
 /** Value of a metric line `name{labels} v` in the registry's text, NaN when absent. */
 export function metricValue(reg: Registry, name: string, labels = ''): number {
-  const line = reg
-    .render()
-    .split('\n')
-    .find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
-  return line === undefined ? NaN : Number(line.split(' ')[1]);
+  return metricIn(reg.render(), labels ? `${name}{${labels}}` : name);
 }

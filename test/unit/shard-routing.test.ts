@@ -16,7 +16,7 @@ import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.
 import { Hashmod } from '../../src/scoring/hashmod.js';
 import { SeriesIndex, SeriesKey } from '../../src/scoring/series-index.js';
 import { LabelNames } from '../../src/wire/label-names.js';
-import { CaptureServer, REMOTE_WRITE_HEADERS, decodeWriteRequest, encodeWriteRequest, request, snappyCompress, type InputSeries } from '../e2e/harness.js';
+import { CaptureServer, REMOTE_WRITE_HEADERS, decodeWriteRequest, encodeWriteRequest, metricIn, request, snappyCompress, type InputSeries } from '../e2e/harness.js';
 
 const T0 = 1_790_000_000_000;
 const POINTS = 12;
@@ -93,11 +93,7 @@ function captured(sink: CaptureServer): Generated {
 }
 
 function metric(app: App, name: string): number {
-  const line = app.registry
-    .render()
-    .split('\n')
-    .find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+  return metricIn(app.registry.render(), name);
 }
 
 test('shard: only the owned series are scored; the others are forwarded and counted once each', async () => {
