@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
+import { nodeCpuLabels } from './node-cpu.js';
 import pino from 'pino';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,16 +28,9 @@ const T0 = 1_790_000_000_000;
 
 function bodies(): Uint8Array[] {
   const WR = protobuf.loadSync(path.join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
-  const modes = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'steal', 'nice'];
   return Array.from({ length: BODIES }, (_, k) => {
     const timeseries = Array.from({ length: N }, (_, i) => ({
-      labels: [
-        { name: '__name__', value: 'node_cpu_seconds_total' },
-        { name: 'cpu', value: String(i % 8) },
-        { name: 'instance', value: `host-${Math.floor(i / 64)}.prod.example.com:9100` },
-        { name: 'job', value: 'node' },
-        { name: 'mode', value: modes[Math.floor(i / 8) % 8] },
-      ],
+      labels: nodeCpuLabels(i),
       samples: [{ value: 50 + ((i * 7 + k * 13) % 11) + (k % 97 === 50 && i % 100 === 0 ? 40 : 0), timestamp: T0 + k * 15_000 }],
     }));
     return snappy.compress(WR.encode(WR.fromObject({ timeseries })).finish());

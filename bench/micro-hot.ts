@@ -17,6 +17,7 @@
  */
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
+import { nodeCpuLabels } from './node-cpu.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SnappyReader } from '../src/wire/snappy.js';
@@ -34,15 +35,8 @@ const N = 2000;
 
 /** The `cpu` body of earlier RESULTS blocks: node_cpu_seconds_total only, snappyjs-compressed. */
 function cpuBody(): Uint8Array {
-  const modes = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'steal', 'nice'];
   const ts = Array.from({ length: N }, (_, i) => ({
-    labels: [
-      { name: '__name__', value: 'node_cpu_seconds_total' },
-      { name: 'cpu', value: String(i % 8) },
-      { name: 'instance', value: `host-${Math.floor(i / 64)}.prod.example.com:9100` },
-      { name: 'job', value: 'node' },
-      { name: 'mode', value: modes[Math.floor(i / 8) % 8] },
-    ],
+    labels: nodeCpuLabels(i),
     samples: [{ value: i * 1.5, timestamp: 1_790_000_000_000 }],
   }));
   return snappy.compress(WR.encode(WR.fromObject({ timeseries: ts })).finish());
