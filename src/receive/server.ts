@@ -6,6 +6,7 @@ import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
 import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
 import { Slots } from './admission.js';
+import { BodyBuffers, type BodyMemory } from './bodies.js';
 import type { Authenticator } from './auth.js';
 
 // The HTTP face of anomstream: routes, body limits, content negotiation, status codes.
@@ -45,12 +46,6 @@ import type { Authenticator } from './auth.js';
 //     memory, waiting up to server.max_queue_duration for one (then 503 + Retry-After).
 
 export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
-
-/** The memory budget the bodies are counted against (ingest's MemoryBudget). */
-export interface BodyMemory {
-  take(n: number): boolean;
-  give(n: number): void;
-}
 
 export interface ReceiverOptions {
   host: string;
@@ -108,6 +103,7 @@ const READ_CHECK_MS = 500;
 const HEADERS_TIMEOUT_MS = 10_000;
 /** Body buffer taken before any of the body has arrived (Content-Length, at most this). */
 const FIRST_BODY_BYTES = 4 << 20;
+const OVER_BUDGET = 'server.max_memory_bytes reached: too much request data in memory; retry';
 
 /** A body being read. */
 interface Reading {
@@ -133,8 +129,10 @@ export class Receiver {
   private connections = 0;
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
+  private readonly bodies: BodyBuffers;
 
   constructor(private readonly o: ReceiverOptions) {
+    this.bodies = new BodyBuffers(o.memory);
     const requestTimeout = o.readTimeoutMs;
     const http: ServerOptions<typeof IncomingMessage, typeof Response> = {
       ServerResponse: Response,
@@ -316,7 +314,7 @@ export class Receiver {
         this.slots.release();
       }
     } finally {
-      this.o.memory.give(body.buffer.byteLength);
+      this.bodies.release(body);
       if (--this.pending === 0 && this.idle) this.idle();
     }
   }
@@ -327,14 +325,20 @@ export class Receiver {
    * away. The bytes of a returned body stay taken from the budget until the caller gives them back.
    */
   private readBody(req: IncomingMessage, res: Response, max: number, declared: number): Promise<Uint8Array | null> {
+    // Each chunk is copied at once into one body buffer (sized from Content-Length when the
+    // sender gives it; a kept one when one fits: BodyBuffers): the socket's 64 KiB read buffers
+    // are dropped as they come instead of living, interleaved with every other body's, until the
+    // body ends (which left tens of MB of the malloc heap fragmented and resident after a burst
+    // of large requests). Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and
+    // sending one byte a second holds no more of the budget than that.
+    const first = this.bodies.take(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
+    if (first === null) {
+      this.refused.get('server.max_memory_bytes')!.inc();
+      this.refuseUnread(req, res, 503, OVER_BUDGET);
+      return Promise.resolve(null);
+    }
+    let body = first;
     return new Promise((resolve) => {
-      // Each chunk is copied at once into one body buffer (sized from Content-Length when the
-      // sender gives it): the socket's 64 KiB read buffers are dropped as they come instead of
-      // living, interleaved with every other body's, until the body ends (which left tens of MB
-      // of the malloc heap fragmented and resident after a burst of large requests).
-      // Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and sending one byte a
-      // second holds no more of the budget than that.
-      let body: Buffer = Buffer.allocUnsafeSlow(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
       let settled = false;
       const r: Reading = { req, res, start: Date.now(), bytes: 0, cut: () => undefined };
       const end = (ok: boolean): void => {
@@ -342,8 +346,9 @@ export class Receiver {
         settled = true;
         this.reading.delete(r);
         req.removeListener('data', onData);
-        if (!ok) this.o.memory.give(body.length);
-        resolve(ok ? body.subarray(0, r.bytes) : null);
+        if (ok) return resolve(body.subarray(0, r.bytes));
+        this.bodies.release(body);
+        resolve(null);
       };
       r.cut = (status, reason, message) => {
         this.refused.get(reason)!.inc();
@@ -358,19 +363,15 @@ export class Receiver {
           return end(false);
         }
         if (need > body.length) {
-          const size = Math.min(max, Math.max(need, body.length * 2, declared, 64 * 1024));
-          if (!this.o.memory.take(size - body.length)) return r.cut(503, 'server.max_memory_bytes', 'server.max_memory_bytes reached: too much request data in memory; retry');
-          const grown = Buffer.allocUnsafeSlow(size);
+          const grown = this.bodies.take(Math.min(max, Math.max(need, body.length * 2, declared)));
+          if (grown === null) return r.cut(503, 'server.max_memory_bytes', OVER_BUDGET);
           body.copy(grown, 0, 0, r.bytes);
+          this.bodies.release(body);
           body = grown;
         }
         c.copy(body, r.bytes);
         r.bytes = need;
       };
-      if (!this.o.memory.take(body.length)) {
-        body = Buffer.allocUnsafeSlow(0);
-        return r.cut(503, 'server.max_memory_bytes', 'server.max_memory_bytes reached: too much request data in memory; retry');
-      }
       this.reading.add(r);
       req.on('data', onData);
       req.once('end', () => end(true));
