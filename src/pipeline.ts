@@ -94,11 +94,12 @@ export class Pipeline {
 
   /**
    * Score the oldest accepted request, and every request of the same tenant waiting behind it,
-   * into one block of generated series (fewer, larger writes under load), then send it.
+   * into one block of generated series (fewer, larger writes), then hand it back to the emitter
+   * (sent when full, else held briefly for the next requests).
    */
   private readonly scoreAccepted = async (queue: AcceptedQueue): Promise<void> => {
     const tenant = queue.oldestTenant;
-    const block = this.emit.begin();
+    const block = this.emit.begin(tenant);
     try {
       while (queue.length > 0 && queue.oldestTenant === tenant && !this.emit.full) {
         const a = queue.take()!;
@@ -110,7 +111,7 @@ export class Pipeline {
           queue.release(a);
         }
       }
-      await this.emit.send(tenant);
+      await this.emit.done(tenant);
     } catch (e) {
       this.log.error({ err: e }, 'sending generated series failed');
     }
