@@ -37,7 +37,8 @@ export interface InstanceSpec {
   fingerprint: string;
   /**
    * Everything the instance's series and state depend on: the query's settings (its selector
-   * included) and the model's, except which queries it scores and what it writes. A reload keeps
+   * included) and the model's, except the policy the Scorer applies after the model (POLICY_KEYS:
+   * which queries it scores, what it writes, warm-up, margins, ranges). A reload keeps
    * the state of a pair whose settings are unchanged (carriedFrom()); a changed selector makes
    * the pair new, so every series is matched against it again.
    */
@@ -94,9 +95,14 @@ export function compileScoring(queries: Record<string, QueryConfig>, models: Rec
   return spec;
 }
 
-/** The query's and the model's settings as one string (±Infinity kept apart, which JSON cannot do). */
+/**
+ * The query's settings and the model's that shape its state (all but POLICY_KEYS, as the snapshot
+ * fingerprint) as one string (±Infinity kept apart, which JSON cannot do): a reload keeps a pair's
+ * state exactly when a restart would restore it, plus an unchanged query.
+ */
 function settingsOf(q: QueryConfig, mc: ModelConfig): string {
-  const { queries: _queries, provide_series: _provide, ...model } = mc;
+  const model: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(mc)) if (!POLICY_KEYS.has(k)) model[k] = v;
   return JSON.stringify({ q, model }, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v));
 }
 

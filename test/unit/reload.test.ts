@@ -138,6 +138,28 @@ test('reload: unchanged (query, model) pairs keep their state exactly; changed a
   assert.equal(s.state.links.live, 0);
 });
 
+test('reload: a change of policy only (min_n_samples_seen, detection_direction, provide_series) keeps the state, as a restart from a snapshot would', () => {
+  const before = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu'] } } });
+  const policy = spec({
+    queries: { cpu: 'cpu{job="a"}' },
+    models: { z: { class: 'zscore_online', min_n_samples_seen: 8, detection_direction: 'both', provide_series: ['anomaly_score', 'yhat'], queries: ['cpu'] } },
+  });
+  const state = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, z_threshold: 3.5, queries: ['cpu'] } } });
+  assert.equal(policy.instances[0].fingerprint, before.instances[0].fingerprint, 'the snapshot fingerprint ignores policy');
+  assert.notEqual(state.instances[0].fingerprint, before.instances[0].fingerprint);
+  const s = new Scoring(before, { maxSeries: 1000 }, new Registry());
+  const sink = new Rows(() => s);
+  const ref = new Scoring(before, { maxSeries: 1000 }, new Registry());
+  const refRows = new Rows(() => ref);
+  s.score(batch(0, 20), null, sink, T0);
+  ref.score(batch(0, 20), null, refRows, T0);
+  assert.deepEqual([...s.reload(policy, 1000)], [0], 'policy changed: state kept');
+  s.score(batch(20, 30), null, sink, T0);
+  ref.score(batch(20, 30), null, refRows, T0);
+  assert.deepEqual(after(sink.of('cpu/z cpu'), 20), after(refRows.of('cpu/z cpu'), 20), 'scores continue from the kept state');
+  assert.deepEqual([...s.reload(state, 1000)], [-1], 'a setting of the model itself changed: it starts cold');
+});
+
 test('reload: a series not seen between two reloads is matched against the pairs new in either', () => {
   const only = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu'] } } });
   const plusMem = spec({
