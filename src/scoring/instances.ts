@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compileModel, defaultProvideSeries, modelEntry, type ModelConfig, type OutputVar } from '../config/models.js';
+import { compileModel, defaultProvideSeries, modelEntry, STATE_LAYOUT, type ModelConfig, type OutputVar } from '../config/models.js';
 import type { Config } from '../config/schema.js';
 import type { Scorer } from '../models/scorer.js';
 import { compileShard, type Ownership } from './hashmod.js';
@@ -138,13 +138,15 @@ const POLICY_KEYS = new Set([
 /**
  * The settings that shape an instance's model state, hashed: the model's class and every
  * setting but POLICY_KEYS (durations in ms, as compiled), the query's tz override (a seasonal
- * model's buckets) and transform (what the model sees), and the state's slot count. SHA-256 of
+ * model's buckets) and transform (what the model sees), the state's slot count and the class'
+ * layout version (STATE_LAYOUT, when above 1). SHA-256 of
  * their canonical JSON (keys sorted), first 16 hex digits.
  */
 export function stateFingerprint(mc: ModelConfig, q: Pick<QueryConfig, 'transform' | 'tz'>, slots: number): string {
   const settings: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(mc)) if (!POLICY_KEYS.has(k) && v !== undefined) settings[k] = v;
   if (q.tz !== undefined && 'tz' in mc) settings.tz = q.tz;
+  if (STATE_LAYOUT[mc.class] !== 1) settings.state_layout = STATE_LAYOUT[mc.class];
   const text = canonicalJson({ settings, transform: q.transform ?? 'none', slots });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { parseConfig } from '../../src/config/load.js';
+import { STATE_LAYOUT } from '../../src/config/models.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { compileScoring, type ScoringSpec } from '../../src/scoring/instances.js';
@@ -213,5 +214,20 @@ test('reload then snapshot: the snapshot holds the current instances, so a resta
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('state layout versions: version 1 leaves the fingerprint as snapshots written before versions have it; another version starts the class cold', () => {
+  const one = spec({ queries: { q: 'up' }, models: { default: {} } });
+  // The fingerprint of the default model as written in snapshots before STATE_LAYOUT existed (b963237).
+  assert.equal(one.instances[0].fingerprint, '8d6e8b489b9e23fc');
+  const saved = STATE_LAYOUT.auto;
+  try {
+    STATE_LAYOUT.auto = 2;
+    const two = spec({ queries: { q: 'up' }, models: { default: {} } });
+    assert.notEqual(two.instances[0].fingerprint, one.instances[0].fingerprint, 'a new layout is not restored from an old snapshot');
+    assert.equal(two.instances[0].settings, one.instances[0].settings, 'a reload in one process never sees two layouts');
+  } finally {
+    STATE_LAYOUT.auto = saved;
   }
 });
