@@ -63,6 +63,8 @@ export class Pipeline {
    * Returns, per new instance, the old instance whose state it kept (-1: none).
    */
   reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
+    // The block held for more series goes first, on the old writer (as blocks in flight do).
+    this.emit.sendHeld();
     const l = cfg.limits;
     const labelLimits = labelLimitsOf(l);
     const kept = this.scoring.reload(spec, l.max_series, l.max_future, labelLimits);

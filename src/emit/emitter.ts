@@ -86,8 +86,8 @@ export class Emitter {
     this.holdTimer ??= setTimeout(this.sendHeld, HOLD_MS).unref();
   }
 
-  /** Send the held block, if any. */
-  private readonly sendHeld = (): void => {
+  /** Send the held block, if any (before a reload changes the instances or the sink). */
+  readonly sendHeld = (): void => {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     const t = this.heldTenant;
