@@ -322,7 +322,7 @@ export class Receiver {
   /**
    * The whole body, counted against the memory budget chunk by chunk; null when it was refused
    * (too large: 400; over the budget: 503; too slow: 408, see checkReads) or the sender went
-   * away. The bytes of a returned body stay taken from the budget until the caller gives them back.
+   * away. A returned body stays taken from the budget until the caller releases it (BodyBuffers.release).
    */
   private readBody(req: IncomingMessage, res: Response, max: number, declared: number): Promise<Uint8Array | null> {
     // Each chunk is copied at once into one body buffer (sized from Content-Length when the
