@@ -27,7 +27,7 @@ import { bufferSize } from './grow.js';
  * Memory: the WebAssembly instance keeps the largest body and output it has seen (like the
  * snappy buffer) and WebAssembly memory never shrinks, so the instance itself is replaced to give
  * it back: trim() (ingest calls it once the decoder has been idle for a while; the compiled
- * Module is cached, making a new instance costs ~0.5 ms). memoryAfter() bounds the growth of one
+ * Module is cached, making a new instance costs ~1 ms). memoryAfter() bounds the growth of one
  * call beforehand, for server.max_memory_bytes. One instance at a time per Zstd object.
  */
 
@@ -156,13 +156,13 @@ interface Region {
 }
 
 export class Zstd {
-  /** The WebAssembly instance's exports; made on first use, dropped by trim(). */
+  /** The WebAssembly instance's exports; made on first use, replaced by trim(). */
   private lib: LibZstd | undefined;
   private heap = new Uint8Array(0);
   private readonly src: Region = { ptr: 0, cap: 0 };
   private readonly dst: Region = { ptr: 0, cap: 0 };
 
-  /** The instance, made now if there is none (instantiating the cached Module: ~0.5 ms, bench/RESULTS.md issue 17). */
+  /** The instance, made now if there is none (instantiating the cached Module: ~0.5-1 ms, bench/RESULTS.md issue 17). */
   private instance(): LibZstd {
     if (this.lib !== undefined) return this.lib;
     const imports = { env: { emscripten_notify_memory_growth: (): void => void (this.heap = new Uint8Array(this.lib!.memory.buffer)) } };
