@@ -42,7 +42,20 @@ async function breakdown(pid: number, url: string): Promise<string> {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (k: string): string => `${k} ${(Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024).toFixed(1)}`;
   const m = await metricsOf(url, /^(nodejs_heap_used_bytes|nodejs_external_memory_bytes|anomstream_memory_bytes) /);
-  return `MiB: ${['Rss', 'Anonymous', 'Pss_File'].map(kb).join(', ')}, ${[...m].map(([k, v]) => `${k} ${(v / MiB).toFixed(1)}`).join(', ')}`;
+  // Resident anonymous memory by mapping: glibc's main arena ([heap]), its thread arenas (mappings
+  // starting on a 64 MiB boundary: glibc reserves each arena as 64 MiB aligned to its size), and the
+  // rest (V8's heap pages, ArrayBuffers, WebAssembly memory, mmap'd mallocs).
+  const rss = { heap: 0, arenas: 0, other: 0 };
+  let kind: keyof typeof rss | null = null;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const anonymous = head[4] === '0' && head[5] === '';
+      kind = head[5] === '[heap]' ? 'heap' : !anonymous ? null : parseInt(head[1], 16) % (64 * MiB) === 0 && head[3] === 'rw-p' ? 'arenas' : 'other';
+    } else if (kind && line.startsWith('Rss:')) rss[kind] += Number(/(\d+)/.exec(line)![1]) / 1024;
+  }
+  const maps = Object.entries(rss).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+  return `MiB: ${['Rss', 'Anonymous', 'Pss_File'].map(kb).join(', ')} (anonymous: ${maps.join(', ')}), ${[...m].map(([k, v]) => `${k} ${(v / MiB).toFixed(1)}`).join(', ')}`;
 }
 
 function probe(name: string, i: number): InputSeries {
