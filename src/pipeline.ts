@@ -63,8 +63,6 @@ export class Pipeline {
    * Returns, per new instance, the old instance whose state it kept (-1: none).
    */
   reconfigure(cfg: Config, spec: ScoringSpec, downstream: Downstream): Int32Array {
-    // The block held for more series goes first, on the old writer (as blocks in flight do).
-    this.emit.sendHeld();
     const l = cfg.limits;
     const labelLimits = labelLimitsOf(l);
     const kept = this.scoring.reload(spec, l.max_series, l.max_future, labelLimits);
@@ -102,12 +100,11 @@ export class Pipeline {
 
   /**
    * Score the oldest accepted request, and every request of the same tenant waiting behind it,
-   * into one block of generated series (fewer, larger writes), then hand it back to the emitter
-   * (sent when full, else held briefly for the next requests).
+   * into one block of generated series (fewer, larger writes under load), then send it.
    */
   private readonly scoreAccepted = async (queue: AcceptedQueue): Promise<void> => {
     const tenant = queue.oldestTenant;
-    const block = this.emit.begin(tenant);
+    const block = this.emit.begin();
     try {
       while (queue.length > 0 && queue.oldestTenant === tenant && !this.emit.full) {
         const a = queue.take()!;
@@ -119,7 +116,7 @@ export class Pipeline {
           queue.release(a);
         }
       }
-      await this.emit.done(tenant);
+      await this.emit.send(tenant);
     } catch (e) {
       this.log.error({ err: e }, 'sending generated series failed');
     }

@@ -11,18 +11,11 @@ import { TenancyCheck } from './tenancy.js';
 const BLOCK_BYTES = 4 << 20;
 /** 64 blocks in flight (~0.7 MB each at 2,000 scored samples) = ~45 MB at most. */
 const MAX_IN_FLIGHT = 64;
-/** A block not full yet is held this long for the next requests' series (fewer, larger writes). */
-const HOLD_MS = 100;
-/** heldTenant when no block is held. */
-const NONE = Symbol('none');
 
 /**
  * Generated series from the scoring unit to a GeneratedSink: one block (a WriteRequest for one
  * tenant) is filled at a time through `block` (the scoring unit's sink), then sent in the
- * background: at once when it is full, otherwise held up to HOLD_MS for the series of the next
- * requests of the same tenant (a POST per block, not per request, when requests come one by one;
- * the generated series are seen up to HOLD_MS later; the sender's 2xx never waits for them).
- * Past MAX_IN_FLIGHT blocks outstanding, send() waits for the oldest (backpressure
+ * background. Past MAX_IN_FLIGHT blocks outstanding, send() waits for the oldest (backpressure
  * instead of unbounded memory); a block's buffer is recycled once the sink is done with it (the
  * retrying sink keeps a copy of a failed one). Failures are the sink's to count, log and retry,
  * never passed to the sender of the raw data.
@@ -33,9 +26,6 @@ export class Emitter {
   private readonly pending = new Set<Promise<void>>();
   private readonly m: ReturnType<typeof emitMetrics>;
   private readonly tenancy: TenancyCheck;
-  /** The tenant of the block held for more series (NONE: no block held). */
-  private heldTenant: string | null | typeof NONE = NONE;
-  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     w: Config['writer'],
@@ -57,7 +47,6 @@ export class Emitter {
    * unit hands every series to it again (seriesAdded) on its next sample after the reload.
    */
   reconfigure(w: Config['writer'], instances: InstanceSpec[], sink: GeneratedSink, ignoredLabels: readonly string[] = [], labelLimits?: LabelLimits): void {
-    this.sendHeld();
     this.block = new GeneratedBlock(w, instances, this.tenancy, ignoredLabels, labelLimits, this.registry);
     this.sink = sink;
   }
@@ -67,34 +56,11 @@ export class Emitter {
     return this.sink;
   }
 
-  /**
-   * The block to score `tenant`'s requests into: the one held for that tenant, else a new one
-   * (a block held for another tenant is sent first). Synchronous, so that no other consumer can
-   * write into the block between begin() and done().
-   */
-  begin(tenant: string | null = null): GeneratedBlock {
-    if (this.heldTenant !== NONE && this.heldTenant !== tenant) this.sendHeld();
-    if (this.heldTenant === NONE) this.block.encoder.reset();
-    else this.heldTenant = NONE;
+  /** Start a new block; scoring then writes into `block`. */
+  begin(): GeneratedBlock {
+    this.block.encoder.reset();
     return this.block;
   }
-
-  /** The requests scored since begin(): the block is sent if full, else held up to HOLD_MS for more (see the class). */
-  async done(tenant: string | null): Promise<void> {
-    if (this.full) return this.send(tenant);
-    this.heldTenant = tenant;
-    this.holdTimer ??= setTimeout(this.sendHeld, HOLD_MS).unref();
-  }
-
-  /** Send the held block, if any (before a reload changes the instances or the sink). */
-  readonly sendHeld = (): void => {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    const t = this.heldTenant;
-    if (t === NONE) return;
-    this.heldTenant = NONE;
-    void this.send(t);
-  };
 
   /** The block is large enough to be sent. */
   get full(): boolean {
@@ -102,7 +68,7 @@ export class Emitter {
   }
 
   /** Send the block (if it holds any series) for `tenant`; waits only when MAX_IN_FLIGHT blocks are already outstanding. */
-  private async send(tenant: string | null): Promise<void> {
+  async send(tenant: string | null): Promise<void> {
     const enc = this.block.encoder;
     if (enc.series === 0) return;
     this.m.generated.inc(enc.samples);
@@ -132,7 +98,6 @@ export class Emitter {
    * the sink has sent what it holds for retrying, or dropped what it could not by then.
    */
   async drain(deadlineMs?: number): Promise<void> {
-    this.sendHeld();
     await Promise.all(this.pending);
     if (deadlineMs !== undefined) await this.sink.flush?.(deadlineMs);
   }
