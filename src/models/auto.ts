@@ -172,7 +172,9 @@ export class AutoModel implements Model {
     if (b >= 0) {
       const dN = state[o + Slot.DN];
       const dD = state[o + Slot.DD];
-      const dW = c < 0 ? Infinity : state[o + Slot.DW];
+      // without a weekly profile D_W is out of the choice: dW = dD picks exactly as dW = ∞ would
+      // (NaN included), and keeps dW a plain double (a never-taken `Infinity` made V8 box it)
+      const dW = c < 0 ? dD : state[o + Slot.DW];
       if (dN <= dD && dN <= dW) yhat = m0;
       else if (dD <= dW) yhat = m + sd;
     }

@@ -52,13 +52,15 @@ export class SeasonClock {
    * each call site; the computation stays out of line).
    */
   pos(tsMs: number): number {
-    return tsMs === this.lastTs ? this.lastPos : this.compute(tsMs);
+    // the answer is always read from the field, never a call's result: a merge of the two would
+    // make V8 box the double (an allocation per call)
+    if (tsMs !== this.lastTs) this.keep(tsMs);
+    return this.lastPos;
   }
 
-  private compute(tsMs: number): number {
+  private keep(tsMs: number): void {
     this.lastTs = tsMs;
     this.lastPos = this.position(tsMs);
-    return this.lastPos;
   }
 
   private position(tsMs: number): number {
