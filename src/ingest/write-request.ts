@@ -220,7 +220,7 @@ export class WriteRequestDecoder {
         }
         if (tag === 0x0a && (lblStart === -2 || (lblStart >= 0 && at === lblEnd))) {
           // The run of such Labels from here, in locals (the position and count go back to
-          // fields once per run, not once per label: -8% decode time).
+          // fields once per run, not once per label: -12% / -17% decode time, prometheus / vmagent shape).
           let x = at;
           let labels = 0;
           for (;;) {
