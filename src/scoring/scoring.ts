@@ -86,6 +86,13 @@ export class Scoring {
   private readonly rows = new RowRuns();
   /** Per series of the batch: its id (-1: not tracked). */
   private ids = new Int32Array(1024);
+  /**
+   * The batch's wall clock (seconds) and latest timestamp scored (ms), for scoreLink(): read from
+   * these fields, not passed, since a double argument (neither fits a small integer) is boxed on the
+   * heap at every call that is not inlined (bench/inproc: 15 bytes of garbage per series, 1 sample each).
+   */
+  private wallSec = 0;
+  private maxTs = 0;
   private readonly m: ReturnType<typeof scoringMetrics>;
 
   constructor(
@@ -159,8 +166,8 @@ export class Scoring {
     const t0 = performance.now();
     const seed = tenant === null ? 0 : hashString(tenant);
     const now = this.seenNow(nowMs);
-    const wallSec = Math.floor(nowMs / 1000);
-    const maxTs = nowMs + this.maxFutureMs;
+    const wallSec = (this.wallSec = Math.floor(nowMs / 1000));
+    this.maxTs = nowMs + this.maxFutureMs;
     const index = this.st.index;
     const links = this.st.links;
     const key = this.key;
@@ -189,7 +196,7 @@ export class Scoring {
         if (id < 0) continue;
         let first = true;
         for (let k = links.first[id]; k >= 0; k = links.next[k]) {
-          const n = this.scoreLink(b, s, k, maxTs, from, wallSec);
+          const n = this.scoreLink(b, s, k, from);
           if (links.aboveAt[k] === wallSec && !this.kept.has(id)) this.kept.keep(b, s, id, tenant);
           if (n === 0) continue;
           rows.add(s, id, first, links.inst[k], from, n);
@@ -215,11 +222,12 @@ export class Scoring {
   private readonly forget = (id: number): void => this.kept.forget(id);
 
   /**
-   * Run link k's model over series s's samples (wall clock `wallSec`, seconds); fills the
+   * Run link k's model over series s's samples (wall clock this.wallSec, seconds); fills the
    * output rows from row `from` on, returns how many. Counts what it learnt, scored above 1 and
    * whether the series just finished its warm-up, for the link's instance.
    */
-  private scoreLink(b: WriteBatch, s: number, k: number, maxTs: number, from: number, wallSec: number): number {
+  private scoreLink(b: WriteBatch, s: number, k: number, from: number): number {
+    const maxTs = this.maxTs;
     const links = this.st.links;
     const ii = links.inst[k];
     const transform = this.instances[ii].transform;
@@ -310,7 +318,7 @@ export class Scoring {
     if (above > 0) {
       counts.anomalous[ii] += above;
       links.aboveScore[k] = maxAbove;
-      links.aboveAt[k] = wallSec;
+      links.aboveAt[k] = this.wallSec;
     }
     if (older > 0) this.m.notLearned[Reason.OutOfOrder].inc(older);
     return n - from;

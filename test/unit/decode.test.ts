@@ -134,8 +134,9 @@ test('the decoder rejects what is not a remote write 1.0 WriteRequest', () => {
 
 test('snappy decompression matches snappyjs and reuses its buffer', () => {
   const s = new SnappyReader();
-  // Periods 1..9 make copies at every short offset (overlapping and 4-byte-at-a-time paths).
-  const periodic = Array.from({ length: 9 }, (_, k) => new TextEncoder().encode('abcdefghi'.slice(0, k + 1).repeat(400) + 'xyz'.repeat(k)));
+  // Periods 1..26 make copies at every short offset (overlapping, 4- and 8-byte-at-a-time paths),
+  // with every copy-length remainder mod 8.
+  const periodic = Array.from({ length: 26 }, (_, k) => new TextEncoder().encode('abcdefghijklmnopqrstuvwxyz'.slice(0, k + 1).repeat(400) + 'xyz'.repeat(k)));
   const inputs = [new Uint8Array(0), fixture(), new TextEncoder().encode('abcabcabcabcabcabcabcabc'.repeat(5000)), randomBytes(100_000), ...periodic];
   for (const raw of inputs) {
     const c = snappy.compress(raw);

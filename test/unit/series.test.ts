@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { SeriesIndex, SeriesKey } from '../../src/scoring/series-index.js';
+import { LabelNames } from '../../src/wire/label-names.js';
 
 const root = protobuf.loadSync(new URL('../../../proto/remote.proto', import.meta.url).pathname);
 const WR = root.lookupType('prometheus.WriteRequest');
@@ -204,4 +205,72 @@ test('each 32-bit half of the series hash collides about as often as a random on
   const both = new Set<number>();
   for (let i = 0; i < n; i++) both.add(h1[i] * 2 ** 32 + h2[i]);
   assert.equal(both.size, n, 'no two label sets share the 64-bit hash');
+});
+
+test('ignore_labels: a series keys as the same series without its ignored labels, on the one-walk path and on the general one', () => {
+  const index = new SeriesIndex(1000);
+  const ignore = new LabelNames(['replica', 'zone']);
+  const long = 'v'.repeat(200); // a value of 128+ bytes: the general path (labels filled, then gathered)
+  const sets: [string, string][][] = [
+    [
+      ['__name__', 'up'],
+      ['job', 'a'],
+    ],
+    [
+      ['__name__', 'up'],
+      ['job', long],
+    ],
+    [
+      ['__name__', 'node_cpu'],
+      ['cpu', '0'],
+      ['mode', 'idle'],
+    ],
+  ];
+  for (const labels of sets) {
+    const plain = batchOf([{ labels, ts: 1 }]);
+    const copies = batchOf([
+      { labels: [...labels, ['replica', 'A']], ts: 1 },
+      { labels: [['replica', 'B'], ...labels], ts: 1 },
+      { labels: [labels[0], ['zone', 'z'], ...labels.slice(1), ['replica', 'C']], ts: 1 },
+      { labels: [...labels, ['replica', long]], ts: 1 },
+    ]);
+    index.hash(plain, 0, 7, key);
+    const want = [key.h1, key.h2];
+    index.hashIgnoring(plain, 0, 7, key, ignore);
+    assert.deepEqual([key.h1, key.h2], want, 'nothing ignored: the same key as hash()');
+    for (let s = 0; s < copies.seriesCount; s++) {
+      index.hashIgnoring(copies, s, 7, key, ignore);
+      assert.deepEqual([key.h1, key.h2], want, `copy ${s} of ${JSON.stringify(labels).slice(0, 60)}`);
+    }
+  }
+  // a label that is not ignored still counts
+  const other = batchOf([
+    {
+      labels: [
+        ['__name__', 'up'],
+        ['job', 'b'],
+        ['replica', 'A'],
+      ],
+      ts: 1,
+    },
+  ]);
+  index.hashIgnoring(other, 0, 7, key, ignore);
+  const a = [key.h1, key.h2];
+  index.hashIgnoring(
+    batchOf([
+      {
+        labels: [
+          ['__name__', 'up'],
+          ['job', 'a'],
+          ['replica', 'A'],
+        ],
+        ts: 1,
+      },
+    ]),
+    0,
+    7,
+    key,
+    ignore,
+  );
+  assert.notDeepEqual([key.h1, key.h2], a);
 });
