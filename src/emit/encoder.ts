@@ -262,20 +262,7 @@ export class GeneratedEncoder {
       this.writeRepeat(prefixId, prefix.length, pa, val[from]);
       return;
     }
-    const msgLen = prefix.length + this.blockLen + this.samplesLen;
-    // WriteRequest.timeseries tag + length
-    w.literal(6);
-    w.out[w.pos] = 0x0a;
-    w.advance(writeVarint(w.out, w.pos + 1, msgLen));
-    // Labels: the prefix, then the block, each copied from its last occurrence when there is one.
-    this.prefixAt[prefixId] = w.raw;
-    if (pa >= 0) w.copy(w.raw - pa, prefix.length);
-    else w.literalBytes(prefix, 0, prefix.length);
-    const ba = this.blockAt;
-    this.blockAt = w.raw;
-    if (ba >= 0) w.copy(w.raw - ba, this.blockLen);
-    else if (this.simple) this.firstSimple();
-    else this.firstGeneral();
+    this.head(prefixId, prefix, this.samplesLen);
     const te = this.tsBytes;
     let ts = 0;
     for (let i = 0; i < n; i++) {
@@ -286,6 +273,125 @@ export class GeneratedEncoder {
     }
     this.series++;
     this.samples += n;
+  }
+
+  /**
+   * A TimeSeries entry up to its samples (`samplesLen` bytes, written next by the caller): tag
+   * and length, then the labels: the prefix, then the block, each copied from its last
+   * occurrence when there is one.
+   */
+  private head(prefixId: number, prefix: Uint8Array, samplesLen: number): void {
+    const w = this.w;
+    const pa = this.prefixAt[prefixId];
+    w.literal(6);
+    w.out[w.pos] = 0x0a; // WriteRequest.timeseries
+    w.advance(writeVarint(w.out, w.pos + 1, prefix.length + this.blockLen + samplesLen));
+    this.prefixAt[prefixId] = w.raw;
+    if (pa >= 0) w.copy(w.raw - pa, prefix.length);
+    else w.literalBytes(prefix, 0, prefix.length);
+    const ba = this.blockAt;
+    this.blockAt = w.raw;
+    if (ba >= 0) w.copy(w.raw - ba, this.blockLen);
+    else if (this.simple) this.firstSimple();
+    else this.firstGeneral();
+  }
+
+  /**
+   * Every output variable's series of the current input series for its one sample at time `t`,
+   * the value of output k being cols[columns[k]][row] (`prefixes[k]`, id `prefixIds[k]`): the
+   * common case (one sample per series per request), written without timestamps()/writeSeries().
+   *
+   * Its Sample entries put the timestamp before the value (protobuf fields may come in any
+   * order; every decoder reads them by field number), so from the second output on everything
+   * after the prefix up to the value, the block and `12 len 10 <ts> 09`, equals the bytes of
+   * the output before: one copy, then a literal of the 8 value bytes and the next header.
+   */
+  writeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+    const w = this.w;
+    const tl = t >= 0x800000000 && t < 0x40000000000 ? 6 : varintLen(t); // ms timestamps of 1971..2109: 6 bytes
+    const sl = 10 + tl; // Sample: 0x10 + timestamp varint, 0x09 + double
+    this.head(prefixIds[0], prefixes[0], sl + 2);
+    w.literal(sl + 2);
+    let p = w.pos;
+    const out = w.out;
+    out[p++] = 0x12; // TimeSeries.samples
+    out[p++] = sl;
+    out[p++] = 0x10; // Sample.timestamp
+    p = writeVarint(out, p, t);
+    out[p++] = 0x09; // Sample.value (double)
+    this.double(p, cols[columns[0]][row]);
+    w.advance(p + 8);
+    for (let k = 1; k < columns.length; k++) {
+      const id = prefixIds[k];
+      const v = cols[columns[k]][row];
+      if (this.prefixAt[id] >= 0) {
+        this.repeatOutput(id, prefixes[k].length, sl, v);
+        continue;
+      }
+      // The prefix's first write in this body: the general way.
+      this.head(id, prefixes[k], sl + 2);
+      w.literal(sl + 2);
+      p = w.pos;
+      const o = w.out;
+      o[p++] = 0x12;
+      o[p++] = sl;
+      o[p++] = 0x10;
+      p = writeVarint(o, p, t);
+      o[p++] = 0x09;
+      this.double(p, v);
+      w.advance(p + 8);
+    }
+    this.series += columns.length;
+    this.samples += columns.length;
+  }
+
+  /**
+   * writeOutputs' output 2, 3, ...: the header into the open literal (the previous output's
+   * value), a copy of the prefix, a copy of the block and the sample up to its value from the
+   * previous output, a literal with the value. Works on the writer's fields directly (see
+   * writeRepeat).
+   */
+  private repeatOutput(prefixId: number, prefixLen: number, sl: number, v: number): void {
+    const w = this.w;
+    const blockLen = this.blockLen;
+    const msgLen = prefixLen + blockLen + sl + 2;
+    const hl = msgLen < 128 ? 2 : msgLen < 16384 ? 3 : 1 + varintLen(msgLen);
+    const cl = blockLen + sl - 6; // the block, 12 len 10 <ts> 09
+    w.ensure(hl + 5 * ((prefixLen + 63) >>> 6) + 5 * ((cl + 63) >>> 6) + 3 + 8);
+    const out = w.out;
+    if (w.litLen + hl > MAX_LITERAL) {
+      w.closeLiteral();
+      w.litHeader = w.pos;
+      w.pos += 3;
+      w.litLen = 0;
+    }
+    let p = w.pos;
+    out[p] = 0x0a; // WriteRequest.timeseries
+    writeVarint(out, p + 1, msgLen);
+    w.litLen += hl;
+    w.raw += hl;
+    w.pos = p + hl;
+    w.closeLiteral();
+    p = w.pos;
+    const pa = this.prefixAt[prefixId];
+    this.prefixAt[prefixId] = w.raw;
+    p = copyElements(out, p, w.raw - pa, prefixLen);
+    w.raw += prefixLen;
+    this.blockAt = w.raw;
+    p = copyElements(out, p, blockLen + sl + 2 + hl + prefixLen, cl);
+    w.raw += cl + 8;
+    w.litHeader = p;
+    this.double(p + 3, v);
+    w.litLen = 8;
+    w.pos = p + 11;
+  }
+
+  /** The double v at p of the output (NaN: the stale marker's exact bits). */
+  private double(p: number, v: number): void {
+    if (v !== v) {
+      this.w.view.setUint32(p, STALE_LO, true);
+      this.w.view.setUint32(p + 4, STALE_HI, true);
+    } else this.w.view.setFloat64(p, v, true);
   }
 
   /**
