@@ -5,6 +5,7 @@ import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.j
 import { varintLen, writeVarint } from '../wire/varint.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 import { BlockPlans, isName } from './plans.js';
+import { ChunkMemo, MAX_OUTPUTS } from './chunks.js';
 
 /** Prometheus' stale marker: the NaN with bits 0x7ff0000000000002 (high and low 32-bit words). */
 const STALE_HI = 0x7ff00000;
@@ -43,6 +44,8 @@ export class GeneratedEncoder {
   /** Output series and samples in the current body. */
   series = 0;
   samples = 0;
+  /** Chunks written from the memo (writeOutputs), since the start. */
+  memoChunks = 0;
 
   // The current input series: its request's bytes, and its block's length and where it was first written (-1: not yet).
   private req: Uint8Array = new Uint8Array(0);
@@ -93,6 +96,21 @@ export class GeneratedEncoder {
   /** The timestamp encoded in tsBytes when it holds exactly one (else NaN). */
   private lastTs = NaN;
 
+  /** Chunks of one-sample series kept per series id (writeOutputs). */
+  private readonly memo = new ChunkMemo();
+  /** The last chunk writeOutputs wrote: its series id and generation, instance (first prefix id), timestamp varint length, uncompressed end (-1: none). */
+  private lastId = -1;
+  private lastGen = 0;
+  private lastInst = -1;
+  private lastTl = 0;
+  private lastEnd = -1;
+  /** While a chunk is encoded: where its timestamp, values (per output) and prefixes (uncompressed) went, its far source copy (name id, -1: none; its position). */
+  private tsOff = 0;
+  private readonly valOff = new Int32Array(MAX_OUTPUTS);
+  private readonly preOff = new Float64Array(MAX_OUTPUTS);
+  private farName = -1;
+  private farAt = 0;
+
   private readonly sourceName = new TextEncoder().encode(SOURCE_METRIC_LABEL);
   /** Label-entry bytes of source_metric up to its value's length: name tag, name length, name, value tag. */
   private readonly sourceKey = Uint8Array.from([0x0a, this.sourceName.length, ...this.sourceName, 0x12]);
@@ -112,6 +130,7 @@ export class GeneratedEncoder {
     this.prevSimple = false;
     this.bodyNo++;
     this.prefixAt.fill(-1);
+    this.lastEnd = -1;
     this.series = 0;
     this.samples = 0;
   }
@@ -145,6 +164,7 @@ export class GeneratedEncoder {
   /** Series `s` of `batch` has just been given series id `id` (see BlockPlans.plan). */
   plan(batch: WriteBatch, s: number, id: number, allowSimple = true): void {
     this.plans.plan(batch, s, id, allowSimple);
+    this.memo.drop(id);
   }
 
   /** Plan the label block of input series `s` (series id `id`, planned) for the generated series that follow. */
@@ -309,40 +329,127 @@ export class GeneratedEncoder {
   writeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
     const w = this.w;
     const tl = t >= 0x800000000 && t < 0x40000000000 ? 6 : varintLen(t); // ms timestamps of 1971..2109: 6 bytes
+    const inst = prefixIds[0];
+    const id = this.id;
+    const m = this.memo;
+    w.seal();
+    // The chunk before this one is right before it, for the same outputs and timestamp length.
+    const ctx = this.lastEnd === w.raw && this.lastInst === inst && this.lastTl === tl;
+    if (ctx && this.simple && m.len[id] > 0 && m.ctxId[id] === this.lastId && m.ctxGen[id] === this.lastGen && m.inst[id] === inst && m.tl[id] === tl && this.farSame(m.farName[id], m.farDist[id])) {
+      this.fromMemo(prefixIds, prefixes, cols, columns, row, t);
+      this.memoChunks++;
+    } else {
+      const start = w.pos;
+      const rawStart = w.raw;
+      this.farName = -1;
+      this.encodeOutputs(prefixIds, prefixes, cols, columns, row, t, tl);
+      w.seal();
+      if (ctx && this.simple) this.keep(start, rawStart, columns.length, inst, tl);
+    }
+    this.lastId = id;
+    this.lastGen = this.plans.generation[id];
+    this.lastInst = inst;
+    this.lastTl = tl;
+    this.lastEnd = w.raw;
+    this.series += columns.length;
+    this.samples += columns.length;
+  }
+
+  /** The far source_metric copy of a chunk (name id `nid`, -1: none) points at the same distance from here? */
+  private farSame(nid: number, dist: number): boolean {
+    return nid < 0 || (this.plans.nameBody[nid] === this.bodyNo && this.w.raw - this.plans.nameAt[nid] === dist);
+  }
+
+  /** The current series' chunk again (see ChunkMemo), with timestamp t and this sample's values; the state as if encoded. */
+  private fromMemo(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+    const w = this.w;
+    const m = this.memo;
+    const id = this.id;
+    const n = m.len[id];
+    w.ensure(n);
+    const start = w.pos;
+    const rawStart = w.raw;
+    copyBytes(w.out, w.view, start, m.bytes, m.view, m.at[id], n);
+    writeVarint(w.out, start + m.tsOff[id], t);
+    const o = MAX_OUTPUTS * id;
+    for (let k = 0; k < columns.length; k++) {
+      this.double(start + m.valOff[o + k], cols[columns[k]][row]);
+      this.prefixAt[prefixIds[k]] = rawStart + m.preOff[o + k];
+    }
+    const last = columns.length - 1;
+    this.blockAt = rawStart + m.preOff[o + last] + prefixes[last].length;
+    const at = rawStart + m.preOff[o] + prefixes[0].length;
+    const nid = this.plans.nameId[id];
+    if (nid >= 0) {
+      this.plans.nameBody[nid] = this.bodyNo;
+      this.plans.nameAt[nid] = at;
+    }
+    this.simpleWritten(at);
+    w.pos = start + n;
+    w.raw = rawStart + m.raw[id];
+  }
+
+  /** Keep the chunk just written at out[start..pos) (uncompressed from rawStart) for the current series. */
+  private keep(start: number, rawStart: number, outputs: number, inst: number, tl: number): void {
+    const w = this.w;
+    const m = this.memo;
+    const id = this.id;
+    const n = w.pos - start;
+    if (this.tsOff < 0) return;
+    const at = m.place(id, n);
+    if (at < 0) return;
+    copyBytes(m.bytes, m.view, at, w.out, w.view, start, n);
+    m.len[id] = n;
+    m.raw[id] = w.raw - rawStart;
+    m.ctxId[id] = this.lastId;
+    m.ctxGen[id] = this.lastGen;
+    m.inst[id] = inst;
+    m.tl[id] = tl;
+    m.tsOff[id] = this.tsOff - start;
+    m.farName[id] = this.farName;
+    m.farDist[id] = rawStart - this.farAt;
+    const o = MAX_OUTPUTS * id;
+    for (let k = 0; k < outputs; k++) {
+      m.valOff[o + k] = this.valOff[k] - start;
+      m.preOff[o + k] = this.preOff[k] - rawStart;
+    }
+  }
+
+  /** writeOutputs without its memo: encode the chunk, noting where its timestamp, values and prefixes went. */
+  private encodeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number, tl: number): void {
     const sl = 10 + tl; // Sample: 0x10 + timestamp varint, 0x09 + double
     this.head(prefixIds[0], prefixes[0], sl + 2);
+    this.preOff[0] = this.prefixAt[prefixIds[0]];
+    this.sampleFirst(sl, t, cols[columns[0]][row], 0);
+    for (let k = 1; k < columns.length; k++) {
+      const id = prefixIds[k];
+      const v = cols[columns[k]][row];
+      if (this.prefixAt[id] >= 0) this.repeatOutput(id, prefixes[k].length, sl, v, k);
+      else {
+        // The prefix's first write in this body: the general way.
+        this.head(id, prefixes[k], sl + 2);
+        this.sampleFirst(sl, t, v, k);
+      }
+      this.preOff[k] = this.prefixAt[id];
+    }
+  }
+
+  /** A Sample entry (timestamp first) with its own copy of the timestamp, as output k. */
+  private sampleFirst(sl: number, t: number, v: number, k: number): void {
+    const w = this.w;
     w.literal(sl + 2);
     let p = w.pos;
     const out = w.out;
     out[p++] = 0x12; // TimeSeries.samples
     out[p++] = sl;
     out[p++] = 0x10; // Sample.timestamp
+    if (k === 0) this.tsOff = p;
+    else this.tsOff = -1; // a second copy of the timestamp: the chunk is not kept
     p = writeVarint(out, p, t);
     out[p++] = 0x09; // Sample.value (double)
-    this.double(p, cols[columns[0]][row]);
+    this.valOff[k] = p;
+    this.double(p, v);
     w.advance(p + 8);
-    for (let k = 1; k < columns.length; k++) {
-      const id = prefixIds[k];
-      const v = cols[columns[k]][row];
-      if (this.prefixAt[id] >= 0) {
-        this.repeatOutput(id, prefixes[k].length, sl, v);
-        continue;
-      }
-      // The prefix's first write in this body: the general way.
-      this.head(id, prefixes[k], sl + 2);
-      w.literal(sl + 2);
-      p = w.pos;
-      const o = w.out;
-      o[p++] = 0x12;
-      o[p++] = sl;
-      o[p++] = 0x10;
-      p = writeVarint(o, p, t);
-      o[p++] = 0x09;
-      this.double(p, v);
-      w.advance(p + 8);
-    }
-    this.series += columns.length;
-    this.samples += columns.length;
   }
 
   /**
@@ -351,7 +458,7 @@ export class GeneratedEncoder {
    * previous output, a literal with the value. Works on the writer's fields directly (see
    * writeRepeat).
    */
-  private repeatOutput(prefixId: number, prefixLen: number, sl: number, v: number): void {
+  private repeatOutput(prefixId: number, prefixLen: number, sl: number, v: number, k: number): void {
     const w = this.w;
     const blockLen = this.blockLen;
     const msgLen = prefixLen + blockLen + sl + 2;
@@ -381,6 +488,7 @@ export class GeneratedEncoder {
     p = copyElements(out, p, blockLen + sl + 2 + hl + prefixLen, cl);
     w.raw += cl + 8;
     w.litHeader = p;
+    this.valOff[k] = p + 3;
     this.double(p + 3, v);
     w.litLen = 8;
     w.pos = p + 11;
@@ -475,8 +583,11 @@ export class GeneratedEncoder {
     const id = this.id;
     const nid = plans.nameId[id];
     if (this.prevSimple && (nid >= 0 ? nid === plans.nameId[this.prevId] : this.sameName())) w.copy(at - this.prevSourceAt, this.sourceLen);
-    else if (nid >= 0 && plans.nameBody[nid] === this.bodyNo) w.copy(at - plans.nameAt[nid], this.sourceLen);
-    else this.sourceEntry(this.sourceLen, this.nameStart, this.nameLen);
+    else if (nid >= 0 && plans.nameBody[nid] === this.bodyNo) {
+      this.farName = nid; // a copy from further back than the series before (see ChunkMemo)
+      this.farAt = plans.nameAt[nid];
+      w.copy(at - plans.nameAt[nid], this.sourceLen);
+    } else this.sourceEntry(this.sourceLen, this.nameStart, this.nameLen);
     if (nid >= 0) {
       plans.nameBody[nid] = this.bodyNo;
       plans.nameAt[nid] = at;

@@ -340,6 +340,7 @@ test('writeOutputs (all outputs of one sample at once, timestamp before value) d
   plan(seq.filter((s) => s % 2 === 0 && s < 80));
   check([seq.map((s) => (s % 2 === 0 && s < 80 ? (s < 40 ? s + 40 : s - 40) : s)), 5], [seq, 6]);
   check([seq.filter((s) => s % 3 !== 0), 7], [seq, 7]);
+  assert.ok(fast.memoChunks > n, `${fast.memoChunks} chunks from the memo`);
   // The stale marker is written bit for bit.
   fast.reset();
   fast.beginSeries(batch, 0, idOf[0]);
