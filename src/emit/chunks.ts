@@ -4,6 +4,9 @@ import { grown } from '../wire/grow.js';
 const MAX_MEMO_BYTES = 64 << 20;
 /** Output variables per instance at most (Column.Count). */
 export const MAX_OUTPUTS = 5;
+/** Chunks are kept in pages of this size. */
+const PAGE = 1 << 20;
+const NONE = new Uint8Array(0);
 
 /**
  * The snappy bytes GeneratedEncoder.writeOutputs wrote for a series' one sample (its *chunk*:
@@ -18,13 +21,9 @@ export const MAX_OUTPUTS = 5;
  * before using a chunk; otherwise it encodes the series and keeps the new chunk.
  */
 export class ChunkMemo {
-  bytes = new Uint8Array(1 << 16);
-  view = new DataView(this.bytes.buffer);
-  private used = 0;
-  /** Per series id: the chunk's place in `bytes`, its length (0: none) and room, its uncompressed length. */
-  at = new Int32Array(1024);
+  /** Per series id: its chunk (a view of exactly its length into a page; valid while len[id] > 0), its uncompressed length. */
+  chunk: Uint8Array[] = [];
   len = new Int32Array(1024);
-  private room = new Int32Array(1024);
   raw = new Int32Array(1024);
   /** The chunk before it: series id, generation, instance (first prefix id); the timestamp varint length of both. */
   ctxId = new Int32Array(1024);
@@ -39,6 +38,17 @@ export class ChunkMemo {
   /** Per (id, output k) at MAX_OUTPUTS * id + k: offset of the value's 8 bytes, uncompressed offset of the prefix. */
   valOff = new Int32Array(1024 * MAX_OUTPUTS);
   preOff = new Int32Array(1024 * MAX_OUTPUTS);
+  /**
+   * Chunks live in pages that never move, so each id keeps one view of its chunk (copied out
+   * with one set(): measured 2x faster than a 4-byte loop at ~120 bytes, and no subarray is
+   * made per write). A slot is reused while the chunk fits; a longer one moves to a new slot.
+   */
+  private pages = 0;
+  private page = new Uint8Array(0);
+  private used = 0;
+  private pageOf: Uint8Array[] = [];
+  private at = new Int32Array(1024);
+  private room = new Int32Array(1024);
 
   /** Forget the chunk of `id` (its labels changed). */
   drop(id: number): void {
@@ -46,19 +56,27 @@ export class ChunkMemo {
     this.len[id] = 0;
   }
 
-  /** Room for a chunk of n bytes for `id` (its offset in `bytes`), or -1 when the memo is full. */
-  place(id: number, n: number): number {
+  /** A slot of n bytes for `id`'s chunk, or null when the memo is full. */
+  place(id: number, n: number): Uint8Array | null {
     if (id >= this.len.length) this.grow(id + 1);
-    if (this.room[id] >= n) return this.at[id];
-    if (this.used + n > MAX_MEMO_BYTES) return -1;
-    if (this.used + n > this.bytes.length) {
-      this.bytes = grown(this.bytes, this.used + n);
-      this.view = new DataView(this.bytes.buffer);
+    while (this.chunk.length <= id) this.chunk.push(NONE);
+    while (this.pageOf.length <= id) this.pageOf.push(NONE);
+    if (this.room[id] < n) {
+      if (n > PAGE) return null;
+      if (this.used + n > this.page.length) {
+        if (this.pages * PAGE >= MAX_MEMO_BYTES) return null;
+        this.page = new Uint8Array(PAGE);
+        this.pages++;
+        this.used = 0;
+      }
+      this.pageOf[id] = this.page;
+      this.at[id] = this.used;
+      this.room[id] = n;
+      this.used += n;
     }
-    this.at[id] = this.used;
-    this.room[id] = n;
-    this.used += n;
-    return this.at[id];
+    const c = this.pageOf[id].subarray(this.at[id], this.at[id] + n);
+    this.chunk[id] = c;
+    return c;
   }
 
   private grow(n: number): void {

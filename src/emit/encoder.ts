@@ -365,11 +365,12 @@ export class GeneratedEncoder {
     const w = this.w;
     const m = this.memo;
     const id = this.id;
-    const n = m.len[id];
+    const c = m.chunk[id];
+    const n = c.length;
     w.ensure(n);
     const start = w.pos;
     const rawStart = w.raw;
-    copyBytes(w.out, w.view, start, m.bytes, m.view, m.at[id], n);
+    w.out.set(c, start);
     writeVarint(w.out, start + m.tsOff[id], t);
     const o = MAX_OUTPUTS * id;
     for (let k = 0; k < columns.length; k++) {
@@ -396,9 +397,9 @@ export class GeneratedEncoder {
     const id = this.id;
     const n = w.pos - start;
     if (this.tsOff < 0) return;
-    const at = m.place(id, n);
-    if (at < 0) return;
-    copyBytes(m.bytes, m.view, at, w.out, w.view, start, n);
+    const c = m.place(id, n);
+    if (c === null) return;
+    c.set(w.out.subarray(start, start + n));
     m.len[id] = n;
     m.raw[id] = w.raw - rawStart;
     m.ctxId[id] = this.lastId;
