@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Emitter } from './emit/emitter.js';
+import { RetryingSink } from './emit/retrying-sink.js';
 import { generatedSinkFor } from './emit/sinks.js';
 import type { Downstream } from './forward/downstream.js';
 import { MemoryBudget, defaultMemoryBudget } from './ingest/budget.js';
@@ -65,8 +66,13 @@ export class Pipeline {
     const l = cfg.limits;
     const labelLimits = labelLimitsOf(l);
     const kept = this.scoring.reload(spec, l.max_series, l.max_future, labelLimits);
-    // A new sink only for a new writer: the current one keeps the blocks it holds for retrying.
-    const sink = downstream === this.downstream ? this.emit.currentSink : generatedSinkFor(cfg.writer, downstream, this.registry, this.log);
+    // A new sink only for a new writer, and the blocks the old one holds for retrying move to it.
+    let sink = this.emit.currentSink;
+    if (downstream !== this.downstream) {
+      const next = generatedSinkFor(cfg.writer, downstream, this.registry, this.log);
+      if (sink instanceof RetryingSink) sink.handOver(next);
+      sink = next;
+    }
     this.downstream = downstream;
     this.emit.reconfigure(cfg.writer, spec.instances, sink, spec.ignoreLabels, labelLimits);
     this.ingest.configure({ maxBytes: cfg.server.max_request_bytes, defaultTenant: cfg.writer.tenant_id ?? null, downstream });

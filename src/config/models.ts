@@ -300,6 +300,22 @@ export function compileModel(cfg: ModelConfig, q: QueryScoring = {}): Scorer {
   return new Scorer(buildModel(q.tz !== undefined && 'tz' in cfg ? { ...cfg, tz: q.tz } : cfg), params);
 }
 
+/**
+ * Version of each model class' state layout (what its slots mean), part of the snapshot
+ * fingerprint (scoring/instances.ts stateFingerprint): bump a class' number when a change gives
+ * a slot another meaning without changing the slot count, so that a snapshot written before is
+ * not restored into it (its series start cold instead of from wrong numbers). Version 1 is
+ * left out of the fingerprint, so snapshots written before versions existed still restore.
+ */
+export const STATE_LAYOUT: Record<ModelConfig['class'], number> = {
+  zscore_online: 1,
+  mad_online: 1,
+  quantile_online: 1,
+  holtwinters_online: 1,
+  seasonal_quantile_online: 1,
+  auto: 1,
+};
+
 function buildModel(cfg: ModelConfig): Model {
   switch (cfg.class) {
     case 'zscore_online':

@@ -61,6 +61,8 @@ export class RetryingSink implements GeneratedSink {
   private readonly dropLog = new Throttle(10_000);
   private readonly failLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof retryMetrics>;
+  /** The sink of the writer a reload put in this one's place (handOver): what fails here from then on goes there. */
+  private successor: RetryingSink | null = null;
 
   constructor(
     private readonly inner: GeneratedSink,
@@ -106,6 +108,31 @@ export class RetryingSink implements GeneratedSink {
     while (this.dropOldest('shutdown'));
   }
 
+  /**
+   * A reload replaced the writer (a new datasource URL, auth, tenant or transport; bodies are
+   * remote write blocks for every transport): `next` writes from now on. The blocks queued here,
+   * which the old datasource never accepted, move to `next`'s queue, and a block here that fails
+   * later (a first attempt or a retry in flight now) goes there too, so no generated block is
+   * left retrying a retired connection.
+   */
+  handOver(next: RetryingSink): void {
+    if (next === this) return;
+    this.successor = next;
+    this.moveQueued();
+    this.wake?.();
+  }
+
+  /** Move every queued block not in flight to the successor. */
+  private moveQueued(): void {
+    const next = this.successor!;
+    for (const h of this.queue.filter((q) => !q.sending)) {
+      this.queue.splice(this.queue.indexOf(h), 1);
+      this.bytes -= h.body.length;
+      next.hold(h.tenant, h.body);
+    }
+    this.m.buffered.set(this.bytes + next.bytes);
+  }
+
   private failed(r: PostResult): void {
     this.m.errors.inc();
     const suppressed = this.failLog.take();
@@ -113,6 +140,7 @@ export class RetryingSink implements GeneratedSink {
   }
 
   private hold(tenant: string | null, body: Uint8Array): void {
+    if (this.successor !== null) return this.successor.hold(tenant, body);
     if (body.length > this.o.budgetBytes) {
       this.drop('buffer_full', `block of ${body.length} bytes exceeds writer.generated_buffer_bytes ${this.o.budgetBytes}`);
       return;
@@ -147,7 +175,11 @@ export class RetryingSink implements GeneratedSink {
     try {
       let wait = true;
       while (this.queue.length > 0) {
-        if (wait) await this.backoff();
+        if (this.successor === null && wait) await this.backoff();
+        if (this.successor !== null) {
+          this.moveQueued();
+          break;
+        }
         const h = this.queue[0];
         if (h === undefined) break; // dropped while waiting (flush at the deadline)
         h.sending = true;

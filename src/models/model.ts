@@ -3,6 +3,8 @@
  *
  * A model owns a fixed number of `Float64Array` slots per series (its state), laid out
  * columnar: the state of series k lives at `state[k * slots .. k * slots + slots)`.
+ * Snapshots carry these slots: a change that gives a slot another meaning without changing
+ * their count must bump the class' number in STATE_LAYOUT (config/models.ts).
  * `update` first predicts from the state *before* the point (no look-ahead), writes the
  * prediction and its band into `out`, then folds the point into the state. O(1) time.
  *

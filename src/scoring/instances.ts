@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compileModel, defaultProvideSeries, modelEntry, type ModelConfig, type OutputVar } from '../config/models.js';
+import { compileModel, defaultProvideSeries, modelEntry, STATE_LAYOUT, type ModelConfig, type OutputVar } from '../config/models.js';
 import type { Config } from '../config/schema.js';
 import type { Scorer } from '../models/scorer.js';
 import { compileShard, type Ownership } from './hashmod.js';
@@ -37,7 +37,8 @@ export interface InstanceSpec {
   fingerprint: string;
   /**
    * Everything the instance's series and state depend on: the query's settings (its selector
-   * included) and the model's, except which queries it scores and what it writes. A reload keeps
+   * included) and the model's, except the policy the Scorer applies after the model (POLICY_KEYS:
+   * which queries it scores, what it writes, warm-up, margins, ranges). A reload keeps
    * the state of a pair whose settings are unchanged (carriedFrom()); a changed selector makes
    * the pair new, so every series is matched against it again.
    */
@@ -94,9 +95,14 @@ export function compileScoring(queries: Record<string, QueryConfig>, models: Rec
   return spec;
 }
 
-/** The query's and the model's settings as one string (±Infinity kept apart, which JSON cannot do). */
+/**
+ * The query's settings and the model's that shape its state (all but POLICY_KEYS, as the snapshot
+ * fingerprint) as one string (±Infinity kept apart, which JSON cannot do): a reload keeps a pair's
+ * state exactly when a restart would restore it, plus an unchanged query.
+ */
 function settingsOf(q: QueryConfig, mc: ModelConfig): string {
-  const { queries: _queries, provide_series: _provide, ...model } = mc;
+  const model: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(mc)) if (!POLICY_KEYS.has(k)) model[k] = v;
   return JSON.stringify({ q, model }, (_k, v: unknown) => (v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v));
 }
 
@@ -132,13 +138,15 @@ const POLICY_KEYS = new Set([
 /**
  * The settings that shape an instance's model state, hashed: the model's class and every
  * setting but POLICY_KEYS (durations in ms, as compiled), the query's tz override (a seasonal
- * model's buckets) and transform (what the model sees), and the state's slot count. SHA-256 of
+ * model's buckets) and transform (what the model sees), the state's slot count and the class'
+ * layout version (STATE_LAYOUT, when above 1). SHA-256 of
  * their canonical JSON (keys sorted), first 16 hex digits.
  */
 export function stateFingerprint(mc: ModelConfig, q: Pick<QueryConfig, 'transform' | 'tz'>, slots: number): string {
   const settings: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(mc)) if (!POLICY_KEYS.has(k) && v !== undefined) settings[k] = v;
   if (q.tz !== undefined && 'tz' in mc) settings.tz = q.tz;
+  if (STATE_LAYOUT[mc.class] !== 1) settings.state_layout = STATE_LAYOUT[mc.class];
   const text = canonicalJson({ settings, transform: q.transform ?? 'none', slots });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { parseConfig } from '../../src/config/load.js';
+import { STATE_LAYOUT } from '../../src/config/models.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { compileScoring, type ScoringSpec } from '../../src/scoring/instances.js';
@@ -138,6 +139,28 @@ test('reload: unchanged (query, model) pairs keep their state exactly; changed a
   assert.equal(s.state.links.live, 0);
 });
 
+test('reload: a change of policy only (min_n_samples_seen, detection_direction, provide_series) keeps the state, as a restart from a snapshot would', () => {
+  const before = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu'] } } });
+  const policy = spec({
+    queries: { cpu: 'cpu{job="a"}' },
+    models: { z: { class: 'zscore_online', min_n_samples_seen: 8, detection_direction: 'both', provide_series: ['anomaly_score', 'yhat'], queries: ['cpu'] } },
+  });
+  const state = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, z_threshold: 3.5, queries: ['cpu'] } } });
+  assert.equal(policy.instances[0].fingerprint, before.instances[0].fingerprint, 'the snapshot fingerprint ignores policy');
+  assert.notEqual(state.instances[0].fingerprint, before.instances[0].fingerprint);
+  const s = new Scoring(before, { maxSeries: 1000 }, new Registry());
+  const sink = new Rows(() => s);
+  const ref = new Scoring(before, { maxSeries: 1000 }, new Registry());
+  const refRows = new Rows(() => ref);
+  s.score(batch(0, 20), null, sink, T0);
+  ref.score(batch(0, 20), null, refRows, T0);
+  assert.deepEqual([...s.reload(policy, 1000)], [0], 'policy changed: state kept');
+  s.score(batch(20, 30), null, sink, T0);
+  ref.score(batch(20, 30), null, refRows, T0);
+  assert.deepEqual(after(sink.of('cpu/z cpu'), 20), after(refRows.of('cpu/z cpu'), 20), 'scores continue from the kept state');
+  assert.deepEqual([...s.reload(state, 1000)], [-1], 'a setting of the model itself changed: it starts cold');
+});
+
 test('reload: a series not seen between two reloads is matched against the pairs new in either', () => {
   const only = spec({ queries: { cpu: 'cpu{job="a"}' }, models: { z: { class: 'zscore_online', min_n_samples_seen: 5, queries: ['cpu'] } } });
   const plusMem = spec({
@@ -191,5 +214,20 @@ test('reload then snapshot: the snapshot holds the current instances, so a resta
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('state layout versions: version 1 leaves the fingerprint as snapshots written before versions have it; another version starts the class cold', () => {
+  const one = spec({ queries: { q: 'up' }, models: { default: {} } });
+  // The fingerprint of the default model as written in snapshots before STATE_LAYOUT existed (b963237).
+  assert.equal(one.instances[0].fingerprint, '8d6e8b489b9e23fc');
+  const saved = STATE_LAYOUT.auto;
+  try {
+    STATE_LAYOUT.auto = 2;
+    const two = spec({ queries: { q: 'up' }, models: { default: {} } });
+    assert.notEqual(two.instances[0].fingerprint, one.instances[0].fingerprint, 'a new layout is not restored from an old snapshot');
+    assert.equal(two.instances[0].settings, one.instances[0].settings, 'a reload in one process never sees two layouts');
+  } finally {
+    STATE_LAYOUT.auto = saved;
   }
 });

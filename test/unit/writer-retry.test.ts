@@ -188,3 +188,33 @@ test('flush(deadline) sends what is queued; what the datasource still refuses at
     },
   );
 });
+
+test('a reload that replaces the writer hands the blocks held for retrying to the new sink: they reach the new datasource, not the retired one', async () => {
+  const down = await scripted(() => 503);
+  const up = await scripted(() => 204);
+  const reg = new Registry();
+  const opts = { connectionRetries: 0, budgetBytes: 1 << 20, registry: reg, log: silent, minBackoffMs: 60_000, maxBackoffMs: 60_000, random: () => 0.5 };
+  const dsDown = new Downstream({ url: new URL(down.url), timeoutMs: 2000 });
+  const dsUp = new Downstream({ url: new URL(up.url), timeoutMs: 2000 });
+  try {
+    const old = new RetryingSink(new RemoteWriteSink(dsDown), opts);
+    assert.equal((await old.send(null, new Uint8Array([1, 1]))).status, 503);
+    assert.equal((await old.send(null, new Uint8Array([2, 2, 2]))).status, 503);
+    assert.equal(old.bufferedBytes, 5, 'both held, waiting out a 60 s backoff');
+    const next = new RetryingSink(new RemoteWriteSink(dsUp), { ...opts, minBackoffMs: 20, maxBackoffMs: 20 });
+    old.handOver(next);
+    assert.equal(old.bufferedBytes, 0, 'nothing left on the retired sink');
+    // A first attempt still going to the old datasource when the reload came, failing after it, follows.
+    assert.equal((await old.send(null, new Uint8Array([3]))).status, 503);
+    assert.equal(old.bufferedBytes, 0);
+    await until('the new datasource holds the three blocks', () => up.bodies.length === 3 && next.bufferedBytes === 0);
+    assert.deepEqual(
+      up.bodies.map((b) => [...b]).sort((a, b) => a.length - b.length),
+      [[3], [1, 1], [2, 2, 2]],
+    );
+    assert.equal(down.requests(), 3, 'the old datasource saw only the three first attempts: no retry went there');
+  } finally {
+    await Promise.all([dsDown.close(), dsUp.close()]);
+    await Promise.all([down.close(), up.close()]);
+  }
+});
