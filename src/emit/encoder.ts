@@ -5,7 +5,7 @@ import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.j
 import { varintLen, writeVarint } from '../wire/varint.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 import { BlockPlans, isName } from './plans.js';
-import { ChunkMemo, MAX_OUTPUTS } from './chunks.js';
+import { ChunkMemo, MAX_CHUNK, MAX_OUTPUTS } from './chunks.js';
 
 /** Prometheus' stale marker: the NaN with bits 0x7ff0000000000002 (high and low 32-bit words). */
 const STALE_HI = 0x7ff00000;
@@ -365,12 +365,12 @@ export class GeneratedEncoder {
     const w = this.w;
     const m = this.memo;
     const id = this.id;
-    const c = m.chunk[id];
-    const n = c.length;
+    const n = m.len[id];
+    const pg = m.page[id];
     w.ensure(n);
     const start = w.pos;
     const rawStart = w.raw;
-    w.out.set(c, start);
+    copyBytes(w.out, w.view, start, m.pages[pg], m.views[pg], m.at[id], n);
     writeVarint(w.out, start + m.tsOff[id], t);
     const o = MAX_OUTPUTS * id;
     for (let k = 0; k < columns.length; k++) {
@@ -396,10 +396,9 @@ export class GeneratedEncoder {
     const m = this.memo;
     const id = this.id;
     const n = w.pos - start;
-    if (this.tsOff < 0) return;
-    const c = m.place(id, n);
-    if (c === null) return;
-    c.set(w.out.subarray(start, start + n));
+    if (this.tsOff < 0 || n > MAX_CHUNK || w.raw - rawStart > MAX_CHUNK || !m.place(id, n)) return;
+    const pg = m.page[id];
+    copyBytes(m.pages[pg], m.views[pg], m.at[id], w.out, w.view, start, n);
     m.len[id] = n;
     m.raw[id] = w.raw - rawStart;
     m.ctxId[id] = this.lastId;
