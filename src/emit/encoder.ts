@@ -33,6 +33,12 @@ const STALE_LO = 0x00000002;
  *    input series is a copy of it (scrape data repeats metric, job, instance).
  * Input label entries are copied from the request's own bytes (no re-encoding); only the
  * `source_metric` entry is built. Nothing is allocated per sample.
+ *
+ * The common case, one sample per input series per request, goes through writeOutputs(): all
+ * outputs of the sample at once (its Sample entries timestamp first, so the outputs after the
+ * first copy everything but the value from the one before), and the snappy bytes of those
+ * outputs kept per series id (ChunkMemo): the next request's sample of the series, after the
+ * same series as this time, is that chunk again with the timestamp and values patched in.
  */
 export class GeneratedEncoder {
   private readonly w = new SnappyWriter();
