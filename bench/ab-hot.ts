@@ -3,6 +3,9 @@
  * (2,000 node_cpu series x 1 sample, the micro-hot body, values moving on every request), this
  * checkout's build against git revision REV's, both loaded in one process and run in alternating
  * rounds. CPU time per sample (process.cpuUsage, so a preempted round is not counted as slower).
+ * As the receiver runs it: the configured limits (defaults: limits.max_series_per_request,
+ * max_samples_per_request, max_labels_per_series, max_label_name/value_len) and, in a tree that
+ * has them, ingest's request slot counted in server.max_memory_bytes.
  *
  *   node dist/bench/ab-hot.js --baseline REV [--model auto] [--rounds 30] [--processes 2]
  *
@@ -50,17 +53,25 @@ async function tree(dir: string, model: string, reqs: Uint8Array[]): Promise<() 
   const cfg = parseConfig({ reader: { queries: { cpu: 'node_cpu_seconds_total' } }, models: { m: model === 'auto' ? {} : { class: model } }, writer: { datasource_url: 'http://127.0.0.1:1' } });
   const spec = compileScoring(cfg.reader.queries, cfg.models);
   const registry = new Registry();
-  const scoring = new Scoring(spec, { maxSeries: 100_000 }, registry);
+  const l = cfg.limits;
+  const scoring = new Scoring(spec, { maxSeries: 100_000 }, registry, { maxLabels: l.max_labels_per_series, maxNameLen: l.max_label_name_len, maxValueLen: l.max_label_value_len });
   const sink = { name: 'none', send: () => Promise.resolve({ outcome: 'accepted' as const, status: 204, reason: '' }) };
   const emit = new Emitter(cfg.writer, spec.instances, sink, registry, pino({ level: 'silent' }));
-  const decoder = new WriteRequestDecoder();
-  const reader = new SnappyReader();
-  const batch = new WriteBatch();
+  const decoder = new WriteRequestDecoder({ maxSeries: l.max_series_per_request, maxSamples: l.max_samples_per_request });
+  const limit = 1 << 26;
+  // As ingest decodes (issue 17 on): into a request slot counted in server.max_memory_bytes, its
+  // growth taken before decompressing and settled after. A tree from before has no slots.
+  const slot = await requestSlot(dir);
+  const reader = slot?.reader ?? new SnappyReader();
+  const batch = slot?.slot.batch ?? new WriteBatch();
   let k = 0;
   return () => {
     const c0 = process.cpuUsage();
     for (let it = 0; it < ITERS; it++, k++) {
-      decoder.decode(reader.decompress(reqs[k % BODIES], 1 << 26), batch);
+      const body = reqs[k % BODIES];
+      if (slot && !slot.reserve(body, limit)) throw new Error('server.max_memory_bytes refused a request');
+      decoder.decode(reader.decompress(body, limit), batch);
+      slot?.slot.settle();
       const lap = Math.floor(k / BODIES); // later laps: the same bodies, timestamps moved on
       if (lap > 0) for (let i = 0; i < batch.sampleCount; i++) batch.ts[i] += lap * BODIES * 15_000;
       scoring.score(batch, null, emit.begin(), Date.now());
@@ -68,6 +79,18 @@ async function tree(dir: string, model: string, reqs: Uint8Array[]): Promise<() 
     const c = process.cpuUsage(c0);
     return ((c.user + c.system) * 1000) / ITERS / N;
   };
+}
+
+/** A request slot of `dir`'s ingest (Accepted) with its snappy reader, as ingest uses them; null when the tree has none. */
+async function requestSlot(dir: string) {
+  const load = async <T>(p: string): Promise<Partial<T>> => (await import(pathToFileURL(path.join(dir, 'dist/src', p)).href).catch(() => ({}))) as Partial<T>;
+  const { Accepted } = await load<typeof import('../src/ingest/ingest.js')>('ingest/ingest.js');
+  const { MemoryBudget } = await load<typeof import('../src/ingest/budget.js')>('ingest/budget.js');
+  const { SNAPPY } = await load<typeof import('../src/ingest/encodings.js')>('ingest/encodings.js');
+  if (Accepted === undefined || MemoryBudget === undefined || SNAPPY === undefined) return null;
+  const slot = new Accepted(new MemoryBudget(1 << 30));
+  const reader = slot.decompressor(SNAPPY);
+  return { slot, reader, reserve: (body: Uint8Array, limit: number): boolean => slot.reserveFor(SNAPPY, reader, body, limit) };
 }
 
 async function worker(a: string, b: string, model: string, rounds: number): Promise<void> {

@@ -96,10 +96,12 @@ export const serverSchema = z
     max_queue_duration: duration.prefault('10s'),
     /**
      * Bytes of request data held at once: bodies being read and waiting, their decompressed
-     * WriteRequests and decoded columns until scored, and the buffers kept for reuse; counted
-     * before each allocation (the decompressed size from the snappy header), so that too much
-     * gets 503, never an OOM. Default: a quarter of the memory available to the process (the
-     * cgroup's memory.max when there is one, else the machine's total memory).
+     * WriteRequests and decoded columns until scored, the buffers kept for reuse, and the zstd
+     * decoder shared by all requests (its WebAssembly memory: 16 MiB once a zstd body arrived, plus
+     * the largest zstd body and decompressed request since it was last idle for 5 s); counted
+     * before each allocation (the decompressed size from the snappy header or the zstd frame
+     * header), so that too much gets 503, never an OOM. Default: a quarter of the memory available
+     * to the process (the cgroup's memory.max when there is one, else the machine's total memory).
      */
     max_memory_bytes: z.number().int().positive().optional(),
     /** Open client connections; further ones are closed at once (counted). */

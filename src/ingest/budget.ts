@@ -11,7 +11,9 @@ import { runInNewContext } from 'node:vm';
  *   - per request slot (ingest/): the decompressed WriteRequest (its size read from the snappy
  *     header, or the zstd frame header, before decompressing) and the decoded columns as they
  *     grow, while the request is decoded, forwarded and waiting to be scored, and while the slot
- *     is kept for reuse (at most a pool's share, see Ingest).
+ *     is kept for reuse (at most a pool's share, see Ingest);
+ *   - the decoder an encoding shares between the slots (zstd's WebAssembly memory: ingest/
+ *     SharedDecoders), from the frame header before it grows, until it is replaced after a burst.
  * A request that does not fit is answered 503 (the sender retries later), never an OOM.
  * Single-threaded: no locks.
  */

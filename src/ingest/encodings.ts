@@ -17,6 +17,19 @@ export interface Decompressor {
   readonly memoryBytes: number;
 }
 
+/**
+ * Memory every request slot's decompressor of one encoding shares (zstd's WebAssembly instance),
+ * counted in server.max_memory_bytes once, by ingest (SharedDecoders).
+ */
+export interface SharedDecoder {
+  /** Bytes it holds now. */
+  readonly memoryBytes: number;
+  /** At most the bytes it will hold once a body of `bodyBytes` is decoded into `decodedBytes`. */
+  memoryAfter(bodyBytes: number, decodedBytes: number): number;
+  /** Give back the memory grown by large requests (the decoder starts afresh); returns the bytes given back. */
+  trim(): number;
+}
+
 /** A Content-Encoding anomstream reads. */
 export interface ContentEncoding {
   /** The header's value, lower case. */
@@ -30,6 +43,8 @@ export interface ContentEncoding {
   announcedSize(body: Uint8Array): number;
   /** A decompressor of its own for one request slot. */
   decompressor(): Decompressor;
+  /** What those decompressors share, if anything (zstd: its decoder). */
+  readonly shared?: SharedDecoder;
   /** Headers the raw body is forwarded with, unchanged. */
   readonly forwardHeaders: Record<string, string>;
   /**
@@ -96,15 +111,16 @@ export const SNAPPY: ContentEncoding = {
 /**
  * VictoriaMetrics' remote write protocol (vmagent's default since 1.116; 1.88-1.115 after the
  * `?get_vm_proto_version=1` handshake): the same WriteRequest, zstd-compressed. Every request
- * slot decodes with one libzstd instance, made on first use (wire/zstd.ts ZstdReader).
+ * slot decodes with one libzstd instance, made on first use (wire/zstd.ts ZstdReader): `shared`.
  */
 export function zstdEncoding(): ContentEncoding {
-  let shared: Zstd | undefined;
+  const shared = new Zstd();
   return {
     name: 'zstd',
     magic: isZstd,
     announcedSize: zstdContentSize,
-    decompressor: () => new ZstdReader((shared ??= new Zstd())),
+    decompressor: () => new ZstdReader(shared),
+    shared,
     forwardHeaders: VM_REMOTE_WRITE_HEADERS,
     universal: false,
   };

@@ -5,7 +5,7 @@ import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import { MemoryBudget } from './budget.js';
-import type { ContentEncoding, ContentEncodings, Decompressor } from './encodings.js';
+import type { ContentEncoding, ContentEncodings, Decompressor, SharedDecoder } from './encodings.js';
 import { RawForward } from './raw-forward.js';
 import { RecentRequests } from './recent.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
@@ -156,6 +156,83 @@ export class AcceptedQueue {
   }
 }
 
+/** One encoding's shared decoder and the bytes of the budget it holds. */
+interface Held {
+  readonly decoder: SharedDecoder;
+  charged: number;
+  usedAt: number;
+}
+
+/**
+ * The encodings' shared decoders (zstd's WebAssembly instance, used by every request slot) in
+ * server.max_memory_bytes, like a slot's own buffers: before a body is decompressed, what the
+ * decoder may grow to is taken from the budget (reserveFor(), from the size the body's header
+ * announces; unknown counts as `limit`), afterwards settle() charges what it holds. A decoder
+ * that grew and has not been used for POOL_IDLE_MS is trimmed (replaced by a fresh one) and the
+ * bytes given back: WebAssembly memory cannot shrink otherwise.
+ */
+export class SharedDecoders {
+  private readonly held = new Map<ContentEncoding, Held>();
+
+  constructor(
+    private readonly memory: MemoryBudget,
+    encodings: readonly ContentEncoding[],
+    registry: Registry,
+  ) {
+    for (const e of encodings) {
+      if (e.shared === undefined) continue;
+      const h: Held = { decoder: e.shared, charged: 0, usedAt: 0 };
+      this.held.set(e, h);
+      const g = registry.gauge(
+        'anomstream_memory_decoder_bytes',
+        "Bytes held by an encoding's decoder shared by all requests (zstd's WebAssembly memory), part of anomstream_memory_bytes.",
+        lbl('encoding', e.name),
+      );
+      registry.onCollect(() => g.set(h.charged));
+    }
+    if (this.held.size > 0) setInterval(() => this.shrink(), POOL_IDLE_MS / 2).unref();
+  }
+
+  /** Set aside what decompressing `body` may grow `enc`'s shared decoder to; false when it does not fit. */
+  reserveFor(enc: ContentEncoding, body: Uint8Array, limit: number): boolean {
+    const h = this.held.get(enc);
+    if (h === undefined) return true;
+    const announced = enc.announcedSize(body);
+    const need = h.decoder.memoryAfter(body.length, announced > limit ? 0 : announced < 0 ? limit : announced);
+    if (need <= h.charged) return true;
+    if (!this.memory.take(need - h.charged)) return false;
+    h.charged = need;
+    return true;
+  }
+
+  /** Charge exactly what `enc`'s shared decoder holds now; it was just used. */
+  settle(enc: ContentEncoding): void {
+    const h = this.held.get(enc);
+    if (h === undefined) return;
+    this.charge(h);
+    h.usedAt = Date.now();
+  }
+
+  private charge(h: Held): void {
+    const n = h.decoder.memoryBytes;
+    if (n < h.charged) this.memory.give(h.charged - n);
+    else if (n > h.charged) this.memory.force(n - h.charged);
+    h.charged = n;
+  }
+
+  /** Trim the decoders unused for POOL_IDLE_MS (by the clock `now`: a test's). */
+  readonly shrink = (now = Date.now()): void => {
+    const old = now - POOL_IDLE_MS;
+    for (const h of this.held.values()) {
+      if (h.usedAt > old) continue;
+      const dropped = h.decoder.trim();
+      if (dropped === 0) continue;
+      this.charge(h);
+      this.memory.dropped(dropped);
+    }
+  };
+}
+
 /** Scores the oldest accepted requests of `queue` (at least one; each released once scored). */
 export type Consumer = (queue: AcceptedQueue) => Promise<void>;
 
@@ -197,6 +274,8 @@ export interface IngestOptions {
  * the batch for scoring right after (the sender's next request need not wait for our CPU work);
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
+ * Decompressing is counted in server.max_memory_bytes: the slot's buffers (Accepted) and the
+ * encoding's shared decoder (SharedDecoders), both taken before the memory grows (503 if it does not fit).
  * A request is scored only once its raw data was accepted, so a sender's retry after a 503 is
  * scored then, not skipped as a duplicate. A body identical to one accepted lately (a retry
  * whose 204 was lost: RecentRequests) is forwarded and answered as always, but not scored again.
@@ -204,6 +283,7 @@ export interface IngestOptions {
 export class Ingest {
   private readonly decoder: WriteRequestDecoder;
   private readonly queue: AcceptedQueue;
+  private readonly shared: SharedDecoders;
   private readonly recent = new RecentRequests();
   /** Failure logs: at most one line per kind every 10 s (every failure is counted in metrics). */
   private readonly rejectLog = new Throttle(10_000);
@@ -218,7 +298,11 @@ export class Ingest {
     this.decodeErrors = new DecodeErrors(o.registry);
     this.decoder = new WriteRequestDecoder({ maxSeries: o.maxSeriesPerRequest, maxSamples: o.maxSamplesPerRequest });
     this.queue = new AcceptedQueue(o.memory, Math.min(POOL_KEEP_BYTES, o.memory.capacity / 4));
-    const used = o.registry.gauge('anomstream_memory_bytes', 'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers), counted against server.max_memory_bytes.');
+    this.shared = new SharedDecoders(o.memory, o.encodings.all, o.registry);
+    const used = o.registry.gauge(
+      'anomstream_memory_bytes',
+      'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers, the shared zstd decoder), counted against server.max_memory_bytes.',
+    );
     const limit = o.registry.gauge('anomstream_memory_limit_bytes', 'server.max_memory_bytes.');
     o.registry.onCollect(() => {
       used.set(o.memory.used);
@@ -253,7 +337,8 @@ export class Ingest {
     try {
       try {
         const d = a.decompressor(enc);
-        if (!a.reserveFor(enc, d, body, this.o.maxBytes)) throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
+        if (!a.reserveFor(enc, d, body, this.o.maxBytes) || !this.shared.reserveFor(enc, body, this.o.maxBytes))
+          throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
         this.decode(body, enc, d, a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
@@ -267,6 +352,7 @@ export class Ingest {
         throw e;
       } finally {
         a.settle();
+        this.shared.settle(enc);
       }
       const samples = a.batch.sampleCount;
       const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);

@@ -25,7 +25,10 @@ import { bufferSize } from './grow.js';
  * decoding uses the output as its window, so a huge Window_Size in a header allocates nothing.
  *
  * Memory: the WebAssembly instance keeps the largest body and output it has seen (like the
- * snappy buffer); WebAssembly memory never shrinks. One instance per Zstd object.
+ * snappy buffer) and WebAssembly memory never shrinks, so the instance itself is replaced to give
+ * it back: trim() (ingest calls it once the decoder has been idle for a while; the compiled
+ * Module is cached, making a new instance costs ~1 ms). memoryAfter() bounds the growth of one
+ * call beforehand, for server.max_memory_bytes. One instance at a time per Zstd object.
  */
 
 /** libzstd's exports used here (zstddec 0.3.4's build; names are libzstd's C API). */
@@ -135,6 +138,17 @@ export function zstdContentSize(src: Uint8Array): number {
 const FCS_BYTES = [0, 2, 4, 8];
 const DICT_ID_BYTES = [0, 1, 2, 4];
 
+/** A fresh instance's memory (16 MiB: zstddec's initial memory), known once one was made. */
+let freshBytes: number | undefined;
+/**
+ * What ZSTD_decompress may malloc besides our two regions: its decompression context (~160 KB:
+ * entropy tables and the 128 KiB literals buffer) and allocator overhead, rounded up generously.
+ */
+const DCTX_BYTES = 1 << 20;
+const WASM_PAGE = 64 * 1024;
+/** A zstd frame of 0 bytes (`zstd --no-check` of empty input). */
+const EMPTY_FRAME = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00);
+
 /** A block of WebAssembly memory reused across calls, grown (never shrunk) to the largest size asked. */
 interface Region {
   ptr: number;
@@ -142,24 +156,61 @@ interface Region {
 }
 
 export class Zstd {
-  private readonly lib: LibZstd;
-  private heap: Uint8Array;
+  /** The WebAssembly instance's exports; made on first use, replaced by trim(). */
+  private lib: LibZstd | undefined;
+  private heap = new Uint8Array(0);
   private readonly src: Region = { ptr: 0, cap: 0 };
   private readonly dst: Region = { ptr: 0, cap: 0 };
 
-  constructor() {
-    const imports = { env: { emscripten_notify_memory_growth: (): void => void (this.heap = new Uint8Array(this.lib.memory.buffer)) } };
-    this.lib = new WebAssembly.Instance(libzstdModule(), imports).exports as unknown as LibZstd;
-    this.heap = new Uint8Array(this.lib.memory.buffer);
+  /** The instance, made now if there is none (instantiating the cached Module: ~0.5-1 ms, bench/RESULTS.md issue 17). */
+  private instance(): LibZstd {
+    if (this.lib !== undefined) return this.lib;
+    const imports = { env: { emscripten_notify_memory_growth: (): void => void (this.heap = new Uint8Array(this.lib!.memory.buffer)) } };
+    const lib = new WebAssembly.Instance(libzstdModule(), imports).exports as unknown as LibZstd;
+    this.lib = lib;
+    this.heap = new Uint8Array(lib.memory.buffer);
+    freshBytes ??= lib.memory.buffer.byteLength;
+    return lib;
   }
 
-  /** Bytes of WebAssembly memory this decoder holds (it only grows; for tests and metrics). */
+  /** Bytes of WebAssembly memory this decoder holds (0 before its first use). */
   get memoryBytes(): number {
-    return this.lib.memory.buffer.byteLength;
+    return this.lib === undefined ? 0 : this.lib.memory.buffer.byteLength;
+  }
+
+  /**
+   * At most the bytes memoryBytes will be once a body of `bodyBytes` is decompressed into
+   * `decodedBytes` (0: refused before its output is allocated), for a memory budget taken before
+   * the memory grows: what it holds (a fresh instance's when it has none), plus each region that
+   * must grow, plus libzstd's decompression context, in whole 64 KiB pages.
+   */
+  memoryAfter(bodyBytes: number, decodedBytes: number): number {
+    let n = this.lib === undefined ? (freshBytes ?? this.instance().memory.buffer.byteLength) : this.memoryBytes;
+    if (bodyBytes > this.src.cap) n += bodyBytes;
+    if (decodedBytes > this.dst.cap) n += decodedBytes;
+    return Math.ceil((n + DCTX_BYTES) / WASM_PAGE) * WASM_PAGE;
+  }
+
+  /**
+   * Replace the instance by a fresh one when its memory grew past a fresh one's (WebAssembly
+   * memory never shrinks: this is how a burst's memory goes back). Returns the bytes given back (0
+   * when nothing was). The new instance is used once at once, on an empty frame: until this
+   * class' call sites have called into a new instance, their feedback keeps the old one and its
+   * memory alive (measured: a dropped 32 MiB instance stayed resident through full collections
+   * until the next call). A view decompress() returned stays readable but is no longer this decoder's.
+   */
+  trim(): number {
+    const held = this.memoryBytes;
+    if (held <= (freshBytes ?? 0)) return 0;
+    this.lib = undefined;
+    this.heap = new Uint8Array(0);
+    this.src.ptr = this.src.cap = this.dst.ptr = this.dst.cap = 0;
+    this.decompress(EMPTY_FRAME, 0);
+    return held - this.memoryBytes;
   }
 
   decompress(src: Uint8Array, limit: number): Uint8Array {
-    const lib = this.lib;
+    const lib = this.instance();
     // Sizes travel as wasm32 size_t (errors are negative as i32): nothing past 2 GiB.
     limit = Math.min(limit, 0x7fffffff);
     const n = src.length;
@@ -182,7 +233,7 @@ export class Zstd {
     let cap = Math.min(limit, Math.max(MIN_GUESS, n * UNKNOWN_SIZE_RATIO));
     for (;;) {
       this.ensure(this.dst, cap);
-      const r = this.lib.ZSTD_decompress(this.dst.ptr, cap, this.src.ptr, n);
+      const r = this.lib!.ZSTD_decompress(this.dst.ptr, cap, this.src.ptr, n);
       if (r >= 0) return this.heap.subarray(this.dst.ptr, this.dst.ptr + r);
       if (-r !== DST_SIZE_TOO_SMALL) throw zstdError(-r);
       if (cap >= limit) throw new DecodeError('ANOM_DECODE_TOO_LARGE', `zstd: decompressed size exceeds the limit ${limit} (frame without content size)`);
@@ -195,12 +246,13 @@ export class Zstd {
     if (size <= r.cap) return;
     const old = r.ptr;
     r.ptr = r.cap = 0;
-    if (old !== 0) this.lib.free(old);
-    const p = this.lib.malloc(Math.max(1, size));
+    const lib = this.instance();
+    if (old !== 0) lib.free(old);
+    const p = lib.malloc(Math.max(1, size));
     if (p === 0) throw new Error(`zstd: cannot allocate ${size} bytes of WebAssembly memory`);
     r.ptr = p;
     r.cap = size;
-    this.heap = new Uint8Array(this.lib.memory.buffer);
+    this.heap = new Uint8Array(lib.memory.buffer);
   }
 }
 
@@ -221,7 +273,7 @@ export class ZstdReader {
 
   constructor(private readonly zstd: Zstd) {}
 
-  /** Bytes this reader holds (its output buffer; the shared Zstd's WebAssembly memory is not counted). */
+  /** Bytes this reader holds (its output buffer; the shared Zstd's WebAssembly memory is counted once, by its owner: ingest's SharedDecoders). */
   get memoryBytes(): number {
     return this.buf.length;
   }

@@ -11,6 +11,10 @@ import { SnappyReader as Snappy } from '../../src/wire/snappy.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { DecodeError } from '../../src/errors.js';
 import { isZstd, Zstd, ZstdReader, zstdContentSize } from '../../src/wire/zstd.js';
+import { MemoryBudget } from '../../src/ingest/budget.js';
+import { SNAPPY, zstdEncoding } from '../../src/ingest/encodings.js';
+import { SharedDecoders } from '../../src/ingest/ingest.js';
+import { Registry } from '../../src/metrics/registry.js';
 
 const ZSTD_BIN = process.env.ZSTD_BIN ?? '/usr/bin/zstd';
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
@@ -156,6 +160,7 @@ test('3,000 mutated frames: each decodes or throws a DecodeError; none crashes, 
     return (rng >>> 8) % n;
   };
   const outcomes = { decoded: 0, unknownSize: 0, ANOM_DECODE_ZSTD: 0, ANOM_DECODE_TOO_LARGE: 0 };
+  z.decompress(cli(['-3'], new Uint8Array(16)), LIMIT); // the instance is made on first use
   const memBefore = z.memoryBytes;
   for (let i = 0; i < 3000; i++) {
     const m = Buffer.from(seeds[i % seeds.length]);
@@ -198,6 +203,7 @@ test('a 1 GiB zstd bomb is refused by size: by its header, or at the limit when 
     assert.equal(zstdContentSize(withSize), 1 << 30, 'announced before decompressing');
     assert.equal(zstdContentSize(noSize), -1);
     const z = new Zstd();
+    z.decompress(cli(['-3'], new Uint8Array(16)), LIMIT); // the instance is made on first use
     const before = z.memoryBytes;
     const e1 = decodeError(() => z.decompress(withSize, LIMIT));
     assert.equal(e1.code, 'ANOM_DECODE_TOO_LARGE');
@@ -267,4 +273,81 @@ test('ZstdReader: readers sharing one Zstd each keep their own output until thei
   assert.deepEqual(Buffer.from(r1.decompress(cli(['-3'], large), LIMIT)), Buffer.from(large));
   assert.equal(decodeError(() => r2.decompress(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), LIMIT)).code, 'ANOM_DECODE_ZSTD');
   assert.deepEqual(Buffer.from(out2), Buffer.from(large), 'a failed call leaves the last output alone');
+});
+
+test('Zstd.trim replaces an instance grown by a large body by a fresh one; memoryAfter bounds the growth of a call beforehand', (t) => {
+  if (!haveCli(t)) return;
+  const z = new Zstd();
+  assert.equal(z.memoryBytes, 0, 'no instance before the first call');
+  const small = writeRequest(100);
+  assert.deepEqual(Buffer.from(z.decompress(cli(['-3'], small), LIMIT)), Buffer.from(small));
+  const fresh = z.memoryBytes;
+  assert.ok(fresh > 0);
+  assert.equal(z.trim(), 0, 'an instance that did not grow is kept');
+  assert.equal(z.memoryBytes, fresh);
+  // A bomb: 32 MiB of empty TimeSeries (zeros compress to ~1 KB), with its content size, and the
+  // same without it (decoded into a buffer that grows up to the limit).
+  const bombRaw = new Uint8Array(LIMIT).map((_, i) => (i & 1 ? 0 : 0x0a));
+  const bomb = cli(['-3'], bombRaw);
+  const noSize = spawnSync('sh', ['-c', `${ZSTD_BIN} -q -c -3 | cat`], { input: bombRaw, maxBuffer: 1 << 28 }).stdout;
+  for (const [name, body, announced] of [
+    ['with content size', bomb, LIMIT],
+    ['without content size', noSize, LIMIT],
+  ] as const) {
+    const bound: number = z.memoryAfter(body.length, announced);
+    assert.ok(bound >= fresh + LIMIT, `${name}: the bound counts the output`);
+    assert.equal(z.decompress(body, LIMIT).length, LIMIT, name);
+    const grown: number = z.memoryBytes;
+    assert.ok(grown > fresh + LIMIT / 2 && grown <= bound, `${name}: grown to ${grown} <= memoryAfter ${bound}`);
+    assert.ok(z.memoryAfter(body.length, announced) <= grown + (1 << 20) + 65536, `${name}: nothing more to grow for the same body again`);
+    assert.equal(z.trim(), grown - fresh, `${name}: trim() replaces the grown instance by a fresh one`);
+    assert.equal(z.memoryBytes, fresh, `${name}: the new instance is a fresh one`);
+    assert.ok(z.memoryAfter(small.length, small.length) <= fresh + (2 << 20), 'a fresh instance bounds a small body');
+    assert.deepEqual(Buffer.from(z.decompress(cli(['-3'], small), LIMIT)), Buffer.from(small), `${name}: the new instance decodes`);
+    assert.equal(z.memoryBytes, fresh);
+  }
+});
+
+test('SharedDecoders: the shared zstd decoder is taken from server.max_memory_bytes before it grows, settled to what it holds, and given back when replaced after POOL_IDLE_MS', (t) => {
+  if (!haveCli(t)) return;
+  const zstd = zstdEncoding();
+  const bomb = cli(['-3'], new Uint8Array(LIMIT));
+  const small = cli(['-3'], writeRequest(100));
+  const tight = new MemoryBudget(8 << 20);
+  const refused = new SharedDecoders(tight, [zstd], new Registry());
+  assert.equal(refused.reserveFor(zstd, small, LIMIT), false, 'a fresh instance (16 MiB) does not fit in 8 MiB');
+  assert.equal(tight.used, 0, 'nothing taken');
+
+  const memory = new MemoryBudget(1 << 30);
+  const registry = new Registry();
+  const shared = new SharedDecoders(memory, [SNAPPY, zstd], registry);
+  const gauge = (): number => Number(/^anomstream_memory_decoder_bytes\{encoding="zstd"\} (\d+)$/m.exec(registry.render())![1]);
+  assert.equal(shared.reserveFor(SNAPPY, bomb, LIMIT), true, 'snappy shares nothing');
+  assert.equal(memory.used, 0);
+  assert.equal(shared.reserveFor(zstd, bomb, LIMIT), true);
+  const taken = memory.used;
+  assert.ok(taken >= LIMIT, `the output is taken before decompressing: ${taken}`);
+  const reader = zstd.decompressor();
+  reader.decompress(bomb, LIMIT);
+  shared.settle(zstd);
+  assert.equal(memory.used, zstd.shared!.memoryBytes, 'settled to what the decoder holds');
+  assert.ok(memory.used <= taken, 'it held no more than was taken');
+  assert.equal(gauge(), memory.used, 'anomstream_memory_decoder_bytes shows it');
+
+  shared.shrink(Date.now() + 1000);
+  assert.equal(memory.used, zstd.shared!.memoryBytes, 'used within POOL_IDLE_MS: kept');
+  assert.ok(memory.used > LIMIT);
+  const grown = memory.used;
+  shared.shrink(Date.now() + 60_000);
+  const fresh = zstd.shared!.memoryBytes;
+  assert.ok(fresh > 0 && fresh < grown, `idle: the instance is replaced by a fresh one (${fresh} bytes)`);
+  assert.equal(memory.used, fresh, 'and the bytes it grew by given back');
+  assert.equal(gauge(), fresh);
+
+  assert.equal(shared.reserveFor(zstd, small, LIMIT), true);
+  assert.equal(reader.decompress(small, LIMIT).length, writeRequest(100).length, 'the fresh instance decodes');
+  shared.settle(zstd);
+  assert.equal(memory.used, zstd.shared!.memoryBytes);
+  shared.shrink(Date.now() + 60_000);
+  assert.equal(memory.used, zstd.shared!.memoryBytes, 'a fresh instance is kept');
 });
