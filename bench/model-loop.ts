@@ -1,43 +1,61 @@
 /**
  * The model alone: Scorer.update over 10,000 series at 10 s steps (deterministic noisy sine values), CPU ns
- * per update after the warm rounds. To compare two builds, run it from each checkout in turn (A/B pairs):
+ * per update after the warm rounds. To compare two builds, run it from each checkout in turn (A/B pairs),
+ * or run one checkout's loop against another build's model code with `--build` (the other checkout's
+ * dist/ directory: the same loop, only the models differ):
  *
- *   node dist/bench/model-loop.js [--model auto] [--series 10000] [--rounds 500] [--warm 100]
+ *   node dist/bench/model-loop.js [--model auto] [--series 10000] [--rounds 500] [--warm 100] [--step 10000] [--build DIST]
+ *
+ * The default 500 rounds at 10 s are a young series' first day (auto's first-day guard and young-bucket
+ * paths, as in bench/compare); `--rounds 600 --warm 300 --step 3600000` measures settled series older than
+ * the bucket warm-up (auto's steady path).
  */
-import { compileModel, modelEntry } from '../src/config/models.js';
-import { Prediction } from '../src/models/model.js';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => {
   const i = args.indexOf(k);
   return i >= 0 ? args[i + 1] : d;
 };
+const build = opt('--build', '');
+const from = (rel: string): string => (build === '' ? `../src/${rel}` : pathToFileURL(path.resolve(build, 'src', rel)).href);
+const { compileModel, modelEntry } = (await import(from('config/models.js'))) as typeof import('../src/config/models.js');
+const { Prediction } = (await import(from('models/model.js'))) as typeof import('../src/models/model.js');
 const scorer = compileModel(modelEntry.parse({ class: opt('--model', 'auto') }));
 const S = Number(opt('--series', '10000'));
 const R = Number(opt('--rounds', '500'));
 const W = Number(opt('--warm', '100'));
-const sl = scorer.slots;
-const state = new Float64Array(S * sl);
-for (let s = 0; s < S; s++) scorer.init(state, s * sl);
-const vals = new Float64Array(S * 16);
-let x = 12345;
-for (let i = 0; i < vals.length; i++) {
-  x = (x * 1103515245 + 12345) % 2147483648;
-  vals[i] = 100 + Math.sin(i) * 10 + (x / 2147483648) * 5;
-}
-const out = new Prediction();
-const t0 = 1764700000000;
-let c0 = 0;
-let acc = 0;
-for (let r = 0; r < R; r++) {
-  if (r === W) c0 = cpuNs();
-  const ts = t0 + r * 10_000;
-  for (let s = 0; s < S; s++) {
-    scorer.update(state, s * sl, ts, vals[s * 16 + (r & 15)], out);
-    acc += out.score;
+const STEP = Number(opt('--step', '10000'));
+
+/** The timed loop in a function (module-level variables would box every double stored into them). */
+function run(): [number, number] {
+  const sl = scorer.slots;
+  const state = new Float64Array(S * sl);
+  for (let s = 0; s < S; s++) scorer.init(state, s * sl);
+  const vals = new Float64Array(S * 16);
+  let x = 12345;
+  for (let i = 0; i < vals.length; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    vals[i] = 100 + Math.sin(i) * 10 + (x / 2147483648) * 5;
   }
+  const out = new Prediction();
+  const t0 = 1764700000000;
+  let c0 = 0;
+  let acc = 0;
+  for (let r = 0; r < R; r++) {
+    if (r === W) c0 = cpuNs();
+    const ts = t0 + r * STEP;
+    for (let s = 0; s < S; s++) {
+      scorer.update(state, s * sl, ts, vals[s * 16 + (r & 15)], out);
+      acc += out.score;
+    }
+  }
+  return [(cpuNs() - c0) / ((R - W) * S), acc];
 }
-process.stdout.write(`${(cpuNs() - c0) / ((R - W) * S)} ns per update (score sum ${acc})\n`);
+
+const [ns, acc] = run();
+process.stdout.write(`${ns} ns per update (score sum ${acc})\n`);
 
 function cpuNs(): number {
   const u = process.cpuUsage();

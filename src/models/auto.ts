@@ -83,6 +83,13 @@ const enum Slot {
   DW = 9,
   SURPRISE = 10,
 }
+/** AutoModel.warmed's slots. */
+const enum WarmSlot {
+  DT = 0,
+  N = 1,
+  D = 2,
+  U = 3,
+}
 /** First daily bucket: after the surprise slots (config/models.ts caps the buckets by it). */
 export const SEASON = Slot.SURPRISE + SURPRISE_SLOTS;
 
@@ -102,6 +109,11 @@ export class AutoModel implements Model {
    * life h/ln 2 at the longer of the two bucket half-lives.
    */
   private readonly warmMs: number;
+  /**
+   * The young path's bucket weights for the last (Δt, n) (WarmSlot): the series of one scrape
+   * share Δt and, started together, n, so warmBucket's divisions run once per scrape, not per point.
+   */
+  private readonly warmed = new Float64Array([NaN, NaN, 0, 0]);
   constructor(
     readonly p: AutoParams,
     readonly clock: SeasonClock | null,
@@ -120,6 +132,15 @@ export class AutoModel implements Model {
       clock === null ? Infinity : this.kw > 0 ? week!.periodMs : clock.periodMs,
       SEASON_TEST_MS,
     ]);
+  }
+
+  /** warmBucket's daily and weekly weights for one Δt and n (see warmed). */
+  private warmBuckets(dt: number, n: number, ad: number, au: number): void {
+    const wb = this.warmed;
+    wb[WarmSlot.DT] = dt;
+    wb[WarmSlot.N] = n;
+    wb[WarmSlot.D] = warmBucket(ad, this.k, this.clock!.periodMs, dt, n);
+    wb[WarmSlot.U] = this.kw > 0 ? warmBucket(au, this.kw, this.week!.periodMs, dt, n) : au;
   }
 
   init(state: Float64Array, o: number): void {
@@ -151,7 +172,9 @@ export class AutoModel implements Model {
     if (b >= 0) {
       const dN = state[o + Slot.DN];
       const dD = state[o + Slot.DD];
-      const dW = c < 0 ? Infinity : state[o + Slot.DW];
+      // without a weekly profile D_W is out of the choice: dW = dD picks exactly as dW = ∞ would
+      // (NaN included), and keeps dW a plain double (a never-taken `Infinity` made V8 box it)
+      const dW = c < 0 ? dD : state[o + Slot.DW];
       if (dN <= dD && dN <= dW) yhat = m0;
       else if (dD <= dW) yhat = m + sd;
     }
@@ -195,9 +218,11 @@ export class AutoModel implements Model {
         let ad = a[2];
         let au = a[3];
         if (n * dt < this.warmMs) {
-          // young series (rare path, out of line): buckets start as plain averages
-          ad = warmBucket(ad, this.k, this.clock!.periodMs, dt, n);
-          if (c >= 0) au = warmBucket(au, this.kw, this.week!.periodMs, dt, n);
+          // young series: buckets start as plain averages (weights kept for the last Δt and n)
+          const wb = this.warmed;
+          if (dt !== wb[WarmSlot.DT] || n !== wb[WarmSlot.N]) this.warmBuckets(dt, n, ad, au);
+          ad = wb[WarmSlot.D];
+          au = wb[WarmSlot.U];
         }
         state[b] = sd + ad * es;
         if (c >= 0) state[c] = sw + au * es;

@@ -20,6 +20,9 @@ export class SeasonClock {
   private cacheOffset = 0;
   /** Local time at which the period holding the last point began (exact: integer ms). */
   private periodBase = NaN;
+  /** pos()'s last timestamp and answer. */
+  private lastTs = NaN;
+  private lastPos = 0;
   private readonly fmt: Intl.DateTimeFormat | null;
 
   constructor(
@@ -43,8 +46,24 @@ export class SeasonClock {
           });
   }
 
-  /** Real-valued bucket position in [0, buckets). */
+  /**
+   * Real-valued bucket position in [0, buckets). The last answer is kept: the series of one scrape
+   * share its timestamp, so nearly every call is a comparison (small enough for V8 to inline at
+   * each call site; the computation stays out of line).
+   */
   pos(tsMs: number): number {
+    // the answer is always read from the field, never a call's result: a merge of the two would
+    // make V8 box the double (an allocation per call)
+    if (tsMs !== this.lastTs) this.keep(tsMs);
+    return this.lastPos;
+  }
+
+  private keep(tsMs: number): void {
+    this.lastTs = tsMs;
+    this.lastPos = this.position(tsMs);
+  }
+
+  private position(tsMs: number): number {
     const local = this.fmt === null ? tsMs : tsMs + this.offset(tsMs);
     // Within the last point's period (nearly always: series share the scrape time) no fmod.
     let r = local - this.periodBase;
@@ -53,7 +72,7 @@ export class SeasonClock {
     return p < this.buckets ? p : 0;
   }
 
-  /** Starts the period holding `local` (rare: kept out of pos() so that pos() stays small enough to inline). */
+  /** Starts the period holding `local` (rare: kept out of position()). */
   private rebase(local: number): number {
     let r = (local - this.startMs) % this.periodMs;
     if (r < 0) r += this.periodMs;
