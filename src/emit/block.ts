@@ -19,6 +19,8 @@ interface InstanceOutput {
   prefixes: Uint8Array[];
   prefixIds: Int32Array;
   maxKept: Int32Array;
+  /** The least of maxKept: a series keeping no more labels has every output written. */
+  minKept: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export class GeneratedBlock implements ScoreSink {
         prefixes: pairs.map(encodeLabels),
         prefixIds: Int32Array.from(inst.provide, (v) => i * Column.Count + COLUMN_OF[v]),
         maxKept: Int32Array.from(pairs, maxKept),
+        minKept: pairs.length > 0 ? Math.min(...pairs.map(maxKept)) : -1,
       };
     });
     this.overLimit = registry?.counter(
@@ -93,10 +96,14 @@ export class GeneratedBlock implements ScoreSink {
   rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     const enc = this.encoder;
     if (first) enc.beginSeries(batch, s, id);
-    enc.timestamps(out.ts, n, from);
     const o = this.outputs[inst];
     const cols = out.cols;
     const kept = this.kept[id];
+    if (n === 1 && kept <= o.minKept) {
+      enc.writeOutputs(o.prefixIds, o.prefixes, cols, o.columns, from, out.ts[from]);
+      return;
+    }
+    enc.timestamps(out.ts, n, from);
     for (let v = 0; v < o.columns.length; v++) {
       if (kept > o.maxKept[v]) this.overLimit?.inc(n);
       else enc.writeSeries(o.prefixIds[v], o.prefixes[v], cols[o.columns[v]], from);

@@ -5,6 +5,7 @@ import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.j
 import { varintLen, writeVarint } from '../wire/varint.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 import { BlockPlans, isName } from './plans.js';
+import { ChunkMemo, MAX_CHUNK, MAX_OUTPUTS } from './chunks.js';
 
 /** Prometheus' stale marker: the NaN with bits 0x7ff0000000000002 (high and low 32-bit words). */
 const STALE_HI = 0x7ff00000;
@@ -32,6 +33,12 @@ const STALE_LO = 0x00000002;
  *    input series is a copy of it (scrape data repeats metric, job, instance).
  * Input label entries are copied from the request's own bytes (no re-encoding); only the
  * `source_metric` entry is built. Nothing is allocated per sample.
+ *
+ * The common case, one sample per input series per request, goes through writeOutputs(): all
+ * outputs of the sample at once (its Sample entries timestamp first, so the outputs after the
+ * first copy everything but the value from the one before), and the snappy bytes of those
+ * outputs kept per series id (ChunkMemo): the next request's sample of the series, after the
+ * same series as this time, is that chunk again with the timestamp and values patched in.
  */
 export class GeneratedEncoder {
   private readonly w = new SnappyWriter();
@@ -43,6 +50,8 @@ export class GeneratedEncoder {
   /** Output series and samples in the current body. */
   series = 0;
   samples = 0;
+  /** Chunks written from the memo (writeOutputs), since the start. */
+  memoChunks = 0;
 
   // The current input series: its request's bytes, and its block's length and where it was first written (-1: not yet).
   private req: Uint8Array = new Uint8Array(0);
@@ -93,6 +102,21 @@ export class GeneratedEncoder {
   /** The timestamp encoded in tsBytes when it holds exactly one (else NaN). */
   private lastTs = NaN;
 
+  /** Chunks of one-sample series kept per series id (writeOutputs). */
+  private readonly memo = new ChunkMemo();
+  /** The last chunk writeOutputs wrote: its series id and generation, instance (first prefix id), timestamp varint length, uncompressed end (-1: none). */
+  private lastId = -1;
+  private lastGen = 0;
+  private lastInst = -1;
+  private lastTl = 0;
+  private lastEnd = -1;
+  /** While a chunk is encoded: where its timestamp, values (per output) and prefixes (uncompressed) went, its far source copy (name id, -1: none; its position). */
+  private tsOff = 0;
+  private readonly valOff = new Int32Array(MAX_OUTPUTS);
+  private readonly preOff = new Float64Array(MAX_OUTPUTS);
+  private farName = -1;
+  private farAt = 0;
+
   private readonly sourceName = new TextEncoder().encode(SOURCE_METRIC_LABEL);
   /** Label-entry bytes of source_metric up to its value's length: name tag, name length, name, value tag. */
   private readonly sourceKey = Uint8Array.from([0x0a, this.sourceName.length, ...this.sourceName, 0x12]);
@@ -112,6 +136,7 @@ export class GeneratedEncoder {
     this.prevSimple = false;
     this.bodyNo++;
     this.prefixAt.fill(-1);
+    this.lastEnd = -1;
     this.series = 0;
     this.samples = 0;
   }
@@ -145,6 +170,7 @@ export class GeneratedEncoder {
   /** Series `s` of `batch` has just been given series id `id` (see BlockPlans.plan). */
   plan(batch: WriteBatch, s: number, id: number, allowSimple = true): void {
     this.plans.plan(batch, s, id, allowSimple);
+    this.memo.drop(id);
   }
 
   /** Plan the label block of input series `s` (series id `id`, planned) for the generated series that follow. */
@@ -262,20 +288,7 @@ export class GeneratedEncoder {
       this.writeRepeat(prefixId, prefix.length, pa, val[from]);
       return;
     }
-    const msgLen = prefix.length + this.blockLen + this.samplesLen;
-    // WriteRequest.timeseries tag + length
-    w.literal(6);
-    w.out[w.pos] = 0x0a;
-    w.advance(writeVarint(w.out, w.pos + 1, msgLen));
-    // Labels: the prefix, then the block, each copied from its last occurrence when there is one.
-    this.prefixAt[prefixId] = w.raw;
-    if (pa >= 0) w.copy(w.raw - pa, prefix.length);
-    else w.literalBytes(prefix, 0, prefix.length);
-    const ba = this.blockAt;
-    this.blockAt = w.raw;
-    if (ba >= 0) w.copy(w.raw - ba, this.blockLen);
-    else if (this.simple) this.firstSimple();
-    else this.firstGeneral();
+    this.head(prefixId, prefix, this.samplesLen);
     const te = this.tsBytes;
     let ts = 0;
     for (let i = 0; i < n; i++) {
@@ -286,6 +299,213 @@ export class GeneratedEncoder {
     }
     this.series++;
     this.samples += n;
+  }
+
+  /**
+   * A TimeSeries entry up to its samples (`samplesLen` bytes, written next by the caller): tag
+   * and length, then the labels: the prefix, then the block, each copied from its last
+   * occurrence when there is one.
+   */
+  private head(prefixId: number, prefix: Uint8Array, samplesLen: number): void {
+    const w = this.w;
+    const pa = this.prefixAt[prefixId];
+    w.literal(6);
+    w.out[w.pos] = 0x0a; // WriteRequest.timeseries
+    w.advance(writeVarint(w.out, w.pos + 1, prefix.length + this.blockLen + samplesLen));
+    this.prefixAt[prefixId] = w.raw;
+    if (pa >= 0) w.copy(w.raw - pa, prefix.length);
+    else w.literalBytes(prefix, 0, prefix.length);
+    const ba = this.blockAt;
+    this.blockAt = w.raw;
+    if (ba >= 0) w.copy(w.raw - ba, this.blockLen);
+    else if (this.simple) this.firstSimple();
+    else this.firstGeneral();
+  }
+
+  /**
+   * Every output variable's series of the current input series for its one sample at time `t`,
+   * the value of output k being cols[columns[k]][row] (`prefixes[k]`, id `prefixIds[k]`): the
+   * common case (one sample per series per request), written without timestamps()/writeSeries().
+   *
+   * Its Sample entries put the timestamp before the value (protobuf fields may come in any
+   * order; every decoder reads them by field number), so from the second output on everything
+   * after the prefix up to the value, the block and `12 len 10 <ts> 09`, equals the bytes of
+   * the output before: one copy, then a literal of the 8 value bytes and the next header.
+   */
+  writeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+    const w = this.w;
+    const tl = t >= 0x800000000 && t < 0x40000000000 ? 6 : varintLen(t); // ms timestamps of 1971..2109: 6 bytes
+    const inst = prefixIds[0];
+    const id = this.id;
+    const m = this.memo;
+    w.seal();
+    // The chunk before this one is right before it, for the same outputs and timestamp length.
+    const ctx = this.lastEnd === w.raw && this.lastInst === inst && this.lastTl === tl;
+    if (ctx && this.simple && m.len[id] > 0 && m.ctxId[id] === this.lastId && m.ctxGen[id] === this.lastGen && m.inst[id] === inst && m.tl[id] === tl && this.farSame(m.farName[id], m.farDist[id])) {
+      this.fromMemo(prefixIds, prefixes, cols, columns, row, t);
+      this.memoChunks++;
+    } else {
+      const start = w.pos;
+      const rawStart = w.raw;
+      this.farName = -1;
+      this.encodeOutputs(prefixIds, prefixes, cols, columns, row, t, tl);
+      w.seal();
+      if (ctx && this.simple) this.keep(start, rawStart, columns.length, inst, tl);
+    }
+    this.lastId = id;
+    this.lastGen = this.plans.generation[id];
+    this.lastInst = inst;
+    this.lastTl = tl;
+    this.lastEnd = w.raw;
+    this.series += columns.length;
+    this.samples += columns.length;
+  }
+
+  /** The far source_metric copy of a chunk (name id `nid`, -1: none) points at the same distance from here? */
+  private farSame(nid: number, dist: number): boolean {
+    return nid < 0 || (this.plans.nameBody[nid] === this.bodyNo && this.w.raw - this.plans.nameAt[nid] === dist);
+  }
+
+  /** The current series' chunk again (see ChunkMemo), with timestamp t and this sample's values; the state as if encoded. */
+  private fromMemo(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+    const w = this.w;
+    const m = this.memo;
+    const id = this.id;
+    const n = m.len[id];
+    const pg = m.page[id];
+    w.ensure(n);
+    const start = w.pos;
+    const rawStart = w.raw;
+    copyBytes(w.out, w.view, start, m.pages[pg], m.views[pg], m.at[id], n);
+    writeVarint(w.out, start + m.tsOff[id], t);
+    const o = MAX_OUTPUTS * id;
+    for (let k = 0; k < columns.length; k++) {
+      this.double(start + m.valOff[o + k], cols[columns[k]][row]);
+      this.prefixAt[prefixIds[k]] = rawStart + m.preOff[o + k];
+    }
+    const last = columns.length - 1;
+    this.blockAt = rawStart + m.preOff[o + last] + prefixes[last].length;
+    const at = rawStart + m.preOff[o] + prefixes[0].length;
+    const nid = this.plans.nameId[id];
+    if (nid >= 0) {
+      this.plans.nameBody[nid] = this.bodyNo;
+      this.plans.nameAt[nid] = at;
+    }
+    this.simpleWritten(at);
+    w.pos = start + n;
+    w.raw = rawStart + m.raw[id];
+  }
+
+  /** Keep the chunk just written at out[start..pos) (uncompressed from rawStart) for the current series. */
+  private keep(start: number, rawStart: number, outputs: number, inst: number, tl: number): void {
+    const w = this.w;
+    const m = this.memo;
+    const id = this.id;
+    const n = w.pos - start;
+    if (this.tsOff < 0 || n > MAX_CHUNK || w.raw - rawStart > MAX_CHUNK || !m.place(id, n)) return;
+    const pg = m.page[id];
+    copyBytes(m.pages[pg], m.views[pg], m.at[id], w.out, w.view, start, n);
+    m.len[id] = n;
+    m.raw[id] = w.raw - rawStart;
+    m.ctxId[id] = this.lastId;
+    m.ctxGen[id] = this.lastGen;
+    m.inst[id] = inst;
+    m.tl[id] = tl;
+    m.tsOff[id] = this.tsOff - start;
+    m.farName[id] = this.farName;
+    m.farDist[id] = rawStart - this.farAt;
+    const o = MAX_OUTPUTS * id;
+    for (let k = 0; k < outputs; k++) {
+      m.valOff[o + k] = this.valOff[k] - start;
+      m.preOff[o + k] = this.preOff[k] - rawStart;
+    }
+  }
+
+  /** writeOutputs without its memo: encode the chunk, noting where its timestamp, values and prefixes went. */
+  private encodeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number, tl: number): void {
+    const sl = 10 + tl; // Sample: 0x10 + timestamp varint, 0x09 + double
+    this.head(prefixIds[0], prefixes[0], sl + 2);
+    this.preOff[0] = this.prefixAt[prefixIds[0]];
+    this.sampleFirst(sl, t, cols[columns[0]][row], 0);
+    for (let k = 1; k < columns.length; k++) {
+      const id = prefixIds[k];
+      const v = cols[columns[k]][row];
+      if (this.prefixAt[id] >= 0) this.repeatOutput(id, prefixes[k].length, sl, v, k);
+      else {
+        // The prefix's first write in this body: the general way.
+        this.head(id, prefixes[k], sl + 2);
+        this.sampleFirst(sl, t, v, k);
+      }
+      this.preOff[k] = this.prefixAt[id];
+    }
+  }
+
+  /** A Sample entry (timestamp first) with its own copy of the timestamp, as output k. */
+  private sampleFirst(sl: number, t: number, v: number, k: number): void {
+    const w = this.w;
+    w.literal(sl + 2);
+    let p = w.pos;
+    const out = w.out;
+    out[p++] = 0x12; // TimeSeries.samples
+    out[p++] = sl;
+    out[p++] = 0x10; // Sample.timestamp
+    if (k === 0) this.tsOff = p;
+    else this.tsOff = -1; // a second copy of the timestamp: the chunk is not kept
+    p = writeVarint(out, p, t);
+    out[p++] = 0x09; // Sample.value (double)
+    this.valOff[k] = p;
+    this.double(p, v);
+    w.advance(p + 8);
+  }
+
+  /**
+   * writeOutputs' output 2, 3, ...: the header into the open literal (the previous output's
+   * value), a copy of the prefix, a copy of the block and the sample up to its value from the
+   * previous output, a literal with the value. Works on the writer's fields directly (see
+   * writeRepeat).
+   */
+  private repeatOutput(prefixId: number, prefixLen: number, sl: number, v: number, k: number): void {
+    const w = this.w;
+    const blockLen = this.blockLen;
+    const msgLen = prefixLen + blockLen + sl + 2;
+    const hl = msgLen < 128 ? 2 : msgLen < 16384 ? 3 : 1 + varintLen(msgLen);
+    const cl = blockLen + sl - 6; // the block, 12 len 10 <ts> 09
+    w.ensure(hl + 5 * ((prefixLen + 63) >>> 6) + 5 * ((cl + 63) >>> 6) + 3 + 8);
+    const out = w.out;
+    if (w.litLen + hl > MAX_LITERAL) {
+      w.closeLiteral();
+      w.litHeader = w.pos;
+      w.pos += 3;
+      w.litLen = 0;
+    }
+    let p = w.pos;
+    out[p] = 0x0a; // WriteRequest.timeseries
+    writeVarint(out, p + 1, msgLen);
+    w.litLen += hl;
+    w.raw += hl;
+    w.pos = p + hl;
+    w.closeLiteral();
+    p = w.pos;
+    const pa = this.prefixAt[prefixId];
+    this.prefixAt[prefixId] = w.raw;
+    p = copyElements(out, p, w.raw - pa, prefixLen);
+    w.raw += prefixLen;
+    this.blockAt = w.raw;
+    p = copyElements(out, p, blockLen + sl + 2 + hl + prefixLen, cl);
+    w.raw += cl + 8;
+    w.litHeader = p;
+    this.valOff[k] = p + 3;
+    this.double(p + 3, v);
+    w.litLen = 8;
+    w.pos = p + 11;
+  }
+
+  /** The double v at p of the output (NaN: the stale marker's exact bits). */
+  private double(p: number, v: number): void {
+    if (v !== v) {
+      this.w.view.setUint32(p, STALE_LO, true);
+      this.w.view.setUint32(p + 4, STALE_HI, true);
+    } else this.w.view.setFloat64(p, v, true);
   }
 
   /**
@@ -369,8 +589,11 @@ export class GeneratedEncoder {
     const id = this.id;
     const nid = plans.nameId[id];
     if (this.prevSimple && (nid >= 0 ? nid === plans.nameId[this.prevId] : this.sameName())) w.copy(at - this.prevSourceAt, this.sourceLen);
-    else if (nid >= 0 && plans.nameBody[nid] === this.bodyNo) w.copy(at - plans.nameAt[nid], this.sourceLen);
-    else this.sourceEntry(this.sourceLen, this.nameStart, this.nameLen);
+    else if (nid >= 0 && plans.nameBody[nid] === this.bodyNo) {
+      this.farName = nid; // a copy from further back than the series before (see ChunkMemo)
+      this.farAt = plans.nameAt[nid];
+      w.copy(at - plans.nameAt[nid], this.sourceLen);
+    } else this.sourceEntry(this.sourceLen, this.nameStart, this.nameLen);
     if (nid >= 0) {
       plans.nameBody[nid] = this.bodyNo;
       plans.nameAt[nid] = at;

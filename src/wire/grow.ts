@@ -4,7 +4,7 @@
  * the constructor call through `a.constructor` being polymorphic costs nothing measurable;
  * the hot loops only compare a length and index.
  */
-type Grown = Uint8Array | Int32Array | Uint32Array | Float64Array;
+type Grown = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
 
 /**
  * `a` when it holds `need` elements, else a copy with room for at least `need` (doubled until

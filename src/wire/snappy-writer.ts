@@ -141,6 +141,12 @@ export class SnappyWriter {
     this.view = new DataView(nb.buffer, nb.byteOffset, nb.byteLength);
   }
 
+  /** Emit the pending copy and close the open literal: the next element starts at `pos`. */
+  seal(): void {
+    this.flushCopy();
+    this.closeLiteral();
+  }
+
   closeLiteral(): void {
     if (this.litHeader < 0) return;
     if (this.litLen === 0)

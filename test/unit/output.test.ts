@@ -258,3 +258,93 @@ test('labels appended after the varying ones (vmagent external labels) are copie
   // plan writes no more than the general plan, which copies every repeated entry.
   assert.ok(body.length <= generalBody.length, `simple plan ${body.length} bytes vs general ${generalBody.length}`);
 });
+
+test('writeOutputs (all outputs of one sample at once, timestamp before value) decodes to what writeSeries writes', () => {
+  // Scrape-like data over several rounds: metric names changing and repeating, a label the
+  // output replaces (general plan), series moving, ids given to other series, stale markers,
+  // timestamps of other varint lengths, two instances with their own prefixes, new bodies.
+  const names = ['node_cpu_seconds_total', 'node_load1', 'node_network_receive_bytes_total', 'node_network_transmit_bytes_total', 'up'];
+  const n = 150;
+  const series = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: names[(i * 7) % 5] + (i % 37 === 5 ? 'x'.repeat(120) : '') },
+      { name: 'cpu', value: String(i % 4) },
+      ...(i % 9 === 4 ? [{ name: 'for', value: 'old' }] : []),
+      { name: 'instance', value: `host-${Math.floor(i / 10)}.example.com:9100` },
+      { name: 'job', value: 'node' },
+    ],
+    samples: [{ value: i, timestamp: 1_790_000_000_000 }],
+  }));
+  const batch = new WriteBatch();
+  new WriteRequestDecoder().decode(WR.encode(WR.fromObject({ timeseries: series })).finish(), batch);
+  const format = { __name__: '$VAR', for: '$QUERY_KEY' };
+  const insts = [
+    { vars: ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'], key: 'cpu' },
+    { vars: ['anomaly_score', 'y'], key: 'other' },
+  ].map(({ vars, key }, i) => ({
+    prefixes: vars.map((v) => encodeLabels(formatLabels(format, v, key, null))),
+    ids: Int32Array.from(vars, (_, k) => i * 5 + k),
+    columns: Int32Array.from(vars, (_, k) => k),
+  }));
+  const cols = Array.from({ length: 5 }, () => new Float64Array(1));
+  const ts = new Float64Array(1);
+  const one = new Float64Array(1);
+  const fast = new GeneratedEncoder(replacedLabelNames(format), 10);
+  const ref = new GeneratedEncoder(replacedLabelNames(format), 10);
+  const idOf = Array.from({ length: n }, (_, s) => s);
+  const plan = (ss: number[]): void => {
+    for (const s of ss) for (const e of [fast, ref]) e.plan(batch, s, idOf[s]);
+  };
+  plan(idOf.map((_, s) => s));
+  /** One body from both encoders: the passes (input order, round) in turn, each a new batch. */
+  const bodies = (passes: [number[], number][]): Obj[] => {
+    const enc = [fast, ref];
+    for (const e of enc) e.reset();
+    for (const [order, round] of passes) {
+      for (const e of enc) e.newBatch();
+      for (const s of order) {
+        const inst = insts[s % 13 === 0 || (round === 3 && s % 2 === 1) ? 1 : 0];
+        ts[0] = round === 2 && s > 100 ? 1_000 + s : 1_790_000_000_000 + round * 15_000;
+        for (let c = 0; c < 5; c++) cols[c][0] = c === 2 && (s + round) % 17 === 0 ? NaN : s + c / 10 + round;
+        for (const e of enc) e.beginSeries(batch, s, idOf[s]);
+        fast.writeOutputs(inst.ids, inst.prefixes, cols, inst.columns, 0, ts[0]);
+        ref.timestamps(ts, 1);
+        for (let k = 0; k < inst.ids.length; k++) {
+          one[0] = cols[inst.columns[k]][0];
+          ref.writeSeries(inst.ids[k], inst.prefixes[k], one);
+        }
+      }
+    }
+    return enc.map((e) => {
+      const raw = snappy.uncompress(e.body());
+      assert.equal(raw.length, e.rawLength);
+      return WR.toObject(WR.decode(raw), { longs: Number }) as Obj;
+    });
+  };
+  const seq = idOf.map((_, s) => s);
+  const check = (...passes: [number[], number][]): void => {
+    const [a, b] = bodies(passes);
+    assert.equal(
+      a.timeseries.length,
+      passes.reduce((t, [o, r]) => t + o.reduce((u, s) => u + (s % 13 === 0 || (r === 3 && s % 2 === 1) ? 2 : 4), 0), 0),
+    );
+    assert.deepEqual(a, b);
+    assert.equal(fast.series, ref.series);
+    assert.equal(fast.samples, ref.samples);
+  };
+  check([seq, 0]);
+  check([seq, 1], [seq, 2]); // the same series again in the same body, some timestamps of another varint length
+  check([seq, 3]); // other instances for half the series
+  check([[...seq].reverse(), 4]);
+  for (let s = 0; s < 40; s += 2) [idOf[s], idOf[s + 40]] = [idOf[s + 40], idOf[s]];
+  plan(seq.filter((s) => s % 2 === 0 && s < 80));
+  check([seq.map((s) => (s % 2 === 0 && s < 80 ? (s < 40 ? s + 40 : s - 40) : s)), 5], [seq, 6]);
+  check([seq.filter((s) => s % 3 !== 0), 7], [seq, 7]);
+  assert.ok(fast.memoChunks > n, `${fast.memoChunks} chunks from the memo`);
+  // The stale marker is written bit for bit.
+  fast.reset();
+  fast.beginSeries(batch, 0, idOf[0]);
+  cols[0][0] = NaN;
+  fast.writeOutputs(insts[0].ids, insts[0].prefixes, cols, insts[0].columns, 0, 1_790_000_000_000);
+  assert.ok(Buffer.from(snappy.uncompress(fast.body())).indexOf(Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f])) > 0);
+});
