@@ -110,8 +110,12 @@ test(
       // Mid-load: the remaining points come one by one every 100 ms; the kill lands while vmagent
       // is sending them (some accepted and scored, some accepted and not yet scored, some not sent).
       let next = BEFORE;
+      let killed = false;
       const feed = (async () => {
         for (; next < POINTS; next++) {
+          // The last points wait for the kill, so that it lands mid-load however long vmagent takes
+          // to send the first ones (a fresh machine once took longer than the whole feed).
+          while (!killed && next >= POINTS - 7) await sleep(50);
           await agent.importJsonLines(ds.all, next, next + 1); // vmagent holds them and retries while anomstream is away
           await sleep(100);
         }
@@ -119,6 +123,7 @@ test(
       const requests = await anom.metric('anomstream_forward_requests_total');
       await waitFor('vmagent sending the points after the warm-up', async () => ((await anom.metric('anomstream_forward_requests_total')) > requests + 1 ? true : undefined));
       anom.proc.child.kill('SIGKILL');
+      killed = true;
       // Points imported from now on can only reach anomstream after the restart (the one being imported may go either way).
       const firstAfter = next + 1;
       await anom.proc.wait();
