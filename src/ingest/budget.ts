@@ -44,6 +44,13 @@ export class MemoryBudget {
     this.used -= n;
   }
 
+  /** A holder charged `charged` bytes now holds `held`: give back the difference or force the excess; returns `held` (its new charge). */
+  recharge(charged: number, held: number): number {
+    if (held < charged) this.give(charged - held);
+    else if (held > charged) this.force(held - charged);
+    return held;
+  }
+
   /**
    * `n` bytes of buffers were just dropped (a trimmed request slot). V8 frees an ArrayBuffer only
    * when a garbage collection finds it, and after a burst nothing allocates any more, so none comes

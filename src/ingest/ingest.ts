@@ -71,9 +71,7 @@ export class Accepted {
   settle(): void {
     let held = this.batch.columnBytes();
     for (const d of this.decompressors.values()) held += d.memoryBytes;
-    if (held < this.charged) this.memory.give(this.charged - held);
-    else if (held > this.charged) this.memory.force(held - this.charged);
-    this.charged = held;
+    this.charged = this.memory.recharge(this.charged, held);
   }
 
   /** Drop the slot's buffers (new, small ones are made): memory goes back after a burst. */
@@ -214,10 +212,7 @@ export class SharedDecoders {
   }
 
   private charge(h: Held): void {
-    const n = h.decoder.memoryBytes;
-    if (n < h.charged) this.memory.give(h.charged - n);
-    else if (n > h.charged) this.memory.force(n - h.charged);
-    h.charged = n;
+    h.charged = this.memory.recharge(h.charged, h.decoder.memoryBytes);
   }
 
   /** Trim the decoders unused for POOL_IDLE_MS (by the clock `now`: a test's). */
