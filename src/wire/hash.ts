@@ -11,10 +11,18 @@ export interface Hash64 {
 }
 
 /**
- * murmur3-style mixing of 32-bit words into two independent 32-bit hashes. Each hash runs
- * as two accumulators (even and odd words) joined at the end: the multiply chains of one
- * accumulator are latency-bound; with two, hash and lookup of a series of node_exporter
- * labels went from 54 to 39 ns.
+ * Two independent 32-bit hashes of 32-bit words, each as two accumulators (even and odd words)
+ * joined at the end, then murmur3's finaliser on each. Per word one multiply in each hash: the
+ * first multiplies the word xored in and folds the high bits down (xor-shift), the second
+ * rotates, adds the word and multiplies (different multipliers, combining operations and
+ * rotations, so the halves do not collide together). murmur3's full round per word (3
+ * multiplies, the previous form) cost as much again as the DataView loads themselves: over
+ * the label entries of a series, 44 -> 38 ns (prometheus shape, 104 bytes) and 62 -> 52 ns
+ * (vmagent, 160 bytes). The last 1-7 bytes are read as the block's last 8 bytes (overlapping
+ * bytes already hashed, with other multipliers), not byte by byte; blocks under 8 bytes go byte
+ * by byte. The length is mixed in, so blocks of different lengths never share that read.
+ * Checked for collisions: none of 64 bits over 2.5M node_exporter label sets of each shape,
+ * and each 32-bit half near the birthday expectation (test/unit/series.test.ts).
  */
 export function hashBytes(b: Uint8Array, dv: DataView, start: number, end: number, seed: number, key: Hash64): void {
   let a1 = (0x811c9dc5 ^ seed) | 0;
@@ -25,29 +33,32 @@ export function hashBytes(b: Uint8Array, dv: DataView, start: number, end: numbe
   for (; i + 8 <= end; i += 8) {
     const w = dv.getInt32(i, true);
     const x = dv.getInt32(i + 4, true);
-    let k = Math.imul(w, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    a1 ^= Math.imul(k, 0x1b873593);
-    a1 = (a1 << 13) | (a1 >>> 19);
-    a1 = (Math.imul(a1, 5) + 0xe6546b64) | 0;
-    let j = Math.imul(x, 0xcc9e2d51);
-    j = (j << 15) | (j >>> 17);
-    b1 ^= Math.imul(j, 0x1b873593);
-    b1 = (b1 << 13) | (b1 >>> 19);
-    b1 = (Math.imul(b1, 5) + 0xe6546b64) | 0;
-    // Second hash: multiply-rotate (independent multiplier and rotation), mixed again in finish().
-    a2 = Math.imul(a2 ^ w, 0x5bd1e995);
-    a2 = (a2 << 11) | (a2 >>> 21);
-    b2 = Math.imul(b2 ^ x, 0x5bd1e995);
-    b2 = (b2 << 11) | (b2 >>> 21);
+    a1 = Math.imul(a1 ^ w, 0xcc9e2d51);
+    a1 ^= a1 >>> 15;
+    b1 = Math.imul(b1 ^ x, 0xcc9e2d51);
+    b1 ^= b1 >>> 15;
+    a2 = Math.imul(((a2 << 13) | (a2 >>> 19)) + w, 0x5bd1e995);
+    b2 = Math.imul(((b2 << 13) | (b2 >>> 19)) + x, 0x5bd1e995);
   }
-  let h1 = a1 ^ Math.imul((b1 << 16) | (b1 >>> 16), 0x85ebca6b);
-  let h2 = a2 ^ Math.imul((b2 << 16) | (b2 >>> 16), 0xc2b2ae35);
-  for (; i < end; i++) {
-    h1 = Math.imul(h1 ^ b[i], 0x01000193);
-    h2 = Math.imul(h2 + b[i], 0x5bd1e995);
+  const n = end - start;
+  if (i < end) {
+    if (n >= 8) {
+      const w = dv.getInt32(end - 8, true);
+      const x = dv.getInt32(end - 4, true);
+      a1 = Math.imul(a1 ^ w, 0x85ebca6b);
+      a1 ^= a1 >>> 13;
+      b1 = Math.imul(b1 ^ x, 0x85ebca6b);
+      b1 ^= b1 >>> 13;
+      a2 = Math.imul(((a2 << 11) | (a2 >>> 21)) + w, 0xc2b2ae35);
+      b2 = Math.imul(((b2 << 11) | (b2 >>> 21)) + x, 0xc2b2ae35);
+    } else {
+      for (; i < end; i++) {
+        a1 = Math.imul(a1 ^ b[i], 0x01000193);
+        a2 = Math.imul(a2 + b[i], 0x5bd1e995);
+      }
+    }
   }
-  finishHash(h1 ^ (end - start), h2 + (end - start), key);
+  finishHash(a1 ^ ((b1 << 16) | (b1 >>> 16)) ^ n, a2 + ((b2 << 16) | (b2 >>> 16)) + n, key);
 }
 
 /** Finalise (murmur3 fmix32) so that nearby keys spread over the table. */
