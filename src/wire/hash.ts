@@ -21,8 +21,9 @@ export interface Hash64 {
  * (vmagent, 160 bytes). The last 1-7 bytes are read as the block's last 8 bytes (overlapping
  * bytes already hashed, with other multipliers), not byte by byte; blocks under 8 bytes go byte
  * by byte. The length is mixed in, so blocks of different lengths never share that read.
- * Checked for collisions: none of 64 bits over 2.5M node_exporter label sets of each shape,
- * and each 32-bit half near the birthday expectation (test/unit/series.test.ts).
+ * Checked for collisions: none of 64 bits over 2.5M node_exporter label sets of each bench/load
+ * shape, each 32-bit half near the birthday expectation (bench/RESULTS.md, branch dec3); the
+ * same property on 300k similar label sets is test/unit/series.test.ts.
  */
 export function hashBytes(b: Uint8Array, dv: DataView, start: number, end: number, seed: number, key: Hash64): void {
   let a1 = (0x811c9dc5 ^ seed) | 0;
