@@ -149,8 +149,10 @@ export class AutoModel implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
     const b = this.clock === null ? -1 : o + SEASON + (this.clock.pos(tsMs) | 0);
     const c = this.kw === 0 ? -1 : o + SEASON + this.k + (this.week!.pos(tsMs) | 0);
@@ -191,8 +193,15 @@ export class AutoModel implements Model {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
       // on the first day the surprise memories learn as if judged by the band without the guard
-      if (guard) this.surprise.learnAs(state, sp, y, w1, out);
-      else this.surprise.learn(state, sp, y, w, w0, out);
+      const s = this.surprise;
+      if (guard) {
+        s.w0 = w1;
+        s.learnAs(state, sp, out);
+      } else {
+        s.w = w;
+        s.w0 = w0;
+        s.learn(state, sp, out);
+      }
       // Learning steps are clipped at the band, widened by a surprise just reported, so a change
       // is learnt quickly once reported while an ordinary outlier moves nothing much.
       const env = this.surprise.envelope(state, sp);

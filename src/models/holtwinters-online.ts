@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warmStart, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, Step, warmStart, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -17,7 +17,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * Residual spread: v ← v + a_v·(|e'| - v) with e' = e clipped to ±4·v (one outlier
  * cannot blow the band up); half-width w = z·1.25·max(v, floor) (1.25·mean|e| ≈ σ for
  * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
- * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
+ * quantised series stays quiet (step: typical non-zero |Δy|, see Step).
  *
  * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
  * report once with the envelope E, recurrence, range).
@@ -44,7 +44,7 @@ const enum Slot {
   V = 2,
   T = 3,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -67,6 +67,7 @@ export class HoltWintersOnline implements Model {
   private readonly k: number;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(
     readonly p: HoltWintersParams,
     readonly clock: SeasonClock,
@@ -85,8 +86,10 @@ export class HoltWintersOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const k = this.k;
     const last = state[o + Slot.T];
     const pos = this.clock.pos(tsMs);
@@ -114,7 +117,9 @@ export class HoltWintersOnline implements Model {
     this.surprise.bound(state, o + Slot.SURPRISE, tsMs, yhat, w, w, w0, n, out);
     if (dt > 0) {
       const e = y - yhat;
-      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      this.surprise.w = w;
+      this.surprise.w0 = w0;
+      this.surprise.learn(state, o + Slot.SURPRISE, out);
       const a = this.alphas.at(dt);
       const al = a[0];
       l = l + b * dt + al * e;
@@ -129,7 +134,8 @@ export class HoltWintersOnline implements Model {
       // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
       const av = a[4];
       v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
-      learnStep(state, o + Slot.STEP, y, av);
+      this.step.a = av;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.L] = l;
     state[o + Slot.B] = b;

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -10,7 +10,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  *   a = 1 - 2^(-Δt/half_life)
  *   med ← med + 2a·max(mad, floor)·(½ - 1{y < med})          (stationary at P(y < med) = ½)
  *   mad ← mad · exp(2a·(1{|y - med| > mad} - ½))                  (stationary at the median of |y - med|)
- * floor = max(rel_floor·|med|, abs_floor, step) (step: typical non-zero |Δy|, see learnStep) keeps the band wider than zero on flat or
+ * floor = max(rel_floor·|med|, abs_floor, step) (step: typical non-zero |Δy|, see Step) keeps the band wider than zero on flat or
  * quantised series (a change below threshold·floor scores < 1; mad can never reach 0
  * because its update is multiplicative and bounded below by the floor).
  * The first point sets med = y and mad = floor.
@@ -41,7 +41,7 @@ const enum Slot {
   MAD = 1,
   T = 2,
   STEP = 3,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 5,
 }
@@ -50,6 +50,7 @@ export class MadOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: MadParams) {
     this.surprise = new Surprise(p);
     this.alphas = new Alphas([p.halfLifeMs]);
@@ -64,8 +65,10 @@ export class MadOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     let med = state[o + Slot.MED];
     let mad = state[o + Slot.MAD];
     const last = state[o + Slot.T];
@@ -85,12 +88,15 @@ export class MadOnline implements Model {
     if (last === last) {
       const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
-      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      this.surprise.w = w;
+      this.surprise.w0 = w0;
+      this.surprise.learn(state, o + Slot.SURPRISE, out);
       const ws = w0 > env ? w0 : env;
       med += ((2 * a * ws) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;
-      learnStep(state, o + Slot.STEP, y, a);
+      this.step.a = a;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.MED] = med;
     state[o + Slot.MAD] = mad;

@@ -8,6 +8,13 @@
  * `update` first predicts from the state *before* the point (no look-ahead), writes the
  * prediction and its band into `out`, then folds the point into the state. O(1) time.
  *
+ * The point itself comes in `out` too (`out.t`, `out.y`), and the models' own out-of-line helpers
+ * take their doubles from fields (Surprise.w/w0, Step.a, ...), never as arguments: V8 boxes a double
+ * argument (a ms timestamp, any non-integer value) in a new HeapNumber at every call it does not
+ * inline, and update() and the larger helpers are over its inlining budget. As arguments they cost
+ * 4-10 HeapNumbers (64-160 bytes of garbage) per point, depending on the model (bench/RESULTS.md,
+ * "Issue 20 (session 5): no boxed doubles").
+ *
  * Models know nothing of scoring policy (warm-up, detection direction, data range, band
  * scale): `Scorer` in ./scorer.ts wraps any model with that, identically for all of them.
  * Models import nothing outside src/models/ so that `replay` and bench/nab run them as is.
@@ -18,16 +25,23 @@ export interface Model {
   /** Put a fresh series' state in place (all slots start at 0; set what must differ). */
   init(state: Float64Array, offset: number): void;
   /**
-   * Feed one point (finite y, tsMs strictly increasing per series). Writes `out.yhat`,
-   * `out.lower`, `out.upper` (lower <= yhat <= upper, upper > lower always) predicted
-   * before seeing y, then learns y. `n`: points this series has fed the model before this one
-   * (for warm(): estimates from few points are plain averages, not a slow start from 0).
+   * Feed one point: `out.t` (ms, strictly increasing per series) and `out.y` (finite), which the
+   * model only reads. Writes `out.yhat`, `out.lower`, `out.upper` (lower <= yhat <= upper,
+   * upper > lower always) predicted before seeing y, then learns y. `n`: points this series has
+   * fed the model before this one (for warm(): estimates from few points are plain averages, not
+   * a slow start from 0).
    */
-  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction, n: number): void;
+  update(state: Float64Array, offset: number, out: Prediction, n: number): void;
 }
 
-/** Reused output record: one per pipeline, never one per sample. */
+/**
+ * Reused record of one point, in and out: one per pipeline, never one per sample. The caller sets
+ * the point (`t`, `y`) before Scorer.update/predict (fields, not arguments: see Model).
+ */
 export class Prediction {
+  /** The point's timestamp (ms): set by the caller. */
+  t = 0;
+  /** The point's value: set by the caller. */
   y = 0;
   yhat = 0;
   lower = 0;
@@ -39,6 +53,13 @@ export class Prediction {
    * the Scorer before it calls `Model.update`, so a model may read it (surprise.ts does).
    */
   ready = false;
+
+  /** Sets the point (t, y); returns this. For tests and tools; the hot path sets the fields. */
+  at(tsMs: number, y: number): this {
+    this.t = tsMs;
+    this.y = y;
+    return this;
+  }
 }
 
 /**
@@ -80,7 +101,7 @@ export function alphaFor(dtMs: number, halfLifeMs: number): number {
   return -Math.expm1((-Math.LN2 * dtMs) / halfLifeMs);
 }
 
-/** learnStep's two slots from its q (each model's STEP, then Y = STEP + 1). */
+/** Step.learn's two slots from its q (each model's STEP, then Y = STEP + 1). */
 const enum StepSlot {
   STEP = 0,
   Y = 1,
@@ -90,11 +111,20 @@ const enum StepSlot {
  * The series' typical step: EW mean of the non-zero |Δy| (slot q + STEP), last y in q + Y.
  * Models floor their band at a multiple of it so a quantised or flat series moving by one
  * step (e.g. a CPU gauge at 0.002 resolution, a counter rate of 0 then 1/15) stays below 1.
+ * One per model instance: learn()'s weight is the field `a`, set right before the call (V8 leaves
+ * learn() out of line in some models, and would box a double argument; see Model).
  */
-export function learnStep(state: Float64Array, q: number, y: number, a: number): void {
-  const dy = y - state[q + StepSlot.Y];
-  if (dy !== 0 && dy === dy) state[q + StepSlot.STEP] += a * ((dy < 0 ? -dy : dy) - state[q + StepSlot.STEP]);
-  state[q + StepSlot.Y] = y;
+export class Step {
+  /** The weight of the next learn(). */
+  a = 0;
+
+  /** Learns out.y into the step at q with weight `a`. */
+  learn(state: Float64Array, q: number, out: Prediction): void {
+    const y = out.y;
+    const dy = y - state[q + StepSlot.Y];
+    if (dy !== 0 && dy === dy) state[q + StepSlot.STEP] += this.a * ((dy < 0 ? -dy : dy) - state[q + StepSlot.STEP]);
+    state[q + StepSlot.Y] = y;
+  }
 }
 
 /**

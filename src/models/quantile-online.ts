@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -11,7 +11,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * (stationary where P(y < q_τ) = τ; the 1/min(τ,1-τ) factor makes tail quantiles move as
  * fast as the median when they are wrong). Order q_lo ≤ q_mid ≤ q_hi is restored after
  * each step, and the band is kept at least floor = max(rel_floor·|q_mid|, abs_floor, step) wide
- * around q_mid on each side (step: typical non-zero |Δy|, see learnStep), so flat or quantised series score 0 on repeats and < 1 on
+ * around q_mid on each side (step: typical non-zero |Δy|, see Step), so flat or quantised series score 0 on repeats and < 1 on
  * changes under floor.
  *
  * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
@@ -43,7 +43,7 @@ const enum Slot {
   HI = 2,
   T = 3,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -55,6 +55,7 @@ export class QuantileOnline implements Model {
   private readonly kMid: number;
   private readonly kHi: number;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: QuantileParams) {
     this.surprise = new Surprise(p);
     this.alphas = new Alphas([p.halfLifeMs]);
@@ -73,8 +74,10 @@ export class QuantileOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
     if (last !== last) {
       state[o + Slot.LO] = y;
@@ -97,15 +100,18 @@ export class QuantileOnline implements Model {
     if (last === last) {
       const a = this.alphas.at(dt)[0];
       const r = y - mid;
-      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
-      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      const s = this.surprise;
+      s.w = r > 0 ? wUp : wLo;
+      s.w0 = r > 0 ? wUp0 : wLo0;
+      s.learn(state, o + Slot.SURPRISE, out);
       const as = a * ((wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env));
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
       if (mid < lo) mid = lo;
       if (hi < mid) hi = mid;
-      learnStep(state, o + Slot.STEP, y, warm(a, n)); // the typical step (band floor) is known from the first points
+      this.step.a = warm(a, n); // the typical step (band floor) is known from the first points
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.LO] = lo;
     state[o + Slot.MID] = mid;

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -18,7 +18,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * half_life/K) seeds each bucket the first time it is visited, so a new bucket starts
  * from the series' overall distribution instead of from nothing.
  * Band: [q_lo, q_hi] of the bucket, at least floor = max(rel_floor·|q_mid|, abs_floor, step)
- * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
+ * on each side of yhat = q_mid (step: typical non-zero |Δy|, see Step), so flat and
  * quantised series stay below 1.
  *
  * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
@@ -52,7 +52,7 @@ const enum Slot {
   TRACKER = 0,
   T = TRACKER + Tracker.SLOTS,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -78,6 +78,14 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kHi: number;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
+  /**
+   * track()'s weight, band floor and middle band for the next call: fields, not arguments (V8
+   * leaves track() out of line and would box each double argument; see Model).
+   */
+  private a = 0;
+  private floor = 0;
+  private band = 0;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
@@ -98,8 +106,10 @@ export class SeasonalQuantileOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
     if (last !== last) {
       state[o + Slot.TRACKER + Tracker.LO] = y;
@@ -125,24 +135,35 @@ export class SeasonalQuantileOnline implements Model {
     this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
     if (last === last) {
       const r = y - mid;
-      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
-      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      const s = this.surprise;
+      s.w = r > 0 ? wUp : wLo;
+      s.w0 = r > 0 ? wUp0 : wLo0;
+      s.learn(state, o + Slot.SURPRISE, out);
       const a0 = this.alphas.at(dt)[0];
       const a = warm(a0, n);
-      this.learn(state, o + Slot.TRACKER, a, y, floor, 0);
-      const band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
-      this.learn(state, b, warm(a0, Math.floor(n / this.k)), y, floor, band);
-      learnStep(state, o + Slot.STEP, y, a);
+      this.a = a;
+      this.floor = floor;
+      this.band = 0;
+      this.track(state, o + Slot.TRACKER, out);
+      this.a = warm(a0, Math.floor(n / this.k));
+      this.band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
+      this.track(state, b, out);
+      this.step.a = a;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.T] = tsMs;
   }
 
   /**
-   * One tracker step; the tails step by min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the
-   * middle by min(a·k_mid, MAX_STEP)·max(that, band).
+   * One tracker step towards out.y (the fields a, floor, band set before); the tails step by
+   * min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the middle by min(a·k_mid, MAX_STEP)·max(that, band).
    */
-  private learn(state: Float64Array, q: number, a: number, y: number, floor: number, band: number): void {
+  private track(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
+    const y = out.y;
+    const a = this.a;
+    const floor = this.floor;
+    const band = this.band;
     let lo = state[q + Tracker.LO];
     let mid = state[q + Tracker.MID];
     let hi = state[q + Tracker.HI];

@@ -72,6 +72,14 @@ const enum Slot {
 }
 
 export class Surprise {
+  /**
+   * learn()'s half-widths for the next call: `w` the judged one on y's side before the range
+   * (widen()), `w0` the model's own; learnAs() takes `w0` only. Set by the model right before
+   * the call: fields, not arguments, since V8 leaves learn() out of line in every model (over
+   * its inlining budget) and would box each double argument on the heap (see Model).
+   */
+  w = 0;
+  w0 = 0;
   /** Weights over Δt at release, record_half_life and range_half_life. */
   private readonly alphas: Alphas;
   constructor(readonly p: SurpriseParams) {
@@ -156,11 +164,14 @@ export class Surprise {
   }
 
   /**
-   * Learns from the point once judged (out holds its band): envelope, record, range.
-   * w: the judged half-width on y's side before the range (widen()), w0: the model's own.
+   * Learns from the point out.y once judged (out holds its band): envelope, record, range.
+   * Half-widths from the fields `w` (judged, y's side, before the range) and `w0` (the model's own).
    */
-  learn(state: Float64Array, q: number, y: number, w: number, w0: number, out: Prediction): void {
+  learn(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
+    const y = out.y;
+    const w = this.w;
+    const w0 = this.w0;
     const e = y - out.yhat;
     const ae = e < 0 ? -e : e;
     const armed = out.ready;
@@ -184,17 +195,18 @@ export class Surprise {
   }
 
   /**
-   * learn() as if the point had been judged by yhat ± widen(w0), not by the band in `out` (a model
-   * that wrote a wider band, auto's first-day guard): what would have been reported is remembered
-   * (envelope, record), so the guard only delays the first report of a kind of surprise.
+   * learn() as if the point had been judged by yhat ± widen(w0) (w0: the field), not by the band in
+   * `out` (a model that wrote a wider band, auto's first-day guard): what would have been reported
+   * is remembered (envelope, record), so the guard only delays the first report of a kind of surprise.
    */
-  learnAs(state: Float64Array, q: number, y: number, w0: number, out: Prediction): void {
+  learnAs(state: Float64Array, q: number, out: Prediction): void {
     const up = out.upper;
     const lo = out.lower;
-    const w = this.widen(state, q, w0);
+    const w = this.widen(state, q, this.w0);
     out.upper = out.yhat + w;
     out.lower = out.yhat - w;
-    this.learn(state, q, y, w, w0, out);
+    this.w = w;
+    this.learn(state, q, out);
     out.upper = up;
     out.lower = lo;
   }

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -8,7 +8,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * with the same half_life forget at the same rate in wall-clock time):
  *   d = y - m;   m ← m + a·d;   v ← (1 - a)·(v + a·d²)        (West/Finch EW variance)
  * Prediction before learning y: yhat = m, half-width w = z·max(√v, floor),
- *   floor = max(rel_floor·|m|, abs_floor, step)   (step: typical non-zero |Δy|, see learnStep)
+ *   floor = max(rel_floor·|m|, abs_floor, step)   (step: typical non-zero |Δy|, see Step)
  * so a flat series has a tiny but non-zero band: its score stays finite, and a change of
  * less than z·floor (e.g. one quantisation step) scores below 1.
  *
@@ -37,7 +37,7 @@ const enum Slot {
   V = 1,
   T = 2,
   STEP = 3,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 5,
 }
@@ -46,6 +46,7 @@ export class ZscoreOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: ZscoreParams) {
     this.surprise = new Surprise(p);
     this.alphas = new Alphas([p.halfLifeMs]);
@@ -60,8 +61,10 @@ export class ZscoreOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     if (state[o + Slot.T] !== state[o + Slot.T]) {
       state[o + Slot.M] = y;
       state[o + Slot.V] = 0;
@@ -78,10 +81,15 @@ export class ZscoreOnline implements Model {
     this.surprise.bound(state, o + Slot.SURPRISE, tsMs, m, w, w, w0, n, out);
     const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
-    if (dt > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+    if (dt > 0) {
+      this.surprise.w = w;
+      this.surprise.w0 = w0;
+      this.surprise.learn(state, o + Slot.SURPRISE, out);
+    }
     state[o + Slot.M] = m + a * d;
     state[o + Slot.V] = (1 - a) * (v + a * d * d);
     state[o + Slot.T] = tsMs;
-    learnStep(state, o + Slot.STEP, y, a);
+    this.step.a = a;
+    this.step.learn(state, o + Slot.STEP, out);
   }
 }
