@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -49,10 +49,12 @@ const enum Slot {
 export class MadOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
   private readonly step = new Step();
   constructor(readonly p: MadParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
   }
 
@@ -72,25 +74,36 @@ export class MadOnline implements Model {
     let med = state[o + Slot.MED];
     let mad = state[o + Slot.MAD];
     const last = state[o + Slot.T];
-    let floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], med);
-    if (last !== last) {
-      med = y;
-      floor = bandFloor(p.relFloor, p.absFloor, 0, y);
-      mad = floor;
-    }
+    const first = last !== last;
+    if (first) med = y;
+    const fl = this.floor;
+    fl.step = first ? 0 : state[o + Slot.STEP];
+    fl.x = med;
+    fl.set();
+    const floor = fl.f;
+    if (first) mad = floor;
     const dt = last === last ? tsMs - last : 0;
     const k = p.threshold * 1.4826;
     const w0 = k * (mad > floor ? mad : floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, med);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, med, w, w, w0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = med;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
-      this.surprise.w = w;
-      this.surprise.w0 = w0;
-      this.surprise.learn(state, o + Slot.SURPRISE, out);
+      s.w = w;
+      s.w0 = w0;
+      s.learn(state, sp, out);
       const ws = w0 > env ? w0 : env;
       med += ((2 * a * ws) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));

@@ -68,6 +68,14 @@ export class Prediction {
  * exponential average would be) instead of creeping up from its zero start. Without it a
  * spread learnt with a 1-day half-life from a 15 s scrape is still ~0 after the warm-up, and
  * every new series scores far above 1 on its first scored points.
+ *
+ * A *warm start* is warm() for the first `points` points only, then the plain weight
+ * (`n < points ? warm(a, n) : a`): for a spread, whose early residuals include what the model has
+ * not learnt yet (a season): it starts as the average of the first residuals instead of 0, then
+ * forgets them at its own half-life. Each model chooses `points` (the more, the closer the start to
+ * the truth, the longer early seasonal residuals stay in the band). Written at the call site: as a
+ * function around warm() it was over the size V8 always inlines (27 bytes of bytecode; warm() is
+ * 26), was left out of line in auto, and boxed its argument and result (32 bytes per point).
  */
 export function warm(a: number, n: number): number {
   const b = 1 / (n + 1);
@@ -75,25 +83,28 @@ export function warm(a: number, n: number): number {
 }
 
 /**
- * warm() for the first `points` points only, then the plain weight: for a spread, whose early
- * residuals include what the model has not learnt yet (a season): it starts as the average of
- * the first residuals instead of 0, then forgets them at its own half-life. Each model chooses
- * `points` (the more, the closer the start to the truth, the longer early seasonal residuals
- * stay in the band).
- */
-export function warmStart(a: number, n: number, points: number): number {
-  return n < points ? warm(a, n) : a;
-}
-
-/**
  * The smallest band half-width a model allows around `x`: max(rel·|x|, abs, step), where step
- * is the series' typical non-zero |Δy| (learnStep). Flat and quantised series then stay quiet on
- * a one-step move, and scores stay finite.
+ * is the series' typical non-zero |Δy| (Step). Flat and quantised series then stay quiet on
+ * a one-step move, and scores stay finite. One per model instance (rel, abs: its settings): the
+ * point's `step` and `x` go in fields and set() answers in `f`, since V8 leaves it out of line in
+ * some models (over their inlining budget) and boxes each double argument and result (see Model).
  */
-export function bandFloor(rel: number, abs: number, step: number, x: number): number {
-  let f = rel * (x < 0 ? -x : x);
-  if (f < abs) f = abs;
-  return f < step ? step : f;
+export class Floor {
+  step = 0;
+  x = 0;
+  /** set()'s answer. */
+  f = 0;
+  constructor(
+    private readonly rel: number,
+    private readonly abs: number,
+  ) {}
+
+  set(): void {
+    const x = this.x;
+    let f = this.rel * (x < 0 ? -x : x);
+    if (f < this.abs) f = this.abs;
+    this.f = f < this.step ? this.step : f;
+  }
 }
 
 /** Smoothing weight of a new point after `dtMs` for a given half-life: 1 - 2^(-dt/h). */

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -51,6 +51,7 @@ const enum Slot {
 export class QuantileOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
@@ -58,6 +59,7 @@ export class QuantileOnline implements Model {
   private readonly step = new Step();
   constructor(readonly p: QuantileParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
@@ -87,23 +89,38 @@ export class QuantileOnline implements Model {
     let lo = state[o + Slot.LO];
     let mid = state[o + Slot.MID];
     let hi = state[o + Slot.HI];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = mid;
+    fl.set();
+    const floor = fl.f;
     const dt = last === last ? tsMs - last : 0;
     // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
     const wUp0 = Math.max(hi - mid, floor);
     const wLo0 = Math.max(mid - lo, floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
-    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = mid;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = wUp0;
+    s.widen(state, sp);
+    const wUp = s.w;
+    s.w0 = wLo0;
+    s.widen(state, sp);
+    const wLo = s.w;
+    s.up = wUp;
+    s.lo = wLo;
+    s.w0 = wUp0 < wLo0 ? wUp0 : wLo0;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const a = this.alphas.at(dt)[0];
       const r = y - mid;
-      const s = this.surprise;
       s.w = r > 0 ? wUp : wLo;
       s.w0 = r > 0 ? wUp0 : wLo0;
-      s.learn(state, o + Slot.SURPRISE, out);
+      s.learn(state, sp, out);
       const as = a * ((wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env));
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));

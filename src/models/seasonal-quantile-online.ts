@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -77,15 +77,16 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kMid: number;
   private readonly kHi: number;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
   private readonly step = new Step();
   /**
    * track()'s weight, band floor and middle band for the next call: fields, not arguments (V8
    * leaves track() out of line and would box each double argument; see Model).
    */
-  private a = 0;
-  private floor = 0;
-  private band = 0;
+  private trackA = 0;
+  private trackFloor = 0;
+  private trackBand = 0;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
@@ -93,6 +94,7 @@ export class SeasonalQuantileOnline implements Model {
     this.k = clock.buckets;
     this.slots = SEASON + Tracker.SLOTS * this.k;
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     // the series-wide trackers' memory half_life/K; a bucket's, dt·K at half_life: the same weight
     this.alphas = new Alphas([p.halfLifeMs / this.k]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
@@ -107,7 +109,6 @@ export class SeasonalQuantileOnline implements Model {
   }
 
   update(state: Float64Array, o: number, out: Prediction, n: number): void {
-    const p = this.p;
     const tsMs = out.t;
     const y = out.y;
     const last = state[o + Slot.T];
@@ -116,37 +117,53 @@ export class SeasonalQuantileOnline implements Model {
       state[o + Slot.TRACKER + Tracker.MID] = y;
       state[o + Slot.TRACKER + Tracker.HI] = y;
     }
-    const b = o + SEASON + Tracker.SLOTS * (this.clock.pos(tsMs) | 0);
+    this.clock.at(out);
+    const b = o + SEASON + Tracker.SLOTS * (this.clock.position | 0);
     if (state[b + Tracker.MID] !== state[b + Tracker.MID]) {
       state[b + Tracker.LO] = state[o + Slot.TRACKER + Tracker.LO];
       state[b + Tracker.MID] = state[o + Slot.TRACKER + Tracker.MID];
       state[b + Tracker.HI] = state[o + Slot.TRACKER + Tracker.HI];
     }
     const mid = state[b + Tracker.MID];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = mid;
+    fl.set();
+    const floor = fl.f;
     const dt = last === last ? tsMs - last : 0;
     // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
     const wUp0 = Math.max(state[b + Tracker.HI] - mid, floor);
     const wLo0 = Math.max(mid - state[b + Tracker.LO], floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
-    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = mid;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = wUp0;
+    s.widen(state, sp);
+    const wUp = s.w;
+    s.w0 = wLo0;
+    s.widen(state, sp);
+    const wLo = s.w;
+    s.up = wUp;
+    s.lo = wLo;
+    s.w0 = wUp0 < wLo0 ? wUp0 : wLo0;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const r = y - mid;
-      const s = this.surprise;
       s.w = r > 0 ? wUp : wLo;
       s.w0 = r > 0 ? wUp0 : wLo0;
-      s.learn(state, o + Slot.SURPRISE, out);
+      s.learn(state, sp, out);
       const a0 = this.alphas.at(dt)[0];
       const a = warm(a0, n);
-      this.a = a;
-      this.floor = floor;
-      this.band = 0;
+      this.trackA = a;
+      this.trackFloor = floor;
+      this.trackBand = 0;
       this.track(state, o + Slot.TRACKER, out);
-      this.a = warm(a0, Math.floor(n / this.k));
-      this.band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
+      this.trackA = warm(a0, Math.floor(n / this.k));
+      this.trackBand = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
       this.track(state, b, out);
       this.step.a = a;
       this.step.learn(state, o + Slot.STEP, out);
@@ -155,15 +172,15 @@ export class SeasonalQuantileOnline implements Model {
   }
 
   /**
-   * One tracker step towards out.y (the fields a, floor, band set before); the tails step by
+   * One tracker step towards out.y (the fields trackA, trackFloor, trackBand set before); the tails step by
    * min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the middle by min(a·k_mid, MAX_STEP)·max(that, band).
    */
   private track(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
     const y = out.y;
-    const a = this.a;
-    const floor = this.floor;
-    const band = this.band;
+    const a = this.trackA;
+    const floor = this.trackFloor;
+    const band = this.trackBand;
     let lo = state[q + Tracker.LO];
     let mid = state[q + Tracker.MID];
     let hi = state[q + Tracker.HI];

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, Step, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -45,10 +45,12 @@ const enum Slot {
 export class ZscoreOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
   private readonly step = new Step();
   constructor(readonly p: ZscoreParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
   }
 
@@ -73,18 +75,31 @@ export class ZscoreOnline implements Model {
     const m = state[o + Slot.M];
     const v = state[o + Slot.V];
     const dt = tsMs - state[o + Slot.T];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], m);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = m;
+    fl.set();
+    const floor = fl.f;
     const sd = Math.sqrt(v);
     const w0 = p.zThreshold * (sd > floor ? sd : floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, m);
-    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, m, w, w, w0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = m;
+    s.dt = dt;
+    s.age(state, sp, out);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
     if (dt > 0) {
-      this.surprise.w = w;
-      this.surprise.w0 = w0;
-      this.surprise.learn(state, o + Slot.SURPRISE, out);
+      s.w = w;
+      s.w0 = w0;
+      s.learn(state, sp, out);
     }
     state[o + Slot.M] = m + a * d;
     state[o + Slot.V] = (1 - a) * (v + a * d * d);
