@@ -8,12 +8,15 @@
  * `update` first predicts from the state *before* the point (no look-ahead), writes the
  * prediction and its band into `out`, then folds the point into the state. O(1) time.
  *
- * The point itself comes in `out` too (`out.t`, `out.y`), and the models' own out-of-line helpers
- * take their doubles from fields (Surprise.w/w0, Step.a, ...), never as arguments: V8 boxes a double
- * argument (a ms timestamp, any non-integer value) in a new HeapNumber at every call it does not
- * inline, and update() and the larger helpers are over its inlining budget. As arguments they cost
- * 4-10 HeapNumbers (64-160 bytes of garbage) per point, depending on the model (bench/RESULTS.md,
- * "Issue 20 (session 5): no boxed doubles").
+ * The point itself comes in `out` too (`out.t`, `out.y`), and on the per-point path no call takes or
+ * returns a non-integer double: helpers read theirs from `out` and from fields (Surprise's w0, w, up,
+ * lo, dt; Floor; Step.a; SeasonClock.at() and its `position`) and answer in fields. V8 boxes a double
+ * argument or result (a ms timestamp, any non-integer value) in a new HeapNumber at every call it
+ * does not inline, update() and the larger helpers are over its inlining budget, and which helpers
+ * it inlines changes with the model and with when it compiles. As arguments they cost 4-11
+ * HeapNumbers (64-180 bytes of garbage) per point, depending on the model; only functions V8 always
+ * inlines (at most 27 bytes of bytecode, e.g. warm()) take doubles (bench/RESULTS.md, "Issue 20
+ * (session 5): no boxed doubles").
  *
  * Models know nothing of scoring policy (warm-up, detection direction, data range, band
  * scale): `Scorer` in ./scorer.ts wraps any model with that, identically for all of them.
