@@ -17,7 +17,9 @@
  * Each (rep, variant) runs in a fresh process (call sites see one sink, as in the proxy); variants
  * alternate rep by rep (the machine is shared); each prints the median (min) CPU ns (user +
  * system, so time the process waits for a core does not count) per raw sample over the timed rounds (rounds warm..rounds; the first `warm` rounds create the series and
- * warm the JIT). Run it under `flock /work/wt/bench.lock` and `taskset -c 0` like the other benches.
+ * warm the JIT), and the heap bytes allocated per raw sample over the same rounds (garbage, see
+ * bench/heap-bytes.ts; a boxed double is 16 bytes).
+ * Run it under `flock /work/wt/bench.lock` and `taskset -c 0` like the other benches.
  */
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
 import { compileScoring } from '../src/scoring/instances.js';
@@ -34,6 +36,7 @@ import { Prediction } from '../src/models/model.js';
 import type { Scorer } from '../src/models/scorer.js';
 import type { OutputRows, ScoreSink } from '../src/scoring/output.js';
 import { buildPool, materialize } from './load/pool.js';
+import { HeapBytes } from './heap-bytes.js';
 import { parseShape, type Shape } from './load/labels.js';
 import { pino } from 'pino';
 import { execFileSync } from 'node:child_process';
@@ -84,8 +87,8 @@ const log = pino({ level: 'silent' });
 type Variant = 'decompress' | 'decode' | 'score' | 'encode' | 'model' | 'encoder';
 const VARIANTS: Variant[] = ['decompress', 'decode', 'score', 'encode', 'model'];
 
-/** ns per raw sample over rounds [warm, rounds) of one fresh run of `v`. */
-function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args): number {
+/** CPU ns and heap bytes allocated per raw sample over rounds [warm, rounds) of one fresh run of `v`. */
+function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args): [number, number] {
   const sn = new SnappyReader();
   const dec = new WriteRequestDecoder();
   const batch = new WriteBatch();
@@ -97,10 +100,12 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
   const enc = block.encoder;
   let samples = 0;
   let t0 = 0;
+  const heap = new HeapBytes();
   const pred = new Prediction();
   for (let r = 0; r < a.rounds; r++) {
     if (r === a.warm) {
       samples = 0;
+      heap.start();
       t0 = cpuNs();
     }
     if (v === 'encode' || v === 'encoder') enc.reset();
@@ -126,7 +131,8 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
     }
     if (v === 'encode' || v === 'encoder') enc.recycle(enc.body());
   }
-  return (cpuNs() - t0) / samples;
+  const ns = (cpuNs() - t0) / samples;
+  return [ns, heap.stop() / samples];
 }
 
 /** Scorer.update for every sample, series ids in request order (as score() finds them), nothing else. */
@@ -138,7 +144,9 @@ function modelOnly(scoring: Scoring, scorer: Scorer, batch: WriteBatch, base: nu
     const id = base + s;
     const k = links.first[id];
     const i = batch.smpFirst[s];
-    scorer.update(state, links.offset[k], batch.ts[i], batch.value[i], pred);
+    pred.t = batch.ts[i];
+    pred.y = batch.value[i];
+    scorer.update(state, links.offset[k], pred);
   }
 }
 
@@ -176,17 +184,20 @@ if (a.child) {
   const pool = buildPool({ series: a.series, samplesPerSeries: a.rounds, samplesPerRequest: 2000, intervalMs: 10_000, nowMs: Date.now(), shape });
   const bodies: Uint8Array[] = [];
   for (let i = 0; i < pool.totalRequests; i++) bodies.push(materialize(pool, i));
-  process.stdout.write(String(runVariant(a.variants[0], bodies, pool.requestsPerRound, a)));
+  process.stdout.write(runVariant(a.variants[0], bodies, pool.requestsPerRound, a).join(' '));
 } else {
   const self = fileURLToPath(import.meta.url);
   for (const shape of a.shapes) {
     const res = new Map<Variant, number[]>(a.variants.map((v) => [v, []]));
+    const bytes = new Map<Variant, number[]>(a.variants.map((v) => [v, []]));
     for (let rep = 0; rep < a.reps; rep++)
       for (const v of a.variants) {
         const args = [...process.execArgv, self, '--child', '1', '--shapes', shape, '--variants', v, '--series', String(a.series), '--rounds', String(a.rounds), '--warm', String(a.warm)];
-        res.get(v)!.push(Number(execFileSync(process.execPath, args, { encoding: 'utf8' })));
+        const [ns, b] = execFileSync(process.execPath, args, { encoding: 'utf8' }).split(' ').map(Number);
+        res.get(v)!.push(ns);
+        bytes.get(v)!.push(b);
       }
-    console.log(`${shape}: ${a.series} series, rounds ${a.warm}..${a.rounds}, ${a.reps} reps; CPU ns per raw sample, median (min)`);
+    console.log(`${shape}: ${a.series} series, rounds ${a.warm}..${a.rounds}, ${a.reps} reps; CPU ns per raw sample, median (min); heap bytes allocated per raw sample, median`);
     const med = new Map<Variant, number>();
     let prev = 0;
     for (const v of a.variants) {
@@ -194,7 +205,7 @@ if (a.child) {
       med.set(v, m);
       // model: decompress + decode + the model loop, so its stage is measured against decode
       const d = v === 'model' ? m - (med.get('decode') ?? 0) : m - prev;
-      console.log(`  ${v.padEnd(12)} ${m.toFixed(1).padStart(7)} (${Math.min(...res.get(v)!).toFixed(1)})   stage ${d.toFixed(1)}`);
+      console.log(`  ${v.padEnd(12)} ${m.toFixed(1).padStart(7)} (${Math.min(...res.get(v)!).toFixed(1)})   stage ${d.toFixed(1)}   ${median(bytes.get(v)!).toFixed(1)} B`);
       if (v !== 'model') prev = m;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The model alone: Scorer.update over 10,000 series at 10 s steps (deterministic noisy sine values), CPU ns
- * per update after the warm rounds. To compare two builds, run it from each checkout in turn (A/B pairs),
+ * per update after the warm rounds, and heap bytes allocated per update (bench/heap-bytes.ts). To compare two builds, run it from each checkout in turn (A/B pairs),
  * or run one checkout's loop against another build's model code with `--build` (the other checkout's
  * dist/ directory: the same loop, only the models differ):
  *
@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { HeapBytes } from './heap-bytes.js';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => {
@@ -28,8 +29,12 @@ const R = Number(opt('--rounds', '500'));
 const W = Number(opt('--warm', '100'));
 const STEP = Number(opt('--step', '10000'));
 
+/** A --build from before the point went into Prediction's fields (t, y) takes them as arguments. */
+const fields = scorer.update.length === 3;
+const old = scorer.update as unknown as (state: Float64Array, offset: number, tsMs: number, y: number, out: InstanceType<typeof Prediction>) => boolean;
+
 /** The timed loop in a function (module-level variables would box every double stored into them). */
-function run(): [number, number] {
+function run(): [number, number, number] {
   const sl = scorer.slots;
   const state = new Float64Array(S * sl);
   for (let s = 0; s < S; s++) scorer.init(state, s * sl);
@@ -42,20 +47,31 @@ function run(): [number, number] {
   const out = new Prediction();
   const t0 = 1764700000000;
   let c0 = 0;
-  let acc = 0;
+  // the score sum in a typed array: a local double summed in the (on-stack replaced) loop was boxed
+  // once per update, 16 bytes the models did not allocate
+  const acc = new Float64Array(1);
+  const heap = new HeapBytes();
   for (let r = 0; r < R; r++) {
-    if (r === W) c0 = cpuNs();
+    if (r === W) {
+      heap.start();
+      c0 = cpuNs();
+    }
     const ts = t0 + r * STEP;
     for (let s = 0; s < S; s++) {
-      scorer.update(state, s * sl, ts, vals[s * 16 + (r & 15)], out);
-      acc += out.score;
+      if (fields) {
+        out.t = ts;
+        out.y = vals[s * 16 + (r & 15)];
+        scorer.update(state, s * sl, out);
+      } else old.call(scorer, state, s * sl, ts, vals[s * 16 + (r & 15)], out);
+      acc[0] += out.score;
     }
   }
-  return [(cpuNs() - c0) / ((R - W) * S), acc];
+  const ns = (cpuNs() - c0) / ((R - W) * S);
+  return [ns, heap.stop() / ((R - W) * S), acc[0]];
 }
 
-const [ns, acc] = run();
-process.stdout.write(`${ns} ns per update (score sum ${acc})\n`);
+const [ns, bytes, acc] = run();
+process.stdout.write(`${ns} ns per update, ${bytes.toFixed(1)} heap bytes allocated per update (score sum ${acc})\n`);
 
 function cpuNs(): number {
   const u = process.cpuUsage();

@@ -100,7 +100,7 @@ export class GeneratedBlock implements ScoreSink {
     const cols = out.cols;
     const kept = this.kept[id];
     if (n === 1 && kept <= o.minKept) {
-      enc.writeOutputs(o.prefixIds, o.prefixes, cols, o.columns, from, out.ts[from]);
+      enc.writeOutputs(o.prefixIds, o.prefixes, cols, o.columns, from, out.ts);
       return;
     }
     enc.timestamps(out.ts, n, from);

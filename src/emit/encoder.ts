@@ -323,17 +323,20 @@ export class GeneratedEncoder {
   }
 
   /**
-   * Every output variable's series of the current input series for its one sample at time `t`,
-   * the value of output k being cols[columns[k]][row] (`prefixes[k]`, id `prefixIds[k]`): the
-   * common case (one sample per series per request), written without timestamps()/writeSeries().
+   * Every output variable's series of the current input series for its one sample at time
+   * ts[row], the value of output k being cols[columns[k]][row] (`prefixes[k]`, id `prefixIds[k]`):
+   * the common case (one sample per series per request), written without timestamps()/writeSeries().
+   * The time is passed as its column and row, not as a number: a double argument (a ms timestamp)
+   * is boxed on the heap at every call V8 does not inline (this one and fromMemo).
    *
    * Its Sample entries put the timestamp before the value (protobuf fields may come in any
    * order; every decoder reads them by field number), so from the second output on everything
    * after the prefix up to the value, the block and `12 len 10 <ts> 09`, equals the bytes of
    * the output before: one copy, then a literal of the 8 value bytes and the next header.
    */
-  writeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+  writeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, ts: Float64Array): void {
     const w = this.w;
+    const t = ts[row];
     const tl = t >= 0x800000000 && t < 0x40000000000 ? 6 : varintLen(t); // ms timestamps of 1971..2109: 6 bytes
     const inst = prefixIds[0];
     const id = this.id;
@@ -342,13 +345,13 @@ export class GeneratedEncoder {
     // The chunk before this one is right before it, for the same outputs and timestamp length.
     const ctx = this.lastEnd === w.raw && this.lastInst === inst && this.lastTl === tl;
     if (ctx && this.simple && m.len[id] > 0 && m.ctxId[id] === this.lastId && m.ctxGen[id] === this.lastGen && m.inst[id] === inst && m.tl[id] === tl && this.farSame(m.farName[id], m.farDist[id])) {
-      this.fromMemo(prefixIds, prefixes, cols, columns, row, t);
+      this.fromMemo(prefixIds, prefixes, cols, columns, row, ts);
       this.memoChunks++;
     } else {
       const start = w.pos;
       const rawStart = w.raw;
       this.farName = -1;
-      this.encodeOutputs(prefixIds, prefixes, cols, columns, row, t, tl);
+      this.encodeOutputs(prefixIds, prefixes, cols, columns, row, ts, tl);
       w.seal();
       if (ctx && this.simple) this.keep(start, rawStart, columns.length, inst, tl);
     }
@@ -366,8 +369,8 @@ export class GeneratedEncoder {
     return nid < 0 || (this.plans.nameBody[nid] === this.bodyNo && this.w.raw - this.plans.nameAt[nid] === dist);
   }
 
-  /** The current series' chunk again (see ChunkMemo), with timestamp t and this sample's values; the state as if encoded. */
-  private fromMemo(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number): void {
+  /** The current series' chunk again (see ChunkMemo), with timestamp ts[row] and this sample's values; the state as if encoded. */
+  private fromMemo(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, ts: Float64Array): void {
     const w = this.w;
     const m = this.memo;
     const id = this.id;
@@ -377,7 +380,7 @@ export class GeneratedEncoder {
     const start = w.pos;
     const rawStart = w.raw;
     copyBytes(w.out, w.view, start, m.pages[pg], m.views[pg], m.at[id], n);
-    writeVarint(w.out, start + m.tsOff[id], t);
+    writeVarint(w.out, start + m.tsOff[id], ts[row]);
     const o = MAX_OUTPUTS * id;
     for (let k = 0; k < columns.length; k++) {
       this.double(start + m.valOff[o + k], cols[columns[k]][row]);
@@ -422,7 +425,8 @@ export class GeneratedEncoder {
   }
 
   /** writeOutputs without its memo: encode the chunk, noting where its timestamp, values and prefixes went. */
-  private encodeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number, tl: number): void {
+  private encodeOutputs(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, ts: Float64Array, tl: number): void {
+    const t = ts[row];
     const sl = 10 + tl; // Sample: 0x10 + timestamp varint, 0x09 + double
     this.head(prefixIds[0], prefixes[0], sl + 2);
     this.preOff[0] = this.prefixAt[prefixIds[0]];

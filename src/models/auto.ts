@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, warm, warmStart, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -47,7 +47,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  */
 
 /**
- * Points over which the residual spread starts as a plain average (see warmStart): 128 keeps the
+ * Points over which the residual spread starts as a plain average (a warm start, see warm()): 128 keeps the
  * first scored points of new calm 15 s series quiet (test/unit/models-warmstart.test.ts).
  */
 const WARM_SPREAD_POINTS = 128;
@@ -98,6 +98,7 @@ export class AutoModel implements Model {
   private readonly k: number;
   private readonly kw: number;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   /**
    * Smoothing weights over Δt, cached for the last interval (see Alphas): [level, spread, daily
    * bucket, weekly bucket, slow level, season test]. A bucket is visited once per period: its
@@ -123,6 +124,7 @@ export class AutoModel implements Model {
     this.kw = clock === null || week === null ? 0 : week.buckets;
     this.slots = SEASON + this.k + this.kw;
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.warmMs = Math.max(p.seasonHalfLifeMs, this.kw > 0 ? p.weekHalfLifeMs : 0) / Math.LN2;
     this.alphas = new Alphas([
       p.levelHalfLifeMs,
@@ -134,8 +136,15 @@ export class AutoModel implements Model {
     ]);
   }
 
-  /** warmBucket's daily and weekly weights for one Δt and n (see warmed). */
-  private warmBuckets(dt: number, n: number, ad: number, au: number): void {
+  /**
+   * warmBucket's daily and weekly weights for one Δt and n (see warmed), from the bucket weights
+   * alphas.at(dt) holds: not passed as arguments, since V8 boxes a non-integer argument of a call
+   * it does not inline, and may place the box where it runs on every point.
+   */
+  private warmBuckets(dt: number, n: number): void {
+    const a = this.alphas.a;
+    const ad = a[2];
+    const au = a[3];
     const wb = this.warmed;
     wb[WarmSlot.DT] = dt;
     wb[WarmSlot.N] = n;
@@ -149,11 +158,16 @@ export class AutoModel implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
-    const b = this.clock === null ? -1 : o + SEASON + (this.clock.pos(tsMs) | 0);
-    const c = this.kw === 0 ? -1 : o + SEASON + this.k + (this.week!.pos(tsMs) | 0);
+    const clock = this.clock;
+    if (clock !== null) clock.at(out);
+    if (this.kw > 0) this.week!.at(out);
+    const b = clock === null ? -1 : o + SEASON + (clock.position | 0);
+    const c = this.kw === 0 ? -1 : o + SEASON + this.k + (this.week!.position | 0);
     if (last !== last) {
       state[o + Slot.M] = y;
       state[o + Slot.Y] = y;
@@ -178,24 +192,42 @@ export class AutoModel implements Model {
       if (dN <= dD && dN <= dW) yhat = m0;
       else if (dD <= dW) yhat = m + sd;
     }
-    const floor = bandFloor(p.relFloor, p.absFloor, p.qFloor * q, yhat);
+    const fl = this.floor;
+    fl.step = p.qFloor * q;
+    fl.x = yhat;
+    fl.set();
+    const floor = fl.f;
     const sc = v > floor ? v : floor;
     const sp = o + Slot.SURPRISE;
-    this.surprise.age(state, sp, tsMs, dt, yhat);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    out.yhat = yhat;
+    s.dt = dt;
+    s.age(state, sp, out);
     const w1 = p.z * 1.25 * sc;
-    const guard = p.firstDayScale !== 1 && this.surprise.firstDay(state, sp, tsMs);
+    const guard = p.firstDayScale !== 1 && s.firstDay(state, sp, out);
     const w0 = guard ? w1 * p.firstDayScale : w1;
-    const w = this.surprise.widen(state, sp, w0);
-    this.surprise.bound(state, sp, tsMs, yhat, w, w, w0, n, out);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
       // on the first day the surprise memories learn as if judged by the band without the guard
-      if (guard) this.surprise.learnAs(state, sp, y, w1, out);
-      else this.surprise.learn(state, sp, y, w, w0, out);
+      if (guard) {
+        s.w0 = w1;
+        s.learnAs(state, sp, out);
+      } else {
+        s.w = w;
+        s.w0 = w0;
+        s.learn(state, sp, out);
+      }
       // Learning steps are clipped at the band, widened by a surprise just reported, so a change
       // is learnt quickly once reported while an ordinary outlier moves nothing much.
-      const env = this.surprise.envelope(state, sp);
+      const env = s.envelope(state, sp);
       const cl = p.clip * (w > env ? w : env);
       const eF = y - pFull;
       const a = this.alphas.at(dt);
@@ -220,7 +252,7 @@ export class AutoModel implements Model {
         if (n * dt < this.warmMs) {
           // young series: buckets start as plain averages (weights kept for the last Δt and n)
           const wb = this.warmed;
-          if (dt !== wb[WarmSlot.DT] || n !== wb[WarmSlot.N]) this.warmBuckets(dt, n, ad, au);
+          if (dt !== wb[WarmSlot.DT] || n !== wb[WarmSlot.N]) this.warmBuckets(dt, n);
           ad = wb[WarmSlot.D];
           au = wb[WarmSlot.U];
         }
@@ -228,13 +260,13 @@ export class AutoModel implements Model {
         if (c >= 0) state[c] = sw + au * es;
         state[o + Slot.L] = L + a[4] * (y - sd - sw - L);
       }
-      // The residual spread starts from the first residuals (warmStart), so a new series' band
+      // The residual spread starts from the first residuals (a warm start), so a new series' band
       // is right from its first scored point, then forgets them at its half-life (early
       // residuals include the season not learnt yet). The typical step is not warmed: on a flat
       // series with spikes the only non-zero steps are the spikes.
       const as = a[1];
       const vc = 4 * sc;
-      v += warmStart(as, n, WARM_SPREAD_POINTS) * ((ae < vc ? ae : vc) - v);
+      v += (n < WARM_SPREAD_POINTS ? warm(as, n) : as) * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + Slot.Y];
       if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
     }

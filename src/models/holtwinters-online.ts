@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warmStart, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -17,7 +17,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * Residual spread: v ← v + a_v·(|e'| - v) with e' = e clipped to ±4·v (one outlier
  * cannot blow the band up); half-width w = z·1.25·max(v, floor) (1.25·mean|e| ≈ σ for
  * Gaussian noise), floor = max(rel_floor·|l|, abs_floor, step) so a flat or
- * quantised series stays quiet (step: typical non-zero |Δy|, see learnStep).
+ * quantised series stays quiet (step: typical non-zero |Δy|, see Step).
  *
  * The band is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
  * report once with the envelope E, recurrence, range).
@@ -32,7 +32,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * amplitude at 5-minute steps, at most 2 points after the shift score above 1.
  */
 /**
- * Points over which the residual spread starts as a plain average (see warmStart). 8: at 4 a new
+ * Points over which the residual spread starts as a plain average (a warm start, see warm()). 8: at 4 a new
  * calm 15 s series scores up to 1.2 on three of its first scored points (models-warmstart), at 16
  * or more early residuals (season not learnt yet) keep the band wide enough to miss a flattened
  * daily peak on day 4 (models-behaviour); NAB unchanged (58.1 @1 at 4 and 8).
@@ -44,7 +44,7 @@ const enum Slot {
   V = 2,
   T = 3,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -66,7 +66,9 @@ export class HoltWintersOnline implements Model {
   readonly slots: number;
   private readonly k: number;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(
     readonly p: HoltWintersParams,
     readonly clock: SeasonClock,
@@ -74,6 +76,7 @@ export class HoltWintersOnline implements Model {
     this.k = clock.buckets;
     this.slots = SEASON + this.k;
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     // [level, trend, trend damping, bucket (dt·K at season_half_life = dt at season_half_life/K), spread]
     this.alphas = new Alphas([p.levelHalfLifeMs, p.trendHalfLifeMs, p.trendDampingMs, p.seasonHalfLifeMs / this.k, p.spreadHalfLifeMs]);
   }
@@ -85,11 +88,14 @@ export class HoltWintersOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const k = this.k;
     const last = state[o + Slot.T];
-    const pos = this.clock.pos(tsMs);
+    this.clock.at(out);
+    const pos = this.clock.position;
     let i = pos | 0;
     const f = pos - i;
     let j = i + 1;
@@ -107,14 +113,29 @@ export class HoltWintersOnline implements Model {
     let v = state[o + Slot.V];
     const seas = (1 - f) * state[i] + f * state[j];
     const yhat = l + b * dt + seas;
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], l);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = l;
+    fl.set();
+    const floor = fl.f;
     const w0 = p.z * 1.25 * (v > floor ? v : floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, yhat);
-    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, yhat, w, w, w0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = yhat;
+    s.dt = dt;
+    s.age(state, sp, out);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     if (dt > 0) {
       const e = y - yhat;
-      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      s.w = w;
+      s.w0 = w0;
+      s.learn(state, sp, out);
       const a = this.alphas.at(dt);
       const al = a[0];
       l = l + b * dt + al * e;
@@ -126,10 +147,11 @@ export class HoltWintersOnline implements Model {
       const cap = 4 * (v > floor ? v : floor);
       let ae = e < 0 ? -e : e;
       if (ae > cap) ae = cap;
-      // Spread: warmStart (the first residuals, then its half-life); typical step: plain (see auto).
+      // Spread: a warm start (the first residuals, then its half-life); typical step: plain (see auto).
       const av = a[4];
-      v += warmStart(av, n, WARM_SPREAD_POINTS) * (ae - v);
-      learnStep(state, o + Slot.STEP, y, av);
+      v += (n < WARM_SPREAD_POINTS ? warm(av, n) : av) * (ae - v);
+      this.step.a = av;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.L] = l;
     state[o + Slot.B] = b;

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -10,7 +10,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  *   a = 1 - 2^(-Δt/half_life)
  *   med ← med + 2a·max(mad, floor)·(½ - 1{y < med})          (stationary at P(y < med) = ½)
  *   mad ← mad · exp(2a·(1{|y - med| > mad} - ½))                  (stationary at the median of |y - med|)
- * floor = max(rel_floor·|med|, abs_floor, step) (step: typical non-zero |Δy|, see learnStep) keeps the band wider than zero on flat or
+ * floor = max(rel_floor·|med|, abs_floor, step) (step: typical non-zero |Δy|, see Step) keeps the band wider than zero on flat or
  * quantised series (a change below threshold·floor scores < 1; mad can never reach 0
  * because its update is multiplicative and bounded below by the floor).
  * The first point sets med = y and mad = floor.
@@ -41,7 +41,7 @@ const enum Slot {
   MAD = 1,
   T = 2,
   STEP = 3,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 5,
 }
@@ -49,9 +49,12 @@ const enum Slot {
 export class MadOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: MadParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
   }
 
@@ -64,33 +67,49 @@ export class MadOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     let med = state[o + Slot.MED];
     let mad = state[o + Slot.MAD];
     const last = state[o + Slot.T];
-    let floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], med);
-    if (last !== last) {
-      med = y;
-      floor = bandFloor(p.relFloor, p.absFloor, 0, y);
-      mad = floor;
-    }
+    const first = last !== last;
+    if (first) med = y;
+    const fl = this.floor;
+    fl.step = first ? 0 : state[o + Slot.STEP];
+    fl.x = med;
+    fl.set();
+    const floor = fl.f;
+    if (first) mad = floor;
     const dt = last === last ? tsMs - last : 0;
     const k = p.threshold * 1.4826;
     const w0 = k * (mad > floor ? mad : floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, med);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, med, w, w, w0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = med;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;
-      this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+      s.w = w;
+      s.w0 = w0;
+      s.learn(state, sp, out);
       const ws = w0 > env ? w0 : env;
       med += ((2 * a * ws) / k) * (r > 0 ? 0.5 : r < 0 ? -0.5 : 0);
       mad *= Math.exp(2 * a * (Math.abs(r) > mad ? 0.5 : -0.5));
       if (mad < floor) mad = floor;
-      learnStep(state, o + Slot.STEP, y, a);
+      this.step.a = a;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.MED] = med;
     state[o + Slot.MAD] = mad;

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -11,7 +11,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * (stationary where P(y < q_τ) = τ; the 1/min(τ,1-τ) factor makes tail quantiles move as
  * fast as the median when they are wrong). Order q_lo ≤ q_mid ≤ q_hi is restored after
  * each step, and the band is kept at least floor = max(rel_floor·|q_mid|, abs_floor, step) wide
- * around q_mid on each side (step: typical non-zero |Δy|, see learnStep), so flat or quantised series score 0 on repeats and < 1 on
+ * around q_mid on each side (step: typical non-zero |Δy|, see Step), so flat or quantised series score 0 on repeats and < 1 on
  * changes under floor.
  *
  * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
@@ -43,7 +43,7 @@ const enum Slot {
   HI = 2,
   T = 3,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -51,12 +51,15 @@ const enum Slot {
 export class QuantileOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly kLo: number;
   private readonly kMid: number;
   private readonly kHi: number;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: QuantileParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
     this.kMid = 0.5 / Math.min(p.qMid, 1 - p.qMid);
@@ -73,8 +76,10 @@ export class QuantileOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
     if (last !== last) {
       state[o + Slot.LO] = y;
@@ -84,28 +89,46 @@ export class QuantileOnline implements Model {
     let lo = state[o + Slot.LO];
     let mid = state[o + Slot.MID];
     let hi = state[o + Slot.HI];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = mid;
+    fl.set();
+    const floor = fl.f;
     const dt = last === last ? tsMs - last : 0;
     // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
     const wUp0 = Math.max(hi - mid, floor);
     const wLo0 = Math.max(mid - lo, floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
-    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = mid;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = wUp0;
+    s.widen(state, sp);
+    const wUp = s.w;
+    s.w0 = wLo0;
+    s.widen(state, sp);
+    const wLo = s.w;
+    s.up = wUp;
+    s.lo = wLo;
+    s.w0 = wUp0 < wLo0 ? wUp0 : wLo0;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const a = this.alphas.at(dt)[0];
       const r = y - mid;
-      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
-      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      s.w = r > 0 ? wUp : wLo;
+      s.w0 = r > 0 ? wUp0 : wLo0;
+      s.learn(state, sp, out);
       const as = a * ((wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env));
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));
       hi += as * this.kHi * (p.qHi - (y < hi ? 1 : 0));
       if (mid < lo) mid = lo;
       if (hi < mid) hi = mid;
-      learnStep(state, o + Slot.STEP, y, warm(a, n)); // the typical step (band floor) is known from the first points
+      this.step.a = warm(a, n); // the typical step (band floor) is known from the first points
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.LO] = lo;
     state[o + Slot.MID] = mid;

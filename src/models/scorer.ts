@@ -83,29 +83,35 @@ export class Scorer {
   /**
    * Judge a point older than the newest learned one (a backlog replayed out of order) by the
    * current state, without learning it: the model's own update() run on a copy of the slots,
-   * so every model predicts exactly as it would have for a point at `tsMs` now (its seasonal
-   * bucket at tsMs, its level and band as they are). Fills `out` like update(); `out.ready`
-   * says whether the series is past its warm-up. `state` is not changed. Only for points that
-   * update() refused: an allocation-free copy of `slots` doubles, nothing on the normal path.
+   * so every model predicts exactly as it would have for a point at `out.t` now (its seasonal
+   * bucket at that time, its level and band as they are). The point is `out.t`, `out.y`; fills
+   * `out` like update(); `out.ready` says whether the series is past its warm-up. `state` is not
+   * changed. Only for points that update() refused: an allocation-free copy of `slots` doubles,
+   * nothing on the normal path.
    */
-  predict(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): void {
+  predict(state: Float64Array, offset: number, out: Prediction): void {
     const s = this.scratch;
     for (let i = 0; i < s.length; i++) s[i] = state[offset + i];
     s[Slot.T] = -Infinity; // "no point yet", so update() takes it
-    this.update(s, 0, tsMs, y, out);
+    this.update(s, 0, out);
     out.ready = this.isReady(state, offset); // on the points learned, not one more
   }
 
-  /** Returns false (and leaves `out` untouched) when the point is not after the last one. */
-  update(state: Float64Array, offset: number, tsMs: number, y: number, out: Prediction): boolean {
+  /**
+   * Learns and scores the point `out.t` (ms), `out.y` (set by the caller: fields, not arguments,
+   * see Model). Returns false (and leaves the rest of `out` untouched) when the point is not
+   * after the last one.
+   */
+  update(state: Float64Array, offset: number, out: Prediction): boolean {
+    const tsMs = out.t;
     if (!(tsMs > state[offset + Slot.T])) return false;
     state[offset + Slot.T] = tsMs;
     const n = state[offset + Slot.N] + 1;
     state[offset + Slot.N] = n;
     const p = this.p;
     out.ready = n > p.minNSamplesSeen; // set first: models read it (see surprise.ts)
-    this.model.update(state, offset + Slot.MODEL, tsMs, y, out, n - 1);
-    out.y = y;
+    this.model.update(state, offset + Slot.MODEL, out, n - 1);
+    const y = out.y;
     const yhat = out.yhat;
     let up = (out.upper - yhat) * p.scaleUpper;
     let lo = (yhat - out.lower) * p.scaleLower;

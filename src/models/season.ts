@@ -12,6 +12,8 @@
  * quarter hours) and is cached in the clock, shared by all series of one model: no
  * allocation per point unless a point lands in a new quarter hour.
  */
+import type { Prediction } from './model.js';
+
 const QUARTER_MS = 15 * 60_000;
 
 export class SeasonClock {
@@ -20,9 +22,10 @@ export class SeasonClock {
   private cacheOffset = 0;
   /** Local time at which the period holding the last point began (exact: integer ms). */
   private periodBase = NaN;
-  /** pos()'s last timestamp and answer. */
+  /** The last timestamp asked (at(), pos()). */
   private lastTs = NaN;
-  private lastPos = 0;
+  /** The real-valued bucket position of the last timestamp asked, in [0, buckets) (see pos()). */
+  position = 0;
   private readonly fmt: Intl.DateTimeFormat | null;
 
   constructor(
@@ -52,24 +55,40 @@ export class SeasonClock {
    * each call site; the computation stays out of line).
    */
   pos(tsMs: number): number {
-    // the answer is always read from the field, never a call's result: a merge of the two would
-    // make V8 box the double (an allocation per call)
-    if (tsMs !== this.lastTs) this.keep(tsMs);
-    return this.lastPos;
+    if (tsMs !== this.lastTs) {
+      this.lastTs = tsMs;
+      this.move();
+    }
+    return this.position;
   }
 
-  private keep(tsMs: number): void {
-    this.lastTs = tsMs;
-    this.lastPos = this.position(tsMs);
+  /**
+   * pos(out.t) for the models' hot path, the answer in the field `position`: no double crosses the
+   * call either way. V8 does not always inline pos() (a model compiled before the clock had its
+   * feedback), and then boxed the timestamp and the result on every point.
+   */
+  at(out: Prediction): void {
+    const tsMs = out.t;
+    if (tsMs !== this.lastTs) {
+      this.lastTs = tsMs;
+      this.move();
+    }
   }
 
-  private position(tsMs: number): number {
+  /**
+   * `position` for lastTs. Takes no argument: with tsMs as its argument V8 boxed tsMs for the call,
+   * and where pos() was inlined twice into one function (auto: the daily and the weekly clock) it
+   * placed that one box before both clocks' checks, so it ran on every point (16 bytes each,
+   * bench/inproc). Sets the field, returns nothing (a result merged into the field read is boxed).
+   */
+  private move(): void {
+    const tsMs = this.lastTs;
     const local = this.fmt === null ? tsMs : tsMs + this.offset(tsMs);
     // Within the last point's period (nearly always: series share the scrape time) no fmod.
     let r = local - this.periodBase;
     if (!(r >= 0 && r < this.periodMs)) r = this.rebase(local);
     const p = (r / this.periodMs) * this.buckets;
-    return p < this.buckets ? p : 0;
+    this.position = p < this.buckets ? p : 0;
   }
 
   /** Starts the period holding `local` (rare: kept out of position()). */

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -18,7 +18,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * half_life/K) seeds each bucket the first time it is visited, so a new bucket starts
  * from the series' overall distribution instead of from nothing.
  * Band: [q_lo, q_hi] of the bucket, at least floor = max(rel_floor·|q_mid|, abs_floor, step)
- * on each side of yhat = q_mid (step: typical non-zero |Δy|, see learnStep), so flat and
+ * on each side of yhat = q_mid (step: typical non-zero |Δy|, see Step), so flat and
  * quantised series stay below 1.
  *
  * Each side is then widened and narrowed by the shared surprise discipline (surprise.ts' slots:
@@ -52,7 +52,7 @@ const enum Slot {
   TRACKER = 0,
   T = TRACKER + Tracker.SLOTS,
   STEP = 4,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 6,
 }
@@ -77,7 +77,16 @@ export class SeasonalQuantileOnline implements Model {
   private readonly kMid: number;
   private readonly kHi: number;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
+  /**
+   * track()'s weight, band floor and middle band for the next call: fields, not arguments (V8
+   * leaves track() out of line and would box each double argument; see Model).
+   */
+  private trackA = 0;
+  private trackFloor = 0;
+  private trackBand = 0;
   constructor(
     readonly p: SeasonalQuantileParams,
     readonly clock: SeasonClock,
@@ -85,6 +94,7 @@ export class SeasonalQuantileOnline implements Model {
     this.k = clock.buckets;
     this.slots = SEASON + Tracker.SLOTS * this.k;
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     // the series-wide trackers' memory half_life/K; a bucket's, dt·K at half_life: the same weight
     this.alphas = new Alphas([p.halfLifeMs / this.k]);
     this.kLo = 0.5 / Math.min(p.qLo, 1 - p.qLo);
@@ -98,51 +108,79 @@ export class SeasonalQuantileOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
-    const p = this.p;
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
+    const tsMs = out.t;
+    const y = out.y;
     const last = state[o + Slot.T];
     if (last !== last) {
       state[o + Slot.TRACKER + Tracker.LO] = y;
       state[o + Slot.TRACKER + Tracker.MID] = y;
       state[o + Slot.TRACKER + Tracker.HI] = y;
     }
-    const b = o + SEASON + Tracker.SLOTS * (this.clock.pos(tsMs) | 0);
+    this.clock.at(out);
+    const b = o + SEASON + Tracker.SLOTS * (this.clock.position | 0);
     if (state[b + Tracker.MID] !== state[b + Tracker.MID]) {
       state[b + Tracker.LO] = state[o + Slot.TRACKER + Tracker.LO];
       state[b + Tracker.MID] = state[o + Slot.TRACKER + Tracker.MID];
       state[b + Tracker.HI] = state[o + Slot.TRACKER + Tracker.HI];
     }
     const mid = state[b + Tracker.MID];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], mid);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = mid;
+    fl.set();
+    const floor = fl.f;
     const dt = last === last ? tsMs - last : 0;
     // Each side: the quantile's distance, at least the floor, widened by surprise.ts.
     const wUp0 = Math.max(state[b + Tracker.HI] - mid, floor);
     const wLo0 = Math.max(mid - state[b + Tracker.LO], floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, mid);
-    const env = this.surprise.envelope(state, o + Slot.SURPRISE);
-    const wUp = this.surprise.widen(state, o + Slot.SURPRISE, wUp0);
-    const wLo = this.surprise.widen(state, o + Slot.SURPRISE, wLo0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, mid, wUp, wLo, wUp0 < wLo0 ? wUp0 : wLo0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = mid;
+    s.dt = dt;
+    s.age(state, sp, out);
+    const env = s.envelope(state, sp);
+    s.w0 = wUp0;
+    s.widen(state, sp);
+    const wUp = s.w;
+    s.w0 = wLo0;
+    s.widen(state, sp);
+    const wLo = s.w;
+    s.up = wUp;
+    s.lo = wLo;
+    s.w0 = wUp0 < wLo0 ? wUp0 : wLo0;
+    s.bound(state, sp, n, out);
     if (last === last) {
       const r = y - mid;
-      if (r > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, wUp, wUp0, out);
-      else this.surprise.learn(state, o + Slot.SURPRISE, y, wLo, wLo0, out);
+      s.w = r > 0 ? wUp : wLo;
+      s.w0 = r > 0 ? wUp0 : wLo0;
+      s.learn(state, sp, out);
       const a0 = this.alphas.at(dt)[0];
       const a = warm(a0, n);
-      this.learn(state, o + Slot.TRACKER, a, y, floor, 0);
-      const band = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
-      this.learn(state, b, warm(a0, Math.floor(n / this.k)), y, floor, band);
-      learnStep(state, o + Slot.STEP, y, a);
+      this.trackA = a;
+      this.trackFloor = floor;
+      this.trackBand = 0;
+      this.track(state, o + Slot.TRACKER, out);
+      this.trackA = warm(a0, Math.floor(n / this.k));
+      this.trackBand = (wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env);
+      this.track(state, b, out);
+      this.step.a = a;
+      this.step.learn(state, o + Slot.STEP, out);
     } else state[o + Slot.Y] = y;
     state[o + Slot.T] = tsMs;
   }
 
   /**
-   * One tracker step; the tails step by min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the
-   * middle by min(a·k_mid, MAX_STEP)·max(that, band).
+   * One tracker step towards out.y (the fields trackA, trackFloor, trackBand set before); the tails step by
+   * min(a·k_τ, MAX_STEP)·max(q_hi - q_lo, floor), the middle by min(a·k_mid, MAX_STEP)·max(that, band).
    */
-  private learn(state: Float64Array, q: number, a: number, y: number, floor: number, band: number): void {
+  private track(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
+    const y = out.y;
+    const a = this.trackA;
+    const floor = this.trackFloor;
+    const band = this.trackBand;
     let lo = state[q + Tracker.LO];
     let mid = state[q + Tracker.MID];
     let hi = state[q + Tracker.HI];

@@ -72,6 +72,18 @@ const enum Slot {
 }
 
 export class Surprise {
+  // The doubles of the calls below go in these fields, set by the model right before each call, and
+  // widen() answers in `w`: V8 boxes every double argument and result of a call it does not inline,
+  // and which of these it inlines depends on the model and on when it compiles (learn() never is).
+  /** The model's own half-width (widen(), bound(): the floor of the range's pull, learn(), learnAs()). */
+  w0 = 0;
+  /** widen()'s answer; learn()'s judged half-width on y's side before the range. */
+  w = 0;
+  /** bound()'s judged half-widths above and below yhat. */
+  up = 0;
+  lo = 0;
+  /** age()'s Δt (ms) since the series' last point. */
+  dt = 0;
   /** Weights over Δt at release, record_half_life and range_half_life. */
   private readonly alphas: Alphas;
   constructor(readonly p: SurpriseParams) {
@@ -85,10 +97,15 @@ export class Surprise {
     state[q + Slot.F] = NaN;
   }
 
-  /** Ages the memories over Δt since the last point (before the point at tsMs is judged); yhat: its prediction. */
-  age(state: Float64Array, q: number, tsMs: number, dtMs: number, yhat: number): void {
-    if (state[q + Slot.F] !== state[q + Slot.F]) state[q + Slot.F] = tsMs;
+  /**
+   * Ages the memories over Δt (the field `dt`) since the last point, before the point at out.t is
+   * judged; out.yhat: its prediction (set by the model before the call).
+   */
+  age(state: Float64Array, q: number, out: Prediction): void {
+    if (state[q + Slot.F] !== state[q + Slot.F]) state[q + Slot.F] = out.t;
+    const dtMs = this.dt;
     if (!(dtMs > 0)) return;
+    const yhat = out.yhat;
     const a = this.alphas.at(dtMs);
     const fr = 1 - a[1];
     state[q + Slot.E] *= 1 - a[0];
@@ -100,12 +117,12 @@ export class Surprise {
   }
 
   /**
-   * Whether the series' first point is less than settle_time before tsMs (after age(): the first
+   * Whether the series' first point is less than settle_time before out.t (after age(): the first
    * point's timestamp is known). A day is the range test's settle time: until then not every hour
    * of the day has been seen.
    */
-  firstDay(state: Float64Array, q: number, tsMs: number): boolean {
-    return tsMs - state[q + Slot.F] < this.p.settleMs;
+  firstDay(state: Float64Array, q: number, out: Prediction): boolean {
+    return out.t - state[q + Slot.F] < this.p.settleMs;
   }
 
   /** The report-once envelope E (after learn(): including this point's surprise). */
@@ -113,27 +130,31 @@ export class Surprise {
     return state[q + Slot.E];
   }
 
-  /** The half-width a side is judged by: the model's own w0, at least the envelope and the record. */
-  widen(state: Float64Array, q: number, w0: number): number {
+  /** Sets `w`, the half-width a side is judged by: the model's own `w0`, at least the envelope and the record. */
+  widen(state: Float64Array, q: number): void {
+    const w0 = this.w0;
     const e = state[q + Slot.E];
     const run = state[q + Slot.N];
     const len = run < 0 ? -run : run;
     // the record holds unless the deviation in progress already outlasts the recorded ones
     const r = len < this.p.runMax || len <= state[q + Slot.D2] ? state[q + Slot.R2] : 0;
     const w = w0 > e ? w0 : e;
-    return w > r ? w : r;
+    this.w = w > r ? w : r;
   }
 
   /**
-   * Writes the band: yhat ± the judged half-widths, each edge then pulled in to the recent range
-   * ± its margin (at least rel_floor·|yhat|, the models' relative floor) once the series is settled
-   * (`n` points fed before tsMs), never closer to yhat than a twentieth of its own half-width w0.
+   * Writes the band around out.yhat: yhat ± the judged half-widths (the fields `up`, `lo`), each
+   * edge then pulled in to the recent range ± its margin (at least rel_floor·|yhat|, the models'
+   * relative floor) once the series is settled (`n` points fed before out.t), never closer to yhat
+   * than a twentieth of its own half-width `w0`.
    */
-  bound(state: Float64Array, q: number, tsMs: number, yhat: number, wUp: number, wLo: number, w0: number, n: number, out: Prediction): void {
-    let up = wUp;
-    let lo = wLo;
+  bound(state: Float64Array, q: number, n: number, out: Prediction): void {
+    const yhat = out.yhat;
+    const w0 = this.w0;
+    let up = this.up;
+    let lo = this.lo;
     const f = state[q + Slot.F];
-    if (f > -Infinity && n >= SETTLE_POINTS && tsMs - f >= this.p.settleMs) state[q + Slot.F] = -Infinity;
+    if (f > -Infinity && n >= SETTLE_POINTS && out.t - f >= this.p.settleMs) state[q + Slot.F] = -Infinity;
     if (this.p.rangeMargin > 0 && state[q + Slot.F] === -Infinity) {
       const h = state[q + Slot.H];
       const l = state[q + Slot.W];
@@ -150,17 +171,19 @@ export class Surprise {
       if (r < min) r = min;
       if (lo > r) lo = r;
     }
-    out.yhat = yhat;
     out.upper = yhat + up;
     out.lower = yhat - lo;
   }
 
   /**
-   * Learns from the point once judged (out holds its band): envelope, record, range.
-   * w: the judged half-width on y's side before the range (widen()), w0: the model's own.
+   * Learns from the point out.y once judged (out holds its band): envelope, record, range.
+   * Half-widths from the fields `w` (judged, y's side, before the range) and `w0` (the model's own).
    */
-  learn(state: Float64Array, q: number, y: number, w: number, w0: number, out: Prediction): void {
+  learn(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
+    const y = out.y;
+    const w = this.w;
+    const w0 = this.w0;
     const e = y - out.yhat;
     const ae = e < 0 ? -e : e;
     const armed = out.ready;
@@ -184,17 +207,18 @@ export class Surprise {
   }
 
   /**
-   * learn() as if the point had been judged by yhat ± widen(w0), not by the band in `out` (a model
-   * that wrote a wider band, auto's first-day guard): what would have been reported is remembered
-   * (envelope, record), so the guard only delays the first report of a kind of surprise.
+   * learn() as if the point had been judged by yhat ± widen(w0) (w0: the field), not by the band in
+   * `out` (a model that wrote a wider band, auto's first-day guard): what would have been reported
+   * is remembered (envelope, record), so the guard only delays the first report of a kind of surprise.
    */
-  learnAs(state: Float64Array, q: number, y: number, w0: number, out: Prediction): void {
+  learnAs(state: Float64Array, q: number, out: Prediction): void {
     const up = out.upper;
     const lo = out.lower;
-    const w = this.widen(state, q, w0);
+    this.widen(state, q);
+    const w = this.w;
     out.upper = out.yhat + w;
     out.lower = out.yhat - w;
-    this.learn(state, q, y, w, w0, out);
+    this.learn(state, q, out);
     out.upper = up;
     out.lower = lo;
   }

@@ -1,4 +1,4 @@
-import { Alphas, Model, Prediction, learnStep, warm, bandFloor } from './model.js';
+import { Alphas, Floor, Model, Prediction, Step, warm } from './model.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
 /**
@@ -8,7 +8,7 @@ import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
  * with the same half_life forget at the same rate in wall-clock time):
  *   d = y - m;   m ← m + a·d;   v ← (1 - a)·(v + a·d²)        (West/Finch EW variance)
  * Prediction before learning y: yhat = m, half-width w = z·max(√v, floor),
- *   floor = max(rel_floor·|m|, abs_floor, step)   (step: typical non-zero |Δy|, see learnStep)
+ *   floor = max(rel_floor·|m|, abs_floor, step)   (step: typical non-zero |Δy|, see Step)
  * so a flat series has a tiny but non-zero band: its score stays finite, and a change of
  * less than z·floor (e.g. one quantisation step) scores below 1.
  *
@@ -37,7 +37,7 @@ const enum Slot {
   V = 1,
   T = 2,
   STEP = 3,
-  /** learnStep keeps the last y right after the step. */
+  /** Step keeps the last y right after the step. */
   Y = STEP + 1,
   SURPRISE = 5,
 }
@@ -45,9 +45,12 @@ const enum Slot {
 export class ZscoreOnline implements Model {
   readonly slots = Slot.SURPRISE + SURPRISE_SLOTS;
   private readonly surprise: Surprise;
+  private readonly floor: Floor;
   private readonly alphas: Alphas;
+  private readonly step = new Step();
   constructor(readonly p: ZscoreParams) {
     this.surprise = new Surprise(p);
+    this.floor = new Floor(p.relFloor, p.absFloor);
     this.alphas = new Alphas([p.halfLifeMs]);
   }
 
@@ -60,8 +63,10 @@ export class ZscoreOnline implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, tsMs: number, y: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, n: number): void {
     const p = this.p;
+    const tsMs = out.t;
+    const y = out.y;
     if (state[o + Slot.T] !== state[o + Slot.T]) {
       state[o + Slot.M] = y;
       state[o + Slot.V] = 0;
@@ -70,18 +75,36 @@ export class ZscoreOnline implements Model {
     const m = state[o + Slot.M];
     const v = state[o + Slot.V];
     const dt = tsMs - state[o + Slot.T];
-    const floor = bandFloor(p.relFloor, p.absFloor, state[o + Slot.STEP], m);
+    const fl = this.floor;
+    fl.step = state[o + Slot.STEP];
+    fl.x = m;
+    fl.set();
+    const floor = fl.f;
     const sd = Math.sqrt(v);
     const w0 = p.zThreshold * (sd > floor ? sd : floor);
-    this.surprise.age(state, o + Slot.SURPRISE, tsMs, dt, m);
-    const w = this.surprise.widen(state, o + Slot.SURPRISE, w0);
-    this.surprise.bound(state, o + Slot.SURPRISE, tsMs, m, w, w, w0, n, out);
+    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
+    const s = this.surprise;
+    const sp = o + Slot.SURPRISE;
+    out.yhat = m;
+    s.dt = dt;
+    s.age(state, sp, out);
+    s.w0 = w0;
+    s.widen(state, sp);
+    const w = s.w;
+    s.up = w;
+    s.lo = w;
+    s.bound(state, sp, n, out);
     const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
-    if (dt > 0) this.surprise.learn(state, o + Slot.SURPRISE, y, w, w0, out);
+    if (dt > 0) {
+      s.w = w;
+      s.w0 = w0;
+      s.learn(state, sp, out);
+    }
     state[o + Slot.M] = m + a * d;
     state[o + Slot.V] = (1 - a) * (v + a * d * d);
     state[o + Slot.T] = tsMs;
-    learnStep(state, o + Slot.STEP, y, a);
+    this.step.a = a;
+    this.step.learn(state, o + Slot.STEP, out);
   }
 }

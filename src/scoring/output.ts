@@ -38,7 +38,14 @@ export class OutputRows {
 
   /** Room for n rows, the rows written so far kept. */
   reserve(n: number): void {
-    if (n <= this.ts.length) return;
+    if (n > this.ts.length) this.grow(n);
+  }
+
+  /**
+   * reserve()'s rare part, apart: its closure made V8 allocate a context for `n` on every
+   * reserve() call, the early return included (40 bytes per scored series and batch, bench/inproc).
+   */
+  private grow(n: number): void {
     this.ts = grown(this.ts, n);
     this.sample = grown(this.sample, n);
     this.cols = this.cols.map((c) => grown(c, n));

@@ -287,12 +287,15 @@ export class Scoring {
         links.prevValue[k] = y;
         y = transform === Transform.Rate ? inc / ((t - pt) / 1000) : inc;
       }
-      if (scorer.update(state, off, t, y, pred)) learned++;
+      // the point goes in pred's fields: as arguments t and y would be boxed at each call (see Model)
+      pred.t = t;
+      pred.y = y;
+      if (scorer.update(state, off, pred)) learned++;
       else if (t === scorer.lastTs(state, off)) {
         this.notLearned(Reason.Duplicate);
         continue;
       } else {
-        scorer.predict(state, off, t, y, pred);
+        scorer.predict(state, off, pred);
         older++;
       }
       if (!pred.ready) continue;

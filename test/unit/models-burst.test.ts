@@ -62,6 +62,6 @@ function bandAt(cfg: ReturnType<typeof config>, ts: Float64Array, ys: Float64Arr
   const state = new Float64Array(scorer.slots);
   scorer.init(state, 0);
   const out = new Prediction();
-  for (let i = 0; i <= at; i++) scorer.update(state, 0, ts[i], ys[i], out);
+  for (let i = 0; i <= at; i++) scorer.update(state, 0, out.at(ts[i], ys[i]));
   return [out.lower, out.upper];
 }

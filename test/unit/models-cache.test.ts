@@ -47,7 +47,7 @@ test('every model scores series sharing its instance exactly as each alone', () 
     for (let j = 0; j < points; j++) {
       for (let s = 0; s < series.length; s++) {
         if (j < series[s].from) continue;
-        shared.update(state, s * shared.slots, series[s].t0 + j * series[s].step, ys[s][j], out);
+        shared.update(state, s * shared.slots, out.at(series[s].t0 + j * series[s].step, ys[s][j]));
         together[s].push(out.score, out.yhat, out.lower, out.upper);
       }
     }
@@ -56,7 +56,7 @@ test('every model scores series sharing its instance exactly as each alone', () 
       const st = new Float64Array(alone.slots);
       alone.init(st, 0);
       for (let j = series[s].from; j < points; j++) {
-        alone.update(st, 0, series[s].t0 + j * series[s].step, ys[s][j], out);
+        alone.update(st, 0, out.at(series[s].t0 + j * series[s].step, ys[s][j]));
         const k = 4 * j;
         assert.deepEqual([out.score, out.yhat, out.lower, out.upper], together[s].slice(k, k + 4), `${cls} series ${s} point ${j}`);
       }

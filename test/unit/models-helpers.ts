@@ -26,7 +26,7 @@ export function scores(cfg: ModelConfig, ts: ArrayLike<number>, ys: ArrayLike<nu
   scorer.init(state, 0);
   const out = new Prediction();
   const s = new Float64Array(ys.length);
-  for (let i = 0; i < ys.length; i++) s[i] = scorer.update(state, 0, ts[i], ys[i], out) && out.ready ? out.score : 0;
+  for (let i = 0; i < ys.length; i++) s[i] = scorer.update(state, 0, out.at(ts[i], ys[i])) && out.ready ? out.score : 0;
   return s;
 }
 

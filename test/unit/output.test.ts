@@ -307,7 +307,7 @@ test('writeOutputs (all outputs of one sample at once, timestamp before value) d
         ts[0] = round === 2 && s > 100 ? 1_000 + s : 1_790_000_000_000 + round * 15_000;
         for (let c = 0; c < 5; c++) cols[c][0] = c === 2 && (s + round) % 17 === 0 ? NaN : s + c / 10 + round;
         for (const e of enc) e.beginSeries(batch, s, idOf[s]);
-        fast.writeOutputs(inst.ids, inst.prefixes, cols, inst.columns, 0, ts[0]);
+        fast.writeOutputs(inst.ids, inst.prefixes, cols, inst.columns, 0, ts);
         ref.timestamps(ts, 1);
         for (let k = 0; k < inst.ids.length; k++) {
           one[0] = cols[inst.columns[k]][0];
@@ -345,6 +345,6 @@ test('writeOutputs (all outputs of one sample at once, timestamp before value) d
   fast.reset();
   fast.beginSeries(batch, 0, idOf[0]);
   cols[0][0] = NaN;
-  fast.writeOutputs(insts[0].ids, insts[0].prefixes, cols, insts[0].columns, 0, 1_790_000_000_000);
+  fast.writeOutputs(insts[0].ids, insts[0].prefixes, cols, insts[0].columns, 0, Float64Array.of(1_790_000_000_000));
   assert.ok(Buffer.from(snappy.uncompress(fast.body())).indexOf(Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f])) > 0);
 });

@@ -11,7 +11,7 @@ import { Direction, Scorer, type ScorerParams } from '../../src/models/scorer.js
 const fixed: Model = {
   slots: 0,
   init() {},
-  update(_s, _o, _t, _y, out) {
+  update(_s, _o, out) {
     out.yhat = 100;
     out.lower = 90;
     out.upper = 110;
@@ -39,7 +39,7 @@ function score(p: Partial<ScorerParams>, y: number): { score: number; lower: num
   const state = new Float64Array(s.slots);
   s.init(state, 0);
   const out = new Prediction();
-  assert.ok(s.update(state, 0, 1000, y, out));
+  assert.ok(s.update(state, 0, out.at(1000, y)));
   return { score: out.score, lower: out.lower, upper: out.upper };
 }
 

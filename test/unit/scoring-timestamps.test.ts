@@ -86,10 +86,10 @@ test('every model judges an older point with finite, ordered predictions and lea
     const state = new Float64Array(scorer.slots);
     scorer.init(state, 0);
     const out = new Prediction();
-    for (let i = 0; i < 200; i++) scorer.update(state, 0, NOW + i * STEP, 5 + Math.sin(i / 7) + (i % 5) * 0.1, out);
+    for (let i = 0; i < 200; i++) scorer.update(state, 0, out.at(NOW + i * STEP, 5 + Math.sin(i / 7) + (i % 5) * 0.1));
     const copy = Float64Array.from(state);
     for (const back of [STEP / 3, STEP * 50, 86_400_000]) {
-      scorer.predict(state, 0, NOW + 199 * STEP - back, 5.3, out);
+      scorer.predict(state, 0, out.at(NOW + 199 * STEP - back, 5.3));
       assert.ok(out.ready, cls);
       for (const v of [out.yhat, out.lower, out.upper, out.score]) assert.ok(Number.isFinite(v), `${cls} ${back}: ${v}`);
       assert.ok(out.lower <= out.yhat && out.yhat <= out.upper && out.score >= 0, `${cls} ${back}: ${out.lower} ${out.yhat} ${out.upper}`);
