@@ -305,7 +305,12 @@ export class Ingest {
     });
     for (const e of o.encodings.all)
       this.m.byEncoding.set(e, o.registry.counter('anomstream_write_requests_by_encoding_total', 'Remote write requests decoded, by the encoding read (the body decides).', lbl('encoding', e.name)));
-    this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
+    this.forward = this.rawForward(o.downstream);
+  }
+
+  /** The raw forward to `downstream`; snappy bodies waiting while raw POSTs are in flight go as one (coalesce.ts). */
+  private rawForward(downstream: Downstream): RawForward {
+    return new RawForward(downstream, this.o.encodings, this.o.registry, this.o.log, Date.now, { memory: this.o.memory, maxBytes: () => this.o.maxBytes });
   }
 
   /**
@@ -313,7 +318,7 @@ export class Ingest {
    * (a new datasource is not known to refuse any encoding: RawForward learns it afresh).
    */
   configure(o: Pick<IngestOptions, 'maxBytes' | 'defaultTenant' | 'downstream'>): void {
-    if (o.downstream !== this.o.downstream) this.forward = new RawForward(o.downstream, this.o.encodings, this.o.registry, this.o.log);
+    if (o.downstream !== this.o.downstream) this.forward = this.rawForward(o.downstream);
     Object.assign(this.o, o);
   }
 
