@@ -48,7 +48,10 @@ function topLevelFields(b: Uint8Array): Uint8Array[] | null {
       if (wire === 0) varint();
       else if (wire === 1) p += 8;
       else if (wire === 5) p += 4;
-      else if (wire === 2) p += varint();
+      else if (wire === 2) {
+        const n = varint(); // not `p += varint()`: that adds to p as it was before the length
+        p += n;
+      }
       else return null;
       if (p > b.length) return null;
       out.push(b.subarray(start, p));
