@@ -265,7 +265,8 @@ export interface IngestOptions {
  * the Content-Encoding's decompressor (the body's magic number decides when it contradicts the
  * header: ContentEncodings.pick) and decode (400 if unreadable; nothing is forwarded) -> forward
  * the raw body byte for byte (RawForward: re-encoded as snappy for a datasource that does not
- * read zstd) -> once the datasource accepted it: answer 204 and queue
+ * read zstd; under load a snappy body may go in one POST with others waiting: coalesce.ts) ->
+ * once the datasource accepted it: answer 204 and queue
  * the batch for scoring right after (the sender's next request need not wait for our CPU work);
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
