@@ -51,8 +51,7 @@ function topLevelFields(b: Uint8Array): Uint8Array[] | null {
       else if (wire === 2) {
         const n = varint(); // not `p += varint()`: that adds to p as it was before the length
         p += n;
-      }
-      else return null;
+      } else return null;
       if (p > b.length) return null;
       out.push(b.subarray(start, p));
     }
