@@ -8,13 +8,11 @@
 //
 //   node dist/bench/coalesce-cost.js [--requests 3000] [--rounds 5] [--senders 4] [--limits 1,2,4]
 
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { Downstream, REMOTE_WRITE_HEADERS } from '../src/forward/downstream.js';
+import { REMOTE_WRITE_HEADERS } from '../src/forward/downstream.js';
 import { MemoryBudget } from '../src/ingest/budget.js';
 import { RawCoalescer } from '../src/ingest/coalesce.js';
 import { buildPool, materialize } from './load/pool.js';
-import { freePort, start, stop, waitHttp } from './procs.js';
+import { pinnedSink, stop } from './procs.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -26,15 +24,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '5'));
   const senders = Number(arg('--senders', '4'));
   const limits = arg('--limits', '1,2,4').split(',').map(Number);
-  try {
-    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    // no taskset: unpinned
-  }
-  const port = await freePort();
-  const sink = start(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'sink.js'), '--port', String(port), '--mode', 'raw'], '1');
-  await waitHttp(`http://127.0.0.1:${port}/counts`, sink, 10_000);
-  const down = new Downstream({ url: new URL(`http://127.0.0.1:${port}`), timeoutMs: 30_000 });
+  const { sink, down } = await pinnedSink();
   const pool = buildPool({ series: 10_000, samplesPerSeries: 1_000, samplesPerRequest: 2_000, intervalMs: 15_000, nowMs: Date.now() });
   const bodies = Array.from({ length: 64 }, (_, i) => materialize(pool, i));
   let posts = 0;
