@@ -132,15 +132,30 @@ test('413 to a merged POST: re-sent body by body and the merge size halved', asy
   await tick();
   const n = fake.posts.length;
   const w2 = [body(40, 200), body(41, 200), body(42, 200)].map((b) => c.post('/api/v1/write', b));
+  await tick();
   fake.posts[1].answer(OK);
   await tick();
   const sent = fake.posts.slice(n);
-  assert.equal(sent.length, 1);
-  assert.equal(contents(sent[0].body).series.length, 200, 'two bodies would pass half of the refused merge');
-  fake.auto = () => OK;
-  sent[0].answer(OK);
+  assert.equal(sent.length, 3, 'one body per POST (some past the in-flight limit: half the refused merge is a full POST now)');
+  for (const p of sent) assert.equal(contents(p.body).series.length, 200, 'two bodies would pass half of the refused merge');
+  for (const p of sent) p.answer(OK);
   fake.posts[n - 1].answer(OK);
   await Promise.all([...w2, ...hold, extra]);
+});
+
+test('a full merged POST goes at once, past the in-flight limit (the limit gathers small bodies, it does not cap throughput)', async () => {
+  const fake = new Fake();
+  const one = snappyDecodedLength(body(50, 50));
+  const { c } = coalescer(fake, undefined, Math.floor(one * 2.5)); // two bodies fit, not three
+  const hold = Array.from({ length: RAW_POSTS_IN_FLIGHT }, (_, r) => c.post('/a', body(r)));
+  await tick();
+  const waiting = [50, 51, 52, 53].map((r) => c.post('/a', body(r, 50)));
+  await tick();
+  assert.equal(fake.posts.length, RAW_POSTS_IN_FLIGHT + 1, 'the third body filled a POST: the first two went with the limit in flight');
+  assert.deepEqual([...new Set(contents(fake.posts[RAW_POSTS_IN_FLIGHT].body).series.map((x) => x.split('/')[0]))], ['r50', 'r51']);
+  fake.auto = () => OK;
+  for (const p of fake.posts) p.answer(OK);
+  await Promise.all([...waiting, ...hold]);
 });
 
 test('different paths (tenants) never share a POST; server.max_request_bytes bounds a merge', async () => {
