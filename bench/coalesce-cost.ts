@@ -64,13 +64,15 @@ async function main(): Promise<void> {
   }
   await down.close();
   await stop(sink);
+  /** Median; sorts `v` in place (pass a copy to keep the rounds' order). */
   const med = (v: number[]): number => v.sort((x, y) => x - y)[Math.floor(v.length / 2)];
   console.log(`${requests} requests of ${bodies[0].length} B (snappy), ${senders} senders, ${rounds} rounds`);
-  console.log('| mode | CPU µs per request, median (min-max) | POSTs per request, median |');
-  console.log('| --- | --- | --- |');
+  console.log('| mode | CPU µs per request, median (min-max) | POSTs per request, median | CPU per request / main, per round |');
+  console.log('| --- | --- | --- | --- |');
   modes.forEach((m, i) => {
     const v = us[i].slice().sort((x, y) => x - y);
-    console.log(`| ${m.name} | ${med(us[i]).toFixed(1)} (${v[0].toFixed(1)}-${v[v.length - 1].toFixed(1)}) | ${med(ppr[i]).toFixed(2)} |`);
+    const ratios = i === 0 ? '' : ` | ${us[i].map((x, r) => (x / us[0][r]).toFixed(2)).join(', ')}`;
+    console.log(`| ${m.name} | ${med(us[i].slice()).toFixed(1)} (${v[0].toFixed(1)}-${v[v.length - 1].toFixed(1)}) | ${med(ppr[i]).toFixed(2)}${ratios} |`);
   });
 }
 
