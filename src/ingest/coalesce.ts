@@ -5,10 +5,12 @@ import type { MemoryBudget } from './budget.js';
 
 /**
  * Raw snappy POSTs in flight before a request waits to ride in the next POST. Measured (bench/
- * RESULTS.md, issue 20, branch post): 1 and 2 against main's one POST per request; vmagent sends
- * with 4 connections, so 2 leaves it a POST answered while the other is in flight.
+ * RESULTS.md, issue 20, branch post), at saturation with 4 senders: 1 -> 0.51 raw POSTs per request
+ * (and 0.51 generated writes: requests accepted together are scored into one block), 2 -> 0.79 (and
+ * 0.64), main 1 (and 0.55-0.73). At low load a request rarely finds a POST in flight and goes at
+ * once; it waits at most for the one in flight. Throughput is not capped by it (full POSTs go past it).
  */
-export const RAW_POSTS_IN_FLIGHT = 2;
+export const RAW_POSTS_IN_FLIGHT = 1;
 /**
  * Largest merged POST, uncompressed and compressed (a few requests' worth under load; far under
  * VictoriaMetrics' -maxInsertRequestSize, 32 MiB by default). Never more than server.max_request_bytes

@@ -30,7 +30,7 @@ test('16 concurrent senders: the requests waiting while raw POSTs are in flight 
   const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML });
   await withVictoriaMetrics(t, config, async (vm, anom) => {
     const ds = makeDataset({ prefix: 'merge' });
-    // One point per request (400 requests), 16 in flight: more arrive than 2 raw POSTs carry one by one.
+    // One point per request (400 requests), 16 in flight: more arrive than one raw POST in flight carries one by one.
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let from = next++; from < ds.points; from = next++) {

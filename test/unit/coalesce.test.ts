@@ -6,10 +6,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PostResult } from '../../src/forward/downstream.js';
 import { MemoryBudget } from '../../src/ingest/budget.js';
-import { MERGE_BYTES, RawCoalescer, RAW_POSTS_IN_FLIGHT } from '../../src/ingest/coalesce.js';
+import { MERGE_BYTES, RawCoalescer } from '../../src/ingest/coalesce.js';
 import { SnappyCompressor } from '../../src/wire/snappy-compress.js';
 import { snappyDecodedLength } from '../../src/wire/snappy.js';
 import { decodeWriteRequest, encodeWriteRequest } from '../e2e/harness.js';
+
+/** The in-flight limit these tests run with (the default, RAW_POSTS_IN_FLIGHT, is 1: two show more of the mechanism). */
+const RAW_POSTS_IN_FLIGHT = 2;
 
 const OK: PostResult = { status: 204, outcome: 'accepted', reason: '' };
 
@@ -44,7 +47,7 @@ class Fake {
 
 function coalescer(fake: Fake, memory = new MemoryBudget(1 << 30), maxBytes = 32 << 20) {
   const counts = { merged: 0, split: 0 };
-  const c = new RawCoalescer(fake.send, { memory, maxBytes: () => maxBytes }, { merged: { inc: (n = 1) => (counts.merged += n) }, split: { inc: (n = 1) => (counts.split += n) } });
+  const c = new RawCoalescer(fake.send, { memory, maxBytes: () => maxBytes }, { merged: { inc: (n = 1) => (counts.merged += n) }, split: { inc: (n = 1) => (counts.split += n) } }, RAW_POSTS_IN_FLIGHT);
   return { c, counts, memory };
 }
 
