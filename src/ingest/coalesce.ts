@@ -72,12 +72,13 @@ interface Waiter {
  *
  * Memory: the bodies are the receiver's (counted until the write returns); a merge buffer is taken
  * from server.max_memory_bytes before it is allocated (no room: the waiting bodies go one by one,
- * as they came), at most RAW_POSTS_IN_FLIGHT in use, and one of up to KEEP_BYTES is kept (counted).
+ * as they came), one per merged POST in flight, and up to `limit` of at most KEEP_BYTES are kept
+ * for the next merges (still counted).
  */
 export class RawCoalescer {
   private inFlight = 0;
   private readonly waiting: Waiter[] = [];
-  /** Merge buffers not in use (at most RAW_POSTS_IN_FLIGHT, each <= KEEP_BYTES), counted in the budget. */
+  /** Merge buffers not in use (at most `limit`, each <= KEEP_BYTES), counted in the budget. */
   private readonly free: Uint8Array[] = [];
   /** Largest merged POST now (MERGE_BYTES, halved after a 413). */
   private cap = MERGE_BYTES;
@@ -110,8 +111,8 @@ export class RawCoalescer {
       this.waiting.push({ path, body, rawLen, headLen, resolve });
       this.waitingBytes += Math.max(rawLen, body.length);
       // A full merged POST goes at once, past the limit: the limit is there to gather small
-      // bodies, not to cap the throughput at `limit` POSTs of MERGE_BYTES per round trip (a
-      // datasource 100 ms away would otherwise take at most ~80 MiB/s).
+      // bodies, not to cap the throughput at `limit` POSTs of MERGE_BYTES per round trip (with a
+      // limit of 1, a datasource 100 ms away would otherwise take at most ~40 MiB/s).
       while (this.waitingBytes >= Math.min(this.cap, this.o.maxBytes())) this.start();
     });
   }
