@@ -36,8 +36,9 @@ interface Reads {
  * proxy: Ingest): under load, the bodies waiting for a POST go as one (coalesce.ts). zstd bodies
  * and their re-encodings go one POST each: concatenated zstd frames are valid zstd, but whether a
  * datasource reads more than one frame per body depends on its decoder (VictoriaMetrics: the pure
- * Go build's DecodeAll does, the cgo build's and older versions' were not checked), and the
- * Debian VictoriaMetrics 1.79.5 reads no zstd at all.
+ * Go build's DecodeAll reads every frame; the cgo build's gozstd sizes its output from the first
+ * frame's content size in the versions read, and may fail), and VictoriaMetrics before 1.88 (the
+ * Debian 1.79.5) reads no zstd at all.
  *
  * Metrics: anomstream_forward_posts_total{result} counts the POSTs of raw data (a merged POST once;
  * a re-encoding and a re-send of a refused merge each once more); Ingest's
@@ -88,6 +89,7 @@ export class RawForward {
   post(path: string, body: Uint8Array, enc: ContentEncoding, decoded: Uint8Array): Promise<PostResult> {
     const r = this.reads.get(enc);
     if (r !== undefined) return this.postLearning(path, body, enc, decoded, r);
+    // Remote write 1.0 headers: a snappy block, which ingest decoded exactly (mergeable).
     return this.coalescer !== undefined && enc.forwardHeaders === REMOTE_WRITE_HEADERS ? this.coalescer.post(path, body) : this.send(path, body, enc.forwardHeaders);
   }
 
