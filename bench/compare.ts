@@ -151,6 +151,26 @@ export function gcSummary(lines: string[], spawnMs: number, fromMs: number, toMs
 }
 
 /**
+ * Raw POSTs (anomstream_forward_posts_total; NaN from a build before it) and generated writes
+ * (anomstream_generated_writes_total) per forwarded write request (anomstream_forward_requests_total),
+ * from anomstream's /metrics: how many requests a POST carried.
+ */
+async function postsPerRequest(base: string): Promise<{ raw: number; generated: number }> {
+  try {
+    const t = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const sum = (name: string): number => {
+      let n = NaN;
+      for (const m of t.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) n = (Number.isNaN(n) ? 0 : n) + Number(m[1]);
+      return n;
+    };
+    const requests = sum('anomstream_forward_requests_total');
+    return { raw: sum('anomstream_forward_posts_total') / requests, generated: sum('anomstream_generated_writes_total') / requests };
+  } catch {
+    return { raw: NaN, generated: NaN };
+  }
+}
+
+/**
  * Event-loop delay since start from anomstream's /metrics: the histogram nodejs_eventloop_delay_seconds
  * (p99 interpolated within its bucket as histogram_quantile() does; max: the upper bound of the
  * highest non-empty bucket), or, from builds before it (a --baseline), the p99 and max gauges.
@@ -212,6 +232,9 @@ interface Row {
   eventLoopP99Ms?: number;
   eventLoopMaxMs?: number;
   gc?: GcSummary;
+  /** anomstream only: raw POSTs and generated writes per write request, from its /metrics after the load (NaN: a build without the counter). */
+  rawPostsPerRequest?: number;
+  generatedWritesPerRequest?: number;
 }
 
 let anomstreamCli = path.join(root, 'dist/src/cli.js');
@@ -320,10 +343,11 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       );
     }
     const sinkCpu = a.target === 'sink' ? r.arrival.sinkCpuSeconds : 0;
-    let extra: Pick<Row, 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'gc'> = {};
+    let extra: Pick<Row, 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'gc' | 'rawPostsPerRequest' | 'generatedWritesPerRequest'> = {};
     if (anomBase) {
       const el = await eventLoopDelay(anomBase);
-      extra = { eventLoopP99Ms: el.p99Ms, eventLoopMaxMs: el.maxMs };
+      const posts = await postsPerRequest(anomBase);
+      extra = { eventLoopP99Ms: el.p99Ms, eventLoopMaxMs: el.maxMs, rawPostsPerRequest: posts.raw, generatedWritesPerRequest: posts.generated };
       if ((process.env.ANOMSTREAM_NODE_FLAGS ?? '').includes('--trace-gc')) {
         await stop(under); // flushes V8's buffered stdout
         extra.gc = gcSummary(under.lines, under.spawnMs, r.run.firstStartMs, r.run.lastAnswerMs);
@@ -465,17 +489,21 @@ function runRatios(a: Args, label: string, rate: number, x: (run: number) => Row
   const clean = (r: Row | undefined): r is Row => r !== undefined && r.complete && r.errors === 0;
   const cpu: string[] = [];
   const e2e: string[] = [];
+  const posts: string[] = [];
+  const per = (r: Row): string => `${r.rawPostsPerRequest === undefined || Number.isNaN(r.rawPostsPerRequest) ? '-' : r.rawPostsPerRequest.toFixed(2)}+${(r.generatedWritesPerRequest ?? NaN).toFixed(2)}`;
   for (let run = 1; run <= a.runs; run++) {
     const rx = x(run);
     const ry = y(run);
     if (!clean(rx) || !clean(ry)) continue;
+    if (rx.generatedWritesPerRequest !== undefined && ry.generatedWritesPerRequest !== undefined) posts.push(`${per(rx)} / ${per(ry)}`);
     // At a fixed rate, a proxy that could not take what was offered is not measured at that rate.
     const short = rate > 0 && Math.min(rx.acceptedPerS, ry.acceptedPerS) < 0.97 * rate ? '*' : '';
     cpu.push((rx.cpuPer1M / ry.cpuPer1M).toFixed(2) + short);
     e2e.push((rx.e2eRawPerS / ry.e2eRawPerS).toFixed(2) + short);
   }
   const note = cpu.some((c) => c.endsWith('*')) ? ' (* = a proxy accepted < 97% of the offered rate)' : '';
-  return cpu.length ? `${label} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${note}` : '';
+  const writes = posts.length ? `; POSTs per request, raw+generated ('-': no counter), x / y: ${posts.join(', ')}` : '';
+  return cpu.length ? `${label} per run: CPU s/1M ${cpu.join(', ')}; raw samples/s e2e ${e2e.join(', ')}${writes}${note}` : '';
 }
 
 /** Latency detail: p50/p99/max over the timed requests, and anomstream's event loop and GC. */

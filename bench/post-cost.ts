@@ -11,12 +11,10 @@
 // scoring unit is not needed: the sink in `raw` mode reads only the first series of a generated block).
 // Sizes alternate within every round; median of the rounds.
 
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { Downstream, REMOTE_WRITE_HEADERS } from '../src/forward/downstream.js';
+import { REMOTE_WRITE_HEADERS } from '../src/forward/downstream.js';
 import { SnappyCompressor } from '../src/wire/snappy-compress.js';
 import { encodeWriteRequest } from '../test/e2e/harness.js';
-import { freePort, start, stop, waitHttp } from './procs.js';
+import { pinnedSink, stop } from './procs.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(name);
@@ -43,15 +41,7 @@ async function main(): Promise<void> {
   const sizes = arg('--sizes', '40000,300000,900000').split(',').map(Number);
   const posts = Number(arg('--posts', '600'));
   const rounds = Number(arg('--rounds', '5'));
-  try {
-    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    // no taskset: unpinned
-  }
-  const port = await freePort();
-  const sink = start(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'sink.js'), '--port', String(port), '--mode', 'raw'], '1');
-  await waitHttp(`http://127.0.0.1:${port}/counts`, sink, 10_000);
-  const down = new Downstream({ url: new URL(`http://127.0.0.1:${port}`), timeoutMs: 30_000 });
+  const { sink, down } = await pinnedSink();
   const bodies = sizes.map(body);
   const perPost = sizes.map(() => [] as number[]);
   const run = async (b: Uint8Array): Promise<number> => {

@@ -8,6 +8,7 @@ import { cpSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Downstream } from '../src/forward/downstream.js';
 import type { LoadReport } from './load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -129,4 +130,20 @@ export function sh(cmd: string, args: string[]): string {
   } catch {
     return '?';
   }
+}
+
+/**
+ * For the HTTP-out benches (post-cost, coalesce-cost): this process pinned to CPU 0, the counting
+ * sink (bench/sink.ts, `raw` mode) started on CPU 1, and a Downstream to it.
+ */
+export async function pinnedSink(): Promise<{ sink: Proc; down: Downstream }> {
+  try {
+    execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    // no taskset: unpinned
+  }
+  const port = await freePort();
+  const sink = start(process.execPath, [path.join(here, 'sink.js'), '--port', String(port), '--mode', 'raw'], '1');
+  await waitHttp(`http://127.0.0.1:${port}/counts`, sink, 10_000);
+  return { sink, down: new Downstream({ url: new URL(`http://127.0.0.1:${port}`), timeoutMs: 30_000 }) };
 }

@@ -13,7 +13,9 @@ import { runInNewContext } from 'node:vm';
  *     grow, while the request is decoded, forwarded and waiting to be scored, and while the slot
  *     is kept for reuse (at most a pool's share, see Ingest);
  *   - the decoder an encoding shares between the slots (zstd's WebAssembly memory: ingest/
- *     SharedDecoders), from the frame header before it grows, until it is replaced after a burst.
+ *     SharedDecoders), from the frame header before it grows, until it is replaced after a burst;
+ *   - the buffers raw snappy bodies are merged into for one POST (ingest/coalesce.ts), before they
+ *     are allocated (no room: the bodies go one by one), while in use or kept for reuse.
  * A request that does not fit is answered 503 (the sender retries later), never an OOM.
  * Single-threaded: no locks.
  */

@@ -265,7 +265,8 @@ export interface IngestOptions {
  * the Content-Encoding's decompressor (the body's magic number decides when it contradicts the
  * header: ContentEncodings.pick) and decode (400 if unreadable; nothing is forwarded) -> forward
  * the raw body byte for byte (RawForward: re-encoded as snappy for a datasource that does not
- * read zstd) -> once the datasource accepted it: answer 204 and queue
+ * read zstd; under load a snappy body may go in one POST with others waiting: coalesce.ts) ->
+ * once the datasource accepted it: answer 204 and queue
  * the batch for scoring right after (the sender's next request need not wait for our CPU work);
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
@@ -305,7 +306,12 @@ export class Ingest {
     });
     for (const e of o.encodings.all)
       this.m.byEncoding.set(e, o.registry.counter('anomstream_write_requests_by_encoding_total', 'Remote write requests decoded, by the encoding read (the body decides).', lbl('encoding', e.name)));
-    this.forward = new RawForward(o.downstream, o.encodings, o.registry, o.log);
+    this.forward = this.rawForward(o.downstream);
+  }
+
+  /** The raw forward to `downstream`; snappy bodies waiting while raw POSTs are in flight go as one (coalesce.ts). */
+  private rawForward(downstream: Downstream): RawForward {
+    return new RawForward(downstream, this.o.encodings, this.o.registry, this.o.log, Date.now, { memory: this.o.memory, maxBytes: () => this.o.maxBytes });
   }
 
   /**
@@ -313,7 +319,7 @@ export class Ingest {
    * (a new datasource is not known to refuse any encoding: RawForward learns it afresh).
    */
   configure(o: Pick<IngestOptions, 'maxBytes' | 'defaultTenant' | 'downstream'>): void {
-    if (o.downstream !== this.o.downstream) this.forward = new RawForward(o.downstream, this.o.encodings, this.o.registry, this.o.log);
+    if (o.downstream !== this.o.downstream) this.forward = this.rawForward(o.downstream);
     Object.assign(this.o, o);
   }
 
