@@ -90,3 +90,59 @@ export class ChunkMemo {
     this.preOff = grown(this.preOff, n * MAX_OUTPUTS);
   }
 }
+
+/**
+ * Rewrite the snappy elements of out[start..end) (whole elements, literals closed) in place with
+ * the shortest headers, and return the new end: SnappyWriter writes every literal with a 3-byte
+ * header (its length is not known when it opens), which a literal of up to 60 bytes (the usual
+ * ones of a chunk: a value and the next series' header, 11 bytes) has in 1 byte and one of up to
+ * 256 bytes in 2; a copy of 4-11 bytes within 2047 bytes (the tail of a prefix copy) takes 2
+ * bytes instead of 3. The uncompressed bytes stay the same. Elements only move towards `start`,
+ * so the bytes are moved forwards in place. `offs[0..nOffs)` are positions of bytes inside literals
+ * (a chunk's timestamp and values; -1: none): they are moved along.
+ */
+export function compactChunk(out: Uint8Array, start: number, end: number, offs: Int32Array, nOffs: number): number {
+  let r = start;
+  let p = start;
+  while (r < end) {
+    const t = out[r];
+    const kind = t & 3;
+    if (kind === 0) {
+      const l6 = t >>> 2;
+      const h = l6 < 60 ? 1 : l6 - 58;
+      let len = l6 + 1;
+      if (l6 >= 60) {
+        len = 1;
+        for (let i = 0; i < h - 1; i++) len += out[r + 1 + i] * 2 ** (8 * i);
+      }
+      if (len <= 60) out[p++] = (len - 1) << 2;
+      else if (len <= 256) {
+        out[p++] = 60 << 2;
+        out[p++] = len - 1;
+      } else for (let i = 0; i < h; i++) out[p++] = out[r + i];
+      const from = r + h;
+      for (let j = 0; j < nOffs; j++) if (offs[j] >= from && offs[j] < from + len) offs[j] -= from - p;
+      if (p !== from) for (let i = 0; i < len; i++) out[p + i] = out[from + i];
+      p += len;
+      r = from + len;
+    } else if (kind === 2) {
+      const len = (t >>> 2) + 1;
+      const dist = out[r + 1] | (out[r + 2] << 8);
+      if (len >= 4 && len <= 11 && dist < 2048) {
+        out[p++] = ((dist >>> 8) << 5) | ((len - 4) << 2) | 1;
+        out[p++] = dist & 0xff;
+      } else {
+        out[p++] = t;
+        out[p++] = out[r + 1];
+        out[p++] = out[r + 2];
+      }
+      r += 3;
+    } else {
+      const n = kind === 1 ? 2 : 5;
+      for (let i = 0; i < n; i++) out[p + i] = out[r + i];
+      p += n;
+      r += n;
+    }
+  }
+  return p;
+}
