@@ -5,7 +5,7 @@ import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.j
 import { varintLen, writeVarint } from '../wire/varint.js';
 import { SOURCE_METRIC_LABEL } from './format.js';
 import { BlockPlans, isName } from './plans.js';
-import { ChunkMemo, MAX_CHUNK, MAX_OUTPUTS, compactChunk } from './chunks.js';
+import { ChunkMemo, MAX_CHUNK, MAX_OUTPUTS } from './chunks.js';
 
 /** Prometheus' stale marker: the NaN with bits 0x7ff0000000000002 (high and low 32-bit words). */
 const STALE_HI = 0x7ff00000;
@@ -113,8 +113,6 @@ export class GeneratedEncoder {
   /** While a chunk is encoded: where its timestamp, values (per output) and prefixes (uncompressed) went, its far source copy (name id, -1: none; its position). */
   private tsOff = 0;
   private readonly valOff = new Int32Array(MAX_OUTPUTS);
-  /** compact()'s positions to move: the timestamp's, then the values'. */
-  private readonly offs = new Int32Array(1 + MAX_OUTPUTS);
   private readonly preOff = new Float64Array(MAX_OUTPUTS);
   private farName = -1;
   private farAt = 0;
@@ -346,7 +344,14 @@ export class GeneratedEncoder {
     if (ctx && this.simple && m.len[id] > 0 && m.ctxId[id] === this.lastId && m.ctxGen[id] === this.lastGen && m.inst[id] === inst && m.tl[id] === tl && this.farSame(m.farName[id], m.farDist[id])) {
       this.fromMemo(prefixIds, prefixes, cols, columns, row, t);
       this.memoChunks++;
-    } else this.encodeChunk(prefixIds, prefixes, cols, columns, row, t, tl, ctx && this.simple);
+    } else {
+      const start = w.pos;
+      const rawStart = w.raw;
+      this.farName = -1;
+      this.encodeOutputs(prefixIds, prefixes, cols, columns, row, t, tl);
+      w.seal();
+      if (ctx && this.simple) this.keep(start, rawStart, columns.length, inst, tl);
+    }
     this.lastId = id;
     this.lastGen = this.plans.generation[id];
     this.lastInst = inst;
@@ -354,21 +359,6 @@ export class GeneratedEncoder {
     this.lastEnd = w.raw;
     this.series += columns.length;
     this.samples += columns.length;
-  }
-
-  /**
-   * writeOutputs without the memo: the chunk encoded (a call of its own: inlined, writeOutputs
-   * grows past what V8 inlines into GeneratedBlock.rows), compacted, and kept when `keep`.
-   */
-  private encodeChunk(prefixIds: Int32Array, prefixes: Uint8Array[], cols: Float64Array[], columns: Int32Array, row: number, t: number, tl: number, keep: boolean): void {
-    const w = this.w;
-    const start = w.pos;
-    const rawStart = w.raw;
-    this.farName = -1;
-    this.encodeOutputs(prefixIds, prefixes, cols, columns, row, t, tl);
-    w.seal();
-    this.compact(start, columns.length);
-    if (keep) this.keep(start, rawStart, columns.length, prefixIds[0], tl);
   }
 
   /** The far source_metric copy of a chunk (name id `nid`, -1: none) points at the same distance from here? */
@@ -404,20 +394,6 @@ export class GeneratedEncoder {
     this.simpleWritten(at);
     w.pos = start + n;
     w.raw = rawStart + m.raw[id];
-  }
-
-  /**
-   * The chunk just written at out[start..pos) with the shortest element headers (compactChunk):
-   * ~9% fewer bytes per chunk for the socket and the receiver, and it is the chunk the memo keeps.
-   */
-  private compact(start: number, outputs: number): void {
-    const w = this.w;
-    const offs = this.offs;
-    offs[0] = this.tsOff;
-    for (let k = 0; k < outputs; k++) offs[k + 1] = this.valOff[k];
-    w.pos = compactChunk(w.out, start, w.pos, offs, outputs + 1);
-    this.tsOff = offs[0];
-    for (let k = 0; k < outputs; k++) this.valOff[k] = offs[k + 1];
   }
 
   /** Keep the chunk just written at out[start..pos) (uncompressed from rawStart) for the current series. */
