@@ -2,7 +2,7 @@
 //
 //   node dist/bench/load.js --url http://127.0.0.1:8429/api/v1/write --series 10000 --samples-per-series 300
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
-//     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
+//     [--interval-ms 10000] [--end-ago-ms 60000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
 //     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent]
 //     [--shard COUNT/INDEX [--shard-labels __name__,instance]] [--encoding snappy|zstd] [--json]
 //
@@ -43,6 +43,8 @@ export interface LoadArgs {
   durationS: number;
   maxRequests: number;
   intervalMs: number;
+  /** The last round's timestamp is this long before now (a warm-up load ends before the measured one starts). */
+  endAgoMs: number;
   pid: number;
   sinkPid: number;
   sink: string;
@@ -87,6 +89,7 @@ const DEFAULTS: LoadArgs = {
   durationS: 60,
   maxRequests: Number.MAX_SAFE_INTEGER,
   intervalMs: 10_000,
+  endAgoMs: 60_000,
   pid: 0,
   sinkPid: 0,
   sink: '',
@@ -111,6 +114,7 @@ export function parseArgs(argv: string[]): LoadArgs {
     '--duration': 'durationS',
     '--max-requests': 'maxRequests',
     '--interval-ms': 'intervalMs',
+    '--end-ago-ms': 'endAgoMs',
     '--pid': 'pid',
     '--sink-pid': 'sinkPid',
     '--drain-timeout': 'drainTimeoutS',
@@ -181,6 +185,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     samplesPerRequest: args.samplesPerRequest,
     intervalMs: args.intervalMs,
     nowMs: Date.now(),
+    endAgoMs: args.endAgoMs,
     shape: args.shape,
     shard,
   });

@@ -10,7 +10,7 @@
 // Bodies come out ~10-20% larger than snappyjs would make them (literal runs are cut at every kept byte).
 //
 // Timestamps: round r is stamped start + r * intervalMs, start chosen so that the last round is one
-// minute in the past: recent enough for any retention, never in the future.
+// minute (endAgoMs) in the past: recent enough for any retention, never in the future.
 
 import { varintLen, writeVarint } from '../../src/wire/varint.js';
 import { compressWithSlots } from './snappy.js';
@@ -25,6 +25,8 @@ export interface PoolOptions {
   intervalMs: number;
   /** Wall clock "now" in ms (injectable for tests). */
   nowMs: number;
+  /** The last round is stamped this long before nowMs (default one minute). */
+  endAgoMs?: number;
   /** Label order and set (labels.ts); default `prometheus`. */
   shape?: Shape;
   /**
@@ -118,7 +120,7 @@ export function buildPool(opt: PoolOptions): Pool {
   }
   const series = specs.length;
   const labelBytes = specs.map((s) => encodeLabels(s.labels));
-  const startMs = Math.floor(opt.nowMs - 60_000 - (opt.samplesPerSeries - 1) * opt.intervalMs);
+  const startMs = Math.floor(opt.nowMs - (opt.endAgoMs ?? 60_000) - (opt.samplesPerSeries - 1) * opt.intervalMs);
   const lastMs = startMs + (opt.samplesPerSeries - 1) * opt.intervalMs;
   if (startMs < TS_MIN || lastMs >= TS_MAX) throw new Error(`buildPool: timestamps ${startMs}..${lastMs} outside the 6-byte varint range`);
   // Which of the 14 variable bytes of each series change over the run (bit k = byte k, see Template).
