@@ -2,7 +2,7 @@
 // "with 2 shards, the CPU cost per 1M raw samples summed over the instances is within 10% of one
 // instance's for the same load"), alternating, N runs each; median and range per figure.
 //
-//   node dist/bench/shards.js [--series 10000] [--runs 5] [--samples 6000000] [--shards 1,2]
+//   node dist/bench/shards.js [--series 8000] [--runs 5] [--samples 6000000] [--shards 1,2]
 //     [--rate 300000[,0]] [--shapes prometheus,vmagent] [--concurrency 4] [--placement alone|shared]
 //     [--warmup SAMPLES_PER_SERIES] [--json FILE]
 //
@@ -23,6 +23,10 @@
 // measured window holds steady-state work: known series, compiled code. Without it each shard pays its
 // own JIT warm-up and series creation inside a window half as long as one instance's (--warmup 0: the
 // cold start, as measured before 2026-12-03's session 5).
+// Equal requests: each shard gets exactly series / N series of its shard (bench/load --shard-exact), and
+// the default 8,000 series make that a whole number of 2,000-series requests per round for 1, 2 and 4
+// shards (bench/load cuts each round into requests; 10,000 series gave 5 requests per round to one
+// instance but 3 per round, one of them half full, to each of two shards: 20% more requests per sample).
 // Headline: CPU s per 1M raw samples = the instances' utime+stime summed (each from /proc, first
 // request .. last raw sample arrived at its sink) / raw samples accepted by all. Accepted/s and e2e/s
 // of `alone` add up the shards' own rates (as if they ran side by side on cores of their own).
@@ -38,6 +42,8 @@ import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp,
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const SOURCE_LABELS = ['__name__', 'instance'];
+/** bench/load's default --samples-per-request. */
+const REQUEST_SERIES = 2000;
 
 interface Args {
   series: number;
@@ -53,7 +59,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: 10_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', warmup: 30, json: '' };
+  const a: Args = { series: 8_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', warmup: 30, json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -72,6 +78,7 @@ function parseArgs(argv: string[]): Args {
   if (!(a.warmup >= 0)) throw new Error('--warmup: expected a number of samples per series >= 0');
   if (!(a.series >= 1) || !(a.runs >= 1) || !(a.samples >= 1) || !(a.concurrency >= 1)) throw new Error('--series, --runs, --samples, --concurrency: expected numbers >= 1');
   if (a.shards.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--shards: expected integers from 1 to 16');
+  for (const n of a.shards) if ((a.series / n) % REQUEST_SERIES !== 0) console.error(`note: ${a.series} series / ${n} shards is not a whole number of ${REQUEST_SERIES}-series requests per round`);
   if (a.placement !== 'alone' && a.placement !== 'shared') throw new Error(`--placement: expected alone or shared, got '${String(a.placement)}'`);
   if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
   return a;
@@ -174,7 +181,7 @@ async function oneRun(a: Args, shape: Shape, rate: number, shards: number, run: 
         String(inst[k].pid),
         '--sink',
         inst[k].sink,
-        ...(shards > 1 ? ['--shard', `${shards}/${i}`, '--shard-labels', SOURCE_LABELS.join(',')] : []),
+        ...(shards > 1 ? ['--shard', `${shards}/${i}`, '--shard-exact', '--shard-labels', SOURCE_LABELS.join(',')] : []),
       ];
       if (a.warmup > 0) {
         // Ends a minute before the measured load's first timestamp (bench/load's interval: 10 s).

@@ -32,9 +32,11 @@ export interface PoolOptions {
   /**
    * Keep only the series of this shard of vmagent's `hashmod` over `sourceLabels` (what a vmagent
    * sharding by hashmod sends to one -remoteWrite.url): the pool is that share of `series`, its
-   * requests still `samplesPerRequest` series each, as vmagent's per-URL blocks are.
+   * requests still `samplesPerRequest` series each, as vmagent's per-URL blocks are. `exact`: the
+   * shard's first floor(series / count) series instead (from as many series as that takes), so that
+   * shards hold equal, chosen counts (whole requests per round: see bench/shards.ts).
    */
-  shard?: { count: number; index: number; sourceLabels: string[] };
+  shard?: { count: number; index: number; sourceLabels: string[]; exact?: boolean };
 }
 
 export interface Template {
@@ -115,7 +117,13 @@ export function buildPool(opt: PoolOptions): Pool {
   if (opt.shard) {
     const h = new Hashmod({ sourceLabels: opt.shard.sourceLabels, count: opt.shard.count });
     const index = opt.shard.index;
+    const want = Math.floor(opt.series / opt.shard.count);
+    for (let more = 2; opt.shard.exact && specs.filter((s) => h.ofPairs(s.labels) === index).length < want; more *= 2) {
+      if (more > 64) throw new Error(`buildPool: shard ${index} of ${opt.shard.count} does not reach ${want} series`);
+      specs = nodeExporterSeries(opt.series * more, opt.shape ?? 'prometheus');
+    }
     specs = specs.filter((s) => h.ofPairs(s.labels) === index);
+    if (opt.shard.exact) specs.length = want;
     if (specs.length === 0) throw new Error(`buildPool: shard ${index} of ${opt.shard.count} holds none of the ${opt.series} series`);
   }
   const series = specs.length;
