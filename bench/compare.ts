@@ -4,7 +4,11 @@
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
 //     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
 //     [--rate SAMPLES_PER_S[,SAMPLES_PER_S...]] [--shapes prometheus,vmagent] [--samples-per-series N]
-//     [--latency-skip REQUESTS] [--baseline GIT_REV] [--encodings snappy,zstd,zstd-reencode] [--json FILE]
+//     [--latency-skip REQUESTS] [--baseline GIT_REV] [--encodings snappy,zstd,zstd-reencode] [--warmup N] [--json FILE]
+//
+// --warmup N (default 0): before the measured load, every proxy gets N samples of every series as fast as
+// it takes them (timestamps before the measured load's; not measured): the measured window then holds a
+// long-running proxy's steady state (known series, compiled code) instead of its first seconds.
 //
 // --shapes: the load's label shapes (bench/load/labels.ts), each measured in the same rotation:
 // `prometheus` (default; sorted by name, 3-6 labels) and `vmagent` (a vmagent >= 1.83 with external
@@ -66,6 +70,7 @@ interface Args {
   rates: number[];
   samplesPerSeries: number;
   latencySkip: number;
+  warmup: number;
   baseline: string;
   json: string;
 }
@@ -88,6 +93,7 @@ function parseArgs(argv: string[]): Args {
     rates: [0],
     samplesPerSeries: 0,
     latencySkip: 0,
+    warmup: 0,
     baseline: '',
     json: '',
   };
@@ -107,6 +113,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--encodings') a.encodings = v.split(',') as Encoding[];
     else if (k === '--samples-per-series') a.samplesPerSeries = Number(v);
     else if (k === '--latency-skip') a.latencySkip = Number(v);
+    else if (k === '--warmup') a.warmup = Number(v);
     else if (k === '--baseline') a.baseline = v;
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
@@ -119,6 +126,7 @@ function parseArgs(argv: string[]): Args {
   for (const e of a.encodings) if (!ENCODINGS.includes(e)) throw new Error(`--encodings: expected ${ENCODINGS.join(', ')}; got '${e}'`);
   if (a.target === 'vm' && a.encodings.includes('zstd')) throw new Error('--encodings zstd with --target vm: VictoriaMetrics 1.79.5 reads no zstd; measure zstd-reencode');
   if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
+  if (!(a.warmup >= 0)) throw new Error('--warmup: expected a number of samples per series >= 0');
   return a;
 }
 
@@ -335,6 +343,11 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       String(pid),
     ];
     loadArgs.push(a.target === 'sink' ? '--sink' : '--vm', downstreamBase);
+    if (a.warmup > 0) {
+      // Same series, as fast as taken, ending a minute before the measured load's first timestamp (bench/load's interval: 10 s).
+      const warm = loadArgs.map((v, i) => (loadArgs[i - 1] === '--rate' ? '0' : loadArgs[i - 1] === '--samples-per-series' ? String(a.warmup) : v));
+      await runLoad([...warm, '--end-ago-ms', String(60_000 + samplesPerSeries * 10_000 + 60_000)]);
+    }
     const r = await runLoad(loadArgs);
     const under = procs[procs.length - 1];
     if (r.run.errors > 0 || !r.arrival.complete || under.child.exitCode !== null) {

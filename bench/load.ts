@@ -2,9 +2,9 @@
 //
 //   node dist/bench/load.js --url http://127.0.0.1:8429/api/v1/write --series 10000 --samples-per-series 300
 //     [--samples-per-request 2000] [--concurrency 4] [--rate 0] [--duration 60] [--max-requests N]
-//     [--interval-ms 10000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
+//     [--interval-ms 10000] [--end-ago-ms 60000] [--pid PID] [--sink http://127.0.0.1:9999 | --vm http://127.0.0.1:8428]
 //     [--sink-pid PID] [--drain-timeout 60] [--latency-skip N] [--shape prometheus|vmagent]
-//     [--shard COUNT/INDEX [--shard-labels __name__,instance]] [--encoding snappy|zstd] [--json]
+//     [--shard COUNT/INDEX [--shard-labels __name__,instance] [--shard-exact]] [--encoding snappy|zstd] [--json]
 //
 // --shape: the label sets' order and size (bench/load/labels.ts): `prometheus` (default) sorted by name,
 // 3-6 labels; `vmagent` as a vmagent >= 1.83 sends scraped node_exporter series with external labels
@@ -16,6 +16,7 @@
 // --shard: send only the series vmagent's `hashmod` over --shard-labels (default __name__,instance)
 // puts in shard INDEX of COUNT, i.e. what one of COUNT sharded anomstream instances receives
 // (bench/shards.ts runs one such load per instance); --rate is the whole load's, scaled to the share.
+// --shard-exact: exactly floor(series / COUNT) series of the shard (more series are generated to find them).
 //
 // Builds the whole pool first (untimed), then sends. Afterwards it checks arrival downstream: with --sink
 // it waits until the counting sink has as many raw samples as were acknowledged; with --vm until
@@ -43,6 +44,8 @@ export interface LoadArgs {
   durationS: number;
   maxRequests: number;
   intervalMs: number;
+  /** The last round's timestamp is this long before now (a warm-up load ends before the measured one starts). */
+  endAgoMs: number;
   pid: number;
   sinkPid: number;
   sink: string;
@@ -52,7 +55,7 @@ export interface LoadArgs {
   latencySkip: number;
   shape: Shape;
   /** Only this shard of the series (hashmod over shardLabels); count 0 = all. */
-  shard: { count: number; index: number };
+  shard: { count: number; index: number; exact: boolean };
   shardLabels: string[];
   encoding: 'snappy' | 'zstd';
   json: boolean;
@@ -87,6 +90,7 @@ const DEFAULTS: LoadArgs = {
   durationS: 60,
   maxRequests: Number.MAX_SAFE_INTEGER,
   intervalMs: 10_000,
+  endAgoMs: 60_000,
   pid: 0,
   sinkPid: 0,
   sink: '',
@@ -94,7 +98,7 @@ const DEFAULTS: LoadArgs = {
   drainTimeoutS: 60,
   latencySkip: 0,
   shape: 'prometheus',
-  shard: { count: 0, index: 0 },
+  shard: { count: 0, index: 0, exact: false },
   shardLabels: ['__name__', 'instance'],
   encoding: 'snappy',
   json: false,
@@ -111,6 +115,7 @@ export function parseArgs(argv: string[]): LoadArgs {
     '--duration': 'durationS',
     '--max-requests': 'maxRequests',
     '--interval-ms': 'intervalMs',
+    '--end-ago-ms': 'endAgoMs',
     '--pid': 'pid',
     '--sink-pid': 'sinkPid',
     '--drain-timeout': 'drainTimeoutS',
@@ -119,12 +124,13 @@ export function parseArgs(argv: string[]): LoadArgs {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--json') a.json = true;
+    else if (k === '--shard-exact') a.shard = { ...a.shard, exact: true };
     else if (k === '--url' || k === '--sink' || k === '--vm') a[k.slice(2) as 'url' | 'sink' | 'vm'] = argv[++i] ?? '';
     else if (k === '--shape') a.shape = parseShape(argv[++i] ?? '');
     else if (k === '--shard') {
       const m = /^(\d+)\/(\d+)$/.exec(argv[++i] ?? '');
       if (!m || Number(m[2]) >= Number(m[1])) throw new Error(`--shard: expected COUNT/INDEX with INDEX < COUNT (e.g. 2/0), got '${argv[i]}'`);
-      a.shard = { count: Number(m[1]), index: Number(m[2]) };
+      a.shard = { ...a.shard, count: Number(m[1]), index: Number(m[2]) };
     } else if (k === '--shard-labels') a.shardLabels = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (k === '--encoding') {
       const e = argv[++i] ?? '';
@@ -181,6 +187,7 @@ export async function runBench(args: LoadArgs, log: (s: string) => void = () => 
     samplesPerRequest: args.samplesPerRequest,
     intervalMs: args.intervalMs,
     nowMs: Date.now(),
+    endAgoMs: args.endAgoMs,
     shape: args.shape,
     shard,
   });

@@ -95,10 +95,12 @@ class Inspector {
   }
 }
 
+/** A metric's value summed over its label sets (anomstream_scored_series is one per (query, model)); NaN when absent. */
 async function gauge(base: string, name: string): Promise<number> {
   const t = await (await fetch(`${base}/metrics`)).text();
-  const m = new RegExp(`^${name} ([0-9.eE+-]+)`, 'm').exec(t);
-  return m ? Number(m[1]) : NaN;
+  let sum = NaN;
+  for (const m of t.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'gm'))) sum = (sum === sum ? sum : 0) + Number(m[1]);
+  return sum;
 }
 
 interface Row {

@@ -2,9 +2,9 @@
 // "with 2 shards, the CPU cost per 1M raw samples summed over the instances is within 10% of one
 // instance's for the same load"), alternating, N runs each; median and range per figure.
 //
-//   node dist/bench/shards.js [--series 10000] [--runs 5] [--samples 6000000] [--shards 1,2]
+//   node dist/bench/shards.js [--series 8000] [--runs 5] [--samples 6000000] [--shards 1,2]
 //     [--rate 300000[,0]] [--shapes prometheus,vmagent] [--concurrency 4] [--placement alone|shared]
-//     [--json FILE]
+//     [--warmup SAMPLES_PER_SERIES] [--json FILE]
 //
 // A sharded run is what a vmagent sharding with `hashmod` over [__name__, instance] delivers: one load
 // generator per instance (bench/load --shard N/i) sends exactly the series of instance i's shard, in
@@ -18,6 +18,15 @@
 // CPU 0 with its own share of the load at its share of --rate: one core per instance, as they are
 // deployed (this machine has two cores, one of them for the generators). `shared`: all N at once on
 // CPU 0, competing for the core one instance has (what one core costs when shared; not a deployment).
+// --warmup (default 30): before the measured load, each instance gets this many samples of every one
+// of its series as fast as it takes them (timestamps before the measured load's; not measured), so the
+// measured window holds steady-state work: known series, compiled code. Without it each shard pays its
+// own JIT warm-up and series creation inside a window half as long as one instance's (--warmup 0: the
+// cold start, as measured before 2026-12-03's session 5).
+// Equal requests: each shard gets exactly series / N series of its shard (bench/load --shard-exact), and
+// the default 8,000 series make that a whole number of 2,000-series requests per round for 1, 2 and 4
+// shards (bench/load cuts each round into requests; 10,000 series gave 5 requests per round to one
+// instance but 3 per round, one of them half full, to each of two shards: 20% more requests per sample).
 // Headline: CPU s per 1M raw samples = the instances' utime+stime summed (each from /proc, first
 // request .. last raw sample arrived at its sink) / raw samples accepted by all. Accepted/s and e2e/s
 // of `alone` add up the shards' own rates (as if they ran side by side on cores of their own).
@@ -33,6 +42,8 @@ import { freePort, root, runLoad, sh, snapshotAnomstream, start, stop, waitHttp,
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const SOURCE_LABELS = ['__name__', 'instance'];
+/** bench/load's default --samples-per-request. */
+const REQUEST_SERIES = 2000;
 
 interface Args {
   series: number;
@@ -43,11 +54,12 @@ interface Args {
   shapes: Shape[];
   concurrency: number;
   placement: 'alone' | 'shared';
+  warmup: number;
   json: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: 10_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', json: '' };
+  const a: Args = { series: 8_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', warmup: 30, json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -59,11 +71,14 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--shapes') a.shapes = v.split(',').map(parseShape);
     else if (k === '--concurrency') a.concurrency = Number(v);
     else if (k === '--placement') a.placement = v as Args['placement'];
+    else if (k === '--warmup') a.warmup = Number(v);
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
   }
+  if (!(a.warmup >= 0)) throw new Error('--warmup: expected a number of samples per series >= 0');
   if (!(a.series >= 1) || !(a.runs >= 1) || !(a.samples >= 1) || !(a.concurrency >= 1)) throw new Error('--series, --runs, --samples, --concurrency: expected numbers >= 1');
   if (a.shards.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--shards: expected integers from 1 to 16');
+  for (const n of a.shards) if ((a.series / n) % REQUEST_SERIES !== 0) console.error(`note: ${a.series} series / ${n} shards is not a whole number of ${REQUEST_SERIES}-series requests per round`);
   if (a.placement !== 'alone' && a.placement !== 'shared') throw new Error(`--placement: expected alone or shared, got '${String(a.placement)}'`);
   if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
   return a;
@@ -143,33 +158,39 @@ async function oneRun(a: Args, shape: Shape, rate: number, shards: number, run: 
       const inst: Instance[] = [];
       for (const i of group) inst.push(await startInstance(shards, i, tmp, procs));
       const perSeries = Math.max(1, Math.ceil(a.samples / a.series));
-      const rs = await Promise.all(
-        group.map((i, k) =>
-          runLoad([
-            '--shape',
-            shape,
-            '--rate',
-            String(rate),
-            '--url',
-            `${inst[k].base}/api/v1/write`,
-            '--series',
-            String(a.series),
-            '--samples-per-series',
-            String(perSeries),
-            '--concurrency',
-            String(Math.max(1, Math.ceil(a.concurrency / group.length))),
-            '--duration',
-            '120',
-            '--drain-timeout',
-            '120',
-            '--pid',
-            String(inst[k].pid),
-            '--sink',
-            inst[k].sink,
-            ...(shards > 1 ? ['--shard', `${shards}/${i}`, '--shard-labels', SOURCE_LABELS.join(',')] : []),
-          ]),
-        ),
-      );
+      const loadArgs = (k: number, i: number, rate: number, samplesPerSeries: number, endAgoMs: number): string[] => [
+        '--shape',
+        shape,
+        '--rate',
+        String(rate),
+        '--url',
+        `${inst[k].base}/api/v1/write`,
+        '--series',
+        String(a.series),
+        '--samples-per-series',
+        String(samplesPerSeries),
+        '--end-ago-ms',
+        String(endAgoMs),
+        '--concurrency',
+        String(Math.max(1, Math.ceil(a.concurrency / group.length))),
+        '--duration',
+        '120',
+        '--drain-timeout',
+        '120',
+        '--pid',
+        String(inst[k].pid),
+        '--sink',
+        inst[k].sink,
+        ...(shards > 1 ? ['--shard', `${shards}/${i}`, '--shard-exact', '--shard-labels', SOURCE_LABELS.join(',')] : []),
+      ];
+      if (a.warmup > 0) {
+        // Ends a minute before the measured load's first timestamp (bench/load's interval: 10 s).
+        const endAgoMs = 60_000 + perSeries * 10_000 + 60_000;
+        await Promise.all(group.map((i, k) => runLoad(loadArgs(k, i, 0, a.warmup, endAgoMs))));
+      }
+      const before = await Promise.all(inst.map((it) => counter(it.base, 'anomstream_generated_samples_total')));
+      const rs = await Promise.all(group.map((i, k) => runLoad(loadArgs(k, i, rate, perSeries, 60_000))));
+      generated -= before.reduce((n, g) => n + g, 0);
       for (const it of inst) {
         generated += await counter(it.base, 'anomstream_generated_samples_total');
         notOwned += await counter(it.base, 'anomstream_series_not_owned_total');

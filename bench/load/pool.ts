@@ -10,7 +10,7 @@
 // Bodies come out ~10-20% larger than snappyjs would make them (literal runs are cut at every kept byte).
 //
 // Timestamps: round r is stamped start + r * intervalMs, start chosen so that the last round is one
-// minute in the past: recent enough for any retention, never in the future.
+// minute (endAgoMs) in the past: recent enough for any retention, never in the future.
 
 import { varintLen, writeVarint } from '../../src/wire/varint.js';
 import { compressWithSlots } from './snappy.js';
@@ -25,14 +25,18 @@ export interface PoolOptions {
   intervalMs: number;
   /** Wall clock "now" in ms (injectable for tests). */
   nowMs: number;
+  /** The last round is stamped this long before nowMs (default one minute). */
+  endAgoMs?: number;
   /** Label order and set (labels.ts); default `prometheus`. */
   shape?: Shape;
   /**
    * Keep only the series of this shard of vmagent's `hashmod` over `sourceLabels` (what a vmagent
    * sharding by hashmod sends to one -remoteWrite.url): the pool is that share of `series`, its
-   * requests still `samplesPerRequest` series each, as vmagent's per-URL blocks are.
+   * requests still `samplesPerRequest` series each, as vmagent's per-URL blocks are. `exact`: the
+   * shard's first floor(series / count) series instead (from as many series as that takes), so that
+   * shards hold equal, chosen counts (whole requests per round: see bench/shards.ts).
    */
-  shard?: { count: number; index: number; sourceLabels: string[] };
+  shard?: { count: number; index: number; sourceLabels: string[]; exact?: boolean };
 }
 
 export interface Template {
@@ -113,12 +117,18 @@ export function buildPool(opt: PoolOptions): Pool {
   if (opt.shard) {
     const h = new Hashmod({ sourceLabels: opt.shard.sourceLabels, count: opt.shard.count });
     const index = opt.shard.index;
+    const want = Math.floor(opt.series / opt.shard.count);
+    for (let more = 2; opt.shard.exact && specs.filter((s) => h.ofPairs(s.labels) === index).length < want; more *= 2) {
+      if (more > 64) throw new Error(`buildPool: shard ${index} of ${opt.shard.count} does not reach ${want} series`);
+      specs = nodeExporterSeries(opt.series * more, opt.shape ?? 'prometheus');
+    }
     specs = specs.filter((s) => h.ofPairs(s.labels) === index);
+    if (opt.shard.exact) specs.length = want;
     if (specs.length === 0) throw new Error(`buildPool: shard ${index} of ${opt.shard.count} holds none of the ${opt.series} series`);
   }
   const series = specs.length;
   const labelBytes = specs.map((s) => encodeLabels(s.labels));
-  const startMs = Math.floor(opt.nowMs - 60_000 - (opt.samplesPerSeries - 1) * opt.intervalMs);
+  const startMs = Math.floor(opt.nowMs - (opt.endAgoMs ?? 60_000) - (opt.samplesPerSeries - 1) * opt.intervalMs);
   const lastMs = startMs + (opt.samplesPerSeries - 1) * opt.intervalMs;
   if (startMs < TS_MIN || lastMs >= TS_MAX) throw new Error(`buildPool: timestamps ${startMs}..${lastMs} outside the 6-byte varint range`);
   // Which of the 14 variable bytes of each series change over the run (bit k = byte k, see Template).

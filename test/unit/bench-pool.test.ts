@@ -144,3 +144,26 @@ test('vmagent shape: 6-9 labels, __name__ first, exporter labels, instance, job,
   const regions = new Set(req.timeseries.map((ts) => ts.labels.find((l) => l.name === 'region')!.value));
   assert.equal(regions.size, 3);
 });
+
+test('--shard-exact: each shard gets exactly series / count series of its own shard, none twice, and endAgoMs moves the last round', async () => {
+  const { Hashmod } = await import('../../src/scoring/hashmod.js');
+  const nowMs = Date.UTC(2026, 11, 3, 18, 0, 0);
+  const sourceLabels = ['__name__', 'instance'];
+  const h = new Hashmod({ sourceLabels, count: 2 });
+  const seen = new Set<string>();
+  for (const index of [0, 1]) {
+    const pool = buildPool({ series: 800, samplesPerSeries: 1, samplesPerRequest: 200, intervalMs: 10_000, nowMs, endAgoMs: 5 * 60_000, shard: { count: 2, index, sourceLabels, exact: true } });
+    assert.equal(pool.specs.length, 400);
+    assert.equal(pool.requestsPerRound, 2);
+    assert.equal(pool.startMs, nowMs - 5 * 60_000);
+    for (const s of pool.specs) {
+      assert.equal(h.ofPairs(s.labels), index);
+      const key = JSON.stringify(s.labels);
+      assert.ok(!seen.has(key), 'a series in both shards');
+      seen.add(key);
+    }
+  }
+  // Without `exact` a shard keeps its share of the first 800 series only.
+  const loose = buildPool({ series: 800, samplesPerSeries: 1, samplesPerRequest: 200, intervalMs: 10_000, nowMs, shard: { count: 2, index: 0, sourceLabels } });
+  assert.ok(loose.specs.length < 800 && loose.specs.length !== 400, `loose share ${loose.specs.length}`);
+});
