@@ -156,12 +156,16 @@ async function main(): Promise<void> {
   }
   console.log('| server | body bytes | server CPU µs per request, median (min-max) |');
   console.log('| --- | --- | --- |');
-  servers.forEach((s, k) =>
-    sizes.forEach((size, i) => {
-      const v = results[k][i].sort((x, y) => x - y);
-      console.log(`| ${s.kind} | ${size} | ${v[Math.floor(v.length / 2)].toFixed(1)} (${v[0].toFixed(1)}-${v[v.length - 1].toFixed(1)}) |`);
-    }),
-  );
+  const med = (v: number[]): string => {
+    const w = [...v].sort((x, y) => x - y);
+    return `${w[Math.floor(w.length / 2)].toFixed(2)} (${w[0].toFixed(2)}-${w[w.length - 1].toFixed(2)})`;
+  };
+  servers.forEach((s, k) => sizes.forEach((size, i) => console.log(`| ${s.kind} | ${size} | ${med(results[k][i])} |`)));
+  // Per round, the first server over each other one (the same round: the same machine state).
+  console.log('\n| ratio | body bytes | per round, median (min-max) |\n| --- | --- | --- |');
+  for (let k = 1; k < servers.length; k++) {
+    sizes.forEach((size, i) => console.log(`| ${servers[0].kind} / ${servers[k].kind} | ${size} | ${med(results[0][i].map((v, r) => v / results[k][i][r]))} |`));
+  }
 }
 
 const i = process.argv.indexOf('--serve');

@@ -10,8 +10,8 @@ export interface BodyMemory {
 const KEEP_BUFFERS = 16;
 /**
  * ... each at most this large (a typical remote write body is 20-200 KB; vmagent's blocks of
- * 10,000 rows reach several hundred KB: at 256 KiB a 300 KB body got a fresh buffer every time,
- * +390 µs of server CPU per request against a kept one, bench/recv-cost.ts) ...
+ * 10,000 rows reach several hundred KB, and at 256 KiB a 300 KB body got a fresh buffer, fresh
+ * pages and external memory for V8 to account, every time: bench/recv-cost.ts, bench/RESULTS.md) ...
  */
 const KEEP_BUFFER_BYTES = 1 << 20;
 /** ... and at most this much in all. */
