@@ -41,8 +41,10 @@ async function serve(kind: string, ballastMb: number): Promise<void> {
   pin('0');
   // anomstream's heap holds its series state (tens of MB at 10,000 series). A 9 MB heap instead
   // makes V8 start a full GC every ~100 ms (its old space left is smaller than the new space),
-  // which is not what the proxy pays per request: an old space of about that size as ballast.
-  const ballast = Array.from({ length: (ballastMb << 20) / 64 }, (_, i) => ({ i, next: null as unknown }));
+  // which is not what the proxy pays per request: an old space of about that size as ballast, one
+  // array of doubles (a million small objects made every full GC mark them all: rounds of the
+  // same build differed 2x).
+  const ballast = Array.from({ length: (ballastMb << 20) / 8 }, () => 0.5);
   (globalThis as { ballast?: unknown }).ballast = ballast;
   let port: number;
   if (kind === 'bare') {
