@@ -84,8 +84,13 @@ export interface ReceiverOptions {
   log: Logger;
 }
 
+/** A request that knows the body being read from it (the body listeners below find it on `this`). */
+class Request extends IncomingMessage {
+  reading: Reading | null = null;
+}
+
 /** A response that knows its route (the `path` label) and when its request arrived. */
-class Response extends ServerResponse {
+class Response extends ServerResponse<Request> {
   route = 'other';
   started = 0;
 }
@@ -100,25 +105,58 @@ const RELOAD_PATH = '/-/reload';
 const MIN_RATE_GRACE_MS = 5_000;
 /** How often bodies being read are checked against the read timeout and the minimum rate. */
 const READ_CHECK_MS = 500;
+/** Checks in a row with no body being read after which the check timer stops (5 s). */
+const READ_TIMER_QUIET = 10;
 const HEADERS_TIMEOUT_MS = 10_000;
 /** Body buffer taken before any of the body has arrived (Content-Length, at most this). */
 const FIRST_BODY_BYTES = 4 << 20;
 const OVER_BUDGET = 'server.max_memory_bytes reached: too much request data in memory; retry';
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const RETRY_AFTER: Record<string, string> = Object.freeze({ 'retry-after': '1' });
 
-/** A body being read. */
-interface Reading {
-  req: IncomingMessage;
-  res: Response;
-  start: number;
-  bytes: number;
-  /** Settles the body's promise: null when it was cut. */
-  cut: (status: number, reason: RefusedReason, message: string) => void;
+/**
+ * A write request whose body is being read: one object per request, no closures. The body's
+ * listeners are the shared functions onBodyData/onBodyEnd/onBodyAbort, which find it on the
+ * request they are called on; the write goes on in Receiver.bodyEnd once the body is in.
+ */
+class Reading {
+  bytes = 0;
+  /** Ended (read, cut, or the sender went away); later events do nothing. */
+  settled = false;
+  constructor(
+    readonly req: Request,
+    readonly res: Response,
+    readonly receiver: Receiver,
+    /** The body buffer (from BodyBuffers), replaced by a larger one as the body grows. */
+    public body: Buffer,
+    readonly max: number,
+    readonly declared: number,
+    readonly tenant: string | null,
+    readonly encoding: string,
+    readonly start: number,
+  ) {}
+}
+
+function onBodyData(this: Request, c: Buffer): void {
+  const r = this.reading!;
+  if (!r.settled) r.receiver.bodyData(r, c);
+}
+
+function onBodyEnd(this: Request): void {
+  const r = this.reading!;
+  if (!r.settled) r.receiver.bodyEnd(r, true);
+}
+
+/** 'close' (after 'end' it does nothing; before it, the sender went away) and 'error'. */
+function onBodyAbort(this: Request): void {
+  const r = this.reading!;
+  if (!r.settled) r.receiver.bodyEnd(r, false);
 }
 
 type RefusedReason = 'server.max_queue_duration' | 'server.max_memory_bytes' | 'server.read_timeout' | 'server.min_read_rate';
 
 export class Receiver {
-  readonly server: Server<typeof IncomingMessage, typeof Response> | TlsServer<typeof IncomingMessage, typeof Response>;
+  readonly server: Server<typeof Request, typeof Response> | TlsServer<typeof Request, typeof Response>;
   private ready = false;
   private readonly slots: Slots;
   /** Writes between their body's end and their answer (in a slot or waiting for one). */
@@ -126,6 +164,7 @@ export class Receiver {
   private idle: (() => void) | null = null;
   private readonly reading = new Set<Reading>();
   private readTimer: NodeJS.Timeout | undefined;
+  private quietChecks = 0;
   private connections = 0;
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
@@ -134,7 +173,8 @@ export class Receiver {
   constructor(private readonly o: ReceiverOptions) {
     this.bodies = new BodyBuffers(o.memory);
     const requestTimeout = o.readTimeoutMs;
-    const http: ServerOptions<typeof IncomingMessage, typeof Response> = {
+    const http: ServerOptions<typeof Request, typeof Response> = {
+      IncomingMessage: Request,
       ServerResponse: Response,
       keepAliveTimeout: o.idleTimeoutMs,
       requestTimeout,
@@ -142,7 +182,7 @@ export class Receiver {
       // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
       connectionsCheckingInterval: Math.min(1000, requestTimeout),
     };
-    const onRequest = (req: IncomingMessage, res: Response): void => this.route(req, res);
+    const onRequest = (req: Request, res: Response): void => this.route(req, res);
     const tls = o.tls;
     this.server = tls ? createTlsServer({ ...http, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest) : createServer(http, onRequest);
     this.server.maxConnections = o.maxConnections;
@@ -192,7 +232,6 @@ export class Receiver {
       this.server.listen(this.o.port, this.o.host, () => {
         this.server.off('error', reject);
         this.ready = true;
-        this.readTimer = setInterval(this.checkReads, READ_CHECK_MS).unref();
         resolve();
       });
     });
@@ -217,7 +256,7 @@ export class Receiver {
     await closed;
   }
 
-  private route(req: IncomingMessage, res: Response): void {
+  private route(req: Request, res: Response): void {
     res.started = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -239,7 +278,7 @@ export class Receiver {
         if (why !== null) return this.refuseUnread(req, res, 400, why);
         tenant = m[1];
       }
-      return void this.write(req, res, tenant);
+      return this.write(req, res, tenant);
     }
     if (READ_PATHS.has(path)) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'use GET', { allow: 'GET, HEAD' });
@@ -277,7 +316,8 @@ export class Receiver {
     return null;
   }
 
-  private async write(req: IncomingMessage, res: Response, tenant: string | null): Promise<void> {
+  /** A write: checks that need no body, then its body is read (bodyData, bodyEnd) and processed (process). */
+  private write(req: Request, res: Response, tenant: string | null): void {
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
     if (!this.o.readable(enc)) {
       req.resume();
@@ -294,14 +334,81 @@ export class Receiver {
       this.m.tooLarge();
       return this.refuseUnread(req, res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
     }
-    const body = await this.readBody(req, res, max, Number.isSafeInteger(declared) ? declared : -1);
-    if (body === null) return; // answered (or the sender went away)
+    this.readBody(req, res, max, Number.isSafeInteger(declared) ? declared : -1, tenant, enc);
+  }
+
+  /**
+   * Read the whole body, counted against the memory budget chunk by chunk; refused when too
+   * large (400), over the budget (503) or too slow (408, see checkReads), dropped when the sender
+   * goes away. A body read is processed by bodyEnd -> process, which releases it (BodyBuffers.release).
+   */
+  private readBody(req: Request, res: Response, max: number, declared: number, tenant: string | null, enc: string): void {
+    // Each chunk is copied at once into one body buffer (sized from Content-Length when the
+    // sender gives it; a kept one when one fits: BodyBuffers): the socket's 64 KiB read buffers
+    // are dropped as they come instead of living, interleaved with every other body's, until the
+    // body ends (which left tens of MB of the malloc heap fragmented and resident after a burst
+    // of large requests). Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and
+    // sending one byte a second holds no more of the budget than that.
+    const first = this.bodies.take(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
+    if (first === null) {
+      this.refused.get('server.max_memory_bytes')!.inc();
+      return this.refuseUnread(req, res, 503, OVER_BUDGET);
+    }
+    // Per request: this object and the listeners' registrations, no closures or promise (the
+    // listeners are shared functions; 'on', not 'once', which wraps each in a new closure).
+    const r = new Reading(req, res, this, first, max, declared, tenant, enc, Date.now());
+    req.reading = r;
+    this.reading.add(r);
+    this.readTimer ??= setInterval(this.checkReads, READ_CHECK_MS).unref();
+    req.on('data', onBodyData);
+    req.on('end', onBodyEnd);
+    req.on('close', onBodyAbort);
+    req.on('error', onBodyAbort);
+  }
+
+  /** A chunk of r's body: copied into its buffer (grown as needed), or the body refused. */
+  bodyData(r: Reading, c: Buffer): void {
+    const need = r.bytes + c.length;
+    if (need > r.max) {
+      this.m.tooLarge();
+      this.refuseUnread(r.req, r.res, 400, `request body exceeds server.max_request_bytes ${r.max}`);
+      return this.bodyEnd(r, false);
+    }
+    let body = r.body;
+    if (need > body.length) {
+      const grown = this.bodies.take(Math.min(r.max, Math.max(need, body.length * 2, r.declared)));
+      if (grown === null) return this.cut(r, 503, 'server.max_memory_bytes', OVER_BUDGET);
+      body.copy(grown, 0, 0, r.bytes);
+      this.bodies.release(body);
+      r.body = body = grown;
+    }
+    c.copy(body, r.bytes);
+    r.bytes = need;
+  }
+
+  /** r's body ended: read whole (`ok`: processed), or cut / abandoned (its buffer released). Once per body. */
+  bodyEnd(r: Reading, ok: boolean): void {
+    r.settled = true;
+    this.reading.delete(r);
+    if (!ok) return this.bodies.release(r.body);
+    void this.process(r.res, r.body.subarray(0, r.bytes), r.tenant, r.encoding);
+  }
+
+  /** Refuse r's body (answered `status` now, the rest unread). */
+  private cut(r: Reading, status: number, reason: RefusedReason, message: string): void {
+    this.refused.get(reason)!.inc();
+    this.refuseUnread(r.req, r.res, status, message);
+    this.bodyEnd(r, false);
+  }
+
+  /** A body in memory: wait for a write slot, hand it to the write handler, answer; the body is released after. */
+  private async process(res: Response, body: Uint8Array, tenant: string | null, enc: string): Promise<void> {
     this.pending++;
     try {
       if (!this.slots.tryAcquire() && !(await this.slots.wait())) {
         this.refused.get('server.max_queue_duration')!.inc();
         const s = this.o.maxQueueMs / 1000;
-        return this.reply(res, 503, `no write slot free within server.max_queue_duration ${s}s (server.max_in_flight ${this.o.maxInFlight} writes in progress); retry`, { 'retry-after': '1' });
+        return this.reply(res, 503, `no write slot free within server.max_queue_duration ${s}s (server.max_in_flight ${this.o.maxInFlight} writes in progress); retry`, RETRY_AFTER);
       }
       try {
         const r = await this.o.write(body, tenant, enc);
@@ -319,81 +426,31 @@ export class Receiver {
     }
   }
 
-  /**
-   * The whole body, counted against the memory budget chunk by chunk; null when it was refused
-   * (too large: 400; over the budget: 503; too slow: 408, see checkReads) or the sender went
-   * away. A returned body stays taken from the budget until the caller releases it (BodyBuffers.release).
-   */
-  private readBody(req: IncomingMessage, res: Response, max: number, declared: number): Promise<Uint8Array | null> {
-    // Each chunk is copied at once into one body buffer (sized from Content-Length when the
-    // sender gives it; a kept one when one fits: BodyBuffers): the socket's 64 KiB read buffers
-    // are dropped as they come instead of living, interleaved with every other body's, until the
-    // body ends (which left tens of MB of the malloc heap fragmented and resident after a burst
-    // of large requests). Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and
-    // sending one byte a second holds no more of the budget than that.
-    const first = this.bodies.take(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
-    if (first === null) {
-      this.refused.get('server.max_memory_bytes')!.inc();
-      this.refuseUnread(req, res, 503, OVER_BUDGET);
-      return Promise.resolve(null);
-    }
-    let body = first;
-    return new Promise((resolve) => {
-      let settled = false;
-      const r: Reading = { req, res, start: Date.now(), bytes: 0, cut: () => undefined };
-      const end = (ok: boolean): void => {
-        if (settled) return;
-        settled = true;
-        this.reading.delete(r);
-        req.removeListener('data', onData);
-        if (ok) return resolve(body.subarray(0, r.bytes));
-        this.bodies.release(body);
-        resolve(null);
-      };
-      r.cut = (status, reason, message) => {
-        this.refused.get(reason)!.inc();
-        this.refuseUnread(req, res, status, message);
-        end(false);
-      };
-      const onData = (c: Buffer): void => {
-        const need = r.bytes + c.length;
-        if (need > max) {
-          this.m.tooLarge();
-          this.refuseUnread(req, res, 400, `request body exceeds server.max_request_bytes ${max}`);
-          return end(false);
-        }
-        if (need > body.length) {
-          const grown = this.bodies.take(Math.min(max, Math.max(need, body.length * 2, declared)));
-          if (grown === null) return r.cut(503, 'server.max_memory_bytes', OVER_BUDGET);
-          body.copy(grown, 0, 0, r.bytes);
-          this.bodies.release(body);
-          body = grown;
-        }
-        c.copy(body, r.bytes);
-        r.bytes = need;
-      };
-      this.reading.add(r);
-      req.on('data', onData);
-      req.once('end', () => end(true));
-      req.once('close', () => end(false)); // after 'end' this does nothing; before it, the sender went away
-      req.once('error', () => end(false));
-    });
-  }
-
   /** Cut bodies past server.read_timeout, or slower than server.min_read_rate after the grace period. */
   private readonly checkReads = (): void => {
+    // Stopped after READ_TIMER_QUIET checks with no body being read (an idle instance does not
+    // wake for it), started again by the next body: under load it keeps running.
+    if (this.reading.size === 0) {
+      if (++this.quietChecks >= READ_TIMER_QUIET) {
+        clearInterval(this.readTimer);
+        this.readTimer = undefined;
+        this.quietChecks = 0;
+      }
+      return;
+    }
+    this.quietChecks = 0;
     const now = Date.now();
     for (const r of this.reading) {
       const age = now - r.start;
-      if (age >= this.o.readTimeoutMs) r.cut(408, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s`);
+      if (age >= this.o.readTimeoutMs) this.cut(r, 408, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s`);
       else if (age >= MIN_RATE_GRACE_MS && r.bytes * 1000 < this.o.minReadRate * age) {
-        r.cut(408, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}`);
+        this.cut(r, 408, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}`);
       }
     }
   };
 
   /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
-  private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.once('finish', () => req.socket.destroy());
     this.reply(res, status, message, headers);
@@ -411,11 +468,13 @@ export class Receiver {
   }
 
   /** Answer (text, one line per message, unless `headers` give another content-type), counted by route and status. */
-  private reply(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  private reply(res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     this.m.answered(res.route, status, performance.now() - res.started);
     if (res.headersSent) return;
     if (status === 204) {
-      res.writeHead(204, headers);
+      // The answer to nearly every write: no header object for node to walk.
+      if (headers === NO_HEADERS) res.writeHead(204);
+      else res.writeHead(204, headers);
       res.end();
       return;
     }
@@ -431,27 +490,29 @@ export class Receiver {
  * TENANT_ROUTE, anything unknown as `other`), the status one of the few anomstream answers.
  */
 class ReceiverMetrics {
-  private readonly requests = new Map<string, Metric>();
-  private readonly sampleCounts = new Map<string, Metric>();
-  private readonly durations = new Map<string, Histogram>();
+  private readonly routes = new Map<string, RouteMetrics>();
   private readonly decodeErrors: DecodeErrors;
 
   constructor(private readonly r: Registry) {
     this.decodeErrors = new DecodeErrors(r);
   }
 
+  /** A route's metrics, found by one Map lookup (no key string built per request). */
+  private route(route: string): RouteMetrics {
+    let m = this.routes.get(route);
+    if (!m) {
+      const duration = this.r.histogram('anomstream_http_request_duration_seconds', 'Time from a request to its answer, by path (a write: read, decode, forward, answer), seconds.', lbl('path', route));
+      this.routes.set(route, (m = { route, duration, requests: new Map(), samples: new Map() }));
+    }
+    return m;
+  }
+
   answered(route: string, status: number, ms: number): void {
-    const key = `${route} ${status}`;
-    let c = this.requests.get(key);
-    if (!c) this.requests.set(key, (c = this.r.counter('anomstream_http_requests_total', 'HTTP requests answered, by path and status code.', labels(route, status))));
+    const m = this.route(route);
+    let c = m.requests.get(status);
+    if (!c) m.requests.set(status, (c = this.r.counter('anomstream_http_requests_total', 'HTTP requests answered, by path and status code.', labels(route, status))));
     c.inc();
-    let h = this.durations.get(route);
-    if (!h)
-      this.durations.set(
-        route,
-        (h = this.r.histogram('anomstream_http_request_duration_seconds', 'Time from a request to its answer, by path (a write: read, decode, forward, answer), seconds.', lbl('path', route))),
-      );
-    h.observe(ms / 1000);
+    m.duration.observe(ms / 1000);
   }
 
   /** Write requests that were read (decoded or not), and their samples, for the status page. */
@@ -459,11 +520,11 @@ class ReceiverMetrics {
 
   /** A write request to `route` that was read, answered `status`, held `samples`. */
   received(route: string, status: number, samples: number): void {
-    const key = `${route} ${status}`;
-    let c = this.sampleCounts.get(key);
+    const m = this.route(route);
+    let c = m.samples.get(status);
     if (!c)
-      this.sampleCounts.set(
-        key,
+      m.samples.set(
+        status,
         (c = this.r.counter(
           'anomstream_samples_received_total',
           'Samples of the write requests received, by path and the status answered (a request answered 503 is counted again when it is retried).',
@@ -479,6 +540,14 @@ class ReceiverMetrics {
   tooLarge(): void {
     this.decodeErrors.inc('ANOM_DECODE_TOO_LARGE');
   }
+}
+
+/** One route's counters by status code and its duration histogram. */
+interface RouteMetrics {
+  route: string;
+  duration: Histogram;
+  requests: Map<number, Metric>;
+  samples: Map<number, Metric>;
 }
 
 function labels(route: string, status: number): string {

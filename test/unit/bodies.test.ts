@@ -27,16 +27,21 @@ test('a released body buffer is handed to the next body that fits, and stays cou
   assert.equal(d.buffer, c.buffer, 'the most recently released buffer first');
 });
 
-test('buffers above 256 KiB, and past 16 kept, go back to the budget at once', () => {
+test('buffers above 1 MiB, past 16 kept, and past 4 MiB kept in all go back to the budget at once', () => {
   const memory = new MemoryBudget(64 << 20);
   const bodies = new BodyBuffers(memory);
-  const big = bodies.take(1 << 20)!;
+  const big = bodies.take(2 << 20)!;
   bodies.release(big);
   assert.equal(memory.used, 0);
   const many = Array.from({ length: 20 }, () => bodies.take(1000)!);
   for (const m of many) bodies.release(m);
   assert.equal(bodies.keptBytes, 16 * 65_536);
   assert.equal(memory.used, 16 * 65_536);
+  bodies.dropKept();
+  const mb = Array.from({ length: 5 }, () => bodies.take(1 << 20)!);
+  for (const m of mb) bodies.release(m);
+  assert.equal(bodies.keptBytes, 4 << 20, 'four 1 MiB buffers kept, the fifth given back');
+  assert.equal(memory.used, 4 << 20);
 });
 
 test('no room in the budget: the kept buffers are dropped first; null only when even that is not enough', () => {
