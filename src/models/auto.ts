@@ -208,11 +208,8 @@ export class AutoModel implements Model {
     const guard = p.firstDayScale !== 1 && s.firstDay(state, sp, out);
     const w0 = guard ? w1 * p.firstDayScale : w1;
     s.w0 = w0;
-    s.widen(state, sp);
+    s.band(state, sp, n, out);
     const w = s.w;
-    s.up = w;
-    s.lo = w;
-    s.bound(state, sp, n, out);
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;

@@ -126,11 +126,8 @@ export class HoltWintersOnline implements Model {
     s.dt = dt;
     s.age(state, sp, out);
     s.w0 = w0;
-    s.widen(state, sp);
+    s.band(state, sp, n, out);
     const w = s.w;
-    s.up = w;
-    s.lo = w;
-    s.bound(state, sp, n, out);
     if (dt > 0) {
       const e = y - yhat;
       s.w = w;

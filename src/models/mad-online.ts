@@ -93,11 +93,8 @@ export class MadOnline implements Model {
     s.age(state, sp, out);
     const env = s.envelope(state, sp);
     s.w0 = w0;
-    s.widen(state, sp);
+    s.band(state, sp, n, out);
     const w = s.w;
-    s.up = w;
-    s.lo = w;
-    s.bound(state, sp, n, out);
     if (last === last) {
       const a = warm(this.alphas.at(dt)[0], n);
       const r = y - med;

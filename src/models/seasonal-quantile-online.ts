@@ -141,16 +141,11 @@ export class SeasonalQuantileOnline implements Model {
     s.dt = dt;
     s.age(state, sp, out);
     const env = s.envelope(state, sp);
-    s.w0 = wUp0;
-    s.widen(state, sp);
-    const wUp = s.w;
-    s.w0 = wLo0;
-    s.widen(state, sp);
-    const wLo = s.w;
-    s.up = wUp;
-    s.lo = wLo;
-    s.w0 = wUp0 < wLo0 ? wUp0 : wLo0;
-    s.bound(state, sp, n, out);
+    s.up0 = wUp0;
+    s.lo0 = wLo0;
+    s.band2(state, sp, n, out);
+    const wUp = s.up;
+    const wLo = s.lo;
     if (last === last) {
       const r = y - mid;
       s.w = r > 0 ? wUp : wLo;

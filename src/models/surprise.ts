@@ -82,6 +82,9 @@ export class Surprise {
   /** bound()'s judged half-widths above and below yhat. */
   up = 0;
   lo = 0;
+  /** band2()'s own half-widths above and below yhat (before widen()). */
+  up0 = 0;
+  lo0 = 0;
   /** age()'s Δt (ms) since the series' last point. */
   dt = 0;
   /** Weights over Δt at release, record_half_life and range_half_life. */
@@ -140,6 +143,34 @@ export class Surprise {
     const r = len < this.p.runMax || len <= state[q + Slot.D2] ? state[q + Slot.R2] : 0;
     const w = w0 > e ? w0 : e;
     this.w = w > r ? w : r;
+  }
+
+  /**
+   * The band of a model with one half-width `w0` for both sides: widen(), then bound() with `up` =
+   * `lo` = the widened `w` (left in `w`, `up`, `lo`).
+   */
+  band(state: Float64Array, q: number, n: number, out: Prediction): void {
+    this.widen(state, q);
+    this.up = this.lo = this.w;
+    this.bound(state, q, n, out);
+  }
+
+  /**
+   * The band of a model with a half-width of its own on each side (the fields `up0`, `lo0`): each
+   * widened (into `up`, `lo`), then bound() with the narrower of the two as `w0`.
+   */
+  band2(state: Float64Array, q: number, n: number, out: Prediction): void {
+    const up0 = this.up0;
+    const lo0 = this.lo0;
+    this.w0 = up0;
+    this.widen(state, q);
+    const up = this.w;
+    this.w0 = lo0;
+    this.widen(state, q);
+    this.up = up;
+    this.lo = this.w;
+    this.w0 = up0 < lo0 ? up0 : lo0;
+    this.bound(state, q, n, out);
   }
 
   /**

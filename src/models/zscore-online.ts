@@ -89,11 +89,8 @@ export class ZscoreOnline implements Model {
     s.dt = dt;
     s.age(state, sp, out);
     s.w0 = w0;
-    s.widen(state, sp);
+    s.band(state, sp, n, out);
     const w = s.w;
-    s.up = w;
-    s.lo = w;
-    s.bound(state, sp, n, out);
     const a = warm(this.alphas.at(dt)[0], n);
     const d = y - m;
     if (dt > 0) {
