@@ -108,14 +108,9 @@ export class QuantileOnline implements Model {
     s.up0 = wUp0;
     s.lo0 = wLo0;
     s.band2(state, sp, n, out);
-    const wUp = s.up;
-    const wLo = s.lo;
     if (last === last) {
       const a = this.alphas.at(dt)[0];
-      const r = y - mid;
-      s.w = r > 0 ? wUp : wLo;
-      s.w0 = r > 0 ? wUp0 : wLo0;
-      s.learn(state, sp, out);
+      s.learn2(state, sp, out);
       const as = a * ((wUp0 > env ? wUp0 : env) + (wLo0 > env ? wLo0 : env));
       lo += as * this.kLo * (p.qLo - (y < lo ? 1 : 0));
       mid += as * this.kMid * (p.qMid - (y < mid ? 1 : 0));

@@ -144,13 +144,8 @@ export class SeasonalQuantileOnline implements Model {
     s.up0 = wUp0;
     s.lo0 = wLo0;
     s.band2(state, sp, n, out);
-    const wUp = s.up;
-    const wLo = s.lo;
     if (last === last) {
-      const r = y - mid;
-      s.w = r > 0 ? wUp : wLo;
-      s.w0 = r > 0 ? wUp0 : wLo0;
-      s.learn(state, sp, out);
+      s.learn2(state, sp, out);
       const a0 = this.alphas.at(dt)[0];
       const a = warm(a0, n);
       this.trackA = a;

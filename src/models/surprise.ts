@@ -173,6 +173,14 @@ export class Surprise {
     this.bound(state, q, n, out);
   }
 
+  /** learn() after band2(): judged by the side of yhat out.y is on (its `up`/`up0` or `lo`/`lo0`). */
+  learn2(state: Float64Array, q: number, out: Prediction): void {
+    const above = out.y > out.yhat;
+    this.w = above ? this.up : this.lo;
+    this.w0 = above ? this.up0 : this.lo0;
+    this.learn(state, q, out);
+  }
+
   /**
    * Writes the band around out.yhat: yhat ± the judged half-widths (the fields `up`, `lo`), each
    * edge then pulled in to the recent range ± its margin (at least rel_floor·|yhat|, the models'
