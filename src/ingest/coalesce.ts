@@ -1,5 +1,6 @@
 import type { PostResult } from '../forward/downstream.js';
 import { bufferSize } from '../wire/grow.js';
+import { snappyDecodedLength } from '../wire/snappy.js';
 import { varintLen, writeVarint } from '../wire/varint.js';
 import type { MemoryBudget } from './budget.js';
 
@@ -99,15 +100,10 @@ export class RawCoalescer {
       return this.send(path, body).then(this.doneAlone, this.failedAlone);
     }
     return new Promise((resolve) => {
-      let rawLen = 0;
-      let shift = 1;
-      let headLen = 0;
-      for (;;) {
-        const b = body[headLen++];
-        rawLen += (b & 0x7f) * shift;
-        if (b < 0x80) break;
-        shift *= 128;
-      }
+      // The preamble as written (a sender may pad its varint: its own length, not varintLen()).
+      const rawLen = snappyDecodedLength(body);
+      let headLen = 1;
+      while (body[headLen - 1] >= 0x80) headLen++;
       this.waiting.push({ path, body, rawLen, headLen, resolve });
       this.waitingBytes += Math.max(rawLen, body.length);
       // A full merged POST goes at once, past the limit: the limit is there to gather small
