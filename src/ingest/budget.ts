@@ -148,6 +148,14 @@ export class TrimSchedule {
 /** A pooled buffer (request slot, shared decoder, compressor) grown by a large request is trimmed once unused this long. */
 export const POOL_IDLE_MS = 5_000;
 
+/** Free buffers a pool keeps for reuse (request slots, compressors): at most this many bytes, and a quarter of server.max_memory_bytes. */
+const POOL_KEEP_BYTES = 128 << 20;
+
+/** The bytes of free buffers a pool of `memory` may keep for reuse. */
+export function poolKeepBytes(memory: MemoryBudget): number {
+  return Math.min(POOL_KEEP_BYTES, memory.capacity / 4);
+}
+
 /** How long after a buffer became trimmable its trim may wait, so that buffers due together go in one run. */
 const TRIM_SLACK_MS = 500;
 

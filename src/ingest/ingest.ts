@@ -4,7 +4,7 @@ import type { Downstream, PostResult } from '../forward/downstream.js';
 import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
-import { MemoryBudget, POOL_IDLE_MS, type Trimmable } from './budget.js';
+import { MemoryBudget, POOL_IDLE_MS, poolKeepBytes, type Trimmable } from './budget.js';
 import type { ContentEncoding, ContentEncodings, Decompressor, SharedDecoder } from './encodings.js';
 import { RawForward } from './raw-forward.js';
 import { RecentRequests } from './recent.js';
@@ -246,8 +246,6 @@ export type Consumer = (queue: AcceptedQueue) => Promise<void>;
 
 /** Accepted requests that may wait to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
 const MAX_WAITING = 16;
-/** Free request slots kept for reuse: at most this many bytes (and a quarter of server.max_memory_bytes). */
-const POOL_KEEP_BYTES = 128 << 20;
 
 export interface IngestOptions {
   /** server.max_request_bytes: largest body, compressed or decompressed. */
@@ -306,7 +304,7 @@ export class Ingest {
     this.m = ingestMetrics(o.registry);
     this.decodeErrors = new DecodeErrors(o.registry);
     this.decoder = new WriteRequestDecoder({ maxSeries: o.maxSeriesPerRequest, maxSamples: o.maxSamplesPerRequest });
-    this.queue = new AcceptedQueue(o.memory, Math.min(POOL_KEEP_BYTES, o.memory.capacity / 4));
+    this.queue = new AcceptedQueue(o.memory, poolKeepBytes(o.memory));
     this.shared = new SharedDecoders(o.memory, o.encodings.all, o.registry);
     const used = o.registry.gauge(
       'anomstream_memory_bytes',

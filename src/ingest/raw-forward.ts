@@ -3,7 +3,7 @@ import { BudgetError } from '../errors.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { SnappyCompressor } from '../wire/snappy-compress.js';
-import { MemoryBudget, POOL_IDLE_MS, type Trimmable } from './budget.js';
+import { MemoryBudget, POOL_IDLE_MS, poolKeepBytes, type Trimmable } from './budget.js';
 import { RawCoalescer, type CoalesceOptions } from './coalesce.js';
 import type { ContentEncoding, ContentEncodings } from './encodings.js';
 
@@ -165,13 +165,19 @@ interface Kept {
  * Each is counted in server.max_memory_bytes like ingest's request slots: its growth (hash table,
  * output buffer grown to the body's bound) is taken from the budget before it is allocated
  * (refused: BudgetError), it stays charged while the re-encoding is sent and while it is kept for
- * the next one, and one unused for POOL_IDLE_MS is dropped and its bytes given back (the budget's
- * TrimSchedule, armed on release): an instance idle for that long holds none.
+ * the next one (up to poolKeepBytes() of them, as ingest's request slots: a burst of concurrent
+ * re-encodings does not stay), and one unused for POOL_IDLE_MS is dropped and its bytes given back
+ * (the budget's TrimSchedule, armed on release): an instance idle for that long holds none.
  */
 class Compressors implements Trimmable {
   private readonly free: Kept[] = [];
+  /** Bytes charged for the compressors in `free`. */
+  private kept = 0;
+  private readonly keepBytes: number;
 
-  constructor(private readonly memory: MemoryBudget) {}
+  constructor(private readonly memory: MemoryBudget) {
+    this.keepBytes = poolKeepBytes(memory);
+  }
 
   /** A compressor for `n` input bytes, its growth taken from the budget; BudgetError when that does not fit. */
   take(n: number): Kept {
@@ -188,6 +194,7 @@ class Compressors implements Trimmable {
     if (k === undefined) return { c: new SnappyCompressor(), charged: need, usedAt: 0 };
     this.free[i] = this.free[this.free.length - 1];
     this.free.pop();
+    this.kept -= k.charged;
     k.charged += need;
     return k;
   }
@@ -195,6 +202,11 @@ class Compressors implements Trimmable {
   /** Keep `k` for the next re-encoding (charged exactly what it holds) until it has been unused for POOL_IDLE_MS. */
   release(k: Kept): void {
     k.charged = this.memory.recharge(k.charged, k.c.memoryBytes);
+    if (this.kept + k.charged > this.keepBytes) {
+      this.drop(k);
+      return;
+    }
+    this.kept += k.charged;
     k.usedAt = Date.now();
     this.free.push(k);
     this.memory.trims.arm(this, k.usedAt + POOL_IDLE_MS);
@@ -204,17 +216,22 @@ class Compressors implements Trimmable {
   shrink(now: number): number {
     const old = now - POOL_IDLE_MS;
     let next = Infinity;
-    let kept = 0;
+    let n = 0;
     for (const k of this.free) {
       if (k.usedAt > old) {
-        this.free[kept++] = k;
+        this.free[n++] = k;
         next = Math.min(next, k.usedAt + POOL_IDLE_MS);
         continue;
       }
-      this.memory.give(k.charged);
-      this.memory.dropped(k.charged);
+      this.kept -= k.charged;
+      this.drop(k);
     }
-    this.free.length = kept;
+    this.free.length = n;
     return next;
+  }
+
+  private drop(k: Kept): void {
+    this.memory.give(k.charged);
+    this.memory.dropped(k.charged);
   }
 }

@@ -3,63 +3,16 @@
 // re-encoded as snappy for a datasource that reads no zstd is counted (503 when it does not fit),
 // and the pools shrink back on one timer that exists only while something is grown.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import pino from 'pino';
-import { buildPool, materialize } from '../../bench/load/pool.js';
 import { Downstream } from '../../src/forward/downstream.js';
 import { MemoryBudget, POOL_IDLE_MS, TrimSchedule, type Trimmable } from '../../src/ingest/budget.js';
 import { defaultEncodings } from '../../src/ingest/encodings.js';
 import { Ingest } from '../../src/ingest/ingest.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { SnappyCompressor } from '../../src/wire/snappy-compress.js';
-import { SnappyReader } from '../../src/wire/snappy.js';
 import { isZstd } from '../../src/wire/zstd.js';
-
-const ZSTD_BIN = process.env.ZSTD_BIN ?? '/usr/bin/zstd';
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
-const LIMIT = 32 << 20;
-
-function haveCli(t: TestContext): boolean {
-  if (existsSync(ZSTD_BIN)) return true;
-  if (IN_CI) throw new Error(`CI=true: missing ${ZSTD_BIN}`);
-  t.skip(`missing ${ZSTD_BIN}`);
-  return false;
-}
-
-/** A WriteRequest of `series` node_exporter series: snappy body and decoded bytes. */
-function request(series: number): { snappy: Buffer; raw: Uint8Array } {
-  const pool = buildPool({ series, samplesPerSeries: 1, samplesPerRequest: series, intervalMs: 15_000, nowMs: Date.now() });
-  const snappy = materialize(pool, 0);
-  return { snappy, raw: new SnappyReader().decompress(snappy, LIMIT).slice() };
-}
-
-function zstdCli(raw: Uint8Array): Buffer {
-  const r = spawnSync(ZSTD_BIN, ['-q', '-c', '-3', '--no-check', `--stream-size=${raw.length}`], { input: raw, maxBuffer: 1 << 28 });
-  assert.equal(r.status, 0, String(r.stderr));
-  return r.stdout;
-}
-
-function metric(r: Registry, name: string): number {
-  return Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(r.render())![1]);
-}
-
-/** A datasource answering each POST with `answer(body)`. */
-async function datasource(answer: (body: Buffer) => number): Promise<{ url: URL; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const status = answer(Buffer.concat(chunks));
-      res.writeHead(status).end(status >= 400 ? `answer ${status}\n` : undefined);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), close: () => new Promise((r) => server.close(() => r())) };
-}
+import { datasource, haveCli, LIMIT, metric, request, zstdCli } from './forward-helpers.js';
 
 /** Until ingest's consumer has scored and released the requests written (it runs on setImmediate). */
 async function scored(): Promise<void> {
@@ -147,7 +100,7 @@ test('a zstd body re-encoded as snappy: the compressor is taken from server.max_
   const registry = new Registry();
   let readsZstd = true;
   const heldWhileSent: number[] = [];
-  const ds = await datasource((body) => {
+  const ds = await datasource(({ body }) => {
     if (isZstd(body)) return readsZstd ? 204 : 400; // VictoriaMetrics 1.79.5: "snappy: corrupt input"
     heldWhileSent.push(metric(registry, 'anomstream_memory_bytes'));
     return 204;
