@@ -9,6 +9,7 @@ import { Downstream } from '../../src/forward/downstream.js';
 import { MemoryBudget, POOL_IDLE_MS, TrimSchedule, type Trimmable } from '../../src/ingest/budget.js';
 import { defaultEncodings } from '../../src/ingest/encodings.js';
 import { Ingest } from '../../src/ingest/ingest.js';
+import { RawForward } from '../../src/ingest/raw-forward.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { SnappyCompressor } from '../../src/wire/snappy-compress.js';
 import { isZstd } from '../../src/wire/zstd.js';
@@ -139,6 +140,42 @@ test('a zstd body re-encoded as snappy: the compressor is taken from server.max_
     memory.trims.run(Date.now() + POOL_IDLE_MS + 1000);
     assert.ok(memory.used < held, `idle: the compressor (and the grown slot and decoder) given back: ${memory.used} < ${held}`);
     assert.equal(memory.trims.pending, false, 'nothing grown left: no timer');
+  } finally {
+    await downstream.close();
+    await ds.close();
+  }
+});
+
+test('re-encoding compressors kept for reuse: at most a quarter of server.max_memory_bytes; one released past it is dropped at once', async (t) => {
+  if (!haveCli(t)) return;
+  const { raw } = request(5000);
+  const body = zstdCli(raw);
+  const one = SnappyCompressor.memoryAfter(undefined, raw.length);
+  // Two re-encodings in flight at once: the datasource answers the snappy POSTs once both arrived.
+  const waiting: (() => void)[] = [];
+  const ds = await datasource(({ body }) => {
+    if (isZstd(body)) return 400;
+    return new Promise<number>((resolve) => {
+      waiting.push(() => resolve(204));
+      if (waiting.length === 2) for (const w of waiting.splice(0)) w();
+    });
+  });
+  const downstream = new Downstream({ url: ds.url, timeoutMs: 30_000 });
+  try {
+    const memory = new MemoryBudget(6 * one); // keeps 1.5 compressors' worth
+    const encodings = defaultEncodings();
+    const zstd = encodings.get('zstd')!;
+    const forward = new RawForward(downstream, encodings, new Registry(), pino({ level: 'silent' }), Date.now, undefined, memory);
+    const results = await Promise.all([forward.post('/api/v1/write', body, zstd, raw), forward.post('/api/v1/write', body, zstd, raw)]);
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      ['accepted', 'accepted'],
+    );
+    assert.equal(memory.peak, 2 * one, 'both compressors counted while their re-encodings were in flight');
+    assert.equal(memory.used, one, 'one kept; the second, past a quarter of the budget, given back');
+    memory.trims.run(Date.now() + POOL_IDLE_MS + 1000);
+    assert.equal(memory.used, 0, 'idle: none kept');
+    assert.equal(memory.trims.pending, false);
   } finally {
     await downstream.close();
     await ds.close();

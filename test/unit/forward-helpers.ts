@@ -40,8 +40,8 @@ export interface Got {
   body: Buffer;
 }
 
-/** A datasource answering each POST with `answer(body, headers)`; records what it got. */
-export async function datasource(answer: (g: Got) => number): Promise<{ url: URL; got: Got[]; close(): Promise<void> }> {
+/** A datasource answering each POST with `answer(body, headers)` (a promise: answered when it settles); records what it got. */
+export async function datasource(answer: (g: Got) => number | Promise<number>): Promise<{ url: URL; got: Got[]; close(): Promise<void> }> {
   const got: Got[] = [];
   const server = createServer((req, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -49,8 +49,7 @@ export async function datasource(answer: (g: Got) => number): Promise<{ url: URL
     req.on('end', () => {
       const g = { headers: req.headers, body: Buffer.concat(chunks) };
       got.push(g);
-      const status = answer(g);
-      res.writeHead(status).end(status >= 400 ? `answer ${status}\n` : undefined);
+      void Promise.resolve(answer(g)).then((status) => res.writeHead(status).end(status >= 400 ? `answer ${status}\n` : undefined));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
