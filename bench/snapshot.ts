@@ -18,9 +18,16 @@
 //    and spinning in slices of the writer's length (what any busy thread of this process waits for);
 //  - after the last setting, restores the file into a fresh scoring unit (read both passes, apply): wall time.
 // SNAPBENCH_TRACE=1 prints every wait over 20 ms with the GC, CPU and queued time inside it.
+//
+// Restore alone (issue 20), A/B against another build on one file:
+//   node --expose-gc dist/bench/snapshot.js --write-to DIR --series 1000000   builds the state and writes DIR/scoring.snapshot
+//   node dist/bench/snapshot.js --restore DIR/scoring.snapshot [--series N] [--restore-runs 5] [--other DIST]
+// restores the file --restore-runs times, each in a fresh process (`--restore-one`), alternating with
+// the same script compiled in another build's dist/ (--other: its bench/snapshot.js is replaced by
+// this one, so the restore there runs that build's scoring code); prints each run's ms and the ratios.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -171,6 +178,52 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
   }
 }
 
+/** Build the state of `series` series and write it to dir/scoring.snapshot (kept). */
+async function writeOnly(series: number, modelClass: string, samplesPerSeries: number, dir: string): Promise<void> {
+  const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
+  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+  const scoring = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
+  const nowMs = Date.now();
+  const pool = buildPool({ series, samplesPerSeries, samplesPerRequest: 2000, intervalMs: 15_000, nowMs });
+  const snappy = new SnappyReader();
+  const decoder = new WriteRequestDecoder();
+  const batch = new WriteBatch();
+  for (let i = 0; i < pool.totalRequests; i++) {
+    decoder.decode(snappy.decompress(materialize(pool, i), 64 << 20), batch);
+    scoring.score(batch, null, nothing, nowMs);
+  }
+  mkdirSync(dir, { recursive: true });
+  const w = await writeSnapshot(scoring, dir, { version: 'bench', nowMs: Date.now() });
+  console.log(JSON.stringify({ file: path.join(dir, SNAPSHOT_FILE), series: w.series, bytes: w.bytes }));
+}
+
+/** Restore `file` once into a fresh scoring unit (the bench's spec): ms, series restored and a digest of the state. */
+function restoreOne(file: string, series: number, modelClass: string): { ms: number; series: number; rssMb: number; digest: string } {
+  const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
+  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+  const restored = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
+  gc();
+  const r0 = performance.now();
+  const r = readSnapshot(restored, file, nothing, { idleTimeoutMs: 3_600_000_000 });
+  const ms = performance.now() - r0;
+  // A digest of the restored model state (same file, same code path: both builds must agree).
+  const st = restored.state;
+  let h = 0x811c9dc5;
+  for (const inst of st.instances) {
+    const u = new Uint32Array(inst.state.buffer, inst.state.byteOffset, inst.used * inst.slots * 2);
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
+    h = Math.imul(h ^ inst.ready, 0x01000193);
+  }
+  for (let id = 0; id < st.index.end; id++) {
+    h = Math.imul(h ^ st.index.seenAt(id), 0x01000193);
+    for (let k = st.links.first[id]; k >= 0; k = st.links.next[k]) {
+      h = Math.imul(h ^ st.links.offset[k], 0x01000193);
+      h = Math.imul(h ^ (st.links.prevTs[k] | 0), 0x01000193);
+    }
+  }
+  return { ms, series: r.series, rssMb: rssMb('VmRSS'), digest: (h >>> 0).toString(16) };
+}
+
 interface Stall {
   /** When the loop got its turn again (ms since the watch started), and how long it had waited. */
   atMs: number;
@@ -266,7 +319,40 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const model = arg(argv, '--model', 'auto');
   const samples = Number(arg(argv, '--samples-per-series', '4'));
   const writers = arg(argv, '--writers', `${DEFAULT_SLICE_MS}/${DEFAULT_CHUNK_BYTES >> 10}`);
-  if (argv.includes('--one')) {
+  if (argv.includes('--write-to')) {
+    await writeOnly(Number(arg(argv, '--series', '1000000')), model, samples, arg(argv, '--write-to', ''));
+  } else if (argv.includes('--restore-one')) {
+    console.log(JSON.stringify(restoreOne(arg(argv, '--restore-one', ''), Number(arg(argv, '--series', '1000000')), model)));
+  } else if (argv.includes('--restore')) {
+    const file = arg(argv, '--restore', '');
+    const runs = Number(arg(argv, '--restore-runs', '5'));
+    const other = arg(argv, '--other', '');
+    const series = arg(argv, '--series', '1000000');
+    const builds: [string, string][] = [['this', here]];
+    if (other !== '') {
+      copyFileSync(path.join(here, 'snapshot.js'), path.join(other, 'bench', 'snapshot.js'));
+      builds.unshift(['other', path.join(other, 'bench')]);
+    }
+    console.log(`${new Date().toISOString()}; node ${process.version}; restore ${argv.join(' ')}\n`);
+    const ms: Record<string, number[]> = { this: [], other: [] };
+    for (let run = 1; run <= runs; run++) {
+      for (const [name, dir] of builds) {
+        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', path.join(dir, 'snapshot.js'), '--restore-one', file, '--series', series, '--model', model], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        });
+        const got = JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof restoreOne>;
+        ms[name].push(got.ms);
+        console.log(`run ${run} ${name}: ${got.ms.toFixed(0)} ms, ${got.series} series, RSS ${got.rssMb.toFixed(0)} MB, state digest ${got.digest}`);
+      }
+    }
+    if (other !== '') {
+      const ratios = ms.other.map((o, i) => o / ms.this[i]);
+      const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+      console.log(`other/this per run: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${med(ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+      console.log(`median ms: other ${med(ms.other).toFixed(0)}, this ${med(ms.this).toFixed(0)}`);
+    }
+  } else if (argv.includes('--one')) {
     const rows = await one(Number(arg(argv, '--one', '100000')), model, samples, Number(arg(argv, '--run', '1')), writerConfigs(writers));
     console.log(JSON.stringify(rows));
   } else {

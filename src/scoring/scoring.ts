@@ -386,6 +386,16 @@ export class Scoring {
     return id;
   }
 
+  /**
+   * Before a restore of up to `series` series, `links[i]` of them with state for instance i:
+   * room for them all at once (ScoringState.reserve()), at most limits.max_series.
+   */
+  reserveForRestore(series: number, links: ArrayLike<number>): void {
+    const room = Math.max(0, Math.min(series, this.st.index.maxSeries - this.st.index.size));
+    const capped = Array.from(links, (n) => Math.min(n, room));
+    this.st.reserve(room, capped, 0);
+  }
+
   /** Series id's models that `restored` holds state for take it. */
   private restoreLinks(id: number, restored: RestoredLinks): void {
     const st = this.st;

@@ -108,6 +108,14 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
   const current = scoring.spec.instances;
   const map = header.instances.map((h) => current.findIndex((c) => c.queryAlias === h.query && c.modelAlias === h.model && c.fingerprint === h.fingerprint && c.scorer.slots === h.slots));
   const slotsOf = header.instances.map((h) => h.slots);
+  // Room for every series of the file at once (the trailer has their count; each current
+  // instance a file's instance maps to may score them all): what restoring them one by one grows
+  // to, without ~20 doublings of every column, each copied into memory not yet touched.
+  // A count the records cannot hold (a writer's bug: the CRC holds) reserves no more than they can.
+  const inFile = Number.isSafeInteger(trailer.series) && trailer.series > 0 ? Math.min(trailer.series, Math.floor(r.remaining() / RECORD_FIXED)) : 0;
+  const links = new Array<number>(current.length).fill(0);
+  for (const ii of map) if (ii >= 0) links[ii] = inFile;
+  scoring.reserveForRestore(inFile, links);
   const restored = new RestoredLinks();
   const batch = new WriteBatch();
   const decoder = new WriteRequestDecoder();
@@ -241,6 +249,11 @@ class Reader {
     }
     this.fill += got;
     if (this.fill < n) throw new SnapshotUnusable('corrupt', 'truncated');
+  }
+
+  /** File bytes from the current record to the end. */
+  remaining(): number {
+    return this.end - this.filePos;
   }
 
   skip(n: number): void {
