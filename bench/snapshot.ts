@@ -21,10 +21,11 @@
 //
 // Restore alone (issue 20), A/B against another build on one file:
 //   node --expose-gc dist/bench/snapshot.js --write-to DIR --series 1000000   builds the state and writes DIR/scoring.snapshot
-//   node dist/bench/snapshot.js --restore DIR/scoring.snapshot [--series N] [--restore-runs 5] [--other DIST]
+//   node dist/bench/snapshot.js --restore DIR/scoring.snapshot [--series N] [--restore-runs 5] [--other DIST] [--sink none|block]
 // restores the file --restore-runs times, each in a fresh process (`--restore-one`), alternating with
 // the same script compiled in another build's dist/ (--other: its bench/snapshot.js is replaced by
 // this one, so the restore there runs that build's scoring code); prints each run's ms and the ratios.
+// --sink block restores into the proxy's sink (GeneratedBlock: block plans, tenancy check), as app.ts does.
 
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 import { modelEntry, type ModelConfig } from '../src/config/models.js';
+import { writerSchema } from '../src/config/schema.js';
+import { GeneratedBlock } from '../src/emit/block.js';
+import { TenancyCheck } from '../src/emit/tenancy.js';
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
 import { Registry } from '../src/metrics/registry.js';
 import { compileScoring } from '../src/scoring/instances.js';
@@ -198,13 +203,15 @@ async function writeOnly(series: number, modelClass: string, samplesPerSeries: n
 }
 
 /** Restore `file` once into a fresh scoring unit (the bench's spec): ms, series restored and a digest of the state. */
-function restoreOne(file: string, series: number, modelClass: string): { ms: number; series: number; rssMb: number; digest: string } {
+function restoreOne(file: string, series: number, modelClass: string, sinkName: string): { ms: number; series: number; rssMb: number; digest: string } {
   const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
   const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
   const restored = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
+  // `block`: the proxy's sink (app.ts restores into the emitter's block: each series planned, its tenancy checked).
+  const sink = sinkName === 'block' ? new GeneratedBlock(writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' }), spec.instances, new TenancyCheck(new Registry(), pino({ level: 'silent' }))) : nothing;
   gc();
   const r0 = performance.now();
-  const r = readSnapshot(restored, file, nothing, { idleTimeoutMs: 3_600_000_000 });
+  const r = readSnapshot(restored, file, sink, { idleTimeoutMs: 3_600_000_000 });
   const ms = performance.now() - r0;
   // A digest of the restored model state (same file, same code path: both builds must agree).
   const st = restored.state;
@@ -322,7 +329,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (argv.includes('--write-to')) {
     await writeOnly(Number(arg(argv, '--series', '1000000')), model, samples, arg(argv, '--write-to', ''));
   } else if (argv.includes('--restore-one')) {
-    console.log(JSON.stringify(restoreOne(arg(argv, '--restore-one', ''), Number(arg(argv, '--series', '1000000')), model)));
+    console.log(JSON.stringify(restoreOne(arg(argv, '--restore-one', ''), Number(arg(argv, '--series', '1000000')), model, arg(argv, '--sink', 'none'))));
   } else if (argv.includes('--restore')) {
     const file = arg(argv, '--restore', '');
     const runs = Number(arg(argv, '--restore-runs', '5'));
@@ -337,10 +344,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const ms: Record<string, number[]> = { this: [], other: [] };
     for (let run = 1; run <= runs; run++) {
       for (const [name, dir] of builds) {
-        const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', path.join(dir, 'snapshot.js'), '--restore-one', file, '--series', series, '--model', model], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        });
+        const out = execFileSync(
+          process.execPath,
+          ['--expose-gc', '--max-old-space-size=8192', path.join(dir, 'snapshot.js'), '--restore-one', file, '--series', series, '--model', model, '--sink', arg(argv, '--sink', 'none')],
+          {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          },
+        );
         const got = JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof restoreOne>;
         ms[name].push(got.ms);
         console.log(`run ${run} ${name}: ${got.ms.toFixed(0)} ms, ${got.series} series, RSS ${got.rssMb.toFixed(0)} MB, state digest ${got.digest}`);

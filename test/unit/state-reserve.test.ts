@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { modelEntry, type ModelConfig } from '../../src/config/models.js';
+import { writerSchema } from '../../src/config/schema.js';
+import { GeneratedBlock } from '../../src/emit/block.js';
+import { TenancyCheck } from '../../src/emit/tenancy.js';
 import { Registry } from '../../src/metrics/registry.js';
 import { compileScoring } from '../../src/scoring/instances.js';
 import { Scoring } from '../../src/scoring/scoring.js';
@@ -42,7 +46,7 @@ function shape(s: Scoring): unknown {
     lengths: cols.map((c) => c.length),
     used: cols.map((c) => Array.from(c as ArrayLike<number>).slice(0, l.count + 1)),
     index: ['hashes', 'lastSeen', 'table'].map((k) => index[k].length),
-    labels: ['start', 'len', 'tenantNo'].map((k) => (st.labels as unknown as Record<string, ArrayLike<number>>)[k].length),
+    labels: ['start', 'len', 'tenantNo', 'bytes'].map((k) => (st.labels as unknown as Record<string, ArrayLike<number>>)[k].length),
     seen: Array.from({ length: st.index.end }, (_, id) => st.index.seenAt(id)),
     instances: st.instances.map((i) => ({ length: i.state.length, used: i.used, ready: i.ready, state: Array.from(i.state.subarray(0, i.used * i.slots)) })),
     size: st.index.size,
@@ -68,6 +72,20 @@ test('a restore reserves at once the capacities series by series growth reaches;
     assert.equal(r.series, 5000);
     assert.deepEqual(shape(reserved), shape(plain));
     assert.deepEqual(sinkReserved.added, sinkPlain.added);
+
+    // The proxy's sink reserves its per-id columns too: the same lengths and plans as grown one by one.
+    const blocks = [unit(), unit()].map((s, i) => {
+      if (i === 0) s.reserveForRestore = () => {};
+      const block = new GeneratedBlock(writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' }), s.spec.instances, new TenancyCheck(new Registry(), pino({ level: 'silent' })));
+      readSnapshot(s, join(dir, SNAPSHOT_FILE), block, { idleTimeoutMs: 3_600_000, nowMs: NOW + 1000 });
+      const b = block as unknown as { kept: Int32Array; encoder: { plans: Record<string, ArrayLike<number>>; memo: Record<string, ArrayLike<number>> } };
+      return {
+        kept: Array.from(b.kept),
+        plans: ['simple', 'nameId', 'generation', 'commonPrev'].map((k) => Array.from(b.encoder.plans[k])),
+        memo: ['len', 'page', 'valOff'].map((k) => b.encoder.memo[k].length),
+      };
+    });
+    assert.deepEqual(blocks[1], blocks[0]);
 
     // limits.max_series below the file's count: no more room than the index may fill.
     const small = unit(100);
