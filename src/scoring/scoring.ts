@@ -36,7 +36,7 @@ export class RestoredLinks {
   prevValue = new Float64Array(8);
   prevTs = new Float64Array(8);
   slotsAt = new Int32Array(8);
-  slots = new Float64Array(1024);
+  slots: Float64Array = new Float64Array(1024);
 }
 
 /**

@@ -193,7 +193,9 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
     decoder.decode(req.subarray(0, p + ll), batch);
     let q = lp + pad8(ll);
     restored.count = 0;
-    let need = 0;
+    // The links' slots are read where they lie, in the reader's buffer (stable until the next
+    // record: need(len) above holds the whole record), not copied once more on the way.
+    restored.slots = r.float64s();
     for (let k = 0; k < n; k++) {
       const inst = r.u32(q);
       if (inst >= slotsOf.length) throw new SnapshotUnusable('corrupt', `instance ${inst}`);
@@ -204,10 +206,7 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
         restored.inst[c] = ii;
         restored.prevValue[c] = r.f64(q + 8);
         restored.prevTs[c] = r.f64(q + 16);
-        restored.slotsAt[c] = need;
-        if (restored.slots.length < need + slotsOf[inst]) restored.slots = grown(restored.slots, need + slotsOf[inst]);
-        r.slots(q + LINK_FIXED, slotsOf[inst], restored.slots, need);
-        need += slotsOf[inst];
+        restored.slotsAt[c] = r.float64At(q + LINK_FIXED);
       } else out.coldModels++;
       q += LINK_FIXED + 8 * slotsOf[inst];
     }
@@ -325,10 +324,13 @@ class Reader {
     return this.buf.subarray(this.pos + at, this.pos + at + n);
   }
 
-  /** n Float64 slots at `at` (8-aligned) into dst[to..]. */
-  slots(at: number, n: number, dst: Float64Array, to: number): void {
-    const f = this.f64a;
-    const from = (this.pos + at) >>> 3;
-    for (let j = 0; j < n; j++) dst[to + j] = f[from + j];
+  /** The buffer as Float64s (replaced when need() grows it). */
+  float64s(): Float64Array {
+    return this.f64a;
+  }
+
+  /** The index in float64s() of the Float64 at `at` (8-aligned). */
+  float64At(at: number): number {
+    return (this.pos + at) >>> 3;
   }
 }
