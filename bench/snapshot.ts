@@ -40,7 +40,7 @@ import { GeneratedBlock } from '../src/emit/block.js';
 import { TenancyCheck } from '../src/emit/tenancy.js';
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
 import { Registry } from '../src/metrics/registry.js';
-import { compileScoring } from '../src/scoring/instances.js';
+import { compileScoring, type ScoringSpec } from '../src/scoring/instances.js';
 import type { ScoreSink } from '../src/scoring/output.js';
 import { Scoring } from '../src/scoring/scoring.js';
 import { SNAPSHOT_FILE } from '../src/scoring/snapshot-format.js';
@@ -107,11 +107,15 @@ function writerConfigs(spec: string): WriterConfig[] {
   });
 }
 
-async function one(series: number, modelClass: string, samplesPerSeries: number, run: number, writers: WriterConfig[]): Promise<Row[]> {
+/** The bench's scoring spec: every series scored by `modelClass`. */
+function benchSpec(modelClass: string): ScoringSpec {
   const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
-  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+  return compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+}
+
+/** A scoring unit that has scored `series` node_exporter-like series, `samplesPerSeries` samples each. */
+function buildState(spec: ScoringSpec, series: number, samplesPerSeries: number): Scoring {
   const scoring = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
-  const t0 = performance.now();
   const nowMs = Date.now();
   const pool = buildPool({ series, samplesPerSeries, samplesPerRequest: 2000, intervalMs: 15_000, nowMs });
   const snappy = new SnappyReader();
@@ -121,8 +125,15 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
     decoder.decode(snappy.decompress(materialize(pool, i), 64 << 20), batch);
     scoring.score(batch, null, nothing, nowMs);
   }
-  const buildS = (performance.now() - t0) / 1000;
   pool.templates.length = 0;
+  return scoring;
+}
+
+async function one(series: number, modelClass: string, samplesPerSeries: number, run: number, writers: WriterConfig[]): Promise<Row[]> {
+  const spec = benchSpec(modelClass);
+  const t0 = performance.now();
+  const scoring = buildState(spec, series, samplesPerSeries);
+  const buildS = (performance.now() - t0) / 1000;
   gc();
   const dir = mkdtempSync(path.join(tmpdir(), 'anomstream-snapbench-'));
   try {
@@ -185,18 +196,7 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
 
 /** Build the state of `series` series and write it to dir/scoring.snapshot (kept). */
 async function writeOnly(series: number, modelClass: string, samplesPerSeries: number, dir: string): Promise<void> {
-  const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
-  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
-  const scoring = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
-  const nowMs = Date.now();
-  const pool = buildPool({ series, samplesPerSeries, samplesPerRequest: 2000, intervalMs: 15_000, nowMs });
-  const snappy = new SnappyReader();
-  const decoder = new WriteRequestDecoder();
-  const batch = new WriteBatch();
-  for (let i = 0; i < pool.totalRequests; i++) {
-    decoder.decode(snappy.decompress(materialize(pool, i), 64 << 20), batch);
-    scoring.score(batch, null, nothing, nowMs);
-  }
+  const scoring = buildState(benchSpec(modelClass), series, samplesPerSeries);
   mkdirSync(dir, { recursive: true });
   const w = await writeSnapshot(scoring, dir, { version: 'bench', nowMs: Date.now() });
   console.log(JSON.stringify({ file: path.join(dir, SNAPSHOT_FILE), series: w.series, bytes: w.bytes }));
@@ -204,8 +204,7 @@ async function writeOnly(series: number, modelClass: string, samplesPerSeries: n
 
 /** Restore `file` once into a fresh scoring unit (the bench's spec): ms, series restored and a digest of the state. */
 function restoreOne(file: string, series: number, modelClass: string, sinkName: string): { ms: number; series: number; rssMb: number; digest: string } {
-  const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
-  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+  const spec = benchSpec(modelClass);
   const restored = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
   // `block`: the proxy's sink (app.ts restores into the emitter's block: each series planned, its tenancy checked).
   const sink = sinkName === 'block' ? new GeneratedBlock(writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' }), spec.instances, new TenancyCheck(new Registry(), pino({ level: 'silent' }))) : nothing;
