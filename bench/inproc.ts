@@ -12,13 +12,19 @@
  *   model only            Scorer.update per series in request order, on the same state layout
  *
  *   node dist/bench/inproc.js [--shapes prometheus,vmagent] [--series 10000] [--rounds 300] [--warm 60] [--reps 5]
- *     [--variants decompress,decode,score,encode,model]
+ *     [--variants decompress,decode,score,encode,model] [--gap-ms 0] [--gap-every 1]
  *
  * Each (rep, variant) runs in a fresh process (call sites see one sink, as in the proxy); variants
  * alternate rep by rep (the machine is shared); each prints the median (min) CPU ns (user +
  * system, so time the process waits for a core does not count) per raw sample over the timed rounds (rounds warm..rounds; the first `warm` rounds create the series and
  * warm the JIT), and the heap bytes allocated per raw sample over the same rounds (garbage, see
  * bench/heap-bytes.ts; a boxed double is 16 bytes).
+ * --gap-ms G: the thread sleeps G ms (a futex wait, as an idle event loop does) before each timed
+ * request, as in a proxy offered less than it can take; the sleeps cost no CPU themselves, so the
+ * difference to --gap-ms 0 is what the same work costs more when it resumes after an idle gap
+ * (bench/RESULTS.md "Issue 20 (session 6): why a sample costs more at a lower rate"). --gap-every N
+ * sleeps before every Nth request only (the same idle time in fewer, longer sleeps: --gap-ms 50
+ * --gap-every 5 against --gap-ms 10 asks whether batching requests into fewer wake-ups helps).
  * Run it under `flock /work/wt/bench.lock` and `taskset -c 0` like the other benches.
  */
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
@@ -50,10 +56,12 @@ interface Args {
   reps: number;
   variants: Variant[];
   child: boolean;
+  gapMs: number;
+  gapEvery: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { shapes: ['prometheus', 'vmagent'], series: 10_000, rounds: 300, warm: 60, reps: 5, variants: VARIANTS, child: false };
+  const a: Args = { shapes: ['prometheus', 'vmagent'], series: 10_000, rounds: 300, warm: 60, reps: 5, variants: VARIANTS, child: false, gapMs: 0, gapEvery: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
@@ -64,9 +72,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--reps') a.reps = Number(v);
     else if (k === '--child') a.child = v === '1';
     else if (k === '--variants') a.variants = v.split(',') as Variant[];
+    else if (k === '--gap-ms') a.gapMs = Number(v);
+    else if (k === '--gap-every') a.gapEvery = Number(v);
     else throw new Error(`unknown option '${k}'`);
   }
   if (!(a.warm >= 1 && a.rounds > a.warm)) throw new Error('--rounds must exceed --warm >= 1');
+  if (!(a.gapMs >= 0 && a.gapMs <= 1000)) throw new Error('--gap-ms: expected 0 to 1000');
+  if (!(Number.isInteger(a.gapEvery) && a.gapEvery >= 1)) throw new Error('--gap-every: expected an integer >= 1');
   return a;
 }
 
@@ -85,6 +97,8 @@ const WRITER = writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' });
 const log = pino({ level: 'silent' });
 
 type Variant = 'decompress' | 'decode' | 'score' | 'encode' | 'model' | 'encoder';
+/** Atomics.wait on a cell nobody notifies: a plain sleep of the thread. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 const VARIANTS: Variant[] = ['decompress', 'decode', 'score', 'encode', 'model'];
 
 /** CPU ns and heap bytes allocated per raw sample over rounds [warm, rounds) of one fresh run of `v`. */
@@ -110,6 +124,7 @@ function runVariant(v: Variant, bodies: Uint8Array[], perRound: number, a: Args)
     }
     if (v === 'encode' || v === 'encoder') enc.reset();
     for (let q = 0; q < perRound; q++) {
+      if (a.gapMs > 0 && r >= a.warm && (r * perRound + q) % a.gapEvery === 0) Atomics.wait(SLEEP_CELL, 0, 0, a.gapMs);
       const body = bodies[r * perRound + q];
       const raw = sn.decompress(body, 1 << 25);
       if (v === 'decompress') {
@@ -192,12 +207,33 @@ if (a.child) {
     const bytes = new Map<Variant, number[]>(a.variants.map((v) => [v, []]));
     for (let rep = 0; rep < a.reps; rep++)
       for (const v of a.variants) {
-        const args = [...process.execArgv, self, '--child', '1', '--shapes', shape, '--variants', v, '--series', String(a.series), '--rounds', String(a.rounds), '--warm', String(a.warm)];
+        const args = [
+          ...process.execArgv,
+          self,
+          '--child',
+          '1',
+          '--shapes',
+          shape,
+          '--variants',
+          v,
+          '--series',
+          String(a.series),
+          '--rounds',
+          String(a.rounds),
+          '--warm',
+          String(a.warm),
+          '--gap-ms',
+          String(a.gapMs),
+          '--gap-every',
+          String(a.gapEvery),
+        ];
         const [ns, b] = execFileSync(process.execPath, args, { encoding: 'utf8' }).split(' ').map(Number);
         res.get(v)!.push(ns);
         bytes.get(v)!.push(b);
       }
-    console.log(`${shape}: ${a.series} series, rounds ${a.warm}..${a.rounds}, ${a.reps} reps; CPU ns per raw sample, median (min); heap bytes allocated per raw sample, median`);
+    console.log(
+      `${shape}: ${a.series} series, rounds ${a.warm}..${a.rounds}, ${a.reps} reps${a.gapMs > 0 ? `, ${a.gapMs} ms asleep before every ${a.gapEvery > 1 ? `${a.gapEvery}th ` : ''}timed request` : ''}; CPU ns per raw sample, median (min); heap bytes allocated per raw sample, median`,
+    );
     const med = new Map<Variant, number>();
     let prev = 0;
     for (const v of a.variants) {

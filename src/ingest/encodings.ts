@@ -24,6 +24,8 @@ export interface Decompressor {
 export interface SharedDecoder {
   /** Bytes it holds now. */
   readonly memoryBytes: number;
+  /** True when it holds more than a fresh one (trim() would give memory back). */
+  readonly grown: boolean;
   /** At most the bytes it will hold once a body of `bodyBytes` is decoded into `decodedBytes`. */
   memoryAfter(bodyBytes: number, decodedBytes: number): number;
   /** Give back the memory grown by large requests (the decoder starts afresh); returns the bytes given back. */

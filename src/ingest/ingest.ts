@@ -4,7 +4,7 @@ import type { Downstream, PostResult } from '../forward/downstream.js';
 import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
-import { MemoryBudget } from './budget.js';
+import { MemoryBudget, POOL_IDLE_MS, poolKeepBytes, type Trimmable } from './budget.js';
 import type { ContentEncoding, ContentEncodings, Decompressor, SharedDecoder } from './encodings.js';
 import { RawForward } from './raw-forward.js';
 import { RecentRequests } from './recent.js';
@@ -92,10 +92,11 @@ export class Accepted {
  * Free slots are kept for reuse up to `keepBytes` in all (a released slot that would pass it is
  * trimmed first), so that a burst of large requests reuses its buffers (a fresh 32 MiB buffer
  * costs ~300 ms of page faults, reusing one ~0) yet holds at most `keepBytes` of them; a free
- * slot that grew past its first size and has not been used for POOL_IDLE_MS is trimmed, so the
- * pool shrinks back once the burst is over.
+ * slot that grew past its first size and has not been used for POOL_IDLE_MS is trimmed (on the
+ * budget's TrimSchedule, armed when such a slot is released), so the pool shrinks back once the
+ * burst is over.
  */
-export class AcceptedQueue {
+export class AcceptedQueue implements Trimmable {
   private readonly items: Accepted[] = [];
   private readonly free: Accepted[] = [];
   /** Bytes held by the slots in `free`. */
@@ -108,19 +109,24 @@ export class AcceptedQueue {
     private readonly keepBytes: number,
   ) {
     this.baseBytes = new Accepted(new MemoryBudget(Infinity)).charged;
-    setInterval(this.shrink, POOL_IDLE_MS / 2).unref();
   }
 
-  /** Trim the free slots grown past their first size and unused for POOL_IDLE_MS. */
-  private readonly shrink = (): void => {
-    const old = Date.now() - POOL_IDLE_MS;
+  /** Trim the free slots grown past their first size and unused for POOL_IDLE_MS; when the next of the others is due. */
+  shrink(now: number): number {
+    const old = now - POOL_IDLE_MS;
+    let next = Infinity;
     for (const a of this.free) {
-      if (a.releasedAt > old || a.charged <= this.baseBytes) continue;
+      if (a.charged <= this.baseBytes) continue;
+      if (a.releasedAt > old) {
+        next = Math.min(next, a.releasedAt + POOL_IDLE_MS);
+        continue;
+      }
       this.pooled -= a.charged;
       a.trim();
       this.pooled += a.charged;
     }
-  };
+    return next;
+  }
 
   get length(): number {
     return this.items.length;
@@ -140,6 +146,7 @@ export class AcceptedQueue {
     this.pooled += a.charged;
     a.releasedAt = Date.now();
     this.free.push(a);
+    if (a.charged > this.baseBytes) this.memory.trims.arm(this, a.releasedAt + POOL_IDLE_MS);
   }
 
   /** @internal ingest's side: a request slot to decode into, and handing one over. */
@@ -167,9 +174,10 @@ interface Held {
  * decoder may grow to is taken from the budget (reserveFor(), from the size the body's header
  * announces; unknown counts as `limit`), afterwards settle() charges what it holds. A decoder
  * that grew and has not been used for POOL_IDLE_MS is trimmed (replaced by a fresh one) and the
- * bytes given back: WebAssembly memory cannot shrink otherwise.
+ * bytes given back: WebAssembly memory cannot shrink otherwise. The budget's TrimSchedule runs
+ * that, armed by settle() when the decoder is left grown.
  */
-export class SharedDecoders {
+export class SharedDecoders implements Trimmable {
   private readonly held = new Map<ContentEncoding, Held>();
 
   constructor(
@@ -188,7 +196,6 @@ export class SharedDecoders {
       );
       registry.onCollect(() => g.set(h.charged));
     }
-    if (this.held.size > 0) setInterval(() => this.shrink(), POOL_IDLE_MS / 2).unref();
   }
 
   /** Set aside what decompressing `body` may grow `enc`'s shared decoder to; false when it does not fit. */
@@ -209,23 +216,29 @@ export class SharedDecoders {
     if (h === undefined) return;
     this.charge(h);
     h.usedAt = Date.now();
+    if (h.decoder.grown) this.memory.trims.arm(this, h.usedAt + POOL_IDLE_MS);
   }
 
   private charge(h: Held): void {
     h.charged = this.memory.recharge(h.charged, h.decoder.memoryBytes);
   }
 
-  /** Trim the decoders unused for POOL_IDLE_MS (by the clock `now`: a test's). */
-  readonly shrink = (now = Date.now()): void => {
+  /** Trim the decoders unused for POOL_IDLE_MS (by the clock `now`: a test's); when the next grown one is due. */
+  shrink(now: number): number {
     const old = now - POOL_IDLE_MS;
+    let next = Infinity;
     for (const h of this.held.values()) {
-      if (h.usedAt > old) continue;
+      if (!h.decoder.grown) continue;
+      if (h.usedAt > old) {
+        next = Math.min(next, h.usedAt + POOL_IDLE_MS);
+        continue;
+      }
       const dropped = h.decoder.trim();
-      if (dropped === 0) continue;
       this.charge(h);
       this.memory.dropped(dropped);
     }
-  };
+    return next;
+  }
 }
 
 /** Scores the oldest accepted requests of `queue` (at least one; each released once scored). */
@@ -233,10 +246,6 @@ export type Consumer = (queue: AcceptedQueue) => Promise<void>;
 
 /** Accepted requests that may wait to be scored (each holds its decoded batch, ~100 KB at 2,000 samples). */
 const MAX_WAITING = 16;
-/** Free request slots kept for reuse: at most this many bytes (and a quarter of server.max_memory_bytes). */
-const POOL_KEEP_BYTES = 128 << 20;
-/** A free slot grown by a large request is trimmed once unused this long. */
-const POOL_IDLE_MS = 5_000;
 
 export interface IngestOptions {
   /** server.max_request_bytes: largest body, compressed or decompressed. */
@@ -271,7 +280,9 @@ export interface IngestOptions {
  * with MAX_WAITING requests already waiting, the answer waits until the consumer has scored the
  * oldest (backpressure) -> otherwise 503 (retryable) or 400 (the datasource rejected the data).
  * Decompressing is counted in server.max_memory_bytes: the slot's buffers (Accepted) and the
- * encoding's shared decoder (SharedDecoders), both taken before the memory grows (503 if it does not fit).
+ * encoding's shared decoder (SharedDecoders), both taken before the memory grows (503 if it does not
+ * fit); so is a re-encoding as snappy (RawForward's compressors: 503 too). Their pools shrink back
+ * after a burst on the budget's TrimSchedule, which runs only while one holds something grown.
  * A request is scored only once its raw data was accepted, so a sender's retry after a 503 is
  * scored then, not skipped as a duplicate. A body identical to one accepted lately (a retry
  * whose 204 was lost: RecentRequests) is forwarded and answered as always, but not scored again.
@@ -293,11 +304,11 @@ export class Ingest {
     this.m = ingestMetrics(o.registry);
     this.decodeErrors = new DecodeErrors(o.registry);
     this.decoder = new WriteRequestDecoder({ maxSeries: o.maxSeriesPerRequest, maxSamples: o.maxSamplesPerRequest });
-    this.queue = new AcceptedQueue(o.memory, Math.min(POOL_KEEP_BYTES, o.memory.capacity / 4));
+    this.queue = new AcceptedQueue(o.memory, poolKeepBytes(o.memory));
     this.shared = new SharedDecoders(o.memory, o.encodings.all, o.registry);
     const used = o.registry.gauge(
       'anomstream_memory_bytes',
-      'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers, the shared zstd decoder), counted against server.max_memory_bytes.',
+      'Bytes of request data held (bodies, decompressed requests, decoded columns, kept buffers, the shared zstd decoder, merged POSTs, snappy re-encodings of zstd bodies), counted against server.max_memory_bytes.',
     );
     const limit = o.registry.gauge('anomstream_memory_limit_bytes', 'server.max_memory_bytes.');
     o.registry.onCollect(() => {
@@ -356,7 +367,15 @@ export class Ingest {
         this.shared.settle(enc);
       }
       const samples = a.batch.sampleCount;
-      const raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
+      let raw: PostResult;
+      try {
+        raw = await this.forward.post(writePath(t), body, enc, a.batch.buf);
+      } catch (e) {
+        // No room to re-encode the body as snappy for a datasource that reads no zstd.
+        if (!(e instanceof BudgetError)) throw e;
+        this.m.overBudget.inc();
+        return { status: 503, message: e.message, samples: 0 };
+      }
       this.m.forwarded[raw.outcome].add(samples, body.length);
       if (raw.outcome !== 'accepted') return this.failed(raw, samples);
       this.m.downstreamUp.set(1);

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import { BudgetError } from '../errors.js';
 import { REMOTE_WRITE_HEADERS, type Downstream, type PostResult } from '../forward/downstream.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { SnappyCompressor } from '../wire/snappy-compress.js';
+import { MemoryBudget, POOL_IDLE_MS, poolKeepBytes, type Trimmable } from './budget.js';
 import { RawCoalescer, type CoalesceOptions } from './coalesce.js';
 import type { ContentEncoding, ContentEncodings } from './encodings.js';
 
@@ -40,12 +42,16 @@ interface Reads {
  * frame's content size in the versions read, and may fail), and VictoriaMetrics before 1.88 (the
  * Debian 1.79.5) reads no zstd at all.
  *
+ * Memory: a re-encoding is made in a compressor of its own (Compressors) whose buffers are counted
+ * in server.max_memory_bytes (`memory`): when they do not fit, post() throws BudgetError
+ * ANOM_MEMORY_BUDGET (ingest answers 503, the sender retries) and nothing is sent.
+ *
  * Metrics: anomstream_forward_posts_total{result} counts the POSTs of raw data (a merged POST once;
  * a re-encoding and a re-send of a refused merge each once more); Ingest's
  * anomstream_forward_requests_total counts the senders' requests.
  */
 export class RawForward {
-  private readonly compressor = new SnappyCompressor();
+  private readonly compressors: Compressors;
   private readonly reads = new Map<ContentEncoding, Reads>();
   private readonly coalescer: RawCoalescer | undefined;
   private readonly posts: Record<PostResult['outcome'], Metric>;
@@ -57,7 +63,9 @@ export class RawForward {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     coalesce?: CoalesceOptions,
+    memory: MemoryBudget = coalesce?.memory ?? new MemoryBudget(Infinity),
   ) {
+    this.compressors = new Compressors(memory);
     const posts = (result: string): Metric =>
       registry.counter(
         'anomstream_forward_posts_total',
@@ -84,7 +92,8 @@ export class RawForward {
 
   /**
    * POST `body` (encoded as `enc`) to `path`; `decoded` is its decoded WriteRequest, which must stay
-   * valid until the returned promise settles (the request slot's own buffer).
+   * valid until the returned promise settles (the request slot's own buffer). Rejects with
+   * BudgetError when a re-encoding does not fit in server.max_memory_bytes (nothing sent then).
    */
   post(path: string, body: Uint8Array, enc: ContentEncoding, decoded: Uint8Array): Promise<PostResult> {
     const r = this.reads.get(enc);
@@ -130,8 +139,99 @@ export class RawForward {
     return again;
   }
 
-  private reencoded(path: string, decoded: Uint8Array, r: Reads): Promise<PostResult> {
-    r.reencoded.inc();
-    return this.send(path, this.compressor.compress(decoded), REMOTE_WRITE_HEADERS);
+  /** POST `decoded` re-encoded as snappy; BudgetError (nothing sent) when its compressor does not fit in the budget. */
+  private async reencoded(path: string, decoded: Uint8Array, r: Reads): Promise<PostResult> {
+    const k = this.compressors.take(decoded.length);
+    try {
+      const body = k.c.compressView(decoded);
+      r.reencoded.inc();
+      return await this.send(path, body, REMOTE_WRITE_HEADERS);
+    } finally {
+      this.compressors.release(k);
+    }
+  }
+}
+
+/** A compressor, the bytes of the budget it holds, and when it was last released (ms). */
+interface Kept {
+  readonly c: SnappyCompressor;
+  charged: number;
+  usedAt: number;
+}
+
+/**
+ * The snappy compressors of the re-encodings, one per re-encoding in flight: a re-encoding is sent
+ * from its compressor's output buffer (no copy), so that buffer is busy until the POST is answered.
+ * Each is counted in server.max_memory_bytes like ingest's request slots: its growth (hash table,
+ * output buffer grown to the body's bound) is taken from the budget before it is allocated
+ * (refused: BudgetError), it stays charged while the re-encoding is sent and while it is kept for
+ * the next one (up to poolKeepBytes() of them, as ingest's request slots: a burst of concurrent
+ * re-encodings does not stay), and one unused for POOL_IDLE_MS is dropped and its bytes given back
+ * (the budget's TrimSchedule, armed on release): an instance idle for that long holds none.
+ */
+class Compressors implements Trimmable {
+  private readonly free: Kept[] = [];
+  /** Bytes charged for the compressors in `free`. */
+  private kept = 0;
+  private readonly keepBytes: number;
+
+  constructor(private readonly memory: MemoryBudget) {
+    this.keepBytes = poolKeepBytes(memory);
+  }
+
+  /** A compressor for `n` input bytes, its growth taken from the budget; BudgetError when that does not fit. */
+  take(n: number): Kept {
+    // A kept one that needs no growth, else the most recently used one (grown if need be).
+    let i = this.free.length - 1;
+    for (let j = 0; j < this.free.length; j++)
+      if (SnappyCompressor.memoryAfter(this.free[j].c, n) === this.free[j].charged) {
+        i = j;
+        break;
+      }
+    const k = i >= 0 ? this.free[i] : undefined;
+    const need = SnappyCompressor.memoryAfter(k?.c, n) - (k?.charged ?? 0);
+    if (need > 0 && !this.memory.take(need)) throw new BudgetError('ANOM_MEMORY_BUDGET', `server.max_memory_bytes reached: no room for the ${need} bytes re-encoding this request as snappy needs now; retry`);
+    if (k === undefined) return { c: new SnappyCompressor(), charged: need, usedAt: 0 };
+    this.free[i] = this.free[this.free.length - 1];
+    this.free.pop();
+    this.kept -= k.charged;
+    k.charged += need;
+    return k;
+  }
+
+  /** Keep `k` for the next re-encoding (charged exactly what it holds) until it has been unused for POOL_IDLE_MS. */
+  release(k: Kept): void {
+    k.charged = this.memory.recharge(k.charged, k.c.memoryBytes);
+    if (this.kept + k.charged > this.keepBytes) {
+      this.drop(k);
+      return;
+    }
+    this.kept += k.charged;
+    k.usedAt = Date.now();
+    this.free.push(k);
+    this.memory.trims.arm(this, k.usedAt + POOL_IDLE_MS);
+  }
+
+  /** Drop the compressors unused for POOL_IDLE_MS (by the clock `now`); when the next of the others is due. */
+  shrink(now: number): number {
+    const old = now - POOL_IDLE_MS;
+    let next = Infinity;
+    let n = 0;
+    for (const k of this.free) {
+      if (k.usedAt > old) {
+        this.free[n++] = k;
+        next = Math.min(next, k.usedAt + POOL_IDLE_MS);
+        continue;
+      }
+      this.kept -= k.charged;
+      this.drop(k);
+    }
+    this.free.length = n;
+    return next;
+  }
+
+  private drop(k: Kept): void {
+    this.memory.give(k.charged);
+    this.memory.dropped(k.charged);
   }
 }

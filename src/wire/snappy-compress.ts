@@ -33,9 +33,31 @@ export function maxCompressedLength(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
 
+/** Bytes of a compressor's hash table. */
+const TABLE_BYTES = (1 << MAX_TABLE_BITS) * Uint16Array.BYTES_PER_ELEMENT;
+
+/** The output buffer's length after compressing `n` bytes into one of `length` (grown by doubling, as little as fits). */
+function outLength(length: number, n: number): number {
+  const need = maxCompressedLength(n);
+  return length >= need ? length : Math.max(need, length * 2);
+}
+
 export class SnappyCompressor {
   private readonly table = new Uint16Array(1 << MAX_TABLE_BITS);
   private out = new Uint8Array(0);
+
+  /**
+   * The bytes `c` (undefined: a compressor not made yet) holds once it has compressed `n` bytes:
+   * its hash table and output buffer, for a memory budget taken before the buffer grows.
+   */
+  static memoryAfter(c: SnappyCompressor | undefined, n: number): number {
+    return TABLE_BYTES + outLength(c === undefined ? 0 : c.out.length, n);
+  }
+
+  /** Bytes it holds: hash table and output buffer (grown to the largest input's bound). */
+  get memoryBytes(): number {
+    return TABLE_BYTES + this.out.length;
+  }
 
   /** `src` snappy-compressed, in a new Uint8Array of exactly its length (for bodies sent later). */
   compress(src: Uint8Array): Uint8Array {
@@ -44,8 +66,8 @@ export class SnappyCompressor {
 
   /** `src` snappy-compressed, as a view into a reused buffer: valid until the next call. */
   compressView(src: Uint8Array): Uint8Array {
-    const need = maxCompressedLength(src.length);
-    if (this.out.length < need) this.out = new Uint8Array(Math.max(need, this.out.length * 2));
+    const size = outLength(this.out.length, src.length);
+    if (size !== this.out.length) this.out = new Uint8Array(size);
     const dst = this.out;
     let d = 0;
     let n = src.length;

@@ -178,6 +178,11 @@ export class Zstd {
     return this.lib === undefined ? 0 : this.lib.memory.buffer.byteLength;
   }
 
+  /** True when its memory grew past a fresh instance's (trim() gives the difference back). */
+  get grown(): boolean {
+    return this.memoryBytes > (freshBytes ?? 0);
+  }
+
   /**
    * At most the bytes memoryBytes will be once a body of `bodyBytes` is decompressed into
    * `decodedBytes` (0: refused before its output is allocated), for a memory budget taken before
@@ -200,8 +205,8 @@ export class Zstd {
    * until the next call). A view decompress() returned stays readable but is no longer this decoder's.
    */
   trim(): number {
+    if (!this.grown) return 0;
     const held = this.memoryBytes;
-    if (held <= (freshBytes ?? 0)) return 0;
     this.lib = undefined;
     this.heap = new Uint8Array(0);
     this.src.ptr = this.src.cap = this.dst.ptr = this.dst.cap = 0;
