@@ -18,17 +18,29 @@
 //    and spinning in slices of the writer's length (what any busy thread of this process waits for);
 //  - after the last setting, restores the file into a fresh scoring unit (read both passes, apply): wall time.
 // SNAPBENCH_TRACE=1 prints every wait over 20 ms with the GC, CPU and queued time inside it.
+//
+// Restore alone (issue 20), A/B against another build on one file:
+//   node --expose-gc dist/bench/snapshot.js --write-to DIR --series 1000000   builds the state and writes DIR/scoring.snapshot
+//   node dist/bench/snapshot.js --restore DIR/scoring.snapshot [--series N] [--restore-runs 5] [--other DIST] [--sink none|block]
+// restores the file --restore-runs times, each in a fresh process (`--restore-one`), alternating with
+// the same script compiled in another build's dist/ (--other: its bench/snapshot.js is replaced by
+// this one, so the restore there runs that build's scoring code); prints each run's ms and the ratios.
+// --sink block restores into the proxy's sink (GeneratedBlock: block plans, tenancy check), as app.ts does.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 import { modelEntry, type ModelConfig } from '../src/config/models.js';
+import { writerSchema } from '../src/config/schema.js';
+import { GeneratedBlock } from '../src/emit/block.js';
+import { TenancyCheck } from '../src/emit/tenancy.js';
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
 import { Registry } from '../src/metrics/registry.js';
-import { compileScoring } from '../src/scoring/instances.js';
+import { compileScoring, type ScoringSpec } from '../src/scoring/instances.js';
 import type { ScoreSink } from '../src/scoring/output.js';
 import { Scoring } from '../src/scoring/scoring.js';
 import { SNAPSHOT_FILE } from '../src/scoring/snapshot-format.js';
@@ -95,11 +107,15 @@ function writerConfigs(spec: string): WriterConfig[] {
   });
 }
 
-async function one(series: number, modelClass: string, samplesPerSeries: number, run: number, writers: WriterConfig[]): Promise<Row[]> {
+/** The bench's scoring spec: every series scored by `modelClass`. */
+function benchSpec(modelClass: string): ScoringSpec {
   const models = { m: modelEntry.parse({ class: modelClass }) as ModelConfig };
-  const spec = compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+  return compileScoring({ bench: { expr: '{__name__=~".+"}', transform: 'none' } }, models);
+}
+
+/** A scoring unit that has scored `series` node_exporter-like series, `samplesPerSeries` samples each. */
+function buildState(spec: ScoringSpec, series: number, samplesPerSeries: number): Scoring {
   const scoring = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
-  const t0 = performance.now();
   const nowMs = Date.now();
   const pool = buildPool({ series, samplesPerSeries, samplesPerRequest: 2000, intervalMs: 15_000, nowMs });
   const snappy = new SnappyReader();
@@ -109,8 +125,15 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
     decoder.decode(snappy.decompress(materialize(pool, i), 64 << 20), batch);
     scoring.score(batch, null, nothing, nowMs);
   }
-  const buildS = (performance.now() - t0) / 1000;
   pool.templates.length = 0;
+  return scoring;
+}
+
+async function one(series: number, modelClass: string, samplesPerSeries: number, run: number, writers: WriterConfig[]): Promise<Row[]> {
+  const spec = benchSpec(modelClass);
+  const t0 = performance.now();
+  const scoring = buildState(spec, series, samplesPerSeries);
+  const buildS = (performance.now() - t0) / 1000;
   gc();
   const dir = mkdtempSync(path.join(tmpdir(), 'anomstream-snapbench-'));
   try {
@@ -169,6 +192,42 @@ async function one(series: number, modelClass: string, samplesPerSeries: number,
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Build the state of `series` series and write it to dir/scoring.snapshot (kept). */
+async function writeOnly(series: number, modelClass: string, samplesPerSeries: number, dir: string): Promise<void> {
+  const scoring = buildState(benchSpec(modelClass), series, samplesPerSeries);
+  mkdirSync(dir, { recursive: true });
+  const w = await writeSnapshot(scoring, dir, { version: 'bench', nowMs: Date.now() });
+  console.log(JSON.stringify({ file: path.join(dir, SNAPSHOT_FILE), series: w.series, bytes: w.bytes }));
+}
+
+/** Restore `file` once into a fresh scoring unit (the bench's spec): ms, series restored and a digest of the state. */
+function restoreOne(file: string, series: number, modelClass: string, sinkName: string): { ms: number; series: number; rssMb: number; digest: string } {
+  const spec = benchSpec(modelClass);
+  const restored = new Scoring(spec, { maxSeries: series + 10, keepLabels: true }, new Registry());
+  // `block`: the proxy's sink (app.ts restores into the emitter's block: each series planned, its tenancy checked).
+  const sink = sinkName === 'block' ? new GeneratedBlock(writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' }), spec.instances, new TenancyCheck(new Registry(), pino({ level: 'silent' }))) : nothing;
+  gc();
+  const r0 = performance.now();
+  const r = readSnapshot(restored, file, sink, { idleTimeoutMs: 3_600_000_000 });
+  const ms = performance.now() - r0;
+  // A digest of the restored model state (same file, same code path: both builds must agree).
+  const st = restored.state;
+  let h = 0x811c9dc5;
+  for (const inst of st.instances) {
+    const u = new Uint32Array(inst.state.buffer, inst.state.byteOffset, inst.used * inst.slots * 2);
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
+    h = Math.imul(h ^ inst.ready, 0x01000193);
+  }
+  // Not the idle clock (seenAt): it depends on the wall time of the restore.
+  for (let id = 0; id < st.index.end; id++) {
+    for (let k = st.links.first[id]; k >= 0; k = st.links.next[k]) {
+      h = Math.imul(h ^ st.links.offset[k], 0x01000193);
+      h = Math.imul(h ^ (st.links.prevTs[k] | 0), 0x01000193);
+    }
+  }
+  return { ms, series: r.series, rssMb: rssMb('VmRSS'), digest: (h >>> 0).toString(16) };
 }
 
 interface Stall {
@@ -266,7 +325,44 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const model = arg(argv, '--model', 'auto');
   const samples = Number(arg(argv, '--samples-per-series', '4'));
   const writers = arg(argv, '--writers', `${DEFAULT_SLICE_MS}/${DEFAULT_CHUNK_BYTES >> 10}`);
-  if (argv.includes('--one')) {
+  if (argv.includes('--write-to')) {
+    await writeOnly(Number(arg(argv, '--series', '1000000')), model, samples, arg(argv, '--write-to', ''));
+  } else if (argv.includes('--restore-one')) {
+    console.log(JSON.stringify(restoreOne(arg(argv, '--restore-one', ''), Number(arg(argv, '--series', '1000000')), model, arg(argv, '--sink', 'none'))));
+  } else if (argv.includes('--restore')) {
+    const file = arg(argv, '--restore', '');
+    const runs = Number(arg(argv, '--restore-runs', '5'));
+    const other = arg(argv, '--other', '');
+    const series = arg(argv, '--series', '1000000');
+    const builds: [string, string][] = [['this', here]];
+    if (other !== '') {
+      copyFileSync(path.join(here, 'snapshot.js'), path.join(other, 'bench', 'snapshot.js'));
+      builds.unshift(['other', path.join(other, 'bench')]);
+    }
+    console.log(`${new Date().toISOString()}; node ${process.version}; restore ${argv.join(' ')}\n`);
+    const ms: Record<string, number[]> = { this: [], other: [] };
+    for (let run = 1; run <= runs; run++) {
+      for (const [name, dir] of builds) {
+        const out = execFileSync(
+          process.execPath,
+          ['--expose-gc', '--max-old-space-size=8192', path.join(dir, 'snapshot.js'), '--restore-one', file, '--series', series, '--model', model, '--sink', arg(argv, '--sink', 'none')],
+          {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          },
+        );
+        const got = JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof restoreOne>;
+        ms[name].push(got.ms);
+        console.log(`run ${run} ${name}: ${got.ms.toFixed(0)} ms, ${got.series} series, RSS ${got.rssMb.toFixed(0)} MB, state digest ${got.digest}`);
+      }
+    }
+    if (other !== '') {
+      const ratios = ms.other.map((o, i) => o / ms.this[i]);
+      const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+      console.log(`other/this per run: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${med(ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
+      console.log(`median ms: other ${med(ms.other).toFixed(0)}, this ${med(ms.this).toFixed(0)}`);
+    }
+  } else if (argv.includes('--one')) {
     const rows = await one(Number(arg(argv, '--one', '100000')), model, samples, Number(arg(argv, '--run', '1')), writerConfigs(writers));
     console.log(JSON.stringify(rows));
   } else {

@@ -93,6 +93,11 @@ export class GeneratedBlock implements ScoreSink {
     this.encoder.plan(batch, s, id, this.allowSimple);
   }
 
+  reserve(ids: number): void {
+    this.kept = grown(this.kept, ids);
+    this.encoder.reserve(ids);
+  }
+
   rows(batch: WriteBatch, s: number, id: number, first: boolean, inst: number, out: OutputRows, from: number, n: number): void {
     const enc = this.encoder;
     if (first) enc.beginSeries(batch, s, id);

@@ -73,6 +73,11 @@ export class ChunkMemo {
     return true;
   }
 
+  /** Room for series ids below `ids` (a restore), as drop() and place() would grow to. */
+  reserve(ids: number): void {
+    if (ids > this.len.length) this.grow(ids);
+  }
+
   private grow(n: number): void {
     this.page = grown(this.page, n);
     this.at = grown(this.at, n);

@@ -173,6 +173,12 @@ export class GeneratedEncoder {
     this.memo.drop(id);
   }
 
+  /** Room for series ids below `ids` in the plans and the chunk memo (a restore: see ScoreSink.reserve()). */
+  reserve(ids: number): void {
+    this.plans.reserve(ids);
+    this.memo.reserve(ids);
+  }
+
   /** Plan the label block of input series `s` (series id `id`, planned) for the generated series that follow. */
   beginSeries(batch: WriteBatch, s: number, id: number): void {
     const b = batch.buf;

@@ -92,6 +92,11 @@ export class BlockPlans {
     return this.replaced.has(b, ns, ne);
   }
 
+  /** Room for series ids below `ids`. */
+  reserve(ids: number): void {
+    if (ids > this.simple.length) this.growIds(ids);
+  }
+
   private growIds(n: number): void {
     this.simple = grown(this.simple, n);
     this.nameId = grown(this.nameId, n);

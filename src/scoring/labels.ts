@@ -40,7 +40,7 @@ export class LabelStore {
     const first = batch.lblFirst[s];
     const last = first + batch.lblCount[s];
     for (let j = first; j < last; j++) n += l[LabelInt.Count * j + LabelInt.EntryEnd] - l[LabelInt.Count * j + LabelInt.EntryStart];
-    let p = this.reserve(id, n, tenant);
+    let p = this.room(id, n, tenant);
     for (let j = first; j < last; j++) {
       const es = l[LabelInt.Count * j + LabelInt.EntryStart];
       const ee = l[LabelInt.Count * j + LabelInt.EntryEnd];
@@ -51,19 +51,27 @@ export class LabelStore {
 
   /** Keep bytes[from, to) as the label entries of series `id` (a restored series). */
   keepBytes(id: number, src: Uint8Array, from: number, to: number, tenant: string | null): void {
-    const at = this.reserve(id, to - from, tenant);
+    const at = this.room(id, to - from, tenant);
     this.bytes.set(src.subarray(from, to), at);
   }
 
+  /** Room for series ids below `ids` and `bytes` more label bytes: the capacities keep() would grow to (see SeriesIndex.reserve()). */
+  reserve(ids: number, bytes: number): void {
+    if (ids > this.len.length) this.growIds(ids);
+    this.bytes = grown(this.bytes, this.used + bytes);
+  }
+
+  private growIds(ids: number): void {
+    const old = this.len.length;
+    this.start = grown(this.start, ids);
+    this.len = grown(this.len, ids);
+    this.len.fill(-1, old);
+    this.tenantNo = grown(this.tenantNo, ids);
+  }
+
   /** Room for n bytes of series `id`'s entry; returns where it starts. */
-  private reserve(id: number, n: number, tenant: string | null): number {
-    if (id >= this.len.length) {
-      const old = this.len.length;
-      this.start = grown(this.start, id + 1);
-      this.len = grown(this.len, id + 1);
-      this.len.fill(-1, old);
-      this.tenantNo = grown(this.tenantNo, id + 1);
-    }
+  private room(id: number, n: number, tenant: string | null): number {
+    if (id >= this.len.length) this.growIds(id + 1);
     if (this.len[id] >= 0) this.release(id);
     this.bytes = grown(this.bytes, this.used + n);
     const at = this.used;

@@ -44,6 +44,19 @@ export class Links {
     this.first[seriesId] = -1;
   }
 
+  /** Room for series ids below `ids` and `n` more links: the capacities add() and setFirst() would grow to (see SeriesIndex.reserve()). */
+  reserve(ids: number, n: number): void {
+    this.first = grown(this.first, ids, -1);
+    const need = this.count + n;
+    this.inst = grown(this.inst, need);
+    this.offset = grown(this.offset, need);
+    this.next = grown(this.next, need);
+    this.prevValue = grown(this.prevValue, need);
+    this.prevTs = grown(this.prevTs, need);
+    this.aboveScore = grown(this.aboveScore, need);
+    this.aboveAt = grown(this.aboveAt, need);
+  }
+
   add(inst: number, offset: number, next: number): number {
     this.live++;
     if (this.freeCount > 0) {

@@ -91,6 +91,8 @@ export interface ScoreSink {
    * instance (once per id; `labels` are its labels, for start-up-time work only).
    */
   seriesAdded(batch: WriteBatch, s: number, id: number, tenant: string | null, labels: Map<string, string>): void;
+  /** Optional: series ids below `ids` are about to be added (a restore): room for them at once, as seriesAdded() would grow to. */
+  reserve?(ids: number): void;
   /**
    * `n` (> 0) rows of instance `inst` for series `s` (id `id`) of `batch`: rows `from` to
    * `from + n - 1` of `out`; `first`: the first rows call for this series in this batch. Called

@@ -3,6 +3,7 @@ import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
+import { Utf8Strings } from '../wire/strings.js';
 import { UpClock } from './clock.js';
 import { InstanceCounts } from './counts.js';
 import { Transform, carriedFrom, type InstanceSpec, type ScoringSpec } from './instances.js';
@@ -35,7 +36,7 @@ export class RestoredLinks {
   prevValue = new Float64Array(8);
   prevTs = new Float64Array(8);
   slotsAt = new Int32Array(8);
-  slots = new Float64Array(1024);
+  slots: Float64Array = new Float64Array(1024);
 }
 
 /**
@@ -81,6 +82,8 @@ export class Scoring {
   private readonly ignore: LabelNames | null;
   private maxFutureMs: number;
   private readonly key = new SeriesKey();
+  /** Label strings of new series (labelMap()), decoded once per distinct name or value. */
+  private readonly strings = new Utf8Strings();
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
   private readonly rows = new RowRuns();
@@ -386,6 +389,18 @@ export class Scoring {
     return id;
   }
 
+  /**
+   * Before a restore of up to `series` series, `links[i]` of them with state for instance i,
+   * with `labelBytes` of labels in all: room for them all at once (ScoringState.reserve()), for
+   * at most limits.max_series series.
+   */
+  reserveForRestore(series: number, links: ArrayLike<number>, labelBytes: number, sink: ScoreSink): void {
+    const room = Math.max(0, Math.min(series, this.st.index.maxSeries - this.st.index.size));
+    const capped = Array.from(links, (n) => Math.min(n, room));
+    this.st.reserve(room, capped, room < series ? Math.ceil((labelBytes * room) / series) : labelBytes);
+    sink.reserve?.(this.st.index.end + room);
+  }
+
   /** Series id's models that `restored` holds state for take it. */
   private restoreLinks(id: number, restored: RestoredLinks): void {
     const st = this.st;
@@ -415,7 +430,7 @@ export class Scoring {
       st.matched(id);
       return;
     }
-    const labels = labelMap(b, s);
+    const labels = labelMap(b, s, this.strings);
     let first = -1;
     for (const q of this._spec.queries) if (matches(q.selector, labels)) first = this.link(q.instances, first, restored);
     st.links.setFirst(id, first);
@@ -439,7 +454,7 @@ export class Scoring {
       st.matched(id);
       return;
     }
-    const labels = labelMap(b, s);
+    const labels = labelMap(b, s, this.strings);
     let first = st.links.first[id];
     for (const q of this._spec.queries) {
       const fresh = q.instances.filter((ii) => st.bornSince(ii, id));
@@ -480,10 +495,15 @@ export class Scoring {
 }
 
 /** Series s's labels as strings: once per new series (and once after a reload), never per sample. */
-function labelMap(b: WriteBatch, s: number): Map<string, string> {
+function labelMap(b: WriteBatch, s: number, strings: Utf8Strings): Map<string, string> {
   const labels = new Map<string, string>();
   b.labels(s);
-  for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) labels.set(b.labelName(j), b.labelValue(j));
+  const l = b.lbl;
+  const buf = b.buf;
+  for (let j = b.lblFirst[s], e = j + b.lblCount[s]; j < e; j++) {
+    const o = LabelInt.Count * j;
+    labels.set(strings.get(buf, l[o + LabelInt.NameStart], l[o + LabelInt.NameEnd]), strings.get(buf, l[o + LabelInt.ValueStart], l[o + LabelInt.ValueEnd]));
+  }
   return labels;
 }
 

@@ -26,6 +26,13 @@ export interface Matcher {
   op: MatchOp;
   value: string;
   re: Regex | null;
+  /**
+   * The regex's answers for the values seen last (null: not a regex). A restore matches a
+   * million series against the selectors in one go, and the values a regex reads repeat
+   * (`__name__=~"node_.*"`: a few hundred metric names): RE2 once per distinct value, not per
+   * series. Bounded: values up to MEMO_CHARS long, cleared at MEMO_MAX of them.
+   */
+  memo: Map<string, boolean> | null;
 }
 
 export interface Selector {
@@ -128,7 +135,7 @@ function compile(name: string, op: MatchOp, value: string): Matcher {
       throw new SelectorError('ANOM_SELECTOR_REGEX', `label '${name}': invalid regex '${value}' (RE2 syntax, as in Prometheus and VictoriaMetrics): ${(e as Error).message}`);
     }
   }
-  return { name, op, value, re };
+  return { name, op, value, re, memo: re === null ? null : new Map() };
 }
 
 function matchesValue(m: Matcher, v: string): boolean {
@@ -138,10 +145,26 @@ function matchesValue(m: Matcher, v: string): boolean {
     case '!=':
       return v !== m.value;
     case '=~':
-      return m.re!.matches(v);
+      return regexMatches(m, v);
     case '!~':
-      return !m.re!.matches(v);
+      return !regexMatches(m, v);
   }
+}
+
+/** Values whose regex answer a matcher keeps, and the longest it keeps. */
+const MEMO_MAX = 4096;
+const MEMO_CHARS = 256;
+
+function regexMatches(m: Matcher, v: string): boolean {
+  if (v.length > MEMO_CHARS) return m.re!.matches(v);
+  const memo = m.memo!;
+  let r = memo.get(v);
+  if (r === undefined) {
+    r = m.re!.matches(v);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(v, r);
+  }
+  return r;
 }
 
 /** Does a series with these labels match? `labels` maps name -> value. */

@@ -55,13 +55,13 @@ export function readSnapshot(scoring: Scoring, file: string, sink: ScoreSink, o:
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    const { header, headerBytes, trailer, writtenAt } = check(fd, size);
+    const { header, headerBytes, trailer, writtenAt, labelBytes } = check(fd, size);
     // A record's age is as of writtenAt; the time since (anomstream was down) counts as idle too.
     const sinceSec = Math.floor(Math.max(0, nowMs - writtenAt) / 1000);
     try {
       const reader = new Reader(fd, size - FOOTER);
       reader.skip(headerBytes);
-      const r = apply(scoring, reader, header, trailer, sink, Math.floor(o.idleTimeoutMs / 1000) - sinceSec, scoring.seenNow(nowMs) - sinceSec);
+      const r = apply(scoring, reader, header, trailer, labelBytes, sink, Math.floor(o.idleTimeoutMs / 1000) - sinceSec, scoring.seenNow(nowMs) - sinceSec);
       return { ...r, bytes: size, ms: performance.now() - t0 };
     } catch (e) {
       scoring.clear(); // never a half-restored state
@@ -74,7 +74,7 @@ export function readSnapshot(scoring: Scoring, file: string, sink: ScoreSink, o:
 }
 
 /** Everything but the records: throws SnapshotUnusable unless the file is whole and of this format. */
-function check(fd: number, size: number): { header: HeaderJson; headerBytes: number; trailer: TrailerJson; writtenAt: number } {
+function check(fd: number, size: number): { header: HeaderJson; headerBytes: number; trailer: TrailerJson; writtenAt: number; labelBytes: number } {
   if (size < HEADER_FIXED + 8 + FOOTER || size % 8 !== 0) throw new SnapshotUnusable('corrupt', `truncated: ${size} bytes`);
   const head = readAt(fd, 0, HEADER_FIXED);
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -85,29 +85,84 @@ function check(fd: number, size: number): { header: HeaderJson; headerBytes: num
   const foot = readAt(fd, size - FOOTER, FOOTER);
   const fv = new DataView(foot.buffer, foot.byteOffset, foot.byteLength);
   if (ascii(foot, 8, 8) !== END_MAGIC) throw new SnapshotUnusable('corrupt', 'truncated (no end marker)');
+  const hl = dv.getUint32(24, true);
   let crc = 0;
   const chunk = new Uint8Array(4 << 20);
-  for (let at = 0; at < size - FOOTER; at += chunk.length) crc = crc32(readAt(fd, at, Math.min(chunk.length, size - FOOTER - at), chunk), crc);
+  const labels = new LabelBytes(HEADER_FIXED + pad8(hl), size - FOOTER);
+  for (let at = 0; at < size - FOOTER; at += chunk.length) {
+    const got = readAt(fd, at, Math.min(chunk.length, size - FOOTER - at), chunk);
+    crc = crc32(got, crc);
+    labels.walk(fd, got, at);
+  }
   if (crc !== fv.getUint32(0, true)) throw new SnapshotUnusable('corrupt', 'checksum mismatch');
   // The CRC holds: the lengths below were written by a writer of this format.
-  const hl = dv.getUint32(24, true);
   const tl = fv.getUint32(4, true);
   try {
     const header = JSON.parse(Buffer.from(readAt(fd, HEADER_FIXED, hl)).toString('utf8')) as HeaderJson;
     const trailer = JSON.parse(Buffer.from(readAt(fd, size - FOOTER - pad8(tl), tl)).toString('utf8')) as TrailerJson;
     if (!Array.isArray(header.instances) || !Array.isArray(trailer.tenants)) throw new Error('missing instances or tenants');
-    return { header, headerBytes: HEADER_FIXED + pad8(hl), trailer, writtenAt: dv.getFloat64(16, true) };
+    return { header, headerBytes: HEADER_FIXED + pad8(hl), trailer, writtenAt: dv.getFloat64(16, true), labelBytes: labels.total };
   } catch (e) {
     throw new SnapshotUnusable('corrupt', `header: ${(e as Error).message}`);
   }
 }
 
+/**
+ * The label bytes of all records, added up while the CRC pass reads the file (a restore keeps
+ * them all: LabelStore's arena is reserved for them at once). Follows the record lengths from
+ * the first record on, through each chunk the pass reads; a record header split between two
+ * chunks is read on its own. Only a size hint: a record length the format cannot have stops it
+ * (the restore then finds the file corrupt).
+ */
+class LabelBytes {
+  total = 0;
+  private done = false;
+
+  constructor(
+    /** The next record's offset in the file. */
+    private next: number,
+    private readonly end: number,
+  ) {}
+
+  /** `chunk` holds the file's bytes from `at`. */
+  walk(fd: number, chunk: Uint8Array, at: number): void {
+    const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const stop = at + chunk.length;
+    while (!this.done && this.next < stop) {
+      let len: number, ll: number;
+      if (this.next + RECORD_FIXED <= stop) {
+        len = dv.getUint32(this.next - at, true);
+        ll = dv.getUint32(this.next - at + 12, true);
+      } else if (this.next + RECORD_FIXED <= this.end) {
+        const h = readAt(fd, this.next, RECORD_FIXED);
+        const hv = new DataView(h.buffer, h.byteOffset, h.byteLength);
+        len = hv.getUint32(0, true);
+        ll = hv.getUint32(12, true);
+      } else break;
+      if (len < RECORD_FIXED || len % 8 !== 0 || ll > len) {
+        this.done = true; // the end marker (a length of 0), or not a record
+        break;
+      }
+      this.total += ll;
+      this.next += len;
+    }
+  }
+}
+
 /** The records, from the reader's position: `maxAge` (s) the oldest idle age kept, `seenAtWrite` the idle clock (s) at the snapshot's time. */
-function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: TrailerJson, sink: ScoreSink, maxAge: number, seenAtWrite: number): Omit<ReadResult, 'bytes' | 'ms'> {
+function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: TrailerJson, labelBytes: number, sink: ScoreSink, maxAge: number, seenAtWrite: number): Omit<ReadResult, 'bytes' | 'ms'> {
   // Snapshot instance -> current instance with the same (query, model, fingerprint, slots), or -1.
   const current = scoring.spec.instances;
   const map = header.instances.map((h) => current.findIndex((c) => c.queryAlias === h.query && c.modelAlias === h.model && c.fingerprint === h.fingerprint && c.scorer.slots === h.slots));
   const slotsOf = header.instances.map((h) => h.slots);
+  // Room for every series of the file at once (the trailer has their count; each current
+  // instance a file's instance maps to may score them all): what restoring them one by one grows
+  // to, without ~20 doublings of every column, each copied into memory not yet touched.
+  // A count the records cannot hold (a writer's bug: the CRC holds) reserves no more than they can.
+  const inFile = Number.isSafeInteger(trailer.series) && trailer.series > 0 ? Math.min(trailer.series, Math.floor(r.remaining() / RECORD_FIXED)) : 0;
+  const links = new Array<number>(current.length).fill(0);
+  for (const ii of map) if (ii >= 0) links[ii] = inFile;
+  scoring.reserveForRestore(inFile, links, Math.min(labelBytes, r.remaining()), sink);
   const restored = new RestoredLinks();
   const batch = new WriteBatch();
   const decoder = new WriteRequestDecoder();
@@ -138,7 +193,9 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
     decoder.decode(req.subarray(0, p + ll), batch);
     let q = lp + pad8(ll);
     restored.count = 0;
-    let need = 0;
+    // The links' slots are read where they lie, in the reader's buffer (stable until the next
+    // record: need(len) above holds the whole record), not copied once more on the way.
+    restored.slots = r.float64s();
     for (let k = 0; k < n; k++) {
       const inst = r.u32(q);
       if (inst >= slotsOf.length) throw new SnapshotUnusable('corrupt', `instance ${inst}`);
@@ -149,10 +206,7 @@ function apply(scoring: Scoring, r: Reader, header: HeaderJson, trailer: Trailer
         restored.inst[c] = ii;
         restored.prevValue[c] = r.f64(q + 8);
         restored.prevTs[c] = r.f64(q + 16);
-        restored.slotsAt[c] = need;
-        if (restored.slots.length < need + slotsOf[inst]) restored.slots = grown(restored.slots, need + slotsOf[inst]);
-        r.slots(q + LINK_FIXED, slotsOf[inst], restored.slots, need);
-        need += slotsOf[inst];
+        restored.slotsAt[c] = r.float64At(q + LINK_FIXED);
       } else out.coldModels++;
       q += LINK_FIXED + 8 * slotsOf[inst];
     }
@@ -243,6 +297,11 @@ class Reader {
     if (this.fill < n) throw new SnapshotUnusable('corrupt', 'truncated');
   }
 
+  /** File bytes from the current record to the end. */
+  remaining(): number {
+    return this.end - this.filePos;
+  }
+
   skip(n: number): void {
     this.need(n);
     this.advance(n);
@@ -265,10 +324,13 @@ class Reader {
     return this.buf.subarray(this.pos + at, this.pos + at + n);
   }
 
-  /** n Float64 slots at `at` (8-aligned) into dst[to..]. */
-  slots(at: number, n: number, dst: Float64Array, to: number): void {
-    const f = this.f64a;
-    const from = (this.pos + at) >>> 3;
-    for (let j = 0; j < n; j++) dst[to + j] = f[from + j];
+  /** The buffer as Float64s (replaced when need() grows it). */
+  float64s(): Float64Array {
+    return this.f64a;
+  }
+
+  /** The index in float64s() of the Float64 at `at` (8-aligned). */
+  float64At(at: number): number {
+    return (this.pos + at) >>> 3;
   }
 }

@@ -59,6 +59,26 @@ export class ScoringState {
     this.matchedGen[id] = this.generation;
   }
 
+  /**
+   * Room for `series` more series, `links[i]` of them scored by instance i, and `labelBytes` more
+   * label bytes, before a restore adds them one by one: every column reaches at once the capacity
+   * it would have grown to (the same memory), instead of doubling ~log2(series) times.
+   */
+  reserve(series: number, links: ArrayLike<number>, labelBytes: number): void {
+    this.index.reserve(series);
+    const ids = this.index.end + series;
+    let total = 0;
+    for (let i = 0; i < this.instances.length; i++) {
+      const s = this.instances[i];
+      const n = links[i] ?? 0;
+      total += n;
+      if (n > 0 && s.freeOffsets.length === 0) s.state = grown(s.state, (s.used + n) * s.slots);
+    }
+    this.links.reserve(ids, total);
+    this.matchedGen = grown(this.matchedGen, ids);
+    this.labels?.reserve(ids, labelBytes);
+  }
+
   /** A state offset in instance `inst` for a new series (its slots are not initialised). */
   allocate(inst: number): number {
     const s = this.instances[inst];
