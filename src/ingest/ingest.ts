@@ -357,10 +357,7 @@ export class Ingest {
           this.decodeErrors.inc(e.code);
           return { status: 400, message: e.message, samples: 0 };
         }
-        if (e instanceof BudgetError) {
-          this.m.overBudget.inc();
-          return { status: 503, message: e.message, samples: 0 };
-        }
+        if (e instanceof BudgetError) return this.overBudget(e);
         throw e;
       } finally {
         a.settle();
@@ -373,8 +370,7 @@ export class Ingest {
       } catch (e) {
         // No room to re-encode the body as snappy for a datasource that reads no zstd.
         if (!(e instanceof BudgetError)) throw e;
-        this.m.overBudget.inc();
-        return { status: 503, message: e.message, samples: 0 };
+        return this.overBudget(e);
       }
       this.m.forwarded[raw.outcome].add(samples, body.length);
       if (raw.outcome !== 'accepted') return this.failed(raw, samples);
@@ -418,6 +414,12 @@ export class Ingest {
     if (batch.exemplarCount) this.m.exemplars.inc(batch.exemplarCount);
     if (batch.histogramCount) this.m.histograms.inc(batch.histogramCount);
     if (batch.staleCount) this.m.stale.inc(batch.staleCount);
+  }
+
+  /** server.max_memory_bytes had no room for this request (decompressing it or re-encoding it): 503, the sender retries. */
+  private overBudget(e: BudgetError): WriteResult {
+    this.m.overBudget.inc();
+    return { status: 503, message: e.message, samples: 0 };
   }
 
   /** The forward failure policy: the datasource's rejection (400, 409) is the sender's 400; anything else is retryable. */
