@@ -44,7 +44,10 @@ export class ChunkMemo {
   /** Per (id, output k) at MAX_OUTPUTS * id + k: offset of the value's 8 bytes, uncompressed offset of the prefix. */
   valOff = new Uint16Array(1024 * MAX_OUTPUTS);
   preOff = new Uint16Array(1024 * MAX_OUTPUTS);
-  /** The pages and a DataView over each (chunks are copied four bytes at a time, wire/bytes.ts). */
+  /**
+   * The pages and a DataView over each: keep() copies a chunk in four bytes at a time
+   * (wire/bytes.ts); fromMemo() copies runs of consecutive chunks out with one native call.
+   */
   pages: Uint8Array[] = [];
   views: DataView[] = [];
   private used = PAGE;

@@ -10,6 +10,9 @@ import { ChunkMemo, MAX_CHUNK, MAX_OUTPUTS } from './chunks.js';
 /** Prometheus' stale marker: the NaN with bits 0x7ff0000000000002 (high and low 32-bit words). */
 const STALE_HI = 0x7ff00000;
 const STALE_LO = 0x00000002;
+/** Bytes of a memo page copied at once by fromMemo, least and most (chunks of 4 outputs: ~120 bytes). */
+const RUN_MIN = 256;
+const RUN_MAX = 16384;
 
 /**
  * Builds the generated series' WriteRequest, already snappy-compressed, in one pass: the
@@ -38,7 +41,9 @@ const STALE_LO = 0x00000002;
  * outputs of the sample at once (its Sample entries timestamp first, so the outputs after the
  * first copy everything but the value from the one before), and the snappy bytes of those
  * outputs kept per series id (ChunkMemo): the next request's sample of the series, after the
- * same series as this time, is that chunk again with the timestamp and values patched in.
+ * same series as this time, is that chunk again with the timestamp and values patched in. Series
+ * arriving in the order of last time have their chunks one after another in the memo: one native
+ * copy writes a run of them (fromMemo), then each is only patched.
  */
 export class GeneratedEncoder {
   private readonly w = new SnappyWriter();
@@ -110,6 +115,17 @@ export class GeneratedEncoder {
   private lastInst = -1;
   private lastTl = 0;
   private lastEnd = -1;
+  /**
+   * The run copy (see fromMemo): the output buffer and memo page it went between, out position
+   * minus page position, where it ends in the output; lastMemo: the last chunk written came from
+   * the memo (so nothing was written over the run's bytes since).
+   */
+  private runOut: Uint8Array = new Uint8Array(0);
+  private runPage = -1;
+  private runDelta = 0;
+  private runEnd = 0;
+  private runBytes = RUN_MIN;
+  private lastMemo = false;
   /** While a chunk is encoded: where its timestamp, values (per output) and prefixes (uncompressed) went, its far source copy (name id, -1: none; its position). */
   private tsOff = 0;
   private readonly valOff = new Int32Array(MAX_OUTPUTS);
@@ -137,6 +153,7 @@ export class GeneratedEncoder {
     this.bodyNo++;
     this.prefixAt.fill(-1);
     this.lastEnd = -1;
+    this.lastMemo = false;
     this.series = 0;
     this.samples = 0;
   }
@@ -353,7 +370,9 @@ export class GeneratedEncoder {
     if (ctx && this.simple && m.len[id] > 0 && m.ctxId[id] === this.lastId && m.ctxGen[id] === this.lastGen && m.inst[id] === inst && m.tl[id] === tl && this.farSame(m.farName[id], m.farDist[id])) {
       this.fromMemo(prefixIds, prefixes, cols, columns, row, ts);
       this.memoChunks++;
+      this.lastMemo = true;
     } else {
+      this.lastMemo = false;
       const start = w.pos;
       const rawStart = w.raw;
       this.farName = -1;
@@ -382,10 +401,27 @@ export class GeneratedEncoder {
     const id = this.id;
     const n = m.len[id];
     const pg = m.page[id];
-    w.ensure(n);
+    const a = m.at[id];
     const start = w.pos;
     const rawStart = w.raw;
-    copyBytes(w.out, w.view, start, m.pages[pg], m.views[pg], m.at[id], n);
+    const onRun = this.lastMemo && pg === this.runPage && start - a === this.runDelta && w.out === this.runOut;
+    if (!onRun || start + n > this.runEnd) {
+      // Not inside the last run copy: copy this chunk and the page bytes after it natively, in
+      // one call. Scrapes come in the same series order every time and chunks kept in that
+      // order lie one after the other in the page, so the next series' chunk is usually there
+      // already, at the position it is written to (onRun: the chunk's page position, nothing
+      // written since, the same buffer). The run's length adapts: doubled when the last run
+      // was used to its end, halved when it broke before (a cost bounded in other orders).
+      const rb = onRun ? Math.min(this.runBytes * 2, RUN_MAX) : Math.max(this.runBytes >> 1, RUN_MIN);
+      this.runBytes = rb;
+      const e = Math.min(a + (rb > n ? rb : n), m.pages[pg].length);
+      w.ensure(e - a);
+      w.out.set(m.pages[pg].subarray(a, e), start);
+      this.runOut = w.out;
+      this.runPage = pg;
+      this.runDelta = start - a;
+      this.runEnd = start + e - a;
+    }
     writeVarint(w.out, start + m.tsOff[id], ts[row]);
     const o = MAX_OUTPUTS * id;
     for (let k = 0; k < columns.length; k++) {

@@ -348,3 +348,69 @@ test('writeOutputs (all outputs of one sample at once, timestamp before value) d
   fast.writeOutputs(insts[0].ids, insts[0].prefixes, cols, insts[0].columns, 0, Float64Array.of(1_790_000_000_000));
   assert.ok(Buffer.from(snappy.uncompress(fast.body())).indexOf(Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f])) > 0);
 });
+
+test('writeOutputs from the memo in runs (one copy for consecutive chunks): the same WriteRequest bytes as encoding every chunk', () => {
+  // Enough series for the memo's chunks to fill more than one page and for the output buffer
+  // to grow in the middle of a run; series skipped, swapped and bodies cut break the runs.
+  const n = 12_000;
+  const series = Array.from({ length: n }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: `node_metric_${i % 7}` },
+      { name: 'cpu', value: String(i % 16) },
+      { name: 'instance', value: `host-${Math.floor(i / 50)}.example.com:9100` },
+      { name: 'job', value: 'node' },
+    ],
+    samples: [{ value: i, timestamp: 1_790_000_000_000 }],
+  }));
+  const batch = new WriteBatch();
+  new WriteRequestDecoder().decode(WR.encode(WR.fromObject({ timeseries: series })).finish(), batch);
+  const format = { __name__: '$VAR', for: '$QUERY_KEY' };
+  const vars = ['anomaly_score', 'yhat', 'yhat_lower', 'yhat_upper'];
+  const prefixes = vars.map((v) => encodeLabels(formatLabels(format, v, 'cpu', null)));
+  const ids = Int32Array.from(vars, (_, k) => k);
+  const columns = Int32Array.from(vars, (_, k) => k);
+  const cols = Array.from({ length: 5 }, () => new Float64Array(n));
+  const ts = new Float64Array(n);
+  const fast = new GeneratedEncoder(replacedLabelNames(format), 5);
+  const ref = new GeneratedEncoder(replacedLabelNames(format), 5); // re-planned before every pass: never from the memo
+  for (let s = 0; s < n; s++) for (const e of [fast, ref]) e.plan(batch, s, s);
+  const seq = Array.from({ length: n }, (_, s) => s);
+  const swapped = seq.map((s) => (s % 500 === 7 ? s + 1 : s % 500 === 8 ? s - 1 : s));
+  const passes: [number[], number][] = [
+    [seq, 0],
+    [seq, 1],
+    [seq, 2],
+    [seq.filter((s) => s % 1000 !== 3), 3],
+    [swapped, 4],
+    [seq, 5],
+  ];
+  let memo = 0;
+  for (const [order, round] of passes) {
+    for (let s = 0; s < n; s++) ref.plan(batch, s, s);
+    const before = fast.memoChunks;
+    for (const e of [fast, ref]) {
+      e.reset();
+      e.newBatch();
+    }
+    const bodies: Uint8Array[][] = [[], []];
+    for (const s of order) {
+      ts[s] = 1_790_000_000_000 + round * 15_000;
+      for (let c = 0; c < 5; c++) cols[c][s] = (s + round) % 23 === 0 ? NaN : s * 1.5 + c + round;
+      [fast, ref].forEach((e, i) => {
+        e.beginSeries(batch, s, s);
+        e.writeOutputs(ids, prefixes, cols, columns, s, ts);
+        if (s === 5_000 && round === 5) {
+          bodies[i].push(snappy.uncompress(e.body()));
+          e.reset();
+        }
+      });
+    }
+    for (const [i, e] of [fast, ref].entries()) bodies[i].push(snappy.uncompress(e.body()));
+    // Decompressed: the memo's chunks may take other snappy copies than a fresh encoding would.
+    assert.equal(bodies[0].length, bodies[1].length);
+    for (let b = 0; b < bodies[0].length; b++) assert.ok(Buffer.from(bodies[0][b]).equals(bodies[1][b]), `pass ${round}, body ${b}`);
+    memo += fast.memoChunks - before;
+  }
+  assert.equal(ref.memoChunks, 0);
+  assert.ok(memo > 4 * n, `${memo} chunks from the memo`);
+});
