@@ -317,7 +317,14 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       const cfg = path.join(tmp, `anomstream-${p}.yaml`);
       writeFileSync(
         cfg,
-        [`server: { listen: "127.0.0.1:${p}" }`, `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`, `writer: { datasource_url: "${downstreamBase}" }`, `logging: { level: warn }`, ...modelsYaml(a.provide), ''].join('\n'),
+        [
+          `server: { listen: "127.0.0.1:${p}" }`,
+          `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`,
+          `writer: { datasource_url: "${downstreamBase}" }`,
+          `logging: { level: warn }`,
+          ...modelsYaml(a.provide),
+          '',
+        ].join('\n'),
       );
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
       const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
