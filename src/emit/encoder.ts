@@ -1,4 +1,4 @@
-import { LabelInt, type WriteBatch } from '../ingest/write-request.js';
+import { LabelInt, WriteBatch } from '../ingest/write-request.js';
 import { copyBytes, sameBytes } from '../wire/bytes.js';
 import { grown } from '../wire/grow.js';
 import { MAX_LITERAL, SnappyWriter, copyElements } from '../wire/snappy-writer.js';
@@ -98,6 +98,15 @@ export class GeneratedEncoder {
   private prevRestLen = 0;
   private prevSourceAt = 0;
   private prevRestAt = 0;
+  /**
+   * A simple-plan series' ranges are worked out when needed (planSimple): its batch and index,
+   * whether its ranges are (planned), and for the previous series the same (prevS, prevPlanned).
+   */
+  private batch: WriteBatch = new WriteBatch();
+  private s = 0;
+  private planned = false;
+  private prevS = 0;
+  private prevPlanned = false;
 
   /** Timestamp varints of the current series (tsEnd[i]: end of sample i's bytes), their count, the Sample entries' total size. */
   private tsBytes = new Uint8Array(2560);
@@ -206,27 +215,11 @@ export class GeneratedEncoder {
     const simple = this.plans.simple[id] === 1;
     this.simple = simple;
     if (simple) {
-      // The __name__ entry at the start: its value's range and the entry's end, read straight
-      // from the bytes when it has the usual shape (0a len 0a 08 "__name__" 12 vlen value).
-      const at = batch.lblStart[s];
-      let vs: number, ve: number;
-      if (b[at + 1] < 0x80 && b[at + 2] === 0x0a && b[at + 3] === 8 && b[at + 12] === 0x12 && b[at + 13] < 0x80 && 12 + b[at + 13] === b[at + 1]) {
-        vs = at + 14;
-        ve = vs + b[at + 13];
-      } else {
-        batch.labels(s); // an unusual __name__ entry (e.g. a name of 116+ bytes): rare
-        const o = LabelInt.Count * batch.lblFirst[s];
-        vs = batch.lbl[o + LabelInt.ValueStart];
-        ve = batch.lbl[o + LabelInt.ValueEnd];
-      }
-      const vl = ve - vs;
-      const inner = this.sourceKey.length + varintLen(vl) + vl;
-      this.nameStart = vs;
-      this.nameLen = vl;
-      this.sourceLen = 1 + varintLen(inner) + inner;
-      this.restStart = ve;
-      this.restLen = batch.lblEnd[s] - ve;
-      this.blockLen = this.sourceLen + this.restLen;
+      // Its ranges are worked out when a chunk is encoded (planSimple): a chunk written from the
+      // memo does not need them.
+      this.batch = batch;
+      this.s = s;
+      this.planned = false;
       return;
     }
     batch.labels(s);
@@ -263,6 +256,48 @@ export class GeneratedEncoder {
     }
     this.entCount = n;
     this.blockLen = len;
+  }
+
+  /**
+   * The simple plan's ranges of series `s` of the current batch: the source_metric entry's
+   * length, the __name__ value's range, the rest's range; into the current series' fields, or
+   * (`prev`) into the previous series' (see prevPlanned).
+   */
+  private planSimple(s: number, prev: boolean): void {
+    const batch = this.batch;
+    const b = batch.buf;
+    // The __name__ entry at the start: its value's range and the entry's end, read straight
+    // from the bytes when it has the usual shape (0a len 0a 08 "__name__" 12 vlen value).
+    const at = batch.lblStart[s];
+    let vs: number, ve: number;
+    if (b[at + 1] < 0x80 && b[at + 2] === 0x0a && b[at + 3] === 8 && b[at + 12] === 0x12 && b[at + 13] < 0x80 && 12 + b[at + 13] === b[at + 1]) {
+      vs = at + 14;
+      ve = vs + b[at + 13];
+    } else {
+      batch.labels(s); // an unusual __name__ entry (e.g. a name of 116+ bytes): rare
+      const o = LabelInt.Count * batch.lblFirst[s];
+      vs = batch.lbl[o + LabelInt.ValueStart];
+      ve = batch.lbl[o + LabelInt.ValueEnd];
+    }
+    const vl = ve - vs;
+    const inner = this.sourceKey.length + varintLen(vl) + vl;
+    const sourceLen = 1 + varintLen(inner) + inner;
+    if (prev) {
+      this.prevNameStart = vs;
+      this.prevNameLen = vl;
+      this.prevRestStart = ve;
+      this.prevRestLen = batch.lblEnd[s] - ve;
+      this.prevRestAt = this.prevSourceAt + sourceLen;
+      this.prevPlanned = true;
+      return;
+    }
+    this.nameStart = vs;
+    this.nameLen = vl;
+    this.sourceLen = sourceLen;
+    this.restStart = ve;
+    this.restLen = batch.lblEnd[s] - ve;
+    this.blockLen = sourceLen + this.restLen;
+    this.planned = true;
   }
 
   /** Make room at entry 0 (source_metric goes first even when __name__ is not the first label). */
@@ -304,6 +339,7 @@ export class GeneratedEncoder {
    * value is written as the stale marker).
    */
   writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array, from = 0): void {
+    if (this.simple && !this.planned) this.planSimple(this.s, false);
     const w = this.w;
     const n = this.tsCount;
     const pa = this.prefixAt[prefixId];
@@ -373,6 +409,7 @@ export class GeneratedEncoder {
       this.lastMemo = true;
     } else {
       this.lastMemo = false;
+      if (this.simple && !this.planned) this.planSimple(this.s, false);
       const start = w.pos;
       const rawStart = w.raw;
       this.farName = -1;
@@ -436,7 +473,15 @@ export class GeneratedEncoder {
       this.plans.nameBody[nid] = this.bodyNo;
       this.plans.nameAt[nid] = at;
     }
-    this.simpleWritten(at);
+    // This series is the previous one for the next; its ranges are worked out only if the next
+    // is encoded (firstSimple).
+    this.prevSimple = true;
+    this.prevId = id;
+    this.prevSourceAt = at;
+    this.prevS = this.s;
+    this.prevPlanned = this.planned;
+    if (this.planned) this.simpleWritten(at);
+    this.prevEntCount = -1;
     w.pos = start + n;
     w.raw = rawStart + m.raw[id];
   }
@@ -629,6 +674,7 @@ export class GeneratedEncoder {
    * other label entries as one literal straight from the request bytes.
    */
   private firstSimple(): void {
+    if (this.prevSimple && !this.prevPlanned) this.planSimple(this.prevS, true);
     const w = this.w;
     const plans = this.plans;
     const at = w.raw;
@@ -686,6 +732,7 @@ export class GeneratedEncoder {
     this.prevRestLen = this.restLen;
     this.prevRestAt = at + this.sourceLen;
     this.prevEntCount = -1;
+    this.prevPlanned = true;
   }
 
   /** The current series' metric name equals the previous simple-plan series' (names without an id: compared)? */
