@@ -135,6 +135,10 @@ export class GeneratedEncoder {
   private runEnd = 0;
   private runBytes = RUN_MIN;
   private lastMemo = false;
+  /** The last chunk from the memo whose prefixes' positions are not in prefixAt yet (-1: none), where it starts (uncompressed), its prefix ids. */
+  private pendId = -1;
+  private pendRaw = 0;
+  private pendIds: Int32Array = new Int32Array(0);
   /** While a chunk is encoded: where its timestamp, values (per output) and prefixes (uncompressed) went, its far source copy (name id, -1: none; its position). */
   private tsOff = 0;
   private readonly valOff = new Int32Array(MAX_OUTPUTS);
@@ -161,6 +165,7 @@ export class GeneratedEncoder {
     this.prevSimple = false;
     this.bodyNo++;
     this.prefixAt.fill(-1);
+    this.pendId = -1;
     this.lastEnd = -1;
     this.lastMemo = false;
     this.series = 0;
@@ -339,6 +344,7 @@ export class GeneratedEncoder {
    * value is written as the stale marker).
    */
   writeSeries(prefixId: number, prefix: Uint8Array, val: Float64Array, from = 0): void {
+    if (this.pendId >= 0) this.settlePrefixes();
     if (this.simple && !this.planned) this.planSimple(this.s, false);
     const w = this.w;
     const n = this.tsCount;
@@ -409,6 +415,7 @@ export class GeneratedEncoder {
       this.lastMemo = true;
     } else {
       this.lastMemo = false;
+      if (this.pendId >= 0) this.settlePrefixes();
       if (this.simple && !this.planned) this.planSimple(this.s, false);
       const start = w.pos;
       const rawStart = w.raw;
@@ -461,10 +468,12 @@ export class GeneratedEncoder {
     }
     writeVarint(w.out, start + m.tsOff[id], ts[row]);
     const o = MAX_OUTPUTS * id;
-    for (let k = 0; k < columns.length; k++) {
-      this.double(start + m.valOff[o + k], cols[columns[k]][row]);
-      this.prefixAt[prefixIds[k]] = rawStart + m.preOff[o + k];
-    }
+    for (let k = 0; k < columns.length; k++) this.double(start + m.valOff[o + k], cols[columns[k]][row]);
+    // Where its prefixes went: stored when something is encoded next (settlePrefixes), as the
+    // next chunk from the memo does not read them.
+    this.pendId = id;
+    this.pendRaw = rawStart;
+    this.pendIds = prefixIds;
     const last = columns.length - 1;
     this.blockAt = rawStart + m.preOff[o + last] + prefixes[last].length;
     const at = rawStart + m.preOff[o] + prefixes[0].length;
@@ -484,6 +493,15 @@ export class GeneratedEncoder {
     this.prevEntCount = -1;
     w.pos = start + n;
     w.raw = rawStart + m.raw[id];
+  }
+
+  /** The last chunk written from the memo (pendId) is where its prefixes were last written (prefixAt). */
+  private settlePrefixes(): void {
+    const ids = this.pendIds;
+    const o = MAX_OUTPUTS * this.pendId;
+    const pre = this.memo.preOff;
+    for (let k = 0; k < ids.length; k++) this.prefixAt[ids[k]] = this.pendRaw + pre[o + k];
+    this.pendId = -1;
   }
 
   /** Keep the chunk just written at out[start..pos) (uncompressed from rawStart) for the current series. */
