@@ -135,6 +135,11 @@ export class GeneratedEncoder {
   private runEnd = 0;
   private runBytes = RUN_MIN;
   private lastMemo = false;
+  /** fromMemo's last timestamp (NaN: none) and its 6-byte varint (cacheTs). */
+  private tsCached = NaN;
+  private tsLow4 = 0;
+  private tsHigh2 = 0;
+  private readonly tsScratch = new Uint8Array(10);
   /** The last chunk from the memo whose prefixes' positions are not in prefixAt yet (-1: none), where it starts (uncompressed), its prefix ids. */
   private pendId = -1;
   private pendRaw = 0;
@@ -466,7 +471,14 @@ export class GeneratedEncoder {
       this.runDelta = start - a;
       this.runEnd = start + e - a;
     }
-    writeVarint(w.out, start + m.tsOff[id], ts[row]);
+    const t = ts[row];
+    const tp = start + m.tsOff[id];
+    if (m.tl[id] === 6) {
+      // A ms timestamp (6-byte varint): its bytes worked out once per timestamp, then two stores.
+      if (t !== this.tsCached) this.cacheTs(t);
+      w.view.setInt32(tp, this.tsLow4, true);
+      w.view.setUint16(tp + 4, this.tsHigh2, true);
+    } else writeVarint(w.out, tp, t);
     const o = MAX_OUTPUTS * id;
     for (let k = 0; k < columns.length; k++) this.double(start + m.valOff[o + k], cols[columns[k]][row]);
     // Where its prefixes went: stored when something is encoded next (settlePrefixes), as the
@@ -502,6 +514,15 @@ export class GeneratedEncoder {
     const pre = this.memo.preOff;
     for (let k = 0; k < ids.length; k++) this.prefixAt[ids[k]] = this.pendRaw + pre[o + k];
     this.pendId = -1;
+  }
+
+  /** The 6-byte varint of t as fromMemo stores it: its first 4 bytes, its last 2 (little-endian). */
+  private cacheTs(t: number): void {
+    const b = this.tsScratch;
+    writeVarint(b, 0, t);
+    this.tsLow4 = b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24);
+    this.tsHigh2 = b[4] | (b[5] << 8);
+    this.tsCached = t;
   }
 
   /** Keep the chunk just written at out[start..pos) (uncompressed from rawStart) for the current series. */
