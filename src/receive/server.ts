@@ -161,6 +161,8 @@ export class Receiver {
   private readonly slots: Slots;
   /** Writes between their body's end and their answer (in a slot or waiting for one). */
   private pending = 0;
+  /** Set by close(): every answer from then on says `Connection: close`. */
+  private closing = false;
   private idle: (() => void) | null = null;
   private readonly reading = new Set<Reading>();
   private readTimer: NodeJS.Timeout | undefined;
@@ -243,12 +245,19 @@ export class Receiver {
     return { host: a.address, port: a.port };
   }
 
-  /** Stop accepting, let in-flight writes finish (up to `graceMs`), then close idle sockets. */
+  /**
+   * Stop accepting, let in-flight writes finish (up to `graceMs`), then close idle sockets. A write
+   * in flight is one whose body is being read too: cutting it would reset the sender's connection.
+   * node keeps a connection alive after server.close(), so each answer from here on carries
+   * `Connection: close`: a keep-alive sender would otherwise write its next request into a
+   * connection closeAllConnections() then resets (an error in vmagent's and Prometheus' logs).
+   */
   async close(graceMs: number): Promise<void> {
     this.ready = false;
+    this.closing = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
-    if (this.pending > 0) {
+    if (this.pending > 0 || this.reading.size > 0) {
       await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     this.server.closeAllConnections();
@@ -390,7 +399,11 @@ export class Receiver {
   bodyEnd(r: Reading, ok: boolean): void {
     r.settled = true;
     this.reading.delete(r);
-    if (!ok) return this.bodies.release(r.body);
+    if (!ok) {
+      this.bodies.release(r.body);
+      if (this.pending === 0 && this.reading.size === 0 && this.idle) this.idle();
+      return;
+    }
     void this.process(r.res, r.body.subarray(0, r.bytes), r.tenant, r.encoding);
   }
 
@@ -422,7 +435,7 @@ export class Receiver {
       }
     } finally {
       this.bodies.release(body);
-      if (--this.pending === 0 && this.idle) this.idle();
+      if (--this.pending === 0 && this.reading.size === 0 && this.idle) this.idle();
     }
   }
 
@@ -471,6 +484,7 @@ export class Receiver {
   private reply(res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     this.m.answered(res.route, status, performance.now() - res.started);
     if (res.headersSent) return;
+    if (this.closing) res.setHeader('connection', 'close');
     if (status === 204) {
       // The answer to nearly every write: no header object for node to walk.
       if (headers === NO_HEADERS) res.writeHead(204);
