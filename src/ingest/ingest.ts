@@ -497,7 +497,7 @@ function ingestMetrics(r: Registry) {
   return {
     overBudget: r.counter(
       'anomstream_write_requests_refused_total',
-      'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.',
+      'Write requests refused before processing (503; the sender retries), by the setting that refused them.',
       lbl('reason', 'server.max_memory_bytes'),
     ),
     duplicates: r.counter('anomstream_write_requests_duplicate_total', 'Accepted requests identical to one accepted in the last 5 minutes (a retry): forwarded, not scored again.'),

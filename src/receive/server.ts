@@ -31,15 +31,16 @@ import type { Authenticator } from './auth.js';
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
-// ...), 503 for anything transient (retried), 408 for a request that did
-// not arrive in time (retried).
+// ...), 503 for anything transient (retried), a body that did not arrive in time included:
+// Prometheus retries only 5xx and 429 and drops a batch answered any other 4xx (408 too).
 //
 // Admission, so that no sender can stall or exhaust the receiver:
 //   - connections: at most server.max_connections open (node closes the ones beyond); idle
 //     keep-alive ones are closed after server.idle_timeout;
 //   - reading: headers within min(10 s, server.read_timeout), the whole request within
 //     server.read_timeout, and after its first 5 s a body must average server.min_read_rate
-//     bytes/s; otherwise 408 and the connection is closed. A body is read before anything else
+//     bytes/s; otherwise 503 and the connection is closed (node answers 408 to headers that do
+//     not arrive in time, before any request exists). A body is read before anything else
 //     is taken, its bytes counted against server.max_memory_bytes as they arrive (503 when they
 //     do not fit);
 //   - processing: a write takes one of server.max_in_flight slots only once its body is in
@@ -174,15 +175,18 @@ export class Receiver {
 
   constructor(private readonly o: ReceiverOptions) {
     this.bodies = new BodyBuffers(o.memory);
-    const requestTimeout = o.readTimeoutMs;
+    // node's own whole-request timeout answers 408, which Prometheus drops (checkReads answers a
+    // late body 503): it runs from the headers' start, so it is set one headers timeout later than
+    // checkReads' read_timeout, which runs from the body's start, and stays a backstop.
+    const requestTimeout = o.readTimeoutMs + Math.min(HEADERS_TIMEOUT_MS, o.readTimeoutMs);
     const http: ServerOptions<typeof Request, typeof Response> = {
       IncomingMessage: Request,
       ServerResponse: Response,
       keepAliveTimeout: o.idleTimeoutMs,
       requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, o.readTimeoutMs),
       // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
-      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      connectionsCheckingInterval: Math.min(1000, o.readTimeoutMs),
     };
     const onRequest = (req: Request, res: Response): void => this.route(req, res);
     const tls = o.tls;
@@ -200,7 +204,7 @@ export class Receiver {
     for (const reason of ['server.max_queue_duration', 'server.max_memory_bytes', 'server.read_timeout', 'server.min_read_rate'] as const) {
       this.refused.set(
         reason,
-        r.counter('anomstream_write_requests_refused_total', 'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.', lbl('reason', reason)),
+        r.counter('anomstream_write_requests_refused_total', 'Write requests refused before processing (503; the sender retries), by the setting that refused them.', lbl('reason', reason)),
       );
     }
     r.onCollect(() => {
@@ -348,7 +352,7 @@ export class Receiver {
 
   /**
    * Read the whole body, counted against the memory budget chunk by chunk; refused when too
-   * large (400), over the budget (503) or too slow (408, see checkReads), dropped when the sender
+   * large (400), over the budget (503) or too slow (503, see checkReads), dropped when the sender
    * goes away. A body read is processed by bodyEnd -> process, which releases it (BodyBuffers.release).
    */
   private readBody(req: Request, res: Response, max: number, declared: number, tenant: string | null, enc: string): void {
@@ -455,9 +459,9 @@ export class Receiver {
     const now = Date.now();
     for (const r of this.reading) {
       const age = now - r.start;
-      if (age >= this.o.readTimeoutMs) this.cut(r, 408, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s`);
+      if (age >= this.o.readTimeoutMs) this.cut(r, 503, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s; retry`);
       else if (age >= MIN_RATE_GRACE_MS && r.bytes * 1000 < this.o.minReadRate * age) {
-        this.cut(r, 408, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}`);
+        this.cut(r, 503, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}; retry`);
       }
     }
   };
