@@ -2,7 +2,7 @@
 // downstream as a baseline), alternating, N runs each; median and range per figure.
 //
 //   node dist/bench/compare.js [--series 10000,100000] [--runs 3] [--samples 6000000] [--concurrency 4]
-//     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu] [--sink-mode exact|raw]
+//     [--proxies direct,vmagent,anomstream] [--target sink|vm] [--select all|cpu|none] [--provide-series anomaly_score,...] [--sink-mode exact|raw]
 //     [--rate SAMPLES_PER_S[,SAMPLES_PER_S...]] [--shapes prometheus,vmagent] [--samples-per-series N]
 //     [--latency-skip REQUESTS] [--baseline GIT_REV] [--encodings snappy,zstd,zstd-reencode] [--warmup N] [--json FILE]
 //
@@ -42,7 +42,10 @@
 // Headline: proxy CPU s per 1M raw samples (utime+stime from /proc, first request .. last raw sample
 // arrived). Also raw samples/s end to end, request p99, proxy peak RSS (VmHWM).
 // --select: what anomstream scores; `all` = every series, `cpu` = node_cpu_seconds_total{mode=~"idle|user|system"}
-// (10.1% of the generated series).
+// (10.1% of the generated series), `none` = no series (the proxy's floor: decode, series ids, raw forward;
+// every series is still looked up, none is scored).
+// --provide-series: the output series written per scored point (the default model's provide_series;
+// default: vmanomaly's four), e.g. `anomaly_score` alone: what the generated series cost.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -63,7 +66,9 @@ interface Args {
   concurrency: number;
   proxies: Proxy[];
   target: 'sink' | 'vm';
-  select: 'all' | 'cpu';
+  select: keyof typeof SELECTORS;
+  /** --provide-series: the default model's provide_series (comma-separated); '' = its default. */
+  provide: string;
   sinkMode: 'exact' | 'raw';
   shapes: Shape[];
   encodings: Encoding[];
@@ -76,7 +81,12 @@ interface Args {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
-const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}' };
+const SELECTORS = { all: '{__name__=~".+"}', cpu: 'node_cpu_seconds_total{mode=~"idle|user|system"}', none: '{__name__="anomstream_bench_scores_nothing"}' };
+
+/** The `models:` lines of anomstream's bench config: the default model with `provide` as its provide_series ('' = no section). */
+function modelsYaml(provide: string): string[] {
+  return provide === '' ? [] : [`models: { bench: { class: auto, queries: [bench], provide_series: [${provide}] } }`];
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -96,6 +106,7 @@ function parseArgs(argv: string[]): Args {
     warmup: 0,
     baseline: '',
     json: '',
+    provide: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -116,12 +127,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--warmup') a.warmup = Number(v);
     else if (k === '--baseline') a.baseline = v;
     else if (k === '--json') a.json = v;
+    else if (k === '--provide-series') a.provide = v;
     else throw new Error(`unknown option '${k}'`);
   }
   for (const p of a.proxies) if (!['direct', 'vmagent', 'anomstream'].includes(p)) throw new Error(`--proxies: expected direct, vmagent, anomstream; got '${p}'`);
   if (a.baseline) a.proxies.push('baseline');
   if (!['sink', 'vm'].includes(a.target)) throw new Error(`--target: expected sink or vm, got '${a.target}'`);
-  if (!(a.select in SELECTORS)) throw new Error(`--select: expected all or cpu, got '${a.select}'`);
+  if (!(a.select in SELECTORS)) throw new Error(`--select: expected all, cpu or none, got '${a.select}'`);
   if (a.series.some((s) => !(s >= 1)) || !(a.runs >= 1) || !(a.samples >= 1)) throw new Error('--series, --runs, --samples: expected numbers >= 1');
   for (const e of a.encodings) if (!ENCODINGS.includes(e)) throw new Error(`--encodings: expected ${ENCODINGS.join(', ')}; got '${e}'`);
   if (a.target === 'vm' && a.encodings.includes('zstd')) throw new Error('--encodings zstd with --target vm: VictoriaMetrics 1.79.5 reads no zstd; measure zstd-reencode');
@@ -305,7 +317,14 @@ async function oneRun(a: Args, proxy: Proxy, shape: Shape, encoding: Encoding, r
       const cfg = path.join(tmp, `anomstream-${p}.yaml`);
       writeFileSync(
         cfg,
-        [`server: { listen: "127.0.0.1:${p}" }`, `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`, `writer: { datasource_url: "${downstreamBase}" }`, `logging: { level: warn }`, ''].join('\n'),
+        [
+          `server: { listen: "127.0.0.1:${p}" }`,
+          `reader: { queries: { bench: '${SELECTORS[a.select]}' } }`,
+          `writer: { datasource_url: "${downstreamBase}" }`,
+          `logging: { level: warn }`,
+          ...modelsYaml(a.provide),
+          '',
+        ].join('\n'),
       );
       const extra = process.env.ANOMSTREAM_NODE_FLAGS ? process.env.ANOMSTREAM_NODE_FLAGS.split(' ') : [];
       const cli = proxy === 'baseline' ? baselineCli : anomstreamCli;
