@@ -6,6 +6,7 @@
  * the sender retries it) instead of writing it into a connection the stop then resets.
  */
 import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
@@ -13,7 +14,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { startApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
-import { encodeWriteRequest, sleep, snappyCompress } from './harness.js';
+import { encodeWriteRequest, sleep, snappyCompress, tempDir } from './harness.js';
 
 /** A datasource answering every POST 204 after `delayMs`, counting the bodies it received. */
 async function datasource(delayMs: number): Promise<{ url: string; bodies: Buffer[]; close: () => Promise<void> }> {
@@ -39,8 +40,8 @@ async function datasource(delayMs: number): Promise<{ url: string; bodies: Buffe
   };
 }
 
-async function app(datasourceUrl: string): Promise<{ app: App; port: number }> {
-  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0" }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${datasourceUrl}" }\nstate: { path: '' }\n`));
+async function app(datasourceUrl: string, server = '', state = "''"): Promise<{ app: App; port: number }> {
+  const cfg = parseConfig(parseYaml(`server: { listen: "127.0.0.1:0"${server} }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "${datasourceUrl}" }\nstate: { path: ${state} }\n`));
   const a = await startApp(cfg, pino({ level: 'silent' }));
   return { app: a, port: a.receiver.address().port };
 }
@@ -97,6 +98,29 @@ test('a write answered during the stop says Connection: close, and the connectio
     assert.match(answer, /^HTTP\/1\.1 204 /, JSON.stringify(answer));
     assert.match(answer, /\r\nconnection: close\r\n/i, `not keep-alive: the sender's next request would be written into a connection the stop resets: ${JSON.stringify(answer)}`);
   } finally {
+    await ds.close();
+  }
+});
+
+test("a body still arriving does not hold the stop past server.shutdown_timeout minus the snapshot's reserve: the snapshot is written in time", async () => {
+  const ds = await datasource(0);
+  const dir = tempDir('shutdown-state');
+  const { app: a, port } = await app(ds.url, ', shutdown_timeout: 2s', JSON.stringify(dir));
+  const c = connect(port);
+  const timer = setInterval(() => c.socket.write(Buffer.alloc(400)), 100); // 4 KB/s: above min_read_rate, never ends
+  try {
+    c.socket.write(head(10_000_000));
+    await sleep(300);
+    const t0 = Date.now();
+    await a.close();
+    const ms = Date.now() - t0;
+    // 2 s timeout, 1 s reserved for the snapshot (its minimum): the write gets at most the other second.
+    assert.ok(ms < 1700, `stopped in ${ms} ms: the trickling body may hold the stop for at most timeout - reserve`);
+    assert.ok(existsSync(`${dir}/scoring.snapshot`), 'the snapshot was written');
+  } finally {
+    clearInterval(timer);
+    c.socket.destroy();
+    rmSync(dir, { recursive: true, force: true });
     await ds.close();
   }
 });
