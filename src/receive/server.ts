@@ -286,6 +286,7 @@ export class Receiver {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       if (!this.authorized(req, res)) return;
+      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseUnread(req, res, 400, EXTRA_LABEL_REFUSED);
       if (m) {
         const why = this.tenantRefused(m[1]);
         if (why !== null) return this.refuseUnread(req, res, 400, why);
@@ -573,6 +574,19 @@ function labels(route: string, status: number): string {
 }
 
 /** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
+/**
+ * VictoriaMetrics' `extra_label=name=value` write argument (a sender URL pasted from a datasource's,
+ * or vmauth enforcing a label): anomstream cannot honour it (the raw body is forwarded unchanged
+ * and its series are scored as sent), and ignoring it stored the data without the label that was
+ * meant to be enforced. Refused like a tenant path without server.tenant_paths: 400 with the reason.
+ */
+function hasExtraLabel(query: string): boolean {
+  return query.includes('extra_label') && new URLSearchParams(query).has('extra_label');
+}
+
+const EXTRA_LABEL_REFUSED =
+  'the extra_label query argument is not supported: anomstream forwards each request unchanged and would store it without that label; add the label at the sender (vmagent -remoteWrite.label, Prometheus external_labels or write_relabel_configs) and drop extra_label from the URL';
+
 function asksVmProtoVersion(query: string): boolean {
   return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
 }
