@@ -25,6 +25,7 @@
  * (bench/RESULTS.md "Issue 20 (session 6): why a sample costs more at a lower rate"). --gap-every N
  * sleeps before every Nth request only (the same idle time in fewer, longer sleeps: --gap-ms 50
  * --gap-every 5 against --gap-ms 10 asks whether batching requests into fewer wake-ups helps).
+ * INPROC_MODEL=class and INPROC_EXPR=selector (default every series) change the scored model and query.
  * Run it under `flock /work/wt/bench.lock` and `taskset -c 0` like the other benches.
  */
 import { WriteBatch, WriteRequestDecoder } from '../src/ingest/write-request.js';
@@ -92,7 +93,8 @@ class NullSink implements ScoreSink {
   }
 }
 
-const SPEC = () => compileScoring({ bench: { expr: '{__name__=~".+"}' } } as never, process.env.INPROC_MODEL ? ({ m: modelEntry.parse({ class: process.env.INPROC_MODEL }) } as never) : undefined);
+const SPEC = () =>
+  compileScoring({ bench: { expr: process.env.INPROC_EXPR ?? '{__name__=~".+"}' } } as never, process.env.INPROC_MODEL ? ({ m: modelEntry.parse({ class: process.env.INPROC_MODEL }) } as never) : undefined);
 const WRITER = writerSchema.parse({ datasource_url: 'http://127.0.0.1:1' });
 const log = pino({ level: 'silent' });
 

@@ -4,6 +4,7 @@ import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Prediction } from '../models/model.js';
 import { LabelNames } from '../wire/label-names.js';
 import { Utf8Strings } from '../wire/strings.js';
+import { NameFilter } from './name-filter.js';
 import { UpClock } from './clock.js';
 import { InstanceCounts } from './counts.js';
 import { Transform, carriedFrom, type InstanceSpec, type ScoringSpec } from './instances.js';
@@ -84,6 +85,8 @@ export class Scoring {
   private readonly key = new SeriesKey();
   /** Label strings of new series (labelMap()), decoded once per distinct name or value. */
   private readonly strings = new Utf8Strings();
+  /** Series no query can select by their metric name, skipped before the hash (null: any name may be selected). */
+  private names: NameFilter | null;
   private readonly pred = new Prediction();
   private readonly out = new OutputRows();
   private readonly rows = new RowRuns();
@@ -105,6 +108,7 @@ export class Scoring {
     private labelLimits: LabelLimits = NO_LABEL_LIMITS,
   ) {
     this.instances = _spec.instances;
+    this.names = nameFilter(_spec, this.strings);
     this.ignore = _spec.ignoreLabels.length > 0 ? new LabelNames(_spec.ignoreLabels) : null;
     this.st = new ScoringState(_spec, o.maxSeries, o.keepLabels ?? false);
     this.kept = new KeptLabels(() => this.st.labels);
@@ -146,6 +150,7 @@ export class Scoring {
     this.counts.reshape(spec.instances);
     this._spec = spec;
     this.instances = spec.instances;
+    this.names = nameFilter(spec, this.strings);
     return from;
   }
 
@@ -175,6 +180,7 @@ export class Scoring {
     const links = this.st.links;
     const key = this.key;
     const ignore = this.ignore;
+    const names = this.names;
     const rows = this.rows;
     sink.beginBatch(b);
     rows.count = 0;
@@ -183,7 +189,12 @@ export class Scoring {
     let id = -1;
     try {
       // Series ids first (hash, index), then the models: each loop's code stays hot in the core.
+      if (names !== null) names.beginBatch();
       for (let s = 0; s < b.seriesCount; s++) {
+        if (names !== null && !names.selects(b, s)) {
+          ids[s] = -1;
+          continue;
+        }
         if (ignore === null) index.hash(b, s, seed, key);
         else index.hashIgnoring(b, s, seed, key, ignore);
         id = index.findFrom(key, id + 1);
@@ -494,6 +505,14 @@ export class Scoring {
   }
 }
 
+/** The name filter of `spec`'s queries that feed a model (see NameFilter). */
+function nameFilter(spec: ScoringSpec, strings: Utf8Strings): NameFilter | null {
+  return NameFilter.from(
+    spec.queries.filter((q) => q.instances.length > 0).map((q) => q.selector),
+    strings,
+  );
+}
+
 /** Series s's labels as strings: once per new series (and once after a reload), never per sample. */
 function labelMap(b: WriteBatch, s: number, strings: Utf8Strings): Map<string, string> {
   const labels = new Map<string, string>();
@@ -566,7 +585,7 @@ function scoringMetrics(r: Registry) {
   return {
     duration: r.histogram('anomstream_scoring_duration_seconds', 'Time to score one accepted request (match, models, generated series encoded), seconds.'),
     notLearned: REASONS.map((reason): Metric => r.counter('anomstream_samples_not_learned_total', help, lbl('reason', reason))),
-    series: r.gauge('anomstream_series', 'Series in the index (scored or not).'),
+    series: r.gauge('anomstream_series', 'Series in the index: scored, or of a metric some query selects.'),
     evicted: r.counter('anomstream_series_evicted_total', 'Series forgotten after limits.series_idle_timeout without a sample (time the datasource was down does not count).'),
     seriesLimit: r.counter('anomstream_series_limit_reached_total', 'New series not scored because limits.max_series was reached.'),
     overLimit: LABEL_LIMIT_SETTINGS.map((setting) =>

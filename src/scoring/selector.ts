@@ -138,7 +138,8 @@ function compile(name: string, op: MatchOp, value: string): Matcher {
   return { name, op, value, re, memo: re === null ? null : new Map() };
 }
 
-function matchesValue(m: Matcher, v: string): boolean {
+/** Does matcher `m` accept the label value `v` ("" for a missing label)? */
+export function matchesValue(m: Matcher, v: string): boolean {
   switch (m.op) {
     case '=':
       return v === m.value;

@@ -47,7 +47,10 @@ function unit(m = models(), reg = new Registry()): Scoring {
   return new Scoring(compileScoring(QUERIES, m), { maxSeries: 10_000, keepLabels: true }, reg);
 }
 
-/** Points [from, to) of every series: cpu-like gauges (two tenants), counters (rate), and one unmatched series. */
+/**
+ * Points [from, to) of every series: cpu-like gauges (two tenants), counters (rate), and one unmatched
+ * series (its __name__ not first, so that it is tracked: see NameFilter).
+ */
 function feed(scoring: Scoring, sink: CollectingSink, from: number, to: number, only?: (i: number) => boolean, count = 40): void {
   for (let p = from; p < to; p += 10) {
     const ts = Array.from({ length: Math.min(10, to - p) }, (_, k) => T0 + (p + k) * STEP);
@@ -59,7 +62,7 @@ function feed(scoring: Scoring, sink: CollectingSink, from: number, to: number, 
       counters.push({ labels: { __name__: 'req', i: String(i) }, ts, values: ts.map((t) => Math.floor((t - T0) / 1000) * (i + 1) + ((t / STEP) % 3)) });
     }
     const nowMs = ts[ts.length - 1] + 1000;
-    scoring.score(batchOf([...gauges, { labels: { __name__: 'mem', i: 'x' }, ts, values: ts.map(() => 1) }]), null, sink, nowMs);
+    scoring.score(batchOf([...gauges, { labels: { i: 'x', __name__: 'mem' }, ts, values: ts.map(() => 1) }]), null, sink, nowMs);
     scoring.score(batchOf(gauges.slice(0, 10)), '1:2', sink, nowMs);
     scoring.score(batchOf(counters), null, sink, nowMs);
   }
