@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
 import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
+import { Throttle } from '../metrics/throttle.js';
 import { Slots } from './admission.js';
 import { BodyBuffers, type BodyMemory } from './bodies.js';
 import type { Authenticator } from './auth.js';
@@ -169,6 +170,7 @@ export class Receiver {
   private readTimer: NodeJS.Timeout | undefined;
   private quietChecks = 0;
   private connections = 0;
+  private readonly extraLabelLog = new Throttle(10_000);
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
   private readonly bodies: BodyBuffers;
@@ -286,7 +288,7 @@ export class Receiver {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       if (!this.authorized(req, res)) return;
-      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseUnread(req, res, 400, EXTRA_LABEL_REFUSED);
+      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseExtraLabel(req, res);
       if (m) {
         const why = this.tenantRefused(m[1]);
         if (why !== null) return this.refuseUnread(req, res, 400, why);
@@ -468,6 +470,13 @@ export class Receiver {
   };
 
   /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
+  /** A write URL with extra_label (see hasExtraLabel): 503 and the reason, logged at most once per 10 s. */
+  private refuseExtraLabel(req: IncomingMessage, res: Response): void {
+    const suppressed = this.extraLabelLog.take();
+    if (suppressed >= 0) this.o.log.error({ url: req.url, suppressed }, EXTRA_LABEL_REFUSED);
+    this.refuseUnread(req, res, 503, EXTRA_LABEL_REFUSED);
+  }
+
   private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.once('finish', () => req.socket.destroy());
@@ -573,12 +582,12 @@ function labels(route: string, status: number): string {
   return `${lbl('path', route)},${lbl('code', String(status))}`;
 }
 
-/** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
 /**
  * VictoriaMetrics' `extra_label=name=value` write argument (a sender URL pasted from a datasource's,
  * or vmauth enforcing a label): anomstream cannot honour it (the raw body is forwarded unchanged
  * and its series are scored as sent), and ignoring it stored the data without the label that was
- * meant to be enforced. Refused like a tenant path without server.tenant_paths: 400 with the reason.
+ * meant to be enforced. A sender configuration to fix, so 503 with the reason and an error log:
+ * the sender keeps its data until the URL is fixed (400 would have it drop every block).
  */
 function hasExtraLabel(query: string): boolean {
   return query.includes('extra_label') && new URLSearchParams(query).has('extra_label');
@@ -587,6 +596,7 @@ function hasExtraLabel(query: string): boolean {
 const EXTRA_LABEL_REFUSED =
   'the extra_label query argument is not supported: anomstream forwards each request unchanged and would store it without that label; add the label at the sender (vmagent -remoteWrite.label, Prometheus external_labels or write_relabel_configs) and drop extra_label from the URL';
 
+/** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
 function asksVmProtoVersion(query: string): boolean {
   return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
 }

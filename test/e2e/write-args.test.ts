@@ -1,7 +1,8 @@
 /**
  * VictoriaMetrics' `?extra_label=name=value` on a write URL (a sender URL pasted from the
  * datasource's, or vmauth enforcing a label): anomstream forwards bodies unchanged and cannot add
- * the label, and used to answer 204 and store the data without it. It is refused with 400 and a
+ * the label, and used to answer 204 and store the data without it. It is refused with 503 (the
+ * sender keeps the data until its URL is fixed; 400 would have it dropped) and a
  * reason saying where to add the label; nothing is forwarded. Other query arguments are ignored as
  * before. In-process anomstream in front of a real HTTP datasource.
  */
@@ -15,7 +16,7 @@ import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { REMOTE_WRITE_HEADERS, encodeWriteRequest, request, snappyCompress } from './harness.js';
 
-test('a write URL with extra_label is refused 400 naming where to add the label; nothing forwarded', async () => {
+test('a write URL with extra_label is refused 503 naming where to add the label; nothing forwarded', async () => {
   let posts = 0;
   const ds = http.createServer((req, res) => {
     req.resume();
@@ -32,7 +33,7 @@ test('a write URL with extra_label is refused 400 naming where to add the label;
     const body = snappyCompress(encodeWriteRequest([{ labels: { __name__: 'up', job: 'x' }, timestamps: [Date.now()], values: [1] }]));
     for (const path of ['/api/v1/write?extra_label=env=prod', '/prometheus/api/v1/write?foo=1&extra_label=team%3Da']) {
       const r = await request(`${base}${path}`, { method: 'POST', body, headers: REMOTE_WRITE_HEADERS });
-      assert.equal(r.status, 400, `${path}: ${r.status} ${r.body.toString()}`);
+      assert.equal(r.status, 503, `${path}: ${r.status} ${r.body.toString()}`);
       assert.match(r.body.toString(), /extra_label .*not supported.*-remoteWrite\.label/);
     }
     assert.equal(posts, 0, 'nothing forwarded');
