@@ -6,7 +6,9 @@
  * 2. Starts anomstream on 127.0.0.1:8490 with a config scoring `demo_requests_per_second`.
  * 3. Backfills two hours of 15 s samples for 3 series (one with a spike and a level drop),
  *    then keeps sending live points every 5 s until Ctrl-C (or DEMO_SECONDS elapse).
- * Prints what it runs and where to look.
+ * Prints what it runs and where to look. Model state lives in the demo's temporary directory,
+ * removed at the end: a demo run never restores the last one's models, and leaves nothing behind.
+ * DEMO_VM / DEMO_LISTEN move VictoriaMetrics / anomstream off 127.0.0.1:8428 / :8490 (the test).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 
-const VM = '127.0.0.1:8428';
-const AS = '127.0.0.1:8490';
+const VM = process.env.DEMO_VM ?? '127.0.0.1:8428';
+const AS = process.env.DEMO_LISTEN ?? '127.0.0.1:8490';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const WR = protobuf.loadSync(join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
 const children: ChildProcess[] = [];
@@ -111,7 +113,10 @@ async function main(): Promise<void> {
   try {
     await ensureVictoriaMetrics(join(dir, 'vm'));
     const cfg = join(dir, 'anomstream.yaml');
-    writeFileSync(cfg, `server: { listen: "${AS}" }\nreader:\n  queries:\n    rps: 'demo_requests_per_second{job="demo"}'\nwriter: { datasource_url: "http://${VM}" }\nlogging: { level: warn }\n`);
+    writeFileSync(
+      cfg,
+      `server: { listen: "${AS}" }\nreader:\n  queries:\n    rps: 'demo_requests_per_second{job="demo"}'\nwriter: { datasource_url: "http://${VM}" }\nstate: { path: ${JSON.stringify(join(dir, 'state'))} }\nlogging: { level: warn }\n`,
+    );
     start(process.execPath, [join(root, 'dist', 'src', 'cli.js'), '--config', cfg]);
     await waitUp(`http://${AS}/ready`, 'anomstream');
     const stepMs = 15_000;

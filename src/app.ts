@@ -189,10 +189,11 @@ class Instance implements App {
     this.status.stop();
     this.stopProcessMetrics();
     this.snapshots.stop();
-    await this.receiver.close(Math.max(0, deadline - Date.now()));
-    // Leave the snapshot its time: twice the last one's (at least 1 s), at most half the timeout.
+    // Leave the snapshot its time: twice the last one's (at least 1 s), at most half the timeout;
+    // the writes in flight (a body still arriving among them) may take the rest, no more.
     const snapshots = this.snapshots;
     const reserve = snapshots.enabled ? Math.min(timeoutMs / 2, Math.max(1000, 2 * snapshots.lastDurationMs)) : 0;
+    await this.receiver.close(Math.max(0, deadline - reserve - Date.now()));
     await this.pipeline.drain(deadline - reserve);
     const saved = await snapshots.write();
     await Promise.all([this.downstream.close(), ...this.retired]);

@@ -107,11 +107,11 @@ export const serverSchema = z
     /** Open client connections; further ones are closed at once (counted). */
     max_connections: z.number().int().positive().default(4096),
     /**
-     * A whole request (headers and body) must arrive within this; headers within min(10s, this).
-     * Otherwise 408 and the connection is closed (the sender retries).
+     * A request's body must arrive within this after its headers; headers within min(10s, this).
+     * Otherwise 503 (headers: node's 408) and the connection is closed (the sender retries).
      */
     read_timeout: duration.prefault('30s'),
-    /** Bytes/s a request body must average after its first 5 s, else 408 (0: no minimum). */
+    /** Bytes/s a request body must average after its first 5 s, else 503 (0: no minimum). */
     min_read_rate: z.number().int().min(0).default(1024),
     /** Keep-alive connections idle this long are closed (longer than vmagent's own 1m idle timeout, so the sender closes first). */
     idle_timeout: duration.prefault('65s'),

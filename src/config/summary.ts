@@ -20,12 +20,13 @@ export interface ConfigSummary {
 export function summarize(cfg: Config): ConfigSummary {
   const w = cfg.writer;
   const auth = w.user !== undefined ? `basic (user '${w.user}')` : w.bearer_token !== undefined ? 'bearer_token' : w.bearer_token_file !== undefined ? `bearer_token_file '${w.bearer_token_file}'` : 'none';
-  const tls = [
-    w.verify_tls === false ? 'no certificate verification' : w.verify_tls === true ? 'system CAs' : `CA '${w.verify_tls}'`,
-    w.tls_cert_file !== undefined ? `client certificate '${w.tls_cert_file}'` : '',
-  ]
-    .filter(Boolean)
-    .join(', ');
+  // verify_tls and the client certificate mean nothing to an http:// datasource.
+  const tls =
+    new URL(w.datasource_url).protocol === 'http:'
+      ? 'none (http://)'
+      : [w.verify_tls === false ? 'no certificate verification' : w.verify_tls === true ? 'system CAs' : `CA '${w.verify_tls}'`, w.tls_cert_file !== undefined ? `client certificate '${w.tls_cert_file}'` : '']
+          .filter(Boolean)
+          .join(', ');
   const aliases = Object.keys(cfg.reader.queries);
   const queries: ConfigSummary['queries'] = {};
   for (const [alias, q] of Object.entries(cfg.reader.queries)) {

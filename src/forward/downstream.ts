@@ -4,7 +4,9 @@ import { Agent, Pool, request } from 'undici';
 // raw bodies and for generated series alike. Outcomes are classified once, here:
 //   2xx                         -> accepted
 //   400, 409                    -> rejected for good: the datasource cannot use this data
-//                                  (passed back as 400; vmagent drops the block)
+//                                  (passed back as 400; vmagent drops the block); except
+//                                  VictoriaMetrics' 400 "unsupported path requested", which is
+//                                  about the URL (a tenant path on single-node), treated as a 404
 //   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
 //   every other 4xx             -> retryable too, with `setting`: the configuration to check.
 //                                  401/403: anomstream's credentials, not the data, are wrong;
@@ -117,6 +119,10 @@ export class Downstream {
 function answered(status: number, text: string): PostResult {
   if (status >= 200 && status < 300) return { status, outcome: 'accepted', reason: '' };
   const reason = `${status} from downstream: ${text.trim().split('\n')[0].slice(0, 300)}`;
+  // VictoriaMetrics answers a path it does not serve 400, not 404 (single-node for /insert/<tenant>/
+  // when writer.tenant_id or a tenant path is used, vminsert for /api/v1/write): the data is fine,
+  // and passing the 400 back had the sender drop every raw sample.
+  if (status === 400 && text.includes('unsupported path requested')) return { status, outcome: 'retryable', reason, setting: settingFor(404) };
   if (status === 400 || status === 409) return { status, outcome: 'rejected', reason };
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { status, outcome: 'retryable', reason, setting: settingFor(status) };
   return { status, outcome: 'retryable', reason };

@@ -296,6 +296,7 @@ export class Ingest {
   private readonly rejectLog = new Throttle(10_000);
   private readonly retryLog = new Throttle(10_000);
   private readonly configLog = new Throttle(10_000);
+  private readonly neverFitsLog = new Throttle(10_000);
   private readonly m: ReturnType<typeof ingestMetrics>;
   private readonly decodeErrors: DecodeErrors;
   private forward: RawForward;
@@ -349,8 +350,7 @@ export class Ingest {
     try {
       try {
         const d = a.decompressor(enc);
-        if (!a.reserveFor(enc, d, body, this.o.maxBytes) || !this.shared.reserveFor(enc, body, this.o.maxBytes))
-          throw new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
+        if (!a.reserveFor(enc, d, body, this.o.maxBytes) || !this.shared.reserveFor(enc, body, this.o.maxBytes)) throw this.noRoomToDecompress(enc, body);
         this.decode(body, enc, d, a.batch);
       } catch (e) {
         if (e instanceof DecodeError) {
@@ -417,6 +417,25 @@ export class Ingest {
   }
 
   /** server.max_memory_bytes had no room for this request (decompressing it or re-encoding it): 503, the sender retries. */
+  /**
+   * No room to decompress `body`. Transient, unless its body and decompressed size alone exceed
+   * server.max_memory_bytes: then no retry can succeed until the setting is raised. Still 503 (the
+   * sender keeps the data until then, as for a datasource's 413), but said so, and logged as an
+   * error: "now; retry" had a sender retry it forever (vmagent stalls that queue) with nothing
+   * pointing at the setting.
+   */
+  private noRoomToDecompress(enc: ContentEncoding, body: Uint8Array): BudgetError {
+    const announced = enc.announcedSize(body);
+    const capacity = this.o.memory.capacity;
+    if (announced < 0 || body.length + announced <= capacity) return new BudgetError('ANOM_MEMORY_BUDGET', 'server.max_memory_bytes reached: no room to decompress this request now; retry');
+    const message =
+      `server.max_memory_bytes (${capacity}) can never hold this request (a ${body.length}-byte body, ${announced} bytes decompressed): ` +
+      "raise server.max_memory_bytes, or make the sender's requests smaller (vmagent -remoteWrite.maxBlockSize, Prometheus queue_config.max_samples_per_send)";
+    const suppressed = this.neverFitsLog.take();
+    if (suppressed >= 0) this.o.log.error({ body_bytes: body.length, decompressed_bytes: announced, max_memory_bytes: capacity, suppressed }, message);
+    return new BudgetError('ANOM_MEMORY_BUDGET', message);
+  }
+
   private overBudget(e: BudgetError): WriteResult {
     this.m.overBudget.inc();
     return { status: 503, message: e.message, samples: 0 };
@@ -497,7 +516,7 @@ function ingestMetrics(r: Registry) {
   return {
     overBudget: r.counter(
       'anomstream_write_requests_refused_total',
-      'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.',
+      'Write requests refused before processing (503; the sender retries), by the setting that refused them.',
       lbl('reason', 'server.max_memory_bytes'),
     ),
     duplicates: r.counter('anomstream_write_requests_duplicate_total', 'Accepted requests identical to one accepted in the last 5 minutes (a retry): forwarded, not scored again.'),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
 import { lbl, type Histogram, type Metric, type Registry } from '../metrics/registry.js';
 import { DecodeErrors, type WriteResult } from '../ingest/ingest.js';
+import { Throttle } from '../metrics/throttle.js';
 import { Slots } from './admission.js';
 import { BodyBuffers, type BodyMemory } from './bodies.js';
 import type { Authenticator } from './auth.js';
@@ -31,15 +32,16 @@ import type { Authenticator } from './auth.js';
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
-// ...), 503 for anything transient (retried), 408 for a request that did
-// not arrive in time (retried).
+// ...), 503 for anything transient (retried), a body that did not arrive in time included:
+// Prometheus retries only 5xx and 429 and drops a batch answered any other 4xx (408 too).
 //
 // Admission, so that no sender can stall or exhaust the receiver:
 //   - connections: at most server.max_connections open (node closes the ones beyond); idle
 //     keep-alive ones are closed after server.idle_timeout;
 //   - reading: headers within min(10 s, server.read_timeout), the whole request within
 //     server.read_timeout, and after its first 5 s a body must average server.min_read_rate
-//     bytes/s; otherwise 408 and the connection is closed. A body is read before anything else
+//     bytes/s; otherwise 503 and the connection is closed (node answers 408 to headers that do
+//     not arrive in time, before any request exists). A body is read before anything else
 //     is taken, its bytes counted against server.max_memory_bytes as they arrive (503 when they
 //     do not fit);
 //   - processing: a write takes one of server.max_in_flight slots only once its body is in
@@ -161,26 +163,32 @@ export class Receiver {
   private readonly slots: Slots;
   /** Writes between their body's end and their answer (in a slot or waiting for one). */
   private pending = 0;
+  /** Set by close(): every answer from then on says `Connection: close`. */
+  private closing = false;
   private idle: (() => void) | null = null;
   private readonly reading = new Set<Reading>();
   private readTimer: NodeJS.Timeout | undefined;
   private quietChecks = 0;
   private connections = 0;
+  private readonly extraLabelLog = new Throttle(10_000);
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
   private readonly bodies: BodyBuffers;
 
   constructor(private readonly o: ReceiverOptions) {
     this.bodies = new BodyBuffers(o.memory);
-    const requestTimeout = o.readTimeoutMs;
+    // node's own whole-request timeout answers 408, which Prometheus drops (checkReads answers a
+    // late body 503): it runs from the headers' start, so it is set one headers timeout later than
+    // checkReads' read_timeout, which runs from the body's start, and stays a backstop.
+    const requestTimeout = o.readTimeoutMs + Math.min(HEADERS_TIMEOUT_MS, o.readTimeoutMs);
     const http: ServerOptions<typeof Request, typeof Response> = {
       IncomingMessage: Request,
       ServerResponse: Response,
       keepAliveTimeout: o.idleTimeoutMs,
       requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, o.readTimeoutMs),
       // node checks the two timeouts above on this interval (default 30 s: a request could live 2x read_timeout).
-      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      connectionsCheckingInterval: Math.min(1000, o.readTimeoutMs),
     };
     const onRequest = (req: Request, res: Response): void => this.route(req, res);
     const tls = o.tls;
@@ -198,7 +206,7 @@ export class Receiver {
     for (const reason of ['server.max_queue_duration', 'server.max_memory_bytes', 'server.read_timeout', 'server.min_read_rate'] as const) {
       this.refused.set(
         reason,
-        r.counter('anomstream_write_requests_refused_total', 'Write requests refused before processing (503 or 408; the sender retries), by the setting that refused them.', lbl('reason', reason)),
+        r.counter('anomstream_write_requests_refused_total', 'Write requests refused before processing (503; the sender retries), by the setting that refused them.', lbl('reason', reason)),
       );
     }
     r.onCollect(() => {
@@ -243,12 +251,19 @@ export class Receiver {
     return { host: a.address, port: a.port };
   }
 
-  /** Stop accepting, let in-flight writes finish (up to `graceMs`), then close idle sockets. */
+  /**
+   * Stop accepting, let in-flight writes finish (up to `graceMs`), then close idle sockets. A write
+   * in flight is one whose body is being read too: cutting it would reset the sender's connection.
+   * node keeps a connection alive after server.close(), so each answer from here on carries
+   * `Connection: close`: a keep-alive sender would otherwise write its next request into a
+   * connection closeAllConnections() then resets (an error in vmagent's and Prometheus' logs).
+   */
   async close(graceMs: number): Promise<void> {
     this.ready = false;
+    this.closing = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeIdleConnections();
-    if (this.pending > 0) {
+    if (this.pending > 0 || this.reading.size > 0) {
       await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     this.server.closeAllConnections();
@@ -273,6 +288,7 @@ export class Receiver {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       if (!this.authorized(req, res)) return;
+      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseExtraLabel(req, res);
       if (m) {
         const why = this.tenantRefused(m[1]);
         if (why !== null) return this.refuseUnread(req, res, 400, why);
@@ -339,7 +355,7 @@ export class Receiver {
 
   /**
    * Read the whole body, counted against the memory budget chunk by chunk; refused when too
-   * large (400), over the budget (503) or too slow (408, see checkReads), dropped when the sender
+   * large (400), over the budget (503) or too slow (503, see checkReads), dropped when the sender
    * goes away. A body read is processed by bodyEnd -> process, which releases it (BodyBuffers.release).
    */
   private readBody(req: Request, res: Response, max: number, declared: number, tenant: string | null, enc: string): void {
@@ -390,7 +406,11 @@ export class Receiver {
   bodyEnd(r: Reading, ok: boolean): void {
     r.settled = true;
     this.reading.delete(r);
-    if (!ok) return this.bodies.release(r.body);
+    if (!ok) {
+      this.bodies.release(r.body);
+      if (this.pending === 0 && this.reading.size === 0 && this.idle) this.idle();
+      return;
+    }
     void this.process(r.res, r.body.subarray(0, r.bytes), r.tenant, r.encoding);
   }
 
@@ -422,7 +442,7 @@ export class Receiver {
       }
     } finally {
       this.bodies.release(body);
-      if (--this.pending === 0 && this.idle) this.idle();
+      if (--this.pending === 0 && this.reading.size === 0 && this.idle) this.idle();
     }
   }
 
@@ -442,14 +462,21 @@ export class Receiver {
     const now = Date.now();
     for (const r of this.reading) {
       const age = now - r.start;
-      if (age >= this.o.readTimeoutMs) this.cut(r, 408, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s`);
+      if (age >= this.o.readTimeoutMs) this.cut(r, 503, 'server.read_timeout', `request body not received within server.read_timeout ${this.o.readTimeoutMs / 1000}s; retry`);
       else if (age >= MIN_RATE_GRACE_MS && r.bytes * 1000 < this.o.minReadRate * age) {
-        this.cut(r, 408, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}`);
+        this.cut(r, 503, 'server.min_read_rate', `request body arriving at ${Math.round((r.bytes * 1000) / age)} bytes/s, below server.min_read_rate ${this.o.minReadRate}; retry`);
       }
     }
   };
 
   /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
+  /** A write URL with extra_label (see hasExtraLabel): 503 and the reason, logged at most once per 10 s. */
+  private refuseExtraLabel(req: IncomingMessage, res: Response): void {
+    const suppressed = this.extraLabelLog.take();
+    if (suppressed >= 0) this.o.log.error({ url: req.url, suppressed }, EXTRA_LABEL_REFUSED);
+    this.refuseUnread(req, res, 503, EXTRA_LABEL_REFUSED);
+  }
+
   private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.once('finish', () => req.socket.destroy());
@@ -471,6 +498,7 @@ export class Receiver {
   private reply(res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     this.m.answered(res.route, status, performance.now() - res.started);
     if (res.headersSent) return;
+    if (this.closing) res.setHeader('connection', 'close');
     if (status === 204) {
       // The answer to nearly every write: no header object for node to walk.
       if (headers === NO_HEADERS) res.writeHead(204);
@@ -553,6 +581,20 @@ interface RouteMetrics {
 function labels(route: string, status: number): string {
   return `${lbl('path', route)},${lbl('code', String(status))}`;
 }
+
+/**
+ * VictoriaMetrics' `extra_label=name=value` write argument (a sender URL pasted from a datasource's,
+ * or vmauth enforcing a label): anomstream cannot honour it (the raw body is forwarded unchanged
+ * and its series are scored as sent), and ignoring it stored the data without the label that was
+ * meant to be enforced. A sender configuration to fix, so 503 with the reason and an error log:
+ * the sender keeps its data until the URL is fixed (400 would have it drop every block).
+ */
+function hasExtraLabel(query: string): boolean {
+  return query.includes('extra_label') && new URLSearchParams(query).has('extra_label');
+}
+
+const EXTRA_LABEL_REFUSED =
+  'the extra_label query argument is not supported: anomstream forwards each request unchanged and would store it without that label; add the label at the sender (vmagent -remoteWrite.label, Prometheus external_labels or write_relabel_configs) and drop extra_label from the URL';
 
 /** VictoriaMetrics' test: the query has a non-empty `get_vm_proto_version`. */
 function asksVmProtoVersion(query: string): boolean {

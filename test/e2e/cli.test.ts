@@ -113,7 +113,7 @@ test('unknown flags, missing values and stray arguments: exit 2 naming them', as
 test('--help lists every flag and subcommand', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  for (const s of ['--config FILE', '--check-config FILE', '--log-format json|text', '--log-level LEVEL', '--version', '--help', 'replay', '--input FILE', '--model NAME', '--output FILE']) {
+  for (const s of ['--config FILE', '--check-config FILE', '--log-format json|text', '--log-level LEVEL', '--version', '--help', 'replay', '--input FILE', '--query ALIAS', '--model NAME', '--output FILE']) {
     assert.ok(r.output.includes(s), `--help lacks ${s}:\n${r.output}`);
   }
   assert.equal((await runCli(['-h'])).output, r.output);

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { summarize } from '../../src/config/summary.js';
 import { connectionFor } from '../../src/forward/connection.js';
 
 const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown => parseYaml(`${rest}\nwriter:\n  datasource_url: "http://localhost:8481/"\n${writer}`);
@@ -113,4 +114,11 @@ test('migration: vmanomaly-only keys say what replaces them', () => {
     ['reader: { queries: { cpu: "rate(test_cpu[5m])" } }', /^reader\.queries\.cpu\.expr: .*transform: rate/],
   ];
   for (const [rest, re] of cases) assert.match(errorOf(base('', rest)), re, rest);
+});
+
+test('the start-up summary says no TLS for an http:// datasource (it said "system CAs", as if verifying a certificate)', () => {
+  assert.equal(summarize(parseConfig(base(''))).datasource.tls, 'none (http://)');
+  const https = (w: string) => parseYaml(`reader: { queries: { cpu: "test_cpu" } }\nwriter:\n  datasource_url: "https://vm:8428/"\n${w}`);
+  assert.equal(summarize(parseConfig(https(''))).datasource.tls, 'system CAs');
+  assert.equal(summarize(parseConfig(https('  verify_tls: false'))).datasource.tls, 'no certificate verification');
 });
