@@ -416,7 +416,6 @@ export class Ingest {
     if (batch.staleCount) this.m.stale.inc(batch.staleCount);
   }
 
-  /** server.max_memory_bytes had no room for this request (decompressing it or re-encoding it): 503, the sender retries. */
   /**
    * No room to decompress `body`. Transient, unless its body and decompressed size alone exceed
    * server.max_memory_bytes: then no retry can succeed until the setting is raised. Still 503 (the
@@ -436,6 +435,7 @@ export class Ingest {
     return new BudgetError('ANOM_MEMORY_BUDGET', message);
   }
 
+  /** server.max_memory_bytes had no room for this request (decompressing it or re-encoding it): 503, the sender retries. */
   private overBudget(e: BudgetError): WriteResult {
     this.m.overBudget.inc();
     return { status: 503, message: e.message, samples: 0 };

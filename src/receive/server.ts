@@ -469,7 +469,6 @@ export class Receiver {
     }
   };
 
-  /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
   /** A write URL with extra_label (see hasExtraLabel): 503 and the reason, logged at most once per 10 s. */
   private refuseExtraLabel(req: IncomingMessage, res: Response): void {
     const suppressed = this.extraLabelLog.take();
@@ -477,6 +476,7 @@ export class Receiver {
     this.refuseUnread(req, res, 503, EXTRA_LABEL_REFUSED);
   }
 
+  /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */
   private refuseUnread(req: IncomingMessage, res: Response, status: number, message: string, headers: Record<string, string> = NO_HEADERS): void {
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.once('finish', () => req.socket.destroy());

@@ -1,19 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { bufferSize } from './grow.js';
 
-/**
- * Snappy block format (not framed), as remote_write uses it.
- *
- * decompress() writes into a buffer it owns and reuses: the returned view is valid until the
- * next call on the same SnappyReader. The announced length is checked against the limit
- * before anything is allocated, so a header claiming 4 GiB costs nothing.
- *
- * Format: varint(uncompressed length), then elements tagged by the low 2 bits of a byte:
- *   00 literal: length-1 in the upper 6 bits (60..63 mean 1..4 little-endian length bytes follow)
- *   01 copy, 1-byte offset: length 4 + 3 bits, offset 3 high bits << 8 | next byte
- *   10 copy, 2-byte offset: length 1 + upper 6 bits, offset LE16
- *   11 copy, 4-byte offset: length 1 + upper 6 bits, offset LE32
- */
 /** The decoded length `src`'s header announces, read without decompressing; -1 when the header is unreadable. */
 export function snappyDecodedLength(src: Uint8Array): number {
   let n = 0;
@@ -27,6 +14,19 @@ export function snappyDecodedLength(src: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Snappy block format (not framed), as remote_write uses it.
+ *
+ * decompress() writes into a buffer it owns and reuses: the returned view is valid until the
+ * next call on the same SnappyReader. The announced length is checked against the limit
+ * before anything is allocated, so a header claiming 4 GiB costs nothing.
+ *
+ * Format: varint(uncompressed length), then elements tagged by the low 2 bits of a byte:
+ *   00 literal: length-1 in the upper 6 bits (60..63 mean 1..4 little-endian length bytes follow)
+ *   01 copy, 1-byte offset: length 4 + 3 bits, offset 3 high bits << 8 | next byte
+ *   10 copy, 2-byte offset: length 1 + upper 6 bits, offset LE16
+ *   11 copy, 4-byte offset: length 1 + upper 6 bits, offset LE32
+ */
 export class SnappyReader {
   private buf: Uint8Array = new Uint8Array(64 * 1024);
   private view = new DataView(this.buf.buffer);
