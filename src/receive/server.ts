@@ -15,7 +15,7 @@ import type { Authenticator } from './auth.js';
 //   POST /api/v1/write, /prometheus/api/v1/write            remote write 1.0 (snappy) and
 //                                                           VictoriaMetrics' protocol (zstd)
 //   POST /insert/<A[:B]|multitenant>/prometheus/api/v1/write  same, for that cluster tenant, only
-//                 with server.tenant_paths (else 400), and one of server.allowed_tenants
+//                 with server.tenant_paths, and one of server.allowed_tenants (else 503 + reason)
 //   ...?get_vm_proto_version=1 on any of them: 200 "1" (vminsert's answer to vmagent 1.88-1.115's
 //                 handshake, which then sends zstd)
 //   GET  /health  200 while the process runs (always open)
@@ -171,6 +171,7 @@ export class Receiver {
   private quietChecks = 0;
   private connections = 0;
   private readonly extraLabelLog = new Throttle(10_000);
+  private readonly tenantLog = new Throttle(10_000);
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
   private readonly bodies: BodyBuffers;
@@ -288,10 +289,10 @@ export class Receiver {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
       if (!this.authorized(req, res)) return;
-      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseExtraLabel(req, res);
+      if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseMisconfigured(req, res, this.extraLabelLog, EXTRA_LABEL_REFUSED);
       if (m) {
         const why = this.tenantRefused(m[1]);
-        if (why !== null) return this.refuseUnread(req, res, 400, why);
+        if (why !== null) return this.refuseMisconfigured(req, res, this.tenantLog, why);
         tenant = m[1];
       }
       return this.write(req, res, tenant);
@@ -469,11 +470,16 @@ export class Receiver {
     }
   };
 
-  /** A write URL with extra_label (see hasExtraLabel): 503 and the reason, logged at most once per 10 s. */
-  private refuseExtraLabel(req: IncomingMessage, res: Response): void {
-    const suppressed = this.extraLabelLog.take();
-    if (suppressed >= 0) this.o.log.error({ url: req.url, suppressed }, EXTRA_LABEL_REFUSED);
-    this.refuseUnread(req, res, 503, EXTRA_LABEL_REFUSED);
+  /**
+   * A write the sender's configuration makes unwritable (its URL: extra_label, a tenant path this
+   * instance does not take): 503 and the reason, logged as an error at most once per 10 s per kind.
+   * Not 400: vmagent and Prometheus drop a block answered 400, and the data is fine; answered 503
+   * the sender keeps it until its URL or server.tenant_paths / allowed_tenants are fixed.
+   */
+  private refuseMisconfigured(req: IncomingMessage, res: Response, log: Throttle, message: string): void {
+    const suppressed = log.take();
+    if (suppressed >= 0) this.o.log.error({ url: req.url, suppressed }, message);
+    this.refuseUnread(req, res, 503, message);
   }
 
   /** Answer without reading (the rest of) the body, and close the connection once the answer is out. */

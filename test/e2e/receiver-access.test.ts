@@ -6,7 +6,7 @@
  *    a rotated server.auth.bearer_token_file applies without a restart;
  *  - a real vmagent with -remoteWrite.basicAuth.* and -remoteWrite.tlsCAFile delivers every sample
  *    through anomstream's HTTPS listener (certificate made by openssl) to a real VictoriaMetrics;
- *  - with writer.tenant_id: 5 and default settings, POST /insert/7/... writes nothing (400 with a
+ *  - with writer.tenant_id: 5 and default settings, POST /insert/7/... writes nothing (503 with a
  *    reason); with server.tenant_paths and allowed_tenants only the allowed tenant is written.
  */
 import assert from 'node:assert/strict';
@@ -146,7 +146,7 @@ test('a real vmagent with -remoteWrite.basicAuth.* and -remoteWrite.tlsCAFile de
   }
 });
 
-test('writer.tenant_id: 5, default settings: POST /insert/7/... gets 400 with a reason and nothing is written; tenant_paths + allowed_tenants', { timeout: 60_000 }, async (t) => {
+test('writer.tenant_id: 5, default settings: POST /insert/7/... gets 503 with a reason (the sender keeps the data) and nothing is written; tenant_paths + allowed_tenants', { timeout: 60_000 }, async (t) => {
   const sinkPaths = (sink: CaptureServer): string[] => sink.requests.filter((q) => q.method === 'POST').map((q) => q.path);
   await withCaptureServer(
     t,
@@ -154,7 +154,7 @@ test('writer.tenant_id: 5, default settings: POST /insert/7/... gets 400 with a 
     (port, datasourceUrl) => configYaml({ port, datasourceUrl }).replace('writer: {', 'writer: { tenant_id: 5,'),
     async (sink, anom) => {
       const r = await anom.write(buildWriteRequest([probe('tenant_seven')]), {}, '/insert/7/prometheus/api/v1/write');
-      assert.equal(r.status, 400, r.body.toString());
+      assert.equal(r.status, 503, r.body.toString());
       assert.match(r.body.toString(), /server\.tenant_paths/);
       assert.deepEqual(sinkPaths(sink), [], 'nothing was written to any tenant');
       assert.equal((await anom.write(buildWriteRequest([probe('tenant_default')]))).status, 204);
@@ -167,7 +167,7 @@ test('writer.tenant_id: 5, default settings: POST /insert/7/... gets 400 with a 
     (port, datasourceUrl) => configYaml({ port, datasourceUrl, server: 'tenant_paths: true, allowed_tenants: ["7", "0:1"]' }),
     async (sink, anom) => {
       const denied = await anom.write(buildWriteRequest([probe('tenant_eight')]), {}, '/insert/8/prometheus/api/v1/write');
-      assert.equal(denied.status, 400);
+      assert.equal(denied.status, 503);
       assert.match(denied.body.toString(), /server\.allowed_tenants/);
       assert.equal((await anom.write(buildWriteRequest([probe('tenant_seven')]), {}, '/insert/7/prometheus/api/v1/write')).status, 204);
       assert.deepEqual(sinkPaths(sink), ['/insert/7/prometheus/api/v1/write'], 'only the allowed tenant was written');

@@ -167,7 +167,7 @@ test('a datasource that reads zstd gets the sender bytes with VictoriaMetrics he
   const ds = await zstdDatasource();
   let anom: Anomstream | undefined;
   try {
-    // server.tenant_paths: the cluster path below names its tenant (off by default: 400).
+    // server.tenant_paths: the cluster path below names its tenant (off by default: 503).
     anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: ds.url, queries: { [QUERY_ALIAS]: SELECTOR }, models: MODELS_YAML, server: 'tenant_paths: true' }));
     const data = makeDataset({ points: 60 });
     const sent: Buffer[] = [];
