@@ -215,7 +215,7 @@ export class WriteRequestDecoder {
       if (n < 0x80 && at + 2 + n <= end) {
         if (tag === 0x12) {
           this.pos = at + 2;
-          this.sample(at + 2 + n, out);
+          if (n !== 16 || !this.sample16(at + 2, out)) this.sample(at + 2 + n, out);
           continue;
         }
         if (tag === 0x0a && (lblStart === -2 || (lblStart >= 0 && at === lblEnd))) {
@@ -358,6 +358,28 @@ export class WriteRequestDecoder {
     l[o + LabelInt.EntryStart] = entryStart;
     l[o + LabelInt.EntryEnd] = end;
     return end;
+  }
+
+  /**
+   * The Sample every sender writes today, 16 bytes at p: tag 0x09 and the double, tag 0x10 and a
+   * millisecond timestamp of 6 varint bytes (2^35 ms is 1971, 2^42 ms is 2109). Straight-line
+   * reads, small enough for V8 to inline into timeSeries' loop; false (nothing written) for any
+   * other layout, a full column, or a stale marker: sample() reads those.
+   */
+  private sample16(p: number, out: WriteBatch): boolean {
+    const b = this.b;
+    const i = out.sampleCount;
+    if (b[p] !== 0x09 || b[p + 9] !== 0x10 || i >= out.value.length || i >= this.maxSamples) return false;
+    const t0 = b[p + 10], t1 = b[p + 11], t2 = b[p + 12], t3 = b[p + 13], t4 = b[p + 14], t5 = b[p + 15]; // prettier-ignore
+    if ((t0 & t1 & t2 & t3 & t4) < 0x80 || t5 >= 0x80) return false;
+    const v = this.dv.getFloat64(p + 1, true);
+    if (v !== v) return false;
+    out.sampleCount = i + 1;
+    out.value[i] = v;
+    out.ts[i] = ((t0 & 0x7f) | ((t1 & 0x7f) << 7) | ((t2 & 0x7f) << 14) | ((t3 & 0x7f) << 21)) + ((t4 & 0x7f) | (t5 << 7)) * 0x10000000;
+    out.stale[i] = 0;
+    this.pos = p + 16;
+    return true;
   }
 
   private sample(end: number, out: WriteBatch): void {
