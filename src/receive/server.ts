@@ -413,9 +413,9 @@ export class Receiver {
   }
 
   /**
-   * The 503 for a body of `bytes`, larger than the whole budget, with a
-   * throttled error log: retryable, as ingest's for a request that decompresses past it, so the
-   * sender keeps it until the setting is raised, but worded (and logged) as a setting to change.
+   * The 503 for a body of `bytes`, larger than the whole budget, with a throttled error log:
+   * retryable, as ingest's for a request that decompresses past it, so the sender keeps it until
+   * the setting is raised, but worded (and logged) as a setting to change.
    */
   private neverFits(bytes: number, capacity: number): string {
     const message =
