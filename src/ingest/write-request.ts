@@ -221,13 +221,18 @@ export class WriteRequestDecoder {
         if (tag === 0x0a && (lblStart === -2 || (lblStart >= 0 && at === lblEnd))) {
           // The run of such Labels from here, in locals (the position and count go back to
           // fields once per run, not once per label: -12% / -17% decode time, prometheus / vmagent shape).
+          // The first four bytes of an entry (Label tag, its length, name tag, name length) are
+          // checked as one little-endian word: tags 0x0a, lengths under 0x80.
+          const dv = this.dv;
           let x = at;
           let labels = 0;
-          for (;;) {
-            const m = b[x + 1];
+          while (x + 4 <= end) {
+            const w = dv.getInt32(x, true);
+            if ((w & 0x80ff80ff) !== 0x000a000a) break;
             const p = x + 2;
-            const q = p + 2 + b[p + 1];
-            if (!(b[x] === 0x0a && m < 0x80 && p + m <= end && b[p] === 0x0a && b[p + 1] < 0x80 && b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === p + m)) break;
+            const m = (w >>> 8) & 0x7f;
+            const q = p + 2 + (w >>> 24);
+            if (!(p + m <= end && b[q] === 0x12 && b[q + 1] < 0x80 && q + 2 + b[q + 1] === p + m)) break;
             labels++;
             x = p + m;
           }

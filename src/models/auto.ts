@@ -190,12 +190,11 @@ export class AutoModel implements Model {
       if (dN <= dD && dN <= dW) yhat = m0;
       else if (dD <= dW) yhat = m + sd;
     }
-    // floor = max(rel_floor·|yhat|, abs_floor, step_floor·q): Floor.set written out (its field
-    // stores and call cost more than the arithmetic on this path)
+    // floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), in locals (as model.ts' Floor)
     let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
     if (floor < p.absFloor) floor = p.absFloor;
-    const fq = p.qFloor * q;
-    if (floor < fq) floor = fq;
+    const qf = p.qFloor * q;
+    if (floor < qf) floor = qf;
     const sc = v > floor ? v : floor;
     const sp = o + Slot.SURPRISE;
     // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction

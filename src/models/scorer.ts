@@ -51,34 +51,17 @@ const enum Slot {
 /** The scorer's own slots, before the model's. */
 export const SCORER_SLOTS = Slot.MODEL;
 const MIN_WIDTH = 1e-12;
-const MAX_SCORE = Number.MAX_VALUE;
-
-/**
- * Whether `p` is the default policy (vmanomaly's defaults): no data_range, both directions, no
- * minimum deviation, scale 1, so that policy() reduces to the band's floor and |y - yhat| over the
- * half-width (x·1 = x, y outside ±∞ never, 0·|yhat| never above a deviation). update() takes its
- * short path for it; test/unit/scorer-plain.test.ts holds the two paths bit-identical.
- */
-export function isPlainPolicy(p: ScorerParams): boolean {
-  return (
-    p.direction === Direction.Both &&
-    p.minDevLower === 0 &&
-    p.minDevUpper === 0 &&
-    p.minRelDevLower === 0 &&
-    p.minRelDevUpper === 0 &&
-    p.dataRangeLow === -Infinity &&
-    p.dataRangeHigh === Infinity &&
-    p.scaleLower === 1 &&
-    p.scaleUpper === 1 &&
-    !p.clipPredictions
-  );
-}
 
 export class Scorer {
   readonly slots: number;
   /** predict()'s copy of one series' slots. */
   private readonly scratch: Float64Array;
-  /** isPlainPolicy(p): update() scores without policy(). */
+  /**
+   * Every policy parameter at its default (no direction, no minimum deviations, no data range, no
+   * scale, no clipping): update() then scores in a few lines and the rest of the policy, in
+   * policy(), is not called. Keeps update() small enough for V8 to inline into the scoring loop;
+   * the scores are bit for bit the full policy's (test/unit/scorer.test.ts).
+   */
   private readonly plain: boolean;
   constructor(
     readonly model: Model,
@@ -86,7 +69,17 @@ export class Scorer {
   ) {
     this.slots = SCORER_SLOTS + model.slots;
     this.scratch = new Float64Array(this.slots);
-    this.plain = isPlainPolicy(p);
+    this.plain =
+      p.direction === Direction.Both &&
+      p.minDevLower === 0 &&
+      p.minDevUpper === 0 &&
+      p.minRelDevLower === 0 &&
+      p.minRelDevUpper === 0 &&
+      p.dataRangeLow === -Infinity &&
+      p.dataRangeHigh === Infinity &&
+      p.scaleLower === 1 &&
+      p.scaleUpper === 1 &&
+      !p.clipPredictions;
   }
 
   init(state: Float64Array, offset: number): void {
@@ -133,27 +126,29 @@ export class Scorer {
     state[offset + Slot.T] = tsMs;
     const n = state[offset + Slot.N] + 1;
     state[offset + Slot.N] = n;
-    out.ready = n > this.p.minNSamplesSeen; // set first: models read it (see surprise.ts)
+    const p = this.p;
+    out.ready = n > p.minNSamplesSeen; // set first: models read it (see surprise.ts)
     this.model.update(state, offset + Slot.MODEL, out, n - 1);
-    if (this.plain) {
-      // the default policy: policy() with each of its settings at its neutral value, written out
-      // so that update() stays under V8's inlining limit (460 bytes of bytecode; 502 with the
-      // whole policy, 258 with this) and is inlined into the per-sample loop (scoreLink)
-      const yhat = out.yhat;
-      let up = out.upper - yhat;
-      let lo = yhat - out.lower;
-      if (!(up > MIN_WIDTH)) up = MIN_WIDTH;
-      if (!(lo > MIN_WIDTH)) lo = MIN_WIDTH;
-      out.upper = yhat + up;
-      out.lower = yhat - lo;
-      const d = out.y - yhat;
-      const score = d >= 0 ? d / up : -d / lo;
-      out.score = score < MAX_SCORE ? score : MAX_SCORE; // finite even for absurd y (and NaN)
-    } else this.policy(out);
+    if (!this.plain) {
+      this.policy(out);
+      return true;
+    }
+    // The policy below with its defaults: scale 1 and a zero minimum deviation change nothing, an
+    // infinite data range admits every y (NaN too), clipping is off.
+    const yhat = out.yhat;
+    let up = out.upper - yhat;
+    let lo = yhat - out.lower;
+    if (!(up > MIN_WIDTH)) up = MIN_WIDTH;
+    if (!(lo > MIN_WIDTH)) lo = MIN_WIDTH;
+    out.upper = yhat + up;
+    out.lower = yhat - lo;
+    const d = out.y - yhat;
+    const score = d >= 0 ? d / up : -d / lo;
+    out.score = score < Number.MAX_VALUE ? score : Number.MAX_VALUE;
     return true;
   }
 
-  /** The scoring policy over the model's prediction in `out` (see the class comment). */
+  /** vmanomaly's scoring policy with any parameters (update() with `plain` false). */
   private policy(out: Prediction): void {
     const p = this.p;
     const y = out.y;
@@ -170,7 +165,7 @@ export class Scorer {
     else if ((p.direction === Direction.Above && d < 0) || (p.direction === Direction.Below && d > 0)) score = 0;
     else if (d >= 0 ? d < p.minDevUpper || d < p.minRelDevUpper * Math.abs(yhat) : -d < p.minDevLower || -d < p.minRelDevLower * Math.abs(yhat)) score = 0;
     else score = d >= 0 ? d / up : -d / lo;
-    if (!(score < MAX_SCORE)) score = MAX_SCORE; // finite even for absurd y
+    if (!(score < Number.MAX_VALUE)) score = Number.MAX_VALUE; // finite even for absurd y
     out.score = score;
     if (p.clipPredictions) {
       out.yhat = clamp(out.yhat, p.dataRangeLow, p.dataRangeHigh);

@@ -1,5 +1,5 @@
 /**
- * Scorer.update's short path for the default policy (isPlainPolicy) against the general policy()
+ * Scorer.update's short path for the default policy (`plain`) against the general policy()
  * with the same settings: identical outputs and state, bit for bit (NaN payloads, -0 included), on
  * every model with random data, steps, zeros, NaN, ±Inf, absurd values, duplicate and older
  * timestamps and the first points, and on a scripted model whose band takes every edge value.
@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MODEL_CLASSES, compileModel, modelEntry } from '../../src/config/models.js';
 import { Model, Prediction } from '../../src/models/model.js';
-import { Direction, Scorer, isPlainPolicy, type ScorerParams } from '../../src/models/scorer.js';
+import { Scorer, type ScorerParams } from '../../src/models/scorer.js';
 import { noise } from './models-helpers.js';
+
+const isPlain = (s: Scorer): boolean => (s as unknown as { plain: boolean }).plain;
 
 /** The same scorer taking policy() (the short path switched off). */
 function general(s: Scorer): Scorer {
@@ -29,7 +31,7 @@ function sameBits(a: Float64Array, b: Float64Array, what: string): void {
 /** Runs (ts, y) through both paths (each on its own copy of the state): every output and the state bit-identical. */
 function check(plain: Scorer, ts: ArrayLike<number>, ys: ArrayLike<number>, what: string): void {
   const gen = general(plain);
-  assert.equal(isPlainPolicy(plain.p), true);
+  assert.equal(isPlain(plain), true);
   const sa = new Float64Array(plain.slots);
   const sb = new Float64Array(gen.slots);
   plain.init(sa, 0);
@@ -111,6 +113,7 @@ test('the short path on a scripted band: every edge value of yhat, lower, upper 
   };
   const p: ScorerParams = { ...compileModel(modelEntry.parse({})).p, minNSamplesSeen: 0 };
   const plain = new Scorer(scripted, p);
+  assert.equal(isPlain(plain), true);
   const gen = general(plain);
   const state = new Float64Array(plain.slots);
   const a = new Prediction();
@@ -132,25 +135,4 @@ test('the short path on a scripted band: every edge value of yhat, lower, upper 
           k++;
         }
   assert.equal(k, edges.length ** 4);
-});
-
-test('isPlainPolicy: the defaults only; any setting away from its neutral value takes policy()', () => {
-  const p = compileModel(modelEntry.parse({})).p;
-  assert.equal(isPlainPolicy(p), true);
-  const changed: Partial<ScorerParams>[] = [
-    { direction: Direction.Above },
-    { direction: Direction.Below },
-    { minDevLower: 1 },
-    { minDevUpper: 1 },
-    { minRelDevLower: 0.01 },
-    { minRelDevUpper: 0.01 },
-    { dataRangeLow: 0 },
-    { dataRangeHigh: 1e9 },
-    { scaleLower: 2 },
-    { scaleUpper: 0.5 },
-    { clipPredictions: true },
-  ];
-  for (const c of changed) assert.equal(isPlainPolicy({ ...p, ...c }), false, JSON.stringify(c));
-  // not part of the policy's arithmetic: the short path still applies
-  assert.equal(isPlainPolicy({ ...p, minNSamplesSeen: 100, scoreOutsideDataRange: 5 }), true);
 });
