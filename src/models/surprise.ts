@@ -219,25 +219,6 @@ export class Surprise {
    * Half-widths from the fields `w` (judged, y's side, before the range) and `w0` (the model's own).
    */
   learn(state: Float64Array, q: number, out: Prediction): void {
-    const y = out.y;
-    const e = y - out.yhat;
-    const ae = e < 0 ? -e : e;
-    // Most points: within the model's own band and the judged one, no alarm held by a run, inside
-    // the band written: the envelope decays and no run goes on. Kept apart from learnRun() so that
-    // learn() is small enough for V8 to inline into the models (learn() whole was 365 bytes of
-    // bytecode, never inlined).
-    if (ae <= this.w0 && ae <= this.w && !(state[q + Slot.P] > 0) && y <= out.upper && y >= out.lower) {
-      state[q + Slot.E] *= this.p.keep;
-      state[q + Slot.N] = 0;
-    } else this.learnRun(state, q, out);
-    const h = state[q + Slot.H];
-    if (!(y <= h)) state[q + Slot.H] = y; // NaN before the first point
-    const l = state[q + Slot.W];
-    if (!(y >= l)) state[q + Slot.W] = y;
-  }
-
-  /** learn()'s envelope, run, record and peak for any point (learn() takes the common case itself). */
-  private learnRun(state: Float64Array, q: number, out: Prediction): void {
     const p = this.p;
     const y = out.y;
     const w = this.w;
@@ -258,6 +239,10 @@ export class Surprise {
       const g = p.gamma * ae;
       if (g > state[q + Slot.P]) state[q + Slot.P] = g;
     }
+    const h = state[q + Slot.H];
+    if (!(y <= h)) state[q + Slot.H] = y; // NaN before the first point
+    const l = state[q + Slot.W];
+    if (!(y >= l)) state[q + Slot.W] = y;
   }
 
   /**
