@@ -235,7 +235,6 @@ export class Receiver {
       clientErrors.get(reason)!.inc();
       answerClientError(reason, socket);
     });
-    if (tls) this.server.on('tlsClientError', () => clientErrors.get('tls')!.inc());
   }
 
   /** Write requests read so far and their samples. */
@@ -630,7 +629,9 @@ export function parseListen(s: string): { host: string; port: number } {
 const CLIENT_ERROR_REASONS = ['parse', 'header_overflow', 'timeout', 'reset', 'tls'] as const;
 type ClientErrorReason = (typeof CLIENT_ERROR_REASONS)[number];
 
+/** The reason of a clientError's code. An HTTPS listener emits a failed TLS handshake as clientError too (and tlsClientError: not counted again). */
 function clientErrorReason(code: string | undefined): ClientErrorReason {
+  if (code?.startsWith('ERR_SSL_')) return 'tls';
   if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return 'timeout';
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
@@ -645,7 +646,7 @@ function clientErrorReason(code: string | undefined): ClientErrorReason {
  */
 function answerClientError(reason: ClientErrorReason, socket: Duplex): void {
   const busy = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } })._httpMessage?._headerSent === true;
-  if (reason === 'reset' || !socket.writable || busy) {
+  if (reason === 'reset' || reason === 'tls' || !socket.writable || busy) {
     socket.destroy();
     return;
   }

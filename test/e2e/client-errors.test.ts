@@ -3,12 +3,15 @@
  * headers larger than node's 16 KiB, headers that never finish. Each gets node's own answer (400,
  * 431, 408) and the connection closed, exactly as without a handler, and is counted in
  * anomstream_http_client_errors_total{reason}; the listener keeps serving writes. A real anomstream
- * process over raw TCP sockets, forwarding to a node:http capture server.
+ * process over raw TCP sockets, forwarding to a node:http capture server. On the HTTPS listener a
+ * failed handshake (plain HTTP here; the same for a missing client certificate) counts as tls, once.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { buildWriteRequest, configYaml, type InputSeries } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { Anomstream, CaptureServer, buildWriteRequest, configYaml, metricIn, request, tempDir, waitFor, type InputSeries } from './harness.js';
+import { makeCerts } from './writer-support.js';
 import { withCaptureServer } from './stack.js';
 
 /** Send `bytes` on a fresh connection; resolves with everything the server wrote until it closed (or `waitMs` passed). */
@@ -58,4 +61,24 @@ test('protocol errors get 400 / 431 / 408 and are counted by reason; writes go o
       assert.equal(sink.requests.filter((r) => r.path.endsWith('/api/v1/write')).length >= 1, true, 'the write reached the datasource');
     },
   );
+});
+
+test('plain HTTP on the HTTPS listener: no plain-text answer, counted as tls (once, not also as parse)', { timeout: 60_000 }, async () => {
+  const certs = makeCerts(tempDir('client-errors-tls'));
+  const ca = readFileSync(certs.caCert);
+  const sink = await CaptureServer.start(204);
+  let anom: Anomstream | undefined;
+  try {
+    const server = `tls_cert_file: "${certs.serverCert}", tls_key_file: "${certs.serverKey}"`;
+    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: sink.url, server }), { ca, headers: {} });
+    const count = async (reason: string): Promise<number> => metricIn((await request(`${anom!.url}/metrics`, { ca })).body.toString(), `anomstream_http_client_errors_total{reason="${reason}"}`);
+    const [tls0, parse0] = [await count('tls'), await count('parse')];
+    const plain = await raw(anom.port, 'POST /api/v1/write HTTP/1.1\r\nHost: x\r\n\r\n', 5000);
+    assert.ok(!plain.startsWith('HTTP/1.1'), `no plain-text answer on the TLS listener: ${JSON.stringify(plain.slice(0, 40))}`);
+    assert.equal(await waitFor('the handshake counted', async () => ((await count('tls')) > tls0 ? (await count('tls')) - tls0 : undefined)), 1);
+    assert.equal(await count('parse'), parse0, 'not counted as parse too');
+  } finally {
+    await anom?.close();
+    await sink.close();
+  }
 });
