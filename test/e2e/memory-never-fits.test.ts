@@ -16,7 +16,8 @@ import { startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { REMOTE_WRITE_HEADERS, encodeWriteRequest, metricIn, request, snappyCompress } from './harness.js';
 
-test('a request max_memory_bytes can never hold: 503 whose reason names server.max_memory_bytes as too small, and one error log', async () => {
+/** anomstream in process with server.max_memory_bytes 4 MiB, forwarding to a datasource that takes everything; its log lines kept. */
+async function withBudget(): Promise<{ app: Awaited<ReturnType<typeof startApp>>; lines: string[]; budget: number; stop: () => Promise<void> }> {
   const ds = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(req.method === 'POST' ? 204 : 200).end());
@@ -27,6 +28,16 @@ test('a request max_memory_bytes can never hold: 503 whose reason names server.m
   const budget = 4 * 1024 * 1024;
   const cfg = `server: { listen: "127.0.0.1:0", max_memory_bytes: ${budget} }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "http://127.0.0.1:${(ds.address() as net.AddressInfo).port}" }\nstate: { path: '' }\n`;
   const app = await startApp(parseConfig(parseYaml(cfg)), log);
+  const stop = async (): Promise<void> => {
+    await app.close(1000);
+    ds.closeAllConnections();
+    await new Promise((r) => ds.close(r));
+  };
+  return { app, lines, budget, stop };
+}
+
+test('a request max_memory_bytes can never hold: 503 whose reason names server.max_memory_bytes as too small, and one error log', async () => {
+  const { app, lines, stop } = await withBudget();
   try {
     const url = `http://127.0.0.1:${app.receiver.address().port}/api/v1/write`;
     const now = Date.now();
@@ -45,9 +56,7 @@ test('a request max_memory_bytes can never hold: 503 whose reason names server.m
     assert.equal(errors.length, 1, `one error log line for both (throttled): ${errors.join('')}`);
     assert.match(errors[0], /"level":50/);
   } finally {
-    await app.close(1000);
-    ds.closeAllConnections();
-    await new Promise((r) => ds.close(r));
+    await stop();
   }
 });
 
@@ -82,16 +91,7 @@ function postStreamed(url: string, size: number, chunked: boolean): Promise<{ st
 }
 
 test('a body larger than max_memory_bytes (Content-Length or chunked): 503 naming the setting and the size, the rest drained so the sender reads it; the connection is not reset', async () => {
-  const ds = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(req.method === 'POST' ? 204 : 200).end());
-  });
-  await new Promise<void>((r) => ds.listen(0, '127.0.0.1', r));
-  const lines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
-  const budget = 4 * 1024 * 1024;
-  const cfg = `server: { listen: "127.0.0.1:0", max_memory_bytes: ${budget} }\nreader: { queries: { q: 'up' } }\nwriter: { datasource_url: "http://127.0.0.1:${(ds.address() as net.AddressInfo).port}" }\nstate: { path: '' }\n`;
-  const app = await startApp(parseConfig(parseYaml(cfg)), log);
+  const { app, lines, budget, stop } = await withBudget();
   try {
     const base = `http://127.0.0.1:${app.receiver.address().port}`;
     const url = `${base}/api/v1/write`;
@@ -115,8 +115,6 @@ test('a body larger than max_memory_bytes (Content-Length or chunked): 503 namin
     const over = await postStreamed(url, 33 * 1024 * 1024, true).catch((e: Error) => ({ status: -1, body: e.message }));
     assert.ok(over.status === 400 || over.status === -1, `past max_request_bytes: ${over.status} ${over.body}`);
   } finally {
-    await app.close(1000);
-    ds.closeAllConnections();
-    await new Promise((r) => ds.close(r));
+    await stop();
   }
 });
