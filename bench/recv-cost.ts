@@ -83,7 +83,6 @@ async function serve(kind: string, ballastMb: number): Promise<void> {
       metricsAuth: false,
       tenantPaths: false,
       allowedTenants: null,
-      readable: (e) => e === 'snappy' || e === 'zstd',
       write: (body) => Promise.resolve({ status: 204, message: '', samples: body.length >> 4 }),
       readyDetail: () => '',
       statusPage: () => '',

@@ -148,7 +148,6 @@ class Instance implements App {
       tls: listenerTls(cfg.server),
       tenantPaths: cfg.server.tenant_paths,
       allowedTenants: cfg.server.allowed_tenants ? new Set(cfg.server.allowed_tenants) : null,
-      readable: (encoding) => this.pipeline.ingest.readable(encoding),
       write: (body, tenant, encoding) => this.pipeline.write(body, tenant, encoding),
       readyDetail: () => `datasource ${redactUrl(this.cfg.writer.datasource_url)}: ${this.health.state}`,
       statusPage: () => this.status.render(this.cfg, this.health.state, this.receiver.totals),

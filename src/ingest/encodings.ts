@@ -57,9 +57,8 @@ export interface ContentEncoding {
 }
 
 /**
- * Content-Encodings by name (as fastify's content-type parser keeps a Map): the receiver
- * answers 415 for any other, ingest decompresses with the entry's decompressor. A new
- * encoding is one more entry, added at start-up.
+ * Content-Encodings by name (as fastify's content-type parser keeps a Map); ingest decompresses
+ * with the entry the body's first bytes pick. A new encoding is one more entry, added at start-up.
  */
 export class ContentEncodings {
   private readonly byName = new Map<string, ContentEncoding>();
@@ -86,18 +85,39 @@ export class ContentEncodings {
   }
 
   /**
-   * The encoding to read `body` with, sent with Content-Encoding `name` (undefined: a name we
-   * cannot read). As VictoriaMetrics does, the body decides when it contradicts its header: a
-   * body with zstd's magic number is zstd, any other snappy (vmagent's persistent queue kept
-   * blocks of either kind across a protocol switch: VictoriaMetrics issue 5301; snappy bodies
-   * never start with those bytes, their first element would be a copy of nothing).
+   * The encoding to read `body` with, whatever its Content-Encoding header says, as
+   * VictoriaMetrics does (1.79.5 snappy-decodes every remote write body; later versions go by the
+   * zstd magic number): a body with zstd's magic number is zstd, any other snappy. vmagent's
+   * persistent queue keeps blocks of either kind across a protocol switch (VictoriaMetrics issue
+   * 5301), and a proxy on the way may rewrite the header; snappy bodies never start with those
+   * bytes (their first element would be a copy of nothing). A body in a format we cannot read
+   * is told apart first (foreignFormat), so it gets 415 naming it, not a snappy error.
    */
-  pick(name: string, body: Uint8Array): ContentEncoding | undefined {
-    const named = this.byName.get(name);
-    if (named === undefined) return undefined;
+  pick(body: Uint8Array): ContentEncoding {
     for (const e of this.withMagic) if (e.magic!(body)) return e;
-    return this.plain ?? named;
+    return this.plain ?? this.withMagic[0];
   }
+}
+
+/**
+ * Compressed formats a remote write sender might use by mistake, by their magic numbers: none of
+ * them can start a valid snappy block (the byte after the length header would be a copy from
+ * before the start), so recognising them costs no readable body anything.
+ */
+const FOREIGN: readonly { name: string; magic: readonly number[] }[] = [
+  { name: 'gzip', magic: [0x1f, 0x8b] },
+  { name: 'framed snappy (the stream format)', magic: [0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59] },
+  { name: 'lz4 frame', magic: [0x04, 0x22, 0x4d, 0x18] },
+];
+
+/** The name of the format `body` is in when it is one anomstream cannot read (gzip, ...), else null. */
+export function foreignFormat(body: Uint8Array): string | null {
+  next: for (const f of FOREIGN) {
+    if (body.length < f.magic.length) continue;
+    for (let i = 0; i < f.magic.length; i++) if (body[i] !== f.magic[i]) continue next;
+    return f.name;
+  }
+  return null;
 }
 
 /** Remote write 1.0: the snappy block format. */

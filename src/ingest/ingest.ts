@@ -5,7 +5,7 @@ import { writePath } from '../forward/paths.js';
 import { lbl, type Metric, type Registry } from '../metrics/registry.js';
 import { Throttle } from '../metrics/throttle.js';
 import { MemoryBudget, POOL_IDLE_MS, poolKeepBytes, type Trimmable } from './budget.js';
-import type { ContentEncoding, ContentEncodings, Decompressor, SharedDecoder } from './encodings.js';
+import { foreignFormat, type ContentEncoding, type ContentEncodings, type Decompressor, type SharedDecoder } from './encodings.js';
 import { RawForward } from './raw-forward.js';
 import { RecentRequests } from './recent.js';
 import { WriteBatch, WriteRequestDecoder } from './write-request.js';
@@ -335,15 +335,14 @@ export class Ingest {
     Object.assign(this.o, o);
   }
 
-  /** Can a body of this Content-Encoding be read? (The receiver answers 415 otherwise, without reading it.) */
-  readable(encoding: string): boolean {
-    return this.o.encodings.get(encoding) !== undefined;
-  }
-
   /** Handle one remote_write body; `tenant` comes from the URL path (it wins over writer.tenant_id). */
   async write(body: Uint8Array, tenant: string | null, encoding: string): Promise<WriteResult> {
-    const enc = this.o.encodings.pick(encoding, body);
-    if (enc === undefined) return { status: 415, message: `unsupported Content-Encoding '${encoding}'`, samples: 0 };
+    const foreign = foreignFormat(body);
+    if (foreign !== null) {
+      this.decodeErrors.inc('ANOM_DECODE_ENCODING');
+      return { status: 415, message: `the body is ${foreign} (Content-Encoding '${encoding}'): anomstream reads snappy blocks (remote write 1.0) and zstd (VictoriaMetrics' remote write protocol)`, samples: 0 };
+    }
+    const enc = this.o.encodings.pick(body);
     const t = tenant ?? this.o.defaultTenant;
     const a = this.queue.slot();
     let handedOver = false;
@@ -493,6 +492,7 @@ const DECODE_REASONS: Readonly<Record<string, string>> = {
   ANOM_DECODE_ZSTD: 'zstd',
   ANOM_DECODE_PROTOBUF: 'protobuf',
   ANOM_DECODE_LIMIT: 'limits',
+  ANOM_DECODE_ENCODING: 'encoding',
 };
 
 /**
@@ -504,7 +504,14 @@ export class DecodeErrors {
   private readonly byReason = new Map<string, Metric>();
   constructor(r: Registry) {
     for (const [code, reason] of Object.entries(DECODE_REASONS)) {
-      this.byReason.set(code, r.counter('anomstream_decode_errors_total', 'Write requests that cannot be read (answered 400, dropped by the sender), by reason.', lbl('reason', reason)));
+      this.byReason.set(
+        code,
+        r.counter(
+          'anomstream_decode_errors_total',
+          'Write requests that cannot be read (answered 400, or 415 for a body in a format anomstream does not read: reason encoding; dropped by the sender), by reason.',
+          lbl('reason', reason),
+        ),
+      );
     }
   }
   inc(code: string): void {

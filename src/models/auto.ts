@@ -1,4 +1,4 @@
-import { Alphas, Floor, Model, Prediction, warm } from './model.js';
+import { Alphas, Model, Prediction, warm } from './model.js';
 import { SeasonClock } from './season.js';
 import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
 
@@ -98,7 +98,6 @@ export class AutoModel implements Model {
   private readonly k: number;
   private readonly kw: number;
   private readonly surprise: Surprise;
-  private readonly floor: Floor;
   /**
    * Smoothing weights over Δt, cached for the last interval (see Alphas): [level, spread, daily
    * bucket, weekly bucket, slow level, season test]. A bucket is visited once per period: its
@@ -124,7 +123,6 @@ export class AutoModel implements Model {
     this.kw = clock === null || week === null ? 0 : week.buckets;
     this.slots = SEASON + this.k + this.kw;
     this.surprise = new Surprise(p);
-    this.floor = new Floor(p.relFloor, p.absFloor);
     this.warmMs = Math.max(p.seasonHalfLifeMs, this.kw > 0 ? p.weekHalfLifeMs : 0) / Math.LN2;
     this.alphas = new Alphas([
       p.levelHalfLifeMs,
@@ -192,11 +190,11 @@ export class AutoModel implements Model {
       if (dN <= dD && dN <= dW) yhat = m0;
       else if (dD <= dW) yhat = m + sd;
     }
-    const fl = this.floor;
-    fl.step = p.qFloor * q;
-    fl.x = yhat;
-    fl.set();
-    const floor = fl.f;
+    // floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), in locals (as model.ts' Floor)
+    let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
+    if (floor < p.absFloor) floor = p.absFloor;
+    const qf = p.qFloor * q;
+    if (floor < qf) floor = qf;
     const sc = v > floor ? v : floor;
     const sp = o + Slot.SURPRISE;
     // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction

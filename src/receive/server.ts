@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, ServerResponse, type Server, type ServerOptions } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { TENANT_RE } from '../forward/paths.js';
@@ -31,8 +32,8 @@ import type { Authenticator } from './auth.js';
 // with server.tls_client_ca_file).
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
-// never be read (it is dropped by the sender), 415 for an encoding we cannot read (gzip, lz4,
-// ...), 503 for anything transient (retried), a body that did not arrive in time included:
+// never be read (it is dropped by the sender), 415 for a body in a format we cannot read (gzip,
+// lz4, ...: the body decides, not its Content-Encoding header), 503 for anything transient (retried), a body that did not arrive in time included:
 // Prometheus retries only 5xx and 429 and drops a batch answered any other 4xx (408 too).
 //
 // Admission, so that no sender can stall or exhaust the receiver:
@@ -73,8 +74,6 @@ export interface ReceiverOptions {
   /** Accept /insert/<tenant>/... paths; `allowedTenants`: only these (null: any). */
   tenantPaths: boolean;
   allowedTenants: ReadonlySet<string> | null;
-  /** Can a body of this Content-Encoding (lower case) be read? Others get 415 without being read. */
-  readable: (encoding: string) => boolean;
   write: WriteHandler;
   /** Extra text for GET /ready (e.g. the downstream's health); readiness itself does not depend on it. */
   readyDetail: () => string;
@@ -221,6 +220,21 @@ export class Receiver {
       socket.once('close', () => this.connections--);
     });
     this.server.on('drop', () => dropped.inc());
+    const clientErrors = new Map<ClientErrorReason, Metric>();
+    for (const reason of CLIENT_ERROR_REASONS)
+      clientErrors.set(
+        reason,
+        r.counter(
+          'anomstream_http_client_errors_total',
+          "Connections closed on an HTTP protocol error before a request existed (node's clientError), by reason: parse (not HTTP/1.x), header_overflow (431), timeout (408: headers too slow), reset (the client went away mid-request), tls (a TLS handshake failed: no or a wrong client certificate, a plain-HTTP client).",
+          lbl('reason', reason),
+        ),
+      );
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const reason = clientErrorReason(err.code);
+      clientErrors.get(reason)!.inc();
+      answerClientError(reason, socket);
+    });
   }
 
   /** Write requests read so far and their samples. */
@@ -335,11 +349,8 @@ export class Receiver {
 
   /** A write: checks that need no body, then its body is read (bodyData, bodyEnd) and processed (process). */
   private write(req: Request, res: Response, tenant: string | null): void {
+    // The header is kept for logs and answers only: the body's first bytes decide how it is read (ingest).
     const enc = (req.headers['content-encoding'] ?? 'snappy').toLowerCase().trim();
-    if (!this.o.readable(enc)) {
-      req.resume();
-      return this.reply(res, 415, `unsupported Content-Encoding '${enc}': anomstream reads snappy (remote write 1.0) and zstd (VictoriaMetrics' remote write protocol)`);
-    }
     const ctype = req.headers['content-type'] ?? '';
     if (ctype.includes('io.prometheus.write.v2')) {
       req.resume();
@@ -613,4 +624,33 @@ export function parseListen(s: string): { host: string; port: number } {
   let host = s.slice(0, i);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   return { host: host || '0.0.0.0', port: Number(s.slice(i + 1)) };
+}
+
+const CLIENT_ERROR_REASONS = ['parse', 'header_overflow', 'timeout', 'reset', 'tls'] as const;
+type ClientErrorReason = (typeof CLIENT_ERROR_REASONS)[number];
+
+/** The reason of a clientError's code. An HTTPS listener emits a failed TLS handshake as clientError too (and tlsClientError: not counted again). */
+function clientErrorReason(code: string | undefined): ClientErrorReason {
+  if (code?.startsWith('ERR_SSL_')) return 'tls';
+  if (code === 'HPE_HEADER_OVERFLOW') return 'header_overflow';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return 'timeout';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  return 'parse';
+}
+
+/**
+ * What node answers when nothing handles 'clientError' (lib/_http_server.js): 431 to headers too
+ * large, 408 to a request timeout, 400 otherwise, then the connection is closed; nothing to a
+ * socket that is gone or already answering. Handling the event (to count it) replaces that
+ * default, so it is written here (as node does: the answer, then the socket destroyed).
+ */
+function answerClientError(reason: ClientErrorReason, socket: Duplex): void {
+  const busy = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } })._httpMessage?._headerSent === true;
+  if (reason === 'reset' || reason === 'tls' || !socket.writable || busy) {
+    socket.destroy();
+    return;
+  }
+  const status = reason === 'header_overflow' ? '431 Request Header Fields Too Large' : reason === 'timeout' ? '408 Request Timeout' : '400 Bad Request';
+  socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  socket.destroy();
 }

@@ -1,10 +1,12 @@
 /**
- * Issue 3 acceptance: unreadable requests get a 400 with a one-line reason, gzip a 415,
+ * Issue 3 acceptance: unreadable requests get a 400 with a one-line reason, a gzip body a 415
+ * naming gzip (a snappy body is read whatever its Content-Encoding header says, as VictoriaMetrics does),
  * unknown paths/methods 404/405; the next good request still works; nothing from a bad request
  * reaches VictoriaMetrics (checked through its export and its own ingest counter).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { HttpResult, VM_BIN, buildWriteRequest, configYaml, decodeWriteRequest, distinctSamples, request, requireBinaries, rng, seriesKey, snappyCompress, waitFor, InputSeries } from './harness.js';
 import { withVictoriaMetrics } from './stack.js';
 
@@ -28,12 +30,13 @@ function assertOneLineReason(r: HttpResult, what: string): void {
   assert.ok(!text.includes('\n'), `${what}: reason is more than one line: ${JSON.stringify(text)}`);
 }
 
-test('bad input: 400 with reason, gzip 415, 404/405; next good request works; nothing bad reaches VictoriaMetrics', { timeout: 120_000 }, async (t) => {
+test('bad input: 400 with reason, a gzip body 415, 404/405; next good request works; nothing bad reaches VictoriaMetrics', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VM_BIN)) return;
   const config = (port: number, datasourceUrl: string): string => configYaml({ port, datasourceUrl, server: `max_request_bytes: ${MAX_REQUEST_BYTES}` });
   await withVictoriaMetrics(t, config, async (vm, anom) => {
     const good1 = series('good_before', 20, 1);
     const good2 = series('good_after', 20, 2);
+    const good3 = series('good_labelled_gzip', 20, 5);
     const r1 = await anom.write(buildWriteRequest([good1]));
     assert.equal(r1.status, 204, `good request before the bad ones: ${r1.status} ${r1.body.toString()}`);
 
@@ -61,8 +64,15 @@ test('bad input: 400 with reason, gzip 415, 404/405; next good request works; no
       t.diagnostic(`${what}: 400 ${r.body.toString('utf8').trim()}`);
     }
 
-    const gzip = await anom.write(buildWriteRequest([series('bad_gzip', 10, 4)]), { 'Content-Encoding': 'gzip' });
-    assert.equal(gzip.status, 415, `Content-Encoding: gzip: expected 415, got ${gzip.status} ${gzip.body.toString()}`);
+    for (const header of ['gzip', 'snappy']) {
+      const gzip = await anom.write(gzipSync(buildWriteRequest([series('bad_gzip', 10, 4)])), { 'Content-Encoding': header });
+      assert.equal(gzip.status, 415, `a gzip body (Content-Encoding: ${header}): expected 415, got ${gzip.status} ${gzip.body.toString()}`);
+      assert.match(gzip.body.toString(), /the body is gzip/);
+    }
+    assert.equal(await anom.metric('anomstream_decode_errors_total{reason="encoding"}'), 2, 'both gzip bodies counted');
+    // A snappy body under another header is read as VictoriaMetrics reads it (the body decides).
+    const labelledGzip = await anom.write(buildWriteRequest([good3]), { 'Content-Encoding': 'gzip' });
+    assert.equal(labelledGzip.status, 204, `a snappy body labelled gzip: ${labelledGzip.status} ${labelledGzip.body.toString()}`);
 
     const notFound = await anom.write(buildWriteRequest([series('bad_404', 10, 5)]), {}, '/api/v1/nope');
     assert.equal(notFound.status, 404, `POST /api/v1/nope: ${notFound.status}`);
@@ -75,14 +85,14 @@ test('bad input: 400 with reason, gzip 415, 404/405; next good request works; no
 
     const exported = await waitFor('both good series in VictoriaMetrics', async () => {
       const got = await vm.exportSeries('{__name__!=""}');
-      return got.filter((s) => s.metric.__name__.startsWith('good_')).length === 2 ? got : undefined;
+      return got.filter((s) => s.metric.__name__.startsWith('good_')).length === 3 ? got : undefined;
     });
-    assert.deepEqual(exported.map((s) => seriesKey(s.metric)).sort(), [good1, good2].map((s) => seriesKey(s.labels)).sort(), 'VictoriaMetrics holds exactly the good series');
-    for (const s of [good1, good2]) {
+    assert.deepEqual(exported.map((s) => seriesKey(s.metric)).sort(), [good1, good2, good3].map((s) => seriesKey(s.labels)).sort(), 'VictoriaMetrics holds exactly the good series');
+    for (const s of [good1, good2, good3]) {
       const e = exported.find((x) => seriesKey(x.metric) === seriesKey(s.labels))!;
       assert.deepEqual(distinctSamples(e), new Map(s.timestamps.map((ts, i) => [ts, s.values[i]])), seriesKey(s.labels));
     }
     const rows = await vm.rowsInserted();
-    assert.equal(rows, good1.timestamps.length + good2.timestamps.length, 'VictoriaMetrics ingested the good rows only');
+    assert.equal(rows, good1.timestamps.length + good2.timestamps.length + good3.timestamps.length, 'VictoriaMetrics ingested the good rows only');
   });
 });

@@ -90,6 +90,32 @@ test('hand-written decoder agrees with protobufjs on every field it reads', () =
   });
 });
 
+test('16-byte samples (6-byte timestamps) read as protobufjs reads them, at the edges of that length', () => {
+  // The decoder's straight-line path takes a Sample of exactly a double and a 6-byte timestamp
+  // varint; everything around it (5 and 7 bytes, a non-minimal 6-byte varint, NaN) the general path.
+  const times = [2 ** 35 - 1, 2 ** 35, 2 ** 35 + 1, 1_790_000_000_000, 2 ** 42 - 1, 2 ** 42, 2 ** 42 + 12345, 0, 127, 2 ** 53 - 1];
+  const values = [0, -0, 1.5, -2.25e300, Number.MIN_VALUE, Infinity, -Infinity, NaN, 42];
+  const samples = times.flatMap((t, i) => values.map((v, j) => ({ value: v, timestamp: t + ((i * 7 + j) % 3) })));
+  const bytes = WR.encode(WR.fromObject({ timeseries: [{ labels: [{ name: '__name__', value: 'x' }], samples }] })).finish();
+  const b = new WriteBatch();
+  new WriteRequestDecoder().decode(bytes, b);
+  assert.equal(b.smpCount[0], samples.length);
+  samples.forEach((x, i) => {
+    assert.equal(b.ts[i], x.timestamp, `sample ${i}`);
+    assert.ok(Object.is(b.value[i], x.value), `sample ${i}: ${b.value[i]} vs ${x.value}`);
+    assert.equal(b.stale[i], 0);
+  });
+  // 1 ms as a 6-byte varint (continuation bits on zero bytes): valid protobuf, read as 1.
+  const s16 = [0x12, 16, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00];
+  const series = [0x0a, 5, 0x0a, 1, 0x78, 0x12, 0x00, ...s16];
+  const manual = Uint8Array.from([0x0a, series.length, ...series]);
+  const m = new WriteBatch();
+  new WriteRequestDecoder().decode(manual, m);
+  assert.equal(m.sampleCount, 1);
+  assert.equal(m.ts[0], 1);
+  assert.equal(m.value[0], 1);
+});
+
 test('stale markers are recognised by their exact bits, other NaNs are not', () => {
   const staleBits = new Uint8Array([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
   const stale = new DataView(staleBits.buffer).getFloat64(0, true);

@@ -94,3 +94,52 @@ test("a query's tz overrides a seasonal model's tz, and is ignored by models wit
   assert.equal(pos(compileModel(hw, { tz: 'Europe/Berlin' }), noonUtc), 14);
   assert.doesNotThrow(() => compileModel(modelEntry.parse({ class: 'zscore_online' }) as ModelConfig, { tz: 'Europe/Berlin' }));
 });
+
+test('the default policy short path scores bit for bit as the full policy, on the default model and edge values', () => {
+  // Scorer.update takes a short path when every policy parameter is at its default; the same
+  // Scorer with that path turned off must give the same doubles (Object.is: NaN, -0 included).
+  const auto = (raw: Record<string, unknown> = {}): Scorer => compileModel(modelEntry.parse({ class: 'auto', ...raw }) as ModelConfig);
+  // auto's band is symmetric; this model's is not, and collapses to zero width on some points.
+  const lopsided: Model = {
+    slots: 0,
+    init() {},
+    update(_s, _o, out) {
+      const k = out.t / 15_000;
+      out.yhat = k % 11 === 0 ? NaN : 100 + (k % 7);
+      out.lower = out.yhat - (k % 5);
+      out.upper = out.yhat + 2 * (k % 3);
+    },
+  };
+  for (const [short, full] of [
+    [auto(), auto()],
+    [new Scorer(lopsided, BASE), new Scorer(lopsided, BASE)],
+  ])
+    sameScores(short, full);
+  // Any non-default parameter takes the full policy.
+  for (const p of [{ scale: 2 }, { min_dev_from_expected: 1 }, { min_rel_dev_from_expected: 5 }, { data_range: [0, 'inf'] }, { detection_direction: 'above_expected' }, { clip_predictions: true }])
+    assert.equal((auto(p) as unknown as { plain: boolean }).plain, false, JSON.stringify(p));
+});
+
+function sameScores(short: Scorer, full: Scorer): void {
+  assert.equal((short as unknown as { plain: boolean }).plain, true, 'the defaults take the short path');
+  (full as unknown as { plain: boolean }).plain = false;
+  const a = new Float64Array(short.slots);
+  const b = new Float64Array(full.slots);
+  short.init(a, 0);
+  full.init(b, 0);
+  const pa = new Prediction();
+  const pb = new Prediction();
+  let seed = 7;
+  const edges = [NaN, Infinity, -Infinity, 0, -0, 1e308, -1e308, 5e-324];
+  for (let i = 0; i < 6000; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const r = seed / 2 ** 32;
+    const base = i < 2000 ? 100 + 10 * Math.sin(i / 20) : i < 4000 ? 0 : 1e6 * (i % 7);
+    const y = i % 97 === 0 ? edges[(i / 97) % edges.length] : i % 13 === 0 ? base * 5 : base + r;
+    const ta = short.update(a, 0, pa.at(1_700_000_010_000 + i * 15_000, y));
+    const tb = full.update(b, 0, pb.at(1_700_000_010_000 + i * 15_000, y));
+    assert.equal(ta, tb);
+    for (const k of ['score', 'yhat', 'lower', 'upper'] as const) assert.ok(Object.is(pa[k], pb[k]), `point ${i} y=${y}: ${k} ${pa[k]} vs ${pb[k]}`);
+  }
+  assert.deepEqual(a, b);
+}

@@ -146,3 +146,46 @@ test('compressView reuses one buffer; compress returns an independent copy', () 
   assert.deepEqual(Buffer.from(ours.decompress(copy, 1 << 20)), Buffer.from(a), 'the copy survives the next call');
   assert.deepEqual(Buffer.from(ours.decompress(viewB, 1 << 20)), Buffer.from(b));
 });
+
+test('8-byte moves keep every NaN bit pattern: literals and copies of signalling and payload NaNs, cold and optimised', () => {
+  // SnappyReader moves 8 bytes at a time through DataView getFloat64/setFloat64: a double load and
+  // store, which must never canonicalise a NaN (a remote write sample value is a double, and label
+  // bytes can be anything). Patterns: signalling NaNs (quiet bit clear), quiet NaNs with payloads,
+  // both signs, and bytes that read as small integers or -0 (values the engine could keep as a Smi).
+  const patterns = [
+    0x7ff0000000000001n,
+    0x7ff4000000000000n,
+    0x7ff7ffffffffffffn,
+    0xfff0000000000001n,
+    0xfff7ffffffffffffn,
+    0x7ff8000000000001n,
+    0x7ffc00000000beefn,
+    0xfff8deadbeef0001n,
+    0xffffffffffffffffn,
+    0x7fffffffffffffffn,
+    0x8000000000000000n,
+    0x3ff0000000000000n,
+    0x0000000000000001n,
+  ];
+  const plain = new Uint8Array(patterns.length * 8 * 3);
+  const dv = new DataView(plain.buffer);
+  // Each pattern twice at distance 8 (a copy of 8 bytes at offset >= 8) and once shifted by 3 bytes
+  // (unaligned moves).
+  for (let i = 0; i < patterns.length; i++) {
+    dv.setBigUint64(i * 24, patterns[i], true);
+    dv.setBigUint64(i * 24 + 8, patterns[i], true);
+    dv.setBigUint64(i * 24 + 11, patterns[(i + 5) % patterns.length], false);
+  }
+  const block = new SnappyCompressor().compress(plain);
+  // A block made of copies only: the first 8 bytes as a literal, then copies of distance 8.
+  const runs = new Uint8Array(8 * 200);
+  for (let i = 0; i < runs.length; i += 8) new DataView(runs.buffer).setBigUint64(i, patterns[0], true);
+  const runBlock = new SnappyCompressor().compress(runs);
+  const reader = new Snappy();
+  for (let round = 0; round < 3000; round++) {
+    assert.deepEqual(reader.decompress(block, 1 << 20), plain, `round ${round}`);
+    assert.deepEqual(reader.decompress(runBlock, 1 << 20), runs, `round ${round}`);
+    // The same bytes inside a literal longer than 64 (native copy) and between 8 and 64 (8-byte moves).
+    assert.deepEqual(reader.decompress(snappy.compress(plain.subarray(0, 40)), 1 << 20), plain.subarray(0, 40));
+  }
+});
