@@ -67,7 +67,7 @@ async function serve(kind: string, ballastMb: number): Promise<void> {
     const dist = kind === 'base' ? `${path.resolve(process.argv[process.argv.indexOf('--serve') + 3])}/dist/src` : new URL('../src', import.meta.url).pathname;
     const { Receiver } = (await import(`${dist}/receive/server.js`)) as { Receiver: typeof ReceiverT };
     const { Registry } = (await import(`${dist}/metrics/registry.js`)) as { Registry: typeof RegistryT };
-    const budget = { used: 0, take: (n: number) => ((budget.used += n), true), give: (n: number) => void (budget.used -= n) };
+    const budget = { used: 0, capacity: Number.MAX_SAFE_INTEGER, take: (n: number) => ((budget.used += n), true), give: (n: number) => void (budget.used -= n) };
     const rec = new Receiver({
       host: '127.0.0.1',
       port: 0,

@@ -44,7 +44,7 @@ import type { Authenticator } from './auth.js';
 //     bytes/s; otherwise 503 and the connection is closed (node answers 408 to headers that do
 //     not arrive in time, before any request exists). A body is read before anything else
 //     is taken, its bytes counted against server.max_memory_bytes as they arrive (503 when they
-//     do not fit);
+//     do not fit, sent once the rest of the body was read to nothing: the sender reads it);
 //   - processing: a write takes one of server.max_in_flight slots only once its body is in
 //     memory, waiting up to server.max_queue_duration for one (then 503 + Retry-After).
 
@@ -64,7 +64,8 @@ export interface ReceiverOptions {
   minReadRate: number;
   /** Keep-alive connections idle this long are closed. */
   idleTimeoutMs: number;
-  memory: BodyMemory;
+  /** server.max_memory_bytes: `capacity` is the setting. */
+  memory: BodyMemory & { readonly capacity: number };
   /** server.auth; null: none. */
   auth: Authenticator | null;
   /** /metrics and /ready need the credentials too. */
@@ -112,6 +113,8 @@ const HEADERS_TIMEOUT_MS = 10_000;
 /** Body buffer taken before any of the body has arrived (Content-Length, at most this). */
 const FIRST_BODY_BYTES = 4 << 20;
 const OVER_BUDGET = 'server.max_memory_bytes reached: too much request data in memory; retry';
+/** The body buffer of a request whose body is not kept (BodyBuffers.release ignores it). */
+const EMPTY_BODY = Buffer.from(new ArrayBuffer(0));
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const RETRY_AFTER: Record<string, string> = Object.freeze({ 'retry-after': '1' });
 
@@ -124,6 +127,11 @@ class Reading {
   bytes = 0;
   /** Ended (read, cut, or the sender went away); later events do nothing. */
   settled = false;
+  /**
+   * Refused for memory (server.max_memory_bytes): the 503's message, the rest of the body read to
+   * nothing (Receiver.drain) and the answer sent at its end; null while the body is kept.
+   */
+  refusal: string | null = null;
   constructor(
     readonly req: Request,
     readonly res: Response,
@@ -171,6 +179,7 @@ export class Receiver {
   private connections = 0;
   private readonly extraLabelLog = new Throttle(10_000);
   private readonly tenantLog = new Throttle(10_000);
+  private readonly neverFitsLog = new Throttle(10_000);
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
   private readonly bodies: BodyBuffers;
@@ -362,6 +371,11 @@ export class Receiver {
       this.m.tooLarge();
       return this.refuseUnread(req, res, 400, `request body of ${declared} bytes exceeds server.max_request_bytes ${max}`);
     }
+    const capacity = this.o.memory.capacity;
+    if (declared > capacity) {
+      const r = this.startReading(req, res, EMPTY_BODY, max, declared, tenant, enc);
+      return this.drain(r, this.neverFits(declared, capacity));
+    }
     this.readBody(req, res, max, Number.isSafeInteger(declared) ? declared : -1, tenant, enc);
   }
 
@@ -378,10 +392,12 @@ export class Receiver {
     // of large requests). Up front at most FIRST_BODY_BYTES: a sender announcing 32 MiB and
     // sending one byte a second holds no more of the budget than that.
     const first = this.bodies.take(declared > 0 ? Math.min(declared, FIRST_BODY_BYTES) : 0);
-    if (first === null) {
-      this.refused.get('server.max_memory_bytes')!.inc();
-      return this.refuseUnread(req, res, 503, OVER_BUDGET);
-    }
+    const r = this.startReading(req, res, first ?? EMPTY_BODY, max, declared, tenant, enc);
+    if (first === null) this.drain(r, OVER_BUDGET);
+  }
+
+  /** Listen to req's body (bodyData, bodyEnd), read into `first`. */
+  private startReading(req: Request, res: Response, first: Buffer, max: number, declared: number, tenant: string | null, enc: string): Reading {
     // Per request: this object and the listeners' registrations, no closures or promise (the
     // listeners are shared functions; 'on', not 'once', which wraps each in a new closure).
     const r = new Reading(req, res, this, first, max, declared, tenant, enc, Date.now());
@@ -392,6 +408,34 @@ export class Receiver {
     req.on('end', onBodyEnd);
     req.on('close', onBodyAbort);
     req.on('error', onBodyAbort);
+    return r;
+  }
+
+  /**
+   * The 503 for a body of `bytes`, larger than the whole budget, with a throttled error log:
+   * retryable, as ingest's for a request that decompresses past it, so the sender keeps it until
+   * the setting is raised, but worded (and logged) as a setting to change.
+   */
+  private neverFits(bytes: number, capacity: number): string {
+    const message =
+      `server.max_memory_bytes (${capacity}) can never hold this request (a ${bytes}-byte body): ` +
+      "raise server.max_memory_bytes, or make the sender's requests smaller (vmagent -remoteWrite.maxBlockSize, Prometheus queue_config.max_samples_per_send)";
+    const suppressed = this.neverFitsLog.take();
+    if (suppressed >= 0) this.o.log.error({ body_bytes: bytes, max_memory_bytes: capacity, suppressed }, message);
+    return message;
+  }
+
+  /**
+   * Refuse r's body for memory (503, `message`) but read the rest of it to nothing first, counted
+   * against server.max_request_bytes (400 past it, as for any body) and within server.read_timeout
+   * and min_read_rate (checkReads): the answer goes out at the body's end. Cutting the body short
+   * closed the connection under a sender still writing it, which then read a reset, not the 503.
+   */
+  private drain(r: Reading, message: string): void {
+    this.refused.get('server.max_memory_bytes')!.inc();
+    r.refusal = message;
+    this.bodies.release(r.body);
+    r.body = EMPTY_BODY;
   }
 
   /** A chunk of r's body: copied into its buffer (grown as needed), or the body refused. */
@@ -402,10 +446,18 @@ export class Receiver {
       this.refuseUnread(r.req, r.res, 400, `request body exceeds server.max_request_bytes ${r.max}`);
       return this.bodyEnd(r, false);
     }
+    if (r.refusal !== null) {
+      r.bytes = need;
+      return;
+    }
     let body = r.body;
     if (need > body.length) {
       const grown = this.bodies.take(Math.min(r.max, Math.max(need, body.length * 2, r.declared)));
-      if (grown === null) return this.cut(r, 503, 'server.max_memory_bytes', OVER_BUDGET);
+      if (grown === null) {
+        this.drain(r, OVER_BUDGET);
+        r.bytes = need;
+        return;
+      }
       body.copy(grown, 0, 0, r.bytes);
       this.bodies.release(body);
       r.body = body = grown;
@@ -418,7 +470,14 @@ export class Receiver {
   bodyEnd(r: Reading, ok: boolean): void {
     r.settled = true;
     this.reading.delete(r);
-    if (!ok) {
+    if (!ok || r.refusal !== null) {
+      if (ok) {
+        // A body that turned out larger than the whole budget (chunked, or announcing less than it
+        // sent) can never fit: said so, not "retry".
+        const capacity = this.o.memory.capacity;
+        const never = r.refusal === OVER_BUDGET && r.bytes > capacity;
+        this.refuseUnread(r.req, r.res, 503, never ? this.neverFits(r.bytes, capacity) : r.refusal!);
+      }
       this.bodies.release(r.body);
       if (this.pending === 0 && this.reading.size === 0 && this.idle) this.idle();
       return;
