@@ -1,25 +1,32 @@
 /**
  * `npm run demo`: VictoriaMetrics + anomstream + a small synthetic sender, all on 127.0.0.1.
  *
- * 1. Uses a VictoriaMetrics already answering on 127.0.0.1:8428, or starts /usr/bin/victoria-metrics
- *    (installing the Debian package `victoria-metrics` first when it is missing and we are root).
- * 2. Starts anomstream on 127.0.0.1:8490 with a config scoring `demo_requests_per_second`.
+ * 1. Starts /usr/bin/victoria-metrics with an empty data dir on 127.0.0.1:8428, or on a free port
+ *    when 8428 is taken (a system victoria-metrics service, say: the demo neither fails nor writes
+ *    into it), installing the Debian package `victoria-metrics` first when it is missing and we
+ *    are root.
+ * 2. Starts anomstream on 127.0.0.1:8490 (or a free port when that is taken) with a config scoring
+ *    `demo_requests_per_second`, and prints both addresses.
  * 3. Backfills two hours of 15 s samples for 3 series (one with a spike and a level drop),
  *    then keeps sending live points every 5 s until Ctrl-C (or DEMO_SECONDS elapse).
  * Prints what it runs and where to look. Model state lives in the demo's temporary directory,
  * removed at the end: a demo run never restores the last one's models, and leaves nothing behind.
- * DEMO_VM / DEMO_LISTEN move VictoriaMetrics / anomstream off 127.0.0.1:8428 / :8490 (the test).
+ * DEMO_VM / DEMO_LISTEN set the addresses exactly (a VictoriaMetrics already answering at DEMO_VM
+ * is used as it is).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 
-const VM = process.env.DEMO_VM ?? '127.0.0.1:8428';
-const AS = process.env.DEMO_LISTEN ?? '127.0.0.1:8490';
+const HOST = '127.0.0.1';
+/** Where VictoriaMetrics and anomstream listen: DEMO_VM / DEMO_LISTEN, or chosen in main(). */
+let VM = '';
+let AS = '';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const WR = protobuf.loadSync(join(root, 'proto', 'remote.proto')).lookupType('prometheus.WriteRequest');
 const children: ChildProcess[] = [];
@@ -48,9 +55,35 @@ function start(cmd: string, args: string[]): ChildProcess {
   return c;
 }
 
+/** `port` (0: one the system picks) if it can be listened on at 127.0.0.1 now, null when it is taken. */
+function listenable(port: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(null) : reject(e)));
+    s.listen(port, HOST, () => {
+      const a = s.address();
+      s.close(() => (a === null || typeof a === 'string' ? reject(new Error('no port')) : resolve(a.port)));
+    });
+  });
+}
+
+/** `fixed` (from the environment) as it is; else 127.0.0.1:`port`, or a free port when that is taken (said so). */
+async function address(fixed: string | undefined, port: number, what: string): Promise<string> {
+  if (fixed) return fixed;
+  const p = (await listenable(port)) ?? (await listenable(0));
+  if (p === null) throw new Error(`no free port on ${HOST}`);
+  if (p !== port) say(`${HOST}:${port} is taken (another ${what}?): using ${HOST}:${p} for the demo's ${what}`);
+  return `${HOST}:${p}`;
+}
+
 async function ensureVictoriaMetrics(dataDir: string): Promise<void> {
-  if (await up(`http://${VM}/health`)) return say(`using the VictoriaMetrics already running on ${VM}`);
+  if (process.env.DEMO_VM && (await up(`http://${VM}/health`))) return say(`using the VictoriaMetrics already running on ${VM}`);
   const bin = '/usr/bin/victoria-metrics';
+  if (!existsSync(bin) && process.getuid?.() !== 0 && !process.env.DEMO_VM && (await up(`http://${HOST}:8428/health`))) {
+    // Nothing to start it with, but one answers on the default port: the demo's data goes there.
+    VM = `${HOST}:8428`;
+    return say(`${bin} is missing: using the VictoriaMetrics already running on ${VM}`);
+  }
   if (!existsSync(bin)) {
     if (process.getuid?.() !== 0) throw new Error(`${bin} is missing: install it with 'sudo apt-get install -y victoria-metrics' and run the demo again`);
     say('victoria-metrics is missing; running: apt-get update && apt-get install -y victoria-metrics');
@@ -111,6 +144,9 @@ async function main(): Promise<void> {
     void stop().then(() => process.exit(0));
   });
   try {
+    VM = await address(process.env.DEMO_VM, 8428, 'VictoriaMetrics');
+    AS = await address(process.env.DEMO_LISTEN, 8490, 'anomstream');
+    say(`VictoriaMetrics on ${VM}, anomstream on ${AS}`);
     await ensureVictoriaMetrics(join(dir, 'vm'));
     const cfg = join(dir, 'anomstream.yaml');
     writeFileSync(

@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, ServerResponse, type Server, type ServerOptions } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -110,6 +111,12 @@ const READ_CHECK_MS = 500;
 /** Checks in a row with no body being read after which the check timer stops (5 s). */
 const READ_TIMER_QUIET = 10;
 const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * At shutdown, how long a keep-alive connection must stay without a request before it is closed:
+ * a sender writes its next request within a few ms of the last answer (200 ms covers a loaded
+ * sender's turn-around), and one that raced the stop is then read and answered, not reset.
+ */
+const QUIET_MS = 200;
 /** Body buffer taken before any of the body has arrived (Content-Length, at most this). */
 const FIRST_BODY_BYTES = 4 << 20;
 const OVER_BUDGET = 'server.max_memory_bytes reached: too much request data in memory; retry';
@@ -276,23 +283,42 @@ export class Receiver {
   }
 
   /**
-   * Stop accepting, let in-flight writes finish (up to `graceMs`), then close idle sockets. A write
-   * in flight is one whose body is being read too: cutting it would reset the sender's connection.
-   * node keeps a connection alive after server.close(), so each answer from here on carries
-   * `Connection: close`: a keep-alive sender would otherwise write its next request into a
-   * connection closeAllConnections() then resets (an error in vmagent's and Prometheus' logs).
+   * Stop accepting, let in-flight writes finish (up to `graceMs`), then close the connections. A
+   * write in flight is one whose body is being read too: cutting it would reset the sender's
+   * connection. A keep-alive sender (vmagent, Prometheus) writes its next request as soon as the
+   * last is answered, so a connection idle here may already carry one on the wire; closing it then
+   * resets the sender (ECONNRESET in its log, and a retry). So: every answer from now on says
+   * `Connection: close` (node closes the connection after it; the sender opens a new one, refused
+   * here, for its next request, and retries it elsewhere), and a connection is closed while idle
+   * only once it stayed without a request for QUIET_MS since the stop began.
    */
   async close(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
     this.ready = false;
     this.closing = true;
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    // net.Server's close only stops accepting; http.Server's also closes the idle connections
+    // at once (node >= 19), the very reset this avoids. Called for real at the end (below).
+    const closed = new Promise<void>((r) => NetServer.prototype.close.call(this.server, () => r()));
+    let gone = false;
+    void closed.then(() => (gone = true));
+    const until = (ms: number): Promise<unknown> => Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, deadline - Date.now()))).unref())]);
+    // The requests racing the stop arrive (and are answered with Connection: close, which closes
+    // their connection); then the connections that stayed quiet are closed, every QUIET_MS (a
+    // connection answered during the stop normally closes itself before that).
+    if (this.connections > 0) await until(QUIET_MS);
     this.server.closeIdleConnections();
     if (this.pending > 0 || this.reading.size > 0) {
-      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      await Promise.race([new Promise<void>((r) => (this.idle = r)), until(graceMs)]);
+    }
+    while (!gone && Date.now() < deadline) {
+      await until(QUIET_MS);
+      this.server.closeIdleConnections();
     }
     this.server.closeAllConnections();
     clearInterval(this.readTimer);
     await closed;
+    // http.Server's close: clears node's request-timeout checking interval (nothing left to close).
+    this.server.close();
   }
 
   private route(req: Request, res: Response): void {
