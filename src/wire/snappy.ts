@@ -90,7 +90,7 @@ export class SnappyReader {
           // reads only what is already out). The last literals of a block take the exact loop.
           // One float64 load and store per 8 bytes (two int32 pairs before: decompress 46 -> 38 ns
           // per sample, prometheus shape, bench/RESULTS.md session 9): a double moved unchanged
-          // keeps every bit, signalling and payload NaNs included (test/unit/snappy-compress.test.ts).
+          // keeps every bit, signalling and payload NaNs included (test/unit/snappy-nan.test.ts).
           for (let i = 0; i < len; i += 8) view.setFloat64(d + i, sv.getFloat64(s + i));
         } else {
           // Short (most literals of a remote write body are under 16 bytes): four bytes at a time.
