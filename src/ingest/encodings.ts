@@ -63,11 +63,13 @@ export interface ContentEncoding {
 export class ContentEncodings {
   private readonly byName = new Map<string, ContentEncoding>();
   private readonly withMagic: ContentEncoding[] = [];
-  /** The first encoding without a magic number (snappy, remote write 1.0's). */
+  /** The first encoding without a magic number (snappy, remote write 1.0's); the constructor requires one. */
   private plain: ContentEncoding | undefined;
 
   constructor(...encodings: ContentEncoding[]) {
     for (const e of encodings) this.add(e);
+    // pick() reads every body without a known magic number with it.
+    if (this.plain === undefined) throw new Error('ContentEncodings: one encoding without a magic number (snappy) is needed');
   }
 
   add(e: ContentEncoding): void {
@@ -95,7 +97,7 @@ export class ContentEncodings {
    */
   pick(body: Uint8Array): ContentEncoding {
     for (const e of this.withMagic) if (e.magic!(body)) return e;
-    return this.plain ?? this.withMagic[0];
+    return this.plain!;
   }
 }
 

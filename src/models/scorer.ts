@@ -60,7 +60,7 @@ export class Scorer {
    * Every policy parameter at its default (no direction, no minimum deviations, no data range, no
    * scale, no clipping): update() then scores in a few lines and the rest of the policy, in
    * policy(), is not called. Keeps update() small enough for V8 to inline into the scoring loop;
-   * the scores are bit for bit the full policy's (test/unit/scorer.test.ts).
+   * the scores are bit for bit the full policy's (test/unit/scorer-plain.test.ts).
    */
   private readonly plain: boolean;
   constructor(

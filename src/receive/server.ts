@@ -34,8 +34,9 @@ import type { Authenticator } from './auth.js';
 //
 // Status codes are chosen for vmagent/Prometheus retry rules: 400 only for a request that can
 // never be read (it is dropped by the sender), 415 for a body in a format we cannot read (gzip,
-// lz4, ...: the body decides, not its Content-Encoding header), 503 for anything transient (retried), a body that did not arrive in time included:
-// Prometheus retries only 5xx and 429 and drops a batch answered any other 4xx (408 too).
+// lz4, ...: the body decides, not its Content-Encoding header), 503 for anything transient
+// (retried), a body that did not arrive in time included: Prometheus retries only 5xx and 429
+// and drops a batch answered any other 4xx (408 too).
 //
 // Admission, so that no sender can stall or exhaust the receiver:
 //   - connections: at most server.max_connections open (node closes the ones beyond); idle
@@ -513,7 +514,8 @@ export class Receiver {
 
   /** Refuse r's body (answered `status` now, the rest unread). */
   private cut(r: Reading, status: number, reason: RefusedReason, message: string): void {
-    this.refused.get(reason)!.inc();
+    // A body being drained was refused (and counted) for memory already: one refusal per request.
+    if (r.refusal === null) this.refused.get(reason)!.inc();
     this.refuseUnread(r.req, r.res, status, message);
     this.bodyEnd(r, false);
   }

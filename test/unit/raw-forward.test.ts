@@ -26,18 +26,20 @@ test('pick: the body decides, whatever its header; foreignFormat names gzip, fra
   const e = defaultEncodings();
   const zstdBody = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0, 1, 0, 0]);
   const { snappy, raw } = request(3);
+  const gzip = gzipSync(raw);
+  const framed = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59, 0x01]);
+  const lz4 = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7]);
   assert.equal(e.pick(zstdBody).name, 'zstd');
   assert.equal(e.pick(snappy).name, 'snappy');
   assert.equal(e.pick(new Uint8Array(0)).name, 'snappy');
   assert.equal(foreignFormat(snappy), null);
   assert.equal(foreignFormat(zstdBody), null);
   assert.equal(foreignFormat(new Uint8Array(0)), null);
-  assert.equal(foreignFormat(gzipSync(raw)), 'gzip');
-  assert.equal(foreignFormat(Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59, 0x01])), 'framed snappy (the stream format)');
-  assert.equal(foreignFormat(Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40])), 'lz4 frame');
+  assert.equal(foreignFormat(gzip), 'gzip');
+  assert.equal(foreignFormat(framed), 'framed snappy (the stream format)');
+  assert.equal(foreignFormat(lz4), 'lz4 frame');
   // None of them is a snappy block: our reader refuses each (so naming them costs no readable body).
-  for (const b of [gzipSync(raw), Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]), Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7])])
-    assert.throws(() => new SnappyReader().decompress(b, 1 << 20), /snappy/);
+  for (const b of [gzip, framed, lz4]) assert.throws(() => new SnappyReader().decompress(b, 1 << 20), /snappy/);
 });
 
 test('announcedSize: the decoded size from the header, before decompressing', (t) => {
