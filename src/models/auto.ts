@@ -1,6 +1,6 @@
 import { Alphas, Model, Prediction, warm } from './model.js';
 import { SeasonClock } from './season.js';
-import { SURPRISE_SLOTS, Surprise, SurpriseParams } from './surprise.js';
+import { SETTLE_POINTS, SURPRISE_SLOTS, Slot as Sp, Surprise, SurpriseParams, record } from './surprise.js';
 
 /**
  * auto (the default): robust level, a daily and a weekly profile used only where they predict
@@ -83,6 +83,12 @@ const enum Slot {
   DW = 9,
   SURPRISE = 10,
 }
+/** AutoModel.alphas' weights (the last three: surprise.ts' release, record_half_life, range_half_life). */
+const enum A {
+  RELEASE = 6,
+  RECORD = 7,
+  RANGE = 8,
+}
 /** AutoModel.warmed's slots. */
 const enum WarmSlot {
   DT = 0,
@@ -131,6 +137,9 @@ export class AutoModel implements Model {
       this.kw > 0 ? p.weekHalfLifeMs / this.kw : Infinity,
       clock === null ? Infinity : this.kw > 0 ? week!.periodMs : clock.periodMs,
       SEASON_TEST_MS,
+      p.releaseMs,
+      p.recordMs,
+      p.rangeMs,
     ]);
   }
 
@@ -192,41 +201,101 @@ export class AutoModel implements Model {
     }
     // floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), as model.ts' Floor.set() but in
     // locals: auto is over V8's inlining budget, so set() stayed a call (model-loop 0.84x young)
-    let floor = p.relFloor * (yhat < 0 ? -yhat : yhat);
+    const rel = p.relFloor * (yhat < 0 ? -yhat : yhat);
+    let floor = rel;
     if (floor < p.absFloor) floor = p.absFloor;
     const qf = p.qFloor * q;
     if (floor < qf) floor = qf;
     const sc = v > floor ? v : floor;
     const sp = o + Slot.SURPRISE;
-    // surprise.ts' doubles go in its fields and out (see Surprise): out.yhat is the prediction
-    const s = this.surprise;
     out.yhat = yhat;
-    s.dt = dt;
-    s.age(state, sp, out);
+    // surprise.ts' age(), firstDay(), band() and learn() (learnAs() on the first day) for auto's one
+    // half-width, written out in locals: the same arithmetic in the same order, so the same bits.
+    // As calls, learn() stayed out of line (V8's inlining budget for update() was spent first) and
+    // every double went through Surprise's fields (bench/RESULTS.md, issue 20 session 10).
+    const a = last === last ? this.alphas.at(dt) : this.alphas.a;
+    // age(): the memories decay over Δt; F is the series' first timestamp (-inf once settled)
+    let f = state[sp + Sp.F];
+    if (f !== f) f = tsMs;
+    let env = state[sp + Sp.E];
+    let r2 = state[sp + Sp.R2];
+    let hi = state[sp + Sp.H];
+    let lw = state[sp + Sp.W];
+    if (dt > 0) {
+      env *= 1 - a[A.RELEASE];
+      const fr = 1 - a[A.RECORD];
+      state[sp + Sp.R1] *= fr;
+      r2 *= fr;
+      state[sp + Sp.R2] = r2;
+      const ar = a[A.RANGE];
+      hi += ar * (yhat - hi);
+      lw += ar * (yhat - lw);
+    }
     const w1 = p.z * 1.25 * sc;
-    const guard = p.firstDayScale !== 1 && s.firstDay(state, sp, out);
+    const guard = p.firstDayScale !== 1 && tsMs - f < p.settleMs;
     const w0 = guard ? w1 * p.firstDayScale : w1;
-    s.w0 = w0;
-    s.band(state, sp, n, out);
-    const w = s.w;
+    // widen(): at least the envelope and the record (unless the run in progress outlasts it)
+    const run = state[sp + Sp.N];
+    const len = run < 0 ? -run : run;
+    const rec = len < p.runMax || len <= state[sp + Sp.D2] ? r2 : 0;
+    const we = w0 > env ? w0 : env;
+    const w = we > rec ? we : rec;
+    // bound(): once settled, each edge pulled in to the recent range ± its margin
+    let up = w;
+    let lo = w;
+    if (f > -Infinity && n >= SETTLE_POINTS && tsMs - f >= p.settleMs) f = -Infinity;
+    state[sp + Sp.F] = f;
+    if (p.rangeMargin > 0 && f === -Infinity) {
+      let mg = p.rangeMargin * (hi - lw);
+      if (mg < rel) mg = rel;
+      const min = 0.05 * w0;
+      let r = hi + mg - yhat;
+      if (r < min) r = min;
+      if (up > r) up = r;
+      r = yhat - lw + mg;
+      if (r < min) r = min;
+      if (lo > r) lo = r;
+    }
+    const upper = yhat + up;
+    const lower = yhat - lo;
+    out.upper = upper;
+    out.lower = lower;
     if (last === last) {
       const e = y - yhat;
       const ae = e < 0 ? -e : e;
-      // on the first day the surprise memories learn as if judged by the band without the guard
+      // learn(), judged by w, w0 and the band written; on the first day (learnAs()) as if judged by
+      // yhat ± widen(w1), the band without the guard
+      let wj = w;
+      let w0j = w0;
+      let uj = upper;
+      let lj = lower;
       if (guard) {
-        s.w0 = w1;
-        s.learnAs(state, sp, out);
-      } else {
-        s.w = w;
-        s.w0 = w0;
-        s.learn(state, sp, out);
+        const wa = w1 > env ? w1 : env;
+        wj = wa > rec ? wa : rec;
+        w0j = w1;
+        uj = yhat + wj;
+        lj = yhat - wj;
       }
+      const armed = out.ready;
+      if (armed && ae > wj) env = p.gamma * ae;
+      else if (ae <= w0j) env *= p.keep;
+      const beyond = ae > w0j;
+      const same = beyond && (run === 0 || run > 0 === e > 0);
+      if (!same && state[sp + Sp.P] > 0) record(state, sp, len);
+      state[sp + Sp.N] = !beyond ? 0 : e > 0 ? (same ? run + 1 : 1) : same ? run - 1 : -1;
+      if (armed && (y > uj || y < lj)) {
+        const g = p.gamma * ae;
+        if (g > state[sp + Sp.P]) state[sp + Sp.P] = g;
+      }
+      if (!(y <= hi)) hi = y; // NaN before the first point
+      if (!(y >= lw)) lw = y;
+      state[sp + Sp.E] = env;
+      state[sp + Sp.H] = hi;
+      state[sp + Sp.W] = lw;
       // Learning steps are clipped at the band, widened by a surprise just reported, so a change
       // is learnt quickly once reported while an ordinary outlier moves nothing much.
-      const env = s.envelope(state, sp);
       const cl = p.clip * (w > env ? w : env);
       const eF = y - pFull;
-      const a = this.alphas.at(dt);
       const am = warm(a[0], n);
       m += am * (eF > cl ? cl : eF < -cl ? -cl : eF);
       if (b >= 0) {

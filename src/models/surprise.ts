@@ -56,9 +56,10 @@ export interface SurpriseParams {
 
 export const SURPRISE_SLOTS = 10;
 /** Points a series must have fed (over settle_time) before it is settled. */
-const SETTLE_POINTS = 128;
+export const SETTLE_POINTS = 128;
 
-const enum Slot {
+/** The slots from q (auto.ts reads them too: it runs this file's arithmetic in its own update()). */
+export const enum Slot {
   E = 0,
   R1 = 1,
   R2 = 2,
@@ -233,7 +234,7 @@ export class Surprise {
     const run = state[q + Slot.N];
     const beyond = ae > w0;
     const same = beyond && (run === 0 || run > 0 === e > 0);
-    if (!same && state[q + Slot.P] > 0) this.record(state, q, run < 0 ? -run : run);
+    if (!same && state[q + Slot.P] > 0) record(state, q, run < 0 ? -run : run);
     state[q + Slot.N] = !beyond ? 0 : e > 0 ? (same ? run + 1 : 1) : same ? run - 1 : -1;
     if (armed && (y > out.upper || y < out.lower)) {
       const g = p.gamma * ae;
@@ -261,20 +262,20 @@ export class Surprise {
     out.upper = up;
     out.lower = lo;
   }
+}
 
-  /** A run that held an alarm ended after `len` points: its peak P enters the two largest. */
-  private record(state: Float64Array, q: number, len: number): void {
-    const pk = state[q + Slot.P];
-    const r1 = state[q + Slot.R1];
-    if (pk > r1) {
-      state[q + Slot.R2] = r1;
-      state[q + Slot.D2] = state[q + Slot.D1];
-      state[q + Slot.R1] = pk;
-      state[q + Slot.D1] = len;
-    } else if (pk > state[q + Slot.R2]) {
-      state[q + Slot.R2] = pk;
-      state[q + Slot.D2] = len;
-    }
-    state[q + Slot.P] = 0;
+/** A run that held an alarm ended after `len` points: its peak P enters the two largest (rare: off the hot path). */
+export function record(state: Float64Array, q: number, len: number): void {
+  const pk = state[q + Slot.P];
+  const r1 = state[q + Slot.R1];
+  if (pk > r1) {
+    state[q + Slot.R2] = r1;
+    state[q + Slot.D2] = state[q + Slot.D1];
+    state[q + Slot.R1] = pk;
+    state[q + Slot.D1] = len;
+  } else if (pk > state[q + Slot.R2]) {
+    state[q + Slot.R2] = pk;
+    state[q + Slot.D2] = len;
   }
+  state[q + Slot.P] = 0;
 }
