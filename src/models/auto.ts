@@ -190,14 +190,16 @@ export class AutoModel implements Model {
     const pFull = m + sd + sw;
     const m0 = state[o + Slot.M0];
     let yhat = pFull;
+    // D_N, D_D, D_W (0 without a daily profile: not used then)
+    const dN = b < 0 ? 0 : state[o + Slot.DN];
+    const dD = b < 0 ? 0 : state[o + Slot.DD];
+    const dW = b < 0 ? 0 : state[o + Slot.DW];
     if (b >= 0) {
-      const dN = state[o + Slot.DN];
-      const dD = state[o + Slot.DD];
-      // without a weekly profile D_W is out of the choice: dW = dD picks exactly as dW = ∞ would
-      // (NaN included), and keeps dW a plain double (a never-taken `Infinity` made V8 box it)
-      const dW = c < 0 ? dD : state[o + Slot.DW];
-      if (dN <= dD && dN <= dW) yhat = m0;
-      else if (dD <= dW) yhat = m + sd;
+      // without a weekly profile D_W is out of the choice: dD in its place picks exactly as ∞ would
+      // (NaN included), and keeps the choice on plain doubles (a never-taken `Infinity` made V8 box it)
+      const dU = c < 0 ? dD : dW;
+      if (dN <= dD && dN <= dU) yhat = m0;
+      else if (dD <= dU) yhat = m + sd;
     }
     // floor = max(rel_floor·|yhat|, abs_floor, step_floor·q), as model.ts' Floor.set() but in
     // locals: auto is over V8's inlining budget, so set() stayed a call (model-loop 0.84x young)
@@ -303,9 +305,9 @@ export class AutoModel implements Model {
         state[o + Slot.M0] = m0 + am * (e0 > cl ? cl : e0 < -cl ? -cl : e0);
         const at = a[5];
         const eD = y - (pFull - sw);
-        state[o + Slot.DN] += at * ((e0 < 0 ? -e0 : e0) - state[o + Slot.DN]);
-        state[o + Slot.DD] += at * ((eD < 0 ? -eD : eD) - state[o + Slot.DD]);
-        state[o + Slot.DW] += at * ((eF < 0 ? -eF : eF) - state[o + Slot.DW]);
+        state[o + Slot.DN] = dN + at * ((e0 < 0 ? -e0 : e0) - dN);
+        state[o + Slot.DD] = dD + at * ((eD < 0 ? -eD : eD) - dD);
+        state[o + Slot.DW] = dW + at * ((eF < 0 ? -eF : eF) - dW);
         const L = state[o + Slot.L];
         let es = y - L - sd - sw;
         es = es > cl ? cl : es < -cl ? -cl : es;
