@@ -1,6 +1,6 @@
 import { Alphas, Model, Prediction, warm } from './model.js';
 import { SeasonClock } from './season.js';
-import { SETTLE_POINTS, SURPRISE_SLOTS, Slot as Sp, Surprise, SurpriseParams, record } from './surprise.js';
+import { Settle, SURPRISE_SLOTS, Slot as Sp, Surprise, SurpriseParams, record } from './surprise.js';
 
 /**
  * auto (the default): robust level, a daily and a weekly profile used only where they predict
@@ -50,7 +50,9 @@ import { SETTLE_POINTS, SURPRISE_SLOTS, Slot as Sp, Surprise, SurpriseParams, re
  * Points over which the residual spread starts as a plain average (a warm start, see warm()): 128 keeps the
  * first scored points of new calm 15 s series quiet (test/unit/models-warmstart.test.ts).
  */
-const WARM_SPREAD_POINTS = 128;
+const enum Warm {
+  SPREAD_POINTS = 128,
+}
 /**
  * Memory of the three predictions' |error| that picks yhat: long enough to span a few periods of
  * a daily pattern. Measured on all 58 NAB files at an earlier stage: 1d 65.3, 3d 67.1, 7d 64.5.
@@ -103,6 +105,9 @@ export class AutoModel implements Model {
   readonly slots: number;
   private readonly k: number;
   private readonly kw: number;
+  /** SEASON and the first weekly bucket, in fields: a module constant is a context load and a hole check per use. */
+  private readonly dayAt: number;
+  private readonly weekAt: number;
   private readonly surprise: Surprise;
   /**
    * Smoothing weights over Δt, cached for the last interval (see Alphas): [level, spread, daily
@@ -128,6 +133,8 @@ export class AutoModel implements Model {
     this.k = clock === null ? 0 : clock.buckets;
     this.kw = clock === null || week === null ? 0 : week.buckets;
     this.slots = SEASON + this.k + this.kw;
+    this.dayAt = SEASON;
+    this.weekAt = SEASON + this.k;
     this.surprise = new Surprise(p);
     this.warmMs = Math.max(p.seasonHalfLifeMs, this.kw > 0 ? p.weekHalfLifeMs : 0) / Math.LN2;
     this.alphas = new Alphas([
@@ -165,7 +172,9 @@ export class AutoModel implements Model {
     this.surprise.init(state, o + Slot.SURPRISE);
   }
 
-  update(state: Float64Array, o: number, out: Prediction, n: number): void {
+  update(state: Float64Array, o: number, out: Prediction, count: number): void {
+    // the count converted once (a tagged number): its uses below sit on different branches
+    const n = +count;
     const p = this.p;
     const tsMs = out.t;
     const y = out.y;
@@ -173,8 +182,8 @@ export class AutoModel implements Model {
     const clock = this.clock;
     if (clock !== null) clock.at(out);
     if (this.kw > 0) this.week!.at(out);
-    const b = clock === null ? -1 : o + SEASON + (clock.position | 0);
-    const c = this.kw === 0 ? -1 : o + SEASON + this.k + (this.week!.position | 0);
+    const b = clock === null ? -1 : o + this.dayAt + (clock.position | 0);
+    const c = this.kw === 0 ? -1 : o + this.weekAt + (this.week!.position | 0);
     if (last !== last) {
       state[o + Slot.M] = y;
       state[o + Slot.Y] = y;
@@ -245,7 +254,7 @@ export class AutoModel implements Model {
     // bound(): once settled, each edge pulled in to the recent range ± its margin
     let up = w;
     let lo = w;
-    if (f > -Infinity && n >= SETTLE_POINTS && tsMs - f >= p.settleMs) f = -Infinity;
+    if (f > -Infinity && n >= Settle.POINTS && tsMs - f >= p.settleMs) f = -Infinity;
     state[sp + Sp.F] = f;
     if (p.rangeMargin > 0 && f === -Infinity) {
       let mg = p.rangeMargin * (hi - lw);
@@ -278,7 +287,7 @@ export class AutoModel implements Model {
         uj = yhat + wj;
         lj = yhat - wj;
       }
-      const armed = out.ready;
+      const armed = out.ready === true; // a boolean: a pointer compare instead of ToBoolean
       if (armed && ae > wj) env = p.gamma * ae;
       else if (ae <= w0j) env *= p.keep;
       const beyond = ae > w0j;
@@ -333,7 +342,7 @@ export class AutoModel implements Model {
       // series with spikes the only non-zero steps are the spikes.
       const as = a[1];
       const vc = 4 * sc;
-      v += (n < WARM_SPREAD_POINTS ? warm(as, n) : as) * ((ae < vc ? ae : vc) - v);
+      v += (n < Warm.SPREAD_POINTS ? warm(as, n) : as) * ((ae < vc ? ae : vc) - v);
       const dy = y - state[o + Slot.Y];
       if (dy !== 0) q += as * ((dy < 0 ? -dy : dy) - q);
     }

@@ -56,7 +56,9 @@ export interface SurpriseParams {
 
 export const SURPRISE_SLOTS = 10;
 /** Points a series must have fed (over settle_time) before it is settled. */
-export const SETTLE_POINTS = 128;
+export const enum Settle {
+  POINTS = 128,
+}
 
 /** The slots from q (auto.ts reads them too: it runs this file's arithmetic in its own update()). */
 export const enum Slot {
@@ -194,7 +196,7 @@ export class Surprise {
     let up = this.up;
     let lo = this.lo;
     const f = state[q + Slot.F];
-    if (f > -Infinity && n >= SETTLE_POINTS && out.t - f >= this.p.settleMs) state[q + Slot.F] = -Infinity;
+    if (f > -Infinity && n >= Settle.POINTS && out.t - f >= this.p.settleMs) state[q + Slot.F] = -Infinity;
     if (this.p.rangeMargin > 0 && state[q + Slot.F] === -Infinity) {
       const h = state[q + Slot.H];
       const l = state[q + Slot.W];
