@@ -31,7 +31,7 @@ import { Settle, SURPRISE_SLOTS, Slot as Sp, Surprise, SurpriseParams, record } 
  * widened and narrowed by surprise.ts. Scores are finite: w0 ≥ z·1.25·floor > 0.
  * First day: until settle_time (1 day) has passed since the series' first point, the band is
  * judged with w0 = g·z·1.25·max(v, floor), g = `first_day_scale` (3), while the surprise memories
- * (envelope, record) learn each point as if it had been judged with g = 1 (Surprise.learnAs): a
+ * (envelope, record) learn each point as if it had been judged with g = 1 (surprise.ts' learnAs): a
  * kind of spike the first day shows twice is a recurrence afterwards, as it would have been, but
  * it pages nobody before the daily swing has been seen once (held-out CMD minute data: false
  * onsets on the first day 42 → 4, later days unchanged; bench/RESULTS.md "Held-out real metrics").
@@ -72,7 +72,7 @@ export interface AutoParams extends SurpriseParams {
   firstDayScale: number;
 }
 
-const enum Slot {
+export const enum Slot {
   M = 0,
   V = 1,
   T = 2,
@@ -221,9 +221,10 @@ export class AutoModel implements Model {
     const sp = o + Slot.SURPRISE;
     out.yhat = yhat;
     // surprise.ts' age(), firstDay(), band() and learn() (learnAs() on the first day) for auto's one
-    // half-width, written out in locals: the same arithmetic in the same order, so the same bits.
-    // As calls, learn() stayed out of line (V8's inlining budget for update() was spent first) and
-    // every double went through Surprise's fields (bench/RESULTS.md, issue 20 session 10).
+    // half-width, written out in locals: the same arithmetic in the same order, so the same bits
+    // (test/unit/auto-surprise.test.ts). As calls, learn() stayed out of line (V8's inlining budget
+    // for update() was spent first) and every double went through Surprise's fields: written out,
+    // the model costs ~0.8x (bench/RESULTS.md, issue 20 session 10).
     const a = last === last ? this.alphas.at(dt) : this.alphas.a;
     // age(): the memories decay over Δt; F is the series' first timestamp (-inf once settled)
     let f = state[sp + Sp.F];

@@ -39,6 +39,8 @@ import { Alphas, Prediction } from './model.js';
  * The judged half-widths max(w0, E, R2) (then narrowed by the range) stay finite and positive:
  * E, R1, R2 only ever hold γ·|e| of finite residuals, decayed. Surprises during warm-up (before
  * min_n_samples_seen points, `out.ready` false) raise neither E nor the record.
+ * auto.ts runs this arithmetic written out in its own update() (age, firstDay, band, learn, learnAs):
+ * a change here is a change there, and test/unit/auto-surprise.test.ts fails until both agree.
  */
 export interface SurpriseParams {
   releaseMs: number;
