@@ -159,7 +159,15 @@ class Instance implements App {
     this.snapshots.start();
     this.status.startSampling(() => this.receiver.totals);
     const addr = this.receiver.address();
-    this.log.info({ listen: `${addr.host}:${addr.port}`, datasource: redactUrl(cfg.writer.datasource_url), queries: Object.keys(cfg.reader.queries), state: cfg.state.path || 'off' }, 'anomstream listening');
+    this.log.info(
+      {
+        listen: addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`,
+        datasource: redactUrl(cfg.writer.datasource_url),
+        queries: Object.keys(cfg.reader.queries),
+        state: cfg.state.path || 'off',
+      },
+      'anomstream listening',
+    );
   }
 
   drain(): Promise<void> {

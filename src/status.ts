@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.js';
+import { redactUrl } from './config/redact.js';
 import { generatedSelector, inputSelector } from './emit/format.js';
 import { renderStatusPage, type AnomalousRow, type InstanceRow } from './receive/status-page.js';
 import { anomalousNow } from './scoring/anomalous.js';
@@ -76,7 +77,7 @@ export class StatusPage {
         anomalousNow: perInstance[i],
       };
     });
-    const vmuiUrl = cfg.server.vmui_url ?? `${cfg.writer.datasource_url.replace(/\/+$/, '')}/vmui/`;
+    const vmuiUrl = cfg.server.vmui_url ?? defaultVmuiUrl(cfg.writer.datasource_url);
     const vmuiBase = vmuiUrl.replace(/\/+$/, '');
     const rows: AnomalousRow[] = top.map((a) => {
       const inst = spec.instances[a.inst];
@@ -94,7 +95,7 @@ export class StatusPage {
       version: this.o.version,
       uptimeS: Math.floor((now - this.started) / 1000),
       listen: cfg.server.listen,
-      datasource: cfg.writer.datasource_url,
+      datasource: redactUrl(cfg.writer.datasource_url),
       health,
       reload: this.lastReload,
       requestsPerS: span >= 1 ? (totals.requests - oldest!.requests) / span : undefined,
@@ -110,4 +111,13 @@ export class StatusPage {
     this.cache = { at: now, html };
     return html;
   }
+}
+
+/**
+ * vmui under datasource_url, for a browser: without its query (an `?authKey=...` sent with every
+ * write is a secret, and in front of `/vmui/` it made the link point at the datasource's root).
+ */
+function defaultVmuiUrl(datasourceUrl: string): string {
+  const u = new URL(datasourceUrl);
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}/vmui/`;
 }

@@ -6,7 +6,10 @@ import { Agent, Pool, request } from 'undici';
 //   400, 409                    -> rejected for good: the datasource cannot use this data
 //                                  (passed back as 400; vmagent drops the block); except
 //                                  VictoriaMetrics' 400 "unsupported path requested", which is
-//                                  about the URL (a tenant path on single-node), treated as a 404
+//                                  about the URL (a tenant path on single-node), treated as a 404,
+//                                  and vmauth's 400s about its own config: "missing route for"
+//                                  (a 404) and, in older releases (1.79), "cannot find the provided auth token"
+//                                  (a 401)
 //   429, 408, 5xx, no answer    -> retryable (the sender gets 503 and retries)
 //   every other 4xx             -> retryable too, with `setting`: the configuration to check.
 //                                  401/403: anomstream's credentials, not the data, are wrong;
@@ -118,15 +121,24 @@ export class Downstream {
 /** 2xx accepted; 400 and 409 rejected; everything else retryable (see the top of this file). */
 function answered(status: number, text: string): PostResult {
   if (status >= 200 && status < 300) return { status, outcome: 'accepted', reason: '' };
-  const reason = `${status} from downstream: ${text.trim().split('\n')[0].slice(0, 300)}`;
+  // vmauth quotes the Authorization header it did not know ("Basic <base64 of user:password>"):
+  // the reason goes to the log and to the sender, so the credentials are cut out.
+  const reason = `${status} from downstream: ${text.trim().split('\n')[0].slice(0, 300).replace(CREDENTIALS, '$1 ***')}`;
   // VictoriaMetrics answers a path it does not serve 400, not 404 (single-node for /insert/<tenant>/
-  // when writer.tenant_id or a tenant path is used, vminsert for /api/v1/write): the data is fine,
-  // and passing the 400 back had the sender drop every raw sample.
-  if (status === 400 && text.includes('unsupported path requested')) return { status, outcome: 'retryable', reason, setting: settingFor(404) };
+  // when writer.tenant_id or a tenant path is used, vminsert for /api/v1/write), and so does
+  // vmauth for a path none of its routes take: the data is fine, and passing the 400 back had the
+  // sender drop every raw sample.
+  if (status === 400 && (text.includes('unsupported path requested') || text.includes('missing route for'))) return { status, outcome: 'retryable', reason, setting: settingFor(404) };
+  // vmauth 1.79 answers credentials it does not know 400 (later releases 401): a password being
+  // rotated must not make the sender drop data.
+  if (status === 400 && text.includes('cannot find the provided auth token')) return { status, outcome: 'retryable', reason, setting: settingFor(401) };
   if (status === 400 || status === 409) return { status, outcome: 'rejected', reason };
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { status, outcome: 'retryable', reason, setting: settingFor(status) };
   return { status, outcome: 'retryable', reason };
 }
+
+/** An HTTP auth scheme and its credentials, as an answer may quote them. */
+const CREDENTIALS = /\b(Basic|Bearer)\s+[^\s"'\\]+/gi;
 
 /** The configuration a 4xx (other than 400/408/409/429) from the datasource points at. */
 function settingFor(status: number): string {

@@ -53,7 +53,8 @@ import type { Authenticator } from './auth.js';
 export type WriteHandler = (body: Uint8Array, tenant: string | null, encoding: string) => Promise<WriteResult>;
 
 export interface ReceiverOptions {
-  host: string;
+  /** undefined: every interface (see parseListen). */
+  host: string | undefined;
   port: number;
   maxRequestBytes: number;
   /** Write requests processed at once; more wait up to maxQueueMs for a slot, then get 503. */
@@ -705,12 +706,17 @@ function asksVmProtoVersion(query: string): boolean {
   return query.includes('get_vm_proto_version') && !!new URLSearchParams(query).get('get_vm_proto_version');
 }
 
-/** "host:port" -> parts; ":8490" means all interfaces. Never handed to listen() as a string. */
-export function parseListen(s: string): { host: string; port: number } {
+/**
+ * "host:port" -> parts; ":8490" means all interfaces, IPv6 and IPv4 as Go's ":8490" (vmagent,
+ * VictoriaMetrics): no host, so node listens on "::" dual-stack, or on 0.0.0.0 where the host
+ * has no IPv6 (0.0.0.0 alone left an IPv6-only pod unreachable). Never handed to listen() as a
+ * string.
+ */
+export function parseListen(s: string): { host: string | undefined; port: number } {
   const i = s.lastIndexOf(':');
   let host = s.slice(0, i);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host: host || '0.0.0.0', port: Number(s.slice(i + 1)) };
+  return { host: host || undefined, port: Number(s.slice(i + 1)) };
 }
 
 const CLIENT_ERROR_REASONS = ['parse', 'header_overflow', 'timeout', 'reset', 'tls'] as const;

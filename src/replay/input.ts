@@ -45,6 +45,27 @@ function isNumberText(s: string): boolean {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) || ['nan', 'inf', '+inf', '-inf', 'infinity', '-infinity'].includes(t);
 }
 
+/**
+ * One export line. VictoriaMetrics writes ±Inf in `values` as bare `+Inf` / `-Inf` (not JSON),
+ * so a line JSON.parse refuses is read again with those (and `NaN`) quoted in its values array.
+ */
+function parseExportLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (e) {
+    // A string cannot hold `"values":[` unescaped: this is the key, after "metric" as VictoriaMetrics writes it.
+    const at = line.lastIndexOf('"values":[');
+    const end = at < 0 ? -1 : line.indexOf(']', at);
+    if (end < 0) throw e;
+    const values = line.slice(at, end).replace(/([[,])\s*([+-]?Inf|NaN)\s*(?=,|$)/g, '$1"$2"');
+    try {
+      return JSON.parse(line.slice(0, at) + values + line.slice(end));
+    } catch {
+      throw e;
+    }
+  }
+}
+
 export function parseInput(text: string): Parsed {
   const firstChar = text.trimStart()[0];
   return firstChar === '{' ? parseJsonLines(text) : parseCsv(text);
@@ -87,7 +108,7 @@ function parseJsonLines(text: string): Parsed {
     if (lines[i].trim() === '') continue;
     let obj: unknown;
     try {
-      obj = JSON.parse(lines[i]);
+      obj = parseExportLine(lines[i]);
     } catch (e) {
       errors.push(`line ${i + 1}: expected a JSON object, ${(e as Error).message}`);
       continue;
@@ -106,7 +127,8 @@ function parseJsonLines(text: string): Parsed {
       const t = o.timestamps[k];
       const v = o.values[k];
       const tn = typeof t === 'number' ? t : NaN;
-      const vn = typeof v === 'number' ? v : typeof v === 'string' && isNumberText(v) ? parseValue(v) : undefined;
+      // null: a stale marker, as VictoriaMetrics exports it (the series ended): fed to no model, as NaN.
+      const vn = typeof v === 'number' ? v : v === null ? NaN : typeof v === 'string' && isNumberText(v) ? parseValue(v) : undefined;
       if (!Number.isFinite(tn) || vn === undefined) {
         errors.push(`line ${i + 1}: sample ${k}: expected a millisecond timestamp and a number, got ${JSON.stringify(t)}, ${JSON.stringify(v)}`);
         bad = true;

@@ -40,8 +40,16 @@ export interface Selector {
   matchers: Matcher[];
 }
 
-const NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
-const LABEL = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+// Metric and label names as MetricsQL (vmanomaly's query language) reads them: a letter (any
+// script), '_' or ':' first, then digits and '.' too, and any character after a backslash
+// (`\xHH`, `\uHHHH`, or the character itself). VictoriaMetrics keeps OpenTelemetry's dotted names
+// (`system.cpu.utilization`) and Graphite's, so a vmanomaly query such as
+// `system.cpu.utilization{host.name="a"}` is a plain selector there; Prometheus' [a-zA-Z_:] alone
+// rejected it. Prometheus 3's quoted names (`{"system.cpu.utilization", "host.name"="a"}`) are read
+// too.
+const IDENT_FIRST = /[\p{L}_:]/uy;
+const IDENT_REST = /[\p{L}_:0-9.]*/uy;
+const ESCAPE = /\\(?:[xX]([0-9a-fA-F]{2})|[uU]([0-9a-fA-F]{4})|(\P{Cc}))/uy;
 const SPACE = /\s*/y;
 
 /** Replacements for MetricsQL a series selector cannot express (vmanomaly queries often hold them). */
@@ -70,9 +78,25 @@ export function parseSelector(text: string): Selector {
   const fail = (what: string): never => {
     throw new SelectorError('ANOM_SELECTOR_SYNTAX', `${what} at offset ${p} in selector '${text}'`);
   };
+  /** A MetricsQL identifier at `p`, unescaped; null when none starts there. */
+  const ident = (): string | null => {
+    let out = '';
+    for (;;) {
+      ESCAPE.lastIndex = p;
+      const e = ESCAPE.exec(src);
+      if (e) {
+        out += e[3] ?? String.fromCharCode(parseInt(e[1] ?? e[2], 16));
+        p = ESCAPE.lastIndex;
+        continue;
+      }
+      const part = take(out === '' ? IDENT_FIRST : IDENT_REST);
+      if (part === null || part === '') return out === '' ? null : out;
+      out += part;
+    }
+  };
   const matchers: Matcher[] = [];
   ws();
-  const metric = take(NAME);
+  const metric = ident();
   ws();
   if (metric !== null && src[p] === '(') {
     const hint = FUNCTION_HINTS[metric] ?? 'anomstream matches series selectors only; aggregate or transform upstream (e.g. vmagent stream aggregation) or use `transform`';
@@ -83,8 +107,16 @@ export function parseSelector(text: string): Selector {
     p++;
     ws();
     while (src[p] !== '}') {
-      const name = take(LABEL) ?? fail('expected a label name');
+      const quoted = src[p] === '"' || src[p] === "'" || src[p] === '`';
+      const name = quoted ? str() : (ident() ?? fail('expected a label name'));
       ws();
+      if (quoted && (src[p] === ',' || src[p] === '}')) {
+        // Prometheus 3: a quoted name alone in the braces is the metric name.
+        matchers.push(compile('__name__', '=', name));
+        if (src[p] === ',') p++;
+        ws();
+        continue;
+      }
       const op = (['=~', '!~', '!=', '='] as const).find((o) => src.startsWith(o, p)) ?? fail(`expected =, !=, =~ or !~ after '${name}'`);
       p += op.length;
       ws();

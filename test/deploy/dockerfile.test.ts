@@ -11,6 +11,7 @@ import { dirname, join, posix } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, tempDir } from '../e2e/harness.js';
 import { DEPLOY } from './files.js';
+import { parseConfig } from '../../src/config/load.js';
 
 interface Stage {
   from: string;
@@ -80,6 +81,14 @@ test("the Dockerfile is multi-stage, its build stage runs the README's build ste
     runtime.steps.every(([op, a]) => op !== 'COPY' || a.startsWith(`--from=${build.name} `)),
     'the runtime stage copies only from the build stage',
   );
+});
+
+test('a config without state: keeps its model state in the volume: the default state.path under the runtime WORKDIR links to /var/lib/anomstream, which the user owns', () => {
+  const state = parseConfig({ reader: { queries: { q: 'up' } }, writer: { datasource_url: 'http://vm:8428' } }).state.path;
+  const where = posix.resolve(runtime.workdir, state);
+  const run = runs(runtime).join(' && ');
+  assert.ok(run.includes(`ln -s /var/lib/anomstream ${where}`), `${where} (the default state.path '${state}' in WORKDIR ${runtime.workdir}) is a link to the volume: ${run}`);
+  assert.ok(run.includes('chown node:node /var/lib/anomstream'), 'the volume belongs to the user the process runs as');
 });
 
 test("the build steps succeed on exactly the files the build stage copies, and the runtime stage's files run (npm offline, from its cache)", { timeout: 180_000 }, (t) => {

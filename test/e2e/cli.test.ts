@@ -4,7 +4,7 @@
  * --help, --log-format text, --log-level, the start-up summary without secrets, replay.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, Proc, REPO_ROOT, freePort, request, runCli, tempDir, waitFor } from './harness.js';
@@ -65,6 +65,40 @@ test('--config=FILE --log-format text: readable lines (time, level, message, fie
   assert.match(out, /info {2}model model=fast class=zscore_online queries=\["cpu"\]/);
   assert.match(out, /info {2}anomstream listening /);
   assert.ok(!out.includes('hunter2secret'), 'the password never reaches the log');
+});
+
+/** Addresses listening on TCP `port`, from the kernel's tables (no traffic): '0.0.0.0', '::', ... */
+function listeningOn(port: number): string[] {
+  const out: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      const [addr, p] = local.split(':');
+      if (parseInt(p, 16) !== port) continue;
+      out.push(/^0+$/.test(addr) ? (addr.length === 32 ? '::' : '0.0.0.0') : addr);
+    }
+  }
+  return out;
+}
+
+test("server.listen ':PORT' listens on every interface, IPv6 too, as Go's ':PORT' does (vmagent, VictoriaMetrics)", async () => {
+  const port = await freePort();
+  const path = file('all.yaml', `server: { listen: ":${port}" }\nreader: { queries: { cpu: node_load1 } }\nwriter: { datasource_url: "http://127.0.0.1:9" }\nstate: { path: "" }\n`);
+  const p = new Proc('anomstream', process.execPath, [CLI, '--config', path, '--log-format', 'text'], { cwd: dir });
+  try {
+    await waitFor('anomstream /health', async () => {
+      if (!p.running) throw new Error(`exited ${p.exitCode}: ${p.output()}`);
+      return (await request(`http://127.0.0.1:${port}/health`, { timeoutMs: 1000 })).status === 200 ? true : undefined;
+    });
+    const ipv6 = existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').trim() !== '';
+    // With IPv6, one dual-stack socket on '::' takes IPv4 too (the request above came by 127.0.0.1).
+    assert.deepEqual(listeningOn(port), [ipv6 ? '::' : '0.0.0.0'], p.output());
+    assert.match(p.output(), new RegExp(`anomstream listening listen=${ipv6 ? '\\[::\\]' : '0\\.0\\.0\\.0'}:${port} `));
+  } finally {
+    await p.stop();
+  }
 });
 
 test('-config FILE (vmagent style), json by default; --log-level overrides logging.level', async () => {

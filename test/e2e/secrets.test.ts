@@ -1,7 +1,7 @@
 /**
  * Issue 17 item 7: no secret is shown. Credentials in writer.datasource_url are used as basic
  * auth (as vmagent does), its query (`?authKey=...`) is sent with every write, and neither, nor
- * server.auth's token, appears on /ready, /metrics or in any log line (the URL is shown with
+ * server.auth's token, appears on /ready, /metrics, the status page (GET /) or in any log line (the URL is shown with
  * `***`): one test greps all three for each configured secret.
  */
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ const PASSWORD = 'pw-Secret-7f3a';
 const AUTH_KEY = 'key-Secret-91c2';
 const TOKEN = 'token-Secret-5d0e';
 
-test('the datasource password, its authKey query parameter and the listener token appear on neither /ready nor /metrics nor any log line', { timeout: 30_000 }, async () => {
+test('the datasource password, its authKey query parameter and the listener token appear on neither /ready nor /metrics nor the status page nor any log line', { timeout: 30_000 }, async () => {
   const sink = await CaptureServer.start(204);
   const dsUrl = sink.url.replace('http://', `http://ops:${PASSWORD}@`) + `/?authKey=${AUTH_KEY}`;
   const cfg = parseConfig(
@@ -42,9 +42,14 @@ test('the datasource password, its authKey query parameter and the listener toke
     assert.equal((await request(`${base}/api/v1/write`, { method: 'POST', body, headers: { ...REMOTE_WRITE_HEADERS, ...auth } })).status, 503);
     const ready = await request(`${base}/ready`, { headers: auth });
     const metrics = await request(`${base}/metrics`, { headers: auth });
+    const page = await request(`${base}/`, { headers: auth });
     assert.equal(ready.status, 200);
     assert.equal(metrics.status, 200);
+    assert.equal(page.status, 200);
     assert.match(ready.body.toString(), /authKey=\*\*\*/, '/ready shows the URL redacted');
+    assert.match(page.body.toString(), /id="datasource">[^<]*authKey=\*\*\*/, 'the status page shows the URL redacted');
+    // Its vmui link is vmui under datasource_url, without the query (which made it point at the root).
+    assert.ok(page.body.toString().includes(`href="${sink.url}/vmui/"`), 'the status page links to vmui under datasource_url');
     await sleep(100);
     assert.ok(lines.length >= 3, `log lines written (${lines.length})`);
     assert.ok(
@@ -54,6 +59,7 @@ test('the datasource password, its authKey query parameter and the listener toke
     for (const [where, text] of [
       ['/ready', ready.body.toString()],
       ['/metrics', metrics.body.toString()],
+      ['the status page (GET /)', page.body.toString()],
       ['the log', lines.join('')],
     ] as const) {
       for (const secret of [PASSWORD, AUTH_KEY, TOKEN]) assert.ok(!text.includes(secret), `${where} does not show ${secret}`);
