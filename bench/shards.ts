@@ -4,7 +4,7 @@
 //
 //   node dist/bench/shards.js [--series 8000] [--runs 5] [--samples 6000000] [--shards 1,2]
 //     [--rate 300000[,0]] [--shapes prometheus,vmagent] [--concurrency 4] [--placement alone|shared]
-//     [--warmup SAMPLES_PER_SERIES] [--json FILE]
+//     [--warmup SAMPLES_PER_SERIES] [--order up|down] [--json FILE]
 //
 // A sharded run is what a vmagent sharding with `hashmod` over [__name__, instance] delivers: one load
 // generator per instance (bench/load --shard N/i) sends exactly the series of instance i's shard, in
@@ -23,6 +23,8 @@
 // measured window holds steady-state work: known series, compiled code. Without it each shard pays its
 // own JIT warm-up and series creation inside a window half as long as one instance's (--warmup 0: the
 // cold start, as measured before 2026-12-03's session 5).
+// --order (placement alone): `up` (default) measures shard 0 first, `down` the last shard first: whether the
+// instance measured right after the one-instance run pays for its position rather than for its series.
 // Equal requests: each shard gets exactly series / N series of its shard (bench/load --shard-exact), and
 // the default 8,000 series make that a whole number of 2,000-series requests per round for 1, 2 and 4
 // shards (bench/load cuts each round into requests; 10,000 series gave 5 requests per round to one
@@ -54,12 +56,13 @@ interface Args {
   shapes: Shape[];
   concurrency: number;
   placement: 'alone' | 'shared';
+  order: 'up' | 'down';
   warmup: number;
   json: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { series: 8_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', warmup: 30, json: '' };
+  const a: Args = { series: 8_000, runs: 5, samples: 6_000_000, shards: [1, 2], rates: [300_000], shapes: ['prometheus'], concurrency: 4, placement: 'alone', order: 'up', warmup: 30, json: '' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[++i] ?? '';
@@ -72,6 +75,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--concurrency') a.concurrency = Number(v);
     else if (k === '--placement') a.placement = v as Args['placement'];
     else if (k === '--warmup') a.warmup = Number(v);
+    else if (k === '--order') a.order = v as Args['order'];
     else if (k === '--json') a.json = v;
     else throw new Error(`unknown option '${k}'`);
   }
@@ -80,6 +84,7 @@ function parseArgs(argv: string[]): Args {
   if (a.shards.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error('--shards: expected integers from 1 to 16');
   for (const n of a.shards) if ((a.series / n) % REQUEST_SERIES !== 0) console.error(`note: ${a.series} series / ${n} shards is not a whole number of ${REQUEST_SERIES}-series requests per round`);
   if (a.placement !== 'alone' && a.placement !== 'shared') throw new Error(`--placement: expected alone or shared, got '${String(a.placement)}'`);
+  if (a.order !== 'up' && a.order !== 'down') throw new Error(`--order: expected up or down, got '${String(a.order)}'`);
   if (a.rates.some((r) => !(r >= 0))) throw new Error('--rate: expected numbers >= 0 (0 = as fast as accepted)');
   return a;
 }
@@ -91,7 +96,7 @@ interface Row {
   run: number;
   /** Instances' CPU s summed per 1M raw samples accepted (all generators together). */
   cpuPer1M: number;
-  /** Each instance's own CPU s per 1M of the raw samples it accepted. */
+  /** Each instance's own CPU s per 1M of the raw samples it accepted, by shard index (whatever --order). */
   instanceCpuPer1M: number[];
   acceptedPerS: number;
   e2eRawPerS: number;
@@ -146,7 +151,7 @@ async function startInstance(shards: number, i: number, tmp: string, procs: Proc
 
 async function oneRun(a: Args, shape: Shape, rate: number, shards: number, run: number, tmp: string): Promise<Row> {
   // alone: one shard at a time, alone on CPU 0 (one core per instance, as deployed); shared: all at once on CPU 0.
-  const groups = a.placement === 'alone' ? Array.from({ length: shards }, (_, i) => [i]) : [Array.from({ length: shards }, (_, i) => i)];
+  const groups = a.placement === 'alone' ? Array.from({ length: shards }, (_, i) => [a.order === 'up' ? i : shards - 1 - i]) : [Array.from({ length: shards }, (_, i) => i)];
   const reports: LoadReport[] = [];
   let generated = 0;
   let notOwned = 0;
@@ -201,7 +206,7 @@ async function oneRun(a: Args, shape: Shape, rate: number, shards: number, run: 
       // Groups run one after the other stand for instances on cores of their own: their rates add up.
       acceptedPerS += rs.reduce((n, r) => n + r.run.acceptedSamples, 0) / ((lastAnswer - first) / 1000);
       e2eRawPerS += rs.reduce((n, r) => n + r.arrival.rawSamples, 0) / ((last - first) / 1000);
-      reports.push(...rs);
+      group.forEach((i, k) => (reports[i] = rs[k]));
     } finally {
       for (const p of procs.reverse()) await stop(p);
     }
