@@ -142,7 +142,12 @@ test('Prometheus with credentials anomstream does not accept yet keeps its sampl
     );
     const promMetric = async (name: string): Promise<number> => metricIn((await request(`${prom!.url}/metrics`)).body.toString(), name);
     // Prometheus sends with the new token while anomstream still has the old one: refused.
-    await waitFor('Prometheus to be refused a batch', async () => ((await promMetric('prometheus_remote_storage_samples_failed_total')) > 0 || (await promMetric('prometheus_remote_storage_samples_retried_total')) > 0 ? true : undefined), 30_000, 250);
+    await waitFor(
+      'Prometheus to be refused a batch',
+      async () => ((await promMetric('prometheus_remote_storage_samples_failed_total')) > 0 || (await promMetric('prometheus_remote_storage_samples_retried_total')) > 0 ? true : undefined),
+      30_000,
+      250,
+    );
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(await promMetric('prometheus_remote_storage_samples_failed_total'), 0, 'Prometheus dropped no sample (it retries)');
     const refused = await instantQuery(prom.url, 'up{job="anomstream"}[5m]');
