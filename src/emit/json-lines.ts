@@ -8,7 +8,9 @@ import { WriteBatch, WriteRequestDecoder } from '../ingest/write-request.js';
 // Input is the uncompressed WriteRequest the GeneratedEncoder built, read back with the same
 // decoder as incoming requests. Non-finite values: the stale marker (the only NaN the encoder
 // writes) becomes `null`, which VictoriaMetrics reads as NaN; ±Inf become "Inf"/"-Inf", which
-// it also accepts.
+// it also accepts. They go on a line of their own after the series' finite values: VictoriaMetrics
+// 1.79 (Debian's) reads neither and skips the whole line holding one (logged there, 204 here), so
+// a stale marker scored together with a series' last points would cost those points' scores.
 
 const decoder = new WriteRequestDecoder();
 const batch = new WriteBatch();
@@ -26,16 +28,24 @@ export function writeRequestToJsonLines(buf: Uint8Array): string {
     }
     let values = '';
     let timestamps = '';
+    let odd = '';
+    let oddTimestamps = '';
     for (let i = batch.smpFirst[s], e = i + n; i < e; i++) {
-      values += `${values ? ',' : ''}${jsonNumber(batch.value[i])}`;
-      timestamps += `${timestamps ? ',' : ''}${batch.ts[i]}`;
+      const v = batch.value[i];
+      if (Number.isFinite(v)) {
+        values += `${values ? ',' : ''}${v}`;
+        timestamps += `${timestamps ? ',' : ''}${batch.ts[i]}`;
+      } else {
+        odd += `${odd ? ',' : ''}${nonFinite(v)}`;
+        oddTimestamps += `${oddTimestamps ? ',' : ''}${batch.ts[i]}`;
+      }
     }
-    out += `{"metric":{${metric}},"values":[${values}],"timestamps":[${timestamps}]}\n`;
+    if (values) out += `{"metric":{${metric}},"values":[${values}],"timestamps":[${timestamps}]}\n`;
+    if (odd) out += `{"metric":{${metric}},"values":[${odd}],"timestamps":[${oddTimestamps}]}\n`;
   }
   return out;
 }
 
-function jsonNumber(v: number): string {
-  if (Number.isFinite(v)) return String(v);
+function nonFinite(v: number): string {
   return v !== v ? 'null' : v > 0 ? '"Inf"' : '"-Inf"';
 }

@@ -27,8 +27,9 @@ import type { Authenticator } from './auth.js';
 //   GET  /metrics self-monitoring
 //   GET  /        the status page (HTML)
 //   POST /-/reload  re-read the config file (as SIGHUP); 200, or 500 with the problems
-// With server.auth, writes (and /metrics, /ready unless server.metrics_auth is false) without the
-// right credentials get 401 + WWW-Authenticate, and nothing is read or forwarded. With
+// With server.auth, writes without the right credentials get 503 (Prometheus drops a batch
+// answered 401) and /metrics, /ready (unless server.metrics_auth is false), / and /-/reload get
+// 401, all with WWW-Authenticate; nothing is read or forwarded. With
 // server.tls_cert_file/tls_key_file the listener speaks HTTPS only (client certificates required
 // with server.tls_client_ca_file).
 //
@@ -188,6 +189,7 @@ export class Receiver {
   private connections = 0;
   private readonly extraLabelLog = new Throttle(10_000);
   private readonly tenantLog = new Throttle(10_000);
+  private readonly authLog = new Throttle(10_000);
   private readonly neverFitsLog = new Throttle(10_000);
   private readonly m: ReceiverMetrics;
   private readonly refused = new Map<RefusedReason, Metric>();
@@ -339,7 +341,7 @@ export class Receiver {
     if (isWrite) {
       if (q >= 0 && asksVmProtoVersion(url.slice(q + 1))) return this.handshake(req, res);
       if (req.method !== 'POST') return this.reply(res, 405, 'use POST', { allow: 'POST' });
-      if (!this.authorized(req, res)) return;
+      if (!this.authorized(req, res, 503)) return;
       if (q >= 0 && hasExtraLabel(url.slice(q + 1))) return this.refuseMisconfigured(req, res, this.extraLabelLog, EXTRA_LABEL_REFUSED);
       if (m) {
         const why = this.tenantRefused(m[1]);
@@ -367,12 +369,23 @@ export class Receiver {
     this.reply(res, 404, `unknown path ${path}; remote write goes to /api/v1/write`);
   }
 
-  /** True with server.auth's credentials (or without server.auth); otherwise answers 401 (body unread). */
-  private authorized(req: IncomingMessage, res: Response): boolean {
+  /**
+   * True with server.auth's credentials (or without server.auth); otherwise answers `status`
+   * (body unread) with the challenge. A write gets 503, not 401: Prometheus (and senders built on
+   * its client) retries only 5xx and 429 and drops a batch answered 401, so a sender whose
+   * credentials are missing or not yet rotated would lose its data instead of keeping it until
+   * they are fixed (vmagent retries both). Those refusals are logged, at most once per 10 s.
+   */
+  private authorized(req: IncomingMessage, res: Response, status = 401): boolean {
     const auth = this.o.auth;
     if (auth === null || auth.check(req.headers.authorization)) return true;
     const what = req.headers.authorization === undefined ? 'missing' : 'wrong';
-    this.refuseUnread(req, res, 401, `${what} credentials: this anomstream requires server.auth (${auth.method})`, { 'www-authenticate': auth.challenge });
+    const message = `${what} credentials: this anomstream requires server.auth (${auth.method})`;
+    if (status !== 401) {
+      const suppressed = this.authLog.take();
+      if (suppressed >= 0) this.o.log.warn({ url: req.url, remote: req.socket.remoteAddress, suppressed }, `write refused (503, the sender keeps the data and retries): ${message}`);
+    }
+    this.refuseUnread(req, res, status, message, { 'www-authenticate': auth.challenge });
     return false;
   }
 

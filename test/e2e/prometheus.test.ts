@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Anomstream, VM_BIN, VictoriaMetrics, distinctSamples, dumpProcesses, requireBinaries, seriesKey, waitFor, type ExportedSeries } from './harness.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Anomstream, VM_BIN, VictoriaMetrics, configYaml, distinctSamples, dumpProcesses, metricIn, request, requireBinaries, seriesKey, tempDir, waitFor, type ExportedSeries } from './harness.js';
 import { NODE_EXPORTER_BIN, NodeExporter, PROMETHEUS_BIN, Prometheus, instantQuery } from './peers.js';
 import { anomstreamConfig } from './deploy-stack.js';
 
@@ -106,6 +108,72 @@ test('Prometheus remote-writes through anomstream: VictoriaMetrics holds the raw
     await prom?.close();
     await anom?.close();
     await exporter?.close();
+    await vm?.close();
+  }
+});
+
+// Issue 20 (session 10, audit7): Prometheus retries only 5xx and 429; a write refused for its
+// credentials used to get 401, and Prometheus dropped the batch ("non-recoverable error",
+// prometheus_remote_storage_samples_failed_total). A token rotated on anomstream before the
+// sender (or a sender set up before anomstream's token) then lost every sample in between.
+test('Prometheus with credentials anomstream does not accept yet keeps its samples and delivers them once the token is rotated', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, VM_BIN, PROMETHEUS_BIN)) return;
+  let vm: VictoriaMetrics | undefined;
+  let anom: Anomstream | undefined;
+  let prom: Prometheus | undefined;
+  try {
+    vm = await VictoriaMetrics.start();
+    const vmUrl = vm.url;
+    const token = join(tempDir('prom-token'), 'token');
+    writeFileSync(token, 'old-token\n');
+    const server = `auth: { bearer_token_file: "${token}" }, metrics_auth: false`;
+    anom = await Anomstream.start((port) => configYaml({ port, datasourceUrl: vmUrl, server, queries: { q: 'up' } }));
+    prom = await Prometheus.start(
+      [
+        'global: { scrape_interval: 1s, evaluation_interval: 1m }',
+        'scrape_configs:',
+        `  - { job_name: anomstream, static_configs: [{ targets: ['127.0.0.1:${anom.port}'] }] }`,
+        'remote_write:',
+        `  - url: ${anom.url}/api/v1/write`,
+        '    authorization: { credentials: new-token }',
+        '    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }',
+        '',
+      ].join('\n'),
+    );
+    const promMetric = async (name: string): Promise<number> => metricIn((await request(`${prom!.url}/metrics`)).body.toString(), name);
+    // Prometheus sends with the new token while anomstream still has the old one: refused.
+    await waitFor(
+      'Prometheus to be refused a batch',
+      async () => ((await promMetric('prometheus_remote_storage_samples_failed_total')) > 0 || (await promMetric('prometheus_remote_storage_samples_retried_total')) > 0 ? true : undefined),
+      30_000,
+      250,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await promMetric('prometheus_remote_storage_samples_failed_total'), 0, 'Prometheus dropped no sample (it retries)');
+    const refused = await instantQuery(prom.url, 'up{job="anomstream"}[5m]');
+    const before = new Set((refused[0]?.values ?? []).map(([ts]) => Math.round(ts * 1000)));
+    assert.ok(before.size >= 3, `Prometheus scraped ${before.size} samples while refused`);
+    assert.equal((await vm.exportSeries('up')).length, 0, 'nothing reached VictoriaMetrics while refused');
+
+    writeFileSync(token, 'new-token\n');
+    // Every sample scraped while the token did not match arrives once it does.
+    await waitFor(
+      'the samples scraped while refused in VictoriaMetrics',
+      async () => {
+        const got = await vm!.exportSeries('up{job="anomstream"}');
+        const have = got.length === 1 ? distinctSamples(got[0]) : new Map<number, number>();
+        return [...before].every((ts) => have.has(ts)) ? true : undefined;
+      },
+      30_000,
+      500,
+    );
+    assert.equal(await promMetric('prometheus_remote_storage_samples_failed_total'), 0, 'still none dropped');
+  } catch (e) {
+    dumpProcesses(t, [vm?.proc, anom?.proc, prom?.proc]);
+    throw e;
+  } finally {
+    await prom?.close();
+    await anom?.close();
     await vm?.close();
   }
 });

@@ -1,6 +1,7 @@
 /**
  * Issue 17 acceptance, access: authentication and TLS on the listener, tenant paths.
- *  - no or wrong credentials -> 401 + WWW-Authenticate, nothing reaches the datasource; /health
+ *  - no or wrong credentials -> a write 503 (Prometheus drops a batch answered 401), the rest 401,
+ *    both with WWW-Authenticate; nothing reaches the datasource; /health
  *    stays open; /metrics, /ready and the status page need the credentials unless
  *    server.metrics_auth is false; POST /-/reload always does;
  *    a rotated server.auth.bearer_token_file applies without a restart;
@@ -42,7 +43,7 @@ function probe(name: string, n = 5): InputSeries {
   return { labels: { __name__: name, job: 'access' }, timestamps, values: timestamps.map((_, i) => i + 0.5) };
 }
 
-test('server.auth (basic): no or wrong credentials get 401 and nothing is forwarded; /health open; /metrics and /ready need them', { timeout: 60_000 }, async (t) => {
+test('server.auth (basic): no or wrong credentials get 503 on a write, 401 elsewhere, and nothing is forwarded; /health open; /metrics and /ready need them', { timeout: 60_000 }, async (t) => {
   const server = 'auth: { user: sender, password: "s3cret pass" }';
   await withCaptureServer(
     t,
@@ -57,7 +58,7 @@ test('server.auth (basic): no or wrong credentials get 401 and nothing is forwar
         ['a bearer token instead', { Authorization: 'Bearer s3cret pass' }],
       ] as const) {
         const r = await anom.write(body, headers);
-        assert.equal(r.status, 401, `${what}: ${r.status} ${r.body.toString()}`);
+        assert.equal(r.status, 503, `${what}: ${r.status} ${r.body.toString()}`);
         assert.equal(r.headers['www-authenticate'], 'Basic realm="anomstream", charset="UTF-8"', what);
       }
       assert.equal(sink.requests.filter((q) => q.method === 'POST').length, 0, 'nothing reached the datasource');
@@ -83,7 +84,7 @@ test('server.auth (basic): no or wrong credentials get 401 and nothing is forwar
       assert.equal((await request(`${anom.url}/metrics`)).status, 200, 'server.metrics_auth: false opens /metrics');
       assert.equal((await request(`${anom.url}/ready`)).status, 200, '... and /ready');
       assert.equal((await request(`${anom.url}/-/reload`, { method: 'POST' })).status, 401, 'POST /-/reload still needs them (it changes what runs)');
-      assert.equal((await anom.write(buildWriteRequest([probe('access_open')]))).status, 401, 'writes still need credentials');
+      assert.equal((await anom.write(buildWriteRequest([probe('access_open')]))).status, 503, 'writes still need credentials');
     },
   );
 });
@@ -100,11 +101,11 @@ test('server.auth.bearer_token_file: the token is checked in constant time and r
       const body = buildWriteRequest([probe('access_bearer')]);
       assert.equal((await anom.write(body, { Authorization: 'Bearer first-token' })).status, 204);
       const wrong = await anom.write(body, { Authorization: 'Bearer second-token' });
-      assert.equal(wrong.status, 401);
+      assert.equal(wrong.status, 503);
       assert.equal(wrong.headers['www-authenticate'], 'Bearer realm="anomstream"');
       writeFileSync(file, 'second-token\n');
       await waitFor('the rotated token to apply', async () => ((await anom.write(body, { Authorization: 'Bearer second-token' })).status === 204 ? true : undefined), 10_000, 250);
-      assert.equal((await anom.write(body, { Authorization: 'Bearer first-token' })).status, 401, 'the old token no longer works');
+      assert.equal((await anom.write(body, { Authorization: 'Bearer first-token' })).status, 503, 'the old token no longer works');
     },
   );
 });
@@ -124,7 +125,7 @@ test('a real vmagent with -remoteWrite.basicAuth.* and -remoteWrite.tlsCAFile de
     // Plain HTTP to the TLS listener is not served, and HTTPS without credentials is refused.
     await assert.rejects(request(`http://127.0.0.1:${anom.port}/health`, { timeoutMs: 3000 }));
     const unauth = await request(`${anom.url}/api/v1/write`, { method: 'POST', body: buildWriteRequest([probe('access_tls_unauth')]), headers: REMOTE_WRITE_HEADERS, ca });
-    assert.equal(unauth.status, 401);
+    assert.equal(unauth.status, 503);
     agent = await VmAgent.start(`${anom.url}/api/v1/write`, ['-remoteWrite.basicAuth.username=vmagent', '-remoteWrite.basicAuth.password=pa:ss', `-remoteWrite.tlsCAFile=${certs.caCert}`]);
     const series = [probe('access_tls_a', 30), probe('access_tls_b', 30)];
     await agent.importJsonLines(series);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { VM_BIN, VictoriaMetrics, request, requireBinaries, seriesKey, type ExportedSeries } from './harness.js';
+import { VM_BIN, VictoriaMetrics, encodeWriteRequest, request, requireBinaries, seriesKey, snappyCompress, type ExportedSeries } from './harness.js';
 import { InProcess, RecordingServer, body, scoredSeries } from './writer-support.js';
 
 /** VictoriaMetrics keeps 12 significant decimal digits of a float64 (its decimal mantissa). */
@@ -63,6 +63,39 @@ test('import_json_path: JSON lines imported into VictoriaMetrics read back ident
   } finally {
     await app?.close();
     await srv?.close();
+    await vm?.close();
+  }
+});
+
+// Issue 20 (session 10, audit7): VictoriaMetrics 1.79 (Debian's) reads no `null` or "Inf" in
+// /api/v1/import: it skips the whole line holding one (an error in its log, 204 to the writer).
+// A stale marker arriving in one request with the series' last points (a vmagent flush holding
+// several scrapes, or requests scored together under load) then cost every score of that line.
+test('import_json_path: a stale marker in the same request as scored points loses none of their scores in VictoriaMetrics 1.79', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, VM_BIN)) return;
+  let vm: VictoriaMetrics | undefined;
+  let app: InProcess | undefined;
+  try {
+    vm = await VictoriaMetrics.start();
+    app = await InProcess.start(`  datasource_url: "${vm.url}"\n  import_json_path: /api/v1/import`);
+    const live = scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'live' });
+    const ended = scoredSeries({ __name__: 'test_cpu', job: 'node', instance: 'ended' });
+    // The series' stale marker, 10 s after its last point, patched in over a sentinel value.
+    const SENTINEL = 123456.789;
+    ended.timestamps.push(ended.timestamps[ended.timestamps.length - 1] + 10_000);
+    ended.values.push(SENTINEL);
+    const raw = Buffer.from(encodeWriteRequest([live, ended]));
+    const sentinel = Buffer.alloc(8);
+    sentinel.writeDoubleLE(SENTINEL);
+    Buffer.from([2, 0, 0, 0, 0, 0, 0xf0, 0x7f]).copy(raw, raw.indexOf(sentinel));
+    const r = await app.write(snappyCompress(raw));
+    assert.equal(r.status, 204, r.body.toString());
+    const scores = await vm.exportSeries('anomaly_score{source_metric="test_cpu"}');
+    const byInstance = new Map(scores.map((s) => [s.metric.instance, s.timestamps.filter((_, i) => Number.isFinite(s.values[i])).length]));
+    assert.ok((byInstance.get('live') ?? 0) > 0, 'the live series is scored');
+    assert.equal(byInstance.get('ended'), byInstance.get('live'), 'the series that ended has as many scores as the live one');
+  } finally {
+    await app?.close();
     await vm?.close();
   }
 });
