@@ -70,6 +70,27 @@ export function labelNameProblem(name: string): string | null {
   return null;
 }
 
+const NAME_FIRST = /^[\p{L}_:]$/u;
+const NAME_REST = /^[\p{L}_:0-9.]$/u;
+const CONTROL = /^\p{Cc}$/u;
+
+/**
+ * `name` written as a MetricsQL identifier, which parseSelector reads back as `name`: for the
+ * selectors of the status page's vmui links. Letters, '_', ':' (and digits, '.' after the first)
+ * as they are, a control character as `\xHH`, anything else after a backslash (`a\-b`, `\1st`).
+ * VictoriaMetrics 1.79.5 reads these for ASCII names (checked: `{host.name="h"}`, `{a\-b="x"}`,
+ * `{\1st="o"}`, `{sp\ ace="s"}`); non-ASCII letters need a newer MetricsQL.
+ */
+export function identifierOf(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    if ((out === '' ? NAME_FIRST : NAME_REST).test(ch)) out += ch;
+    else if (CONTROL.test(ch)) out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    else out += `\\${ch}`;
+  }
+  return out;
+}
+
 /** Replacements for MetricsQL a series selector cannot express (vmanomaly queries often hold them). */
 const FUNCTION_HINTS: Record<string, string> = {
   rate: 'use the selector alone with `transform: rate` (anomstream sees raw samples; no query runs)',

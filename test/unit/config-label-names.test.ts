@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { labelNameProblem, parseSelector } from '../../src/scoring/selector.js';
+import { generatedSelector, inputSelector } from '../../src/emit/format.js';
+import { identifierOf, labelNameProblem, parseSelector } from '../../src/scoring/selector.js';
 
 const ACCEPTED = ['host.name', 'service.name', 'température', 'ホスト名', 'k8s.pod.uid', 'a-b', '1st', 'instance', '__name__'];
 
@@ -92,5 +93,33 @@ test('aliases keep their own rule: a query or model alias is still [a-zA-Z_][a-z
   assert.match(
     errorOf({ reader: { queries: { 'cpu.busy': 'up' } }, writer: { datasource_url: 'http://127.0.0.1:8428' } }),
     /^reader\.queries\["cpu\.busy"\]: 'cpu\.busy' is not allowed here: .*write 'cpu_busy'/,
+  );
+});
+
+test('vmui links: every label name is written so MetricsQL reads it back (dots and letters as they are, others escaped)', () => {
+  const names = ['host.name', 'température', 'a-b', '1st', 'sp ace', 'x"y', 'tab\tname', 'ok✓', '__name__', '_:a.b'];
+  for (const n of names) {
+    const m = parseSelector(`{${identifierOf(n)}="v"}`).matchers;
+    assert.deepEqual([m[0].name, m[0].value], [n, 'v'], `${n} as ${identifierOf(n)}`);
+  }
+  assert.equal(identifierOf('host.name'), 'host.name');
+  assert.equal(identifierOf('a-b'), 'a\\-b');
+  assert.equal(identifierOf('1st'), '\\1st');
+  assert.equal(identifierOf('tab\tname'), 'tab\\x09name');
+  const format = { __name__: '$VAR', for: '$QUERY_KEY', 'service.name': 'anomstream', 'k8s-cluster': 'c1' };
+  const input: [string, string][] = [
+    ['__name__', 'system.cpu.utilization'],
+    ['host.name', 'a'],
+    ['a-b', 'x'],
+  ];
+  const sel = generatedSelector(format, ['anomaly_score'], 'otel', null, input);
+  assert.equal(sel, '{__name__="anomaly_score", for="otel", service.name="anomstream", k8s\\-cluster="c1", source_metric="system.cpu.utilization", host.name="a", a\\-b="x"}');
+  assert.deepEqual(
+    parseSelector(sel).matchers.map((m) => m.name),
+    ['__name__', 'for', 'service.name', 'k8s-cluster', 'source_metric', 'host.name', 'a-b'],
+  );
+  assert.deepEqual(
+    parseSelector(inputSelector(input)).matchers.map((m) => [m.name, m.value]),
+    input,
   );
 });
