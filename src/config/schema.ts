@@ -42,6 +42,7 @@ const labelName = z.string().superRefine((v, ctx) => {
   const problem = labelNameProblem(v);
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
+
 const absPath = z.string().regex(/^\/[^\s?#]*$/, "expected an absolute path such as '/api/v1/import'");
 
 export const TRANSFORMS = ['none', 'rate', 'increase'] as const;
