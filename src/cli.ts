@@ -220,13 +220,18 @@ function logStart(log: Logger, file: string, cfg: Parameters<typeof summarize>[0
   for (const [alias, m] of Object.entries(s.models)) log.info({ model: alias, ...m }, 'model');
 }
 
+/** `1 query`, `2 queries`. */
+function counted(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** --check-config: every file, every problem; 0 when all are valid. */
 function checkFiles(files: string[]): number {
   let bad = 0;
   for (const file of files) {
     try {
       const cfg = loadConfigFile(file);
-      console.log(`${file}: valid (${Object.keys(cfg.reader.queries).length} queries, ${Object.keys(cfg.models ?? { default: 1 }).length} models)`);
+      console.log(`${file}: valid (${counted(Object.keys(cfg.reader.queries).length, 'query', 'queries')}, ${counted(Object.keys(cfg.models ?? { default: 1 }).length, 'model', 'models')})`);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       bad++;

@@ -12,9 +12,13 @@ export interface Issue {
   message: string;
 }
 
-/** `writer.tenant_id`, `models.fast.queries[0]`; '(root)' for the whole file. */
+/**
+ * `writer.tenant_id`, `models.fast.queries[0]`; '(root)' for the whole file. A key a dot would
+ * misread (a label name such as `service.name`, or '') is written `writer.metric_format["service.name"]`.
+ */
 export function joinPath(path: readonly PropertyKey[]): string {
-  const s = path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+  const key = (k: PropertyKey): string => (typeof k === 'string' && (k === '' || /[.[\]"\s]/.test(k)) ? `[${JSON.stringify(k)}]` : String(k));
+  const s = path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc && !key(k).startsWith('[') ? `${acc}.${key(k)}` : `${acc}${key(k)}`), '');
   return s || '(root)';
 }
 

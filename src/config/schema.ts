@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
-import { parseSelector } from '../scoring/selector.js';
+import { labelNameProblem, parseSelector } from '../scoring/selector.js';
 import { modelEntry, perQueryScoring, tz } from './models.js';
 import { TENANT_RE } from '../forward/paths.js';
 import { show } from './forms.js';
@@ -23,16 +23,26 @@ const hostPort = z.string().refine((s) => /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]*):\d{1
   message: "expected 'host:port' (e.g. '127.0.0.1:8490', ':8490', '[::1]:8490')",
 });
 
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const ALIAS_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** An alias or label name: [a-zA-Z_][a-zA-Z0-9_]*, with the spelling that would do. */
-const name = (what: string) =>
+/** A query or model alias: [a-zA-Z_][a-zA-Z0-9_]*, with the spelling that would do. */
+const alias = (what: string) =>
   z.string().superRefine((v, ctx) => {
-    if (!LABEL_NAME_RE.test(v)) {
+    if (!ALIAS_RE.test(v)) {
       const fixed = v.replace(/[^a-zA-Z0-9_]/g, '_').replace(/^(?=\d)/, '_') || '_';
       ctx.addIssue({ code: 'custom', message: `a ${what} may hold letters, digits and '_' only, not starting with a digit ([a-zA-Z_][a-zA-Z0-9_]*): write '${fixed}'` });
     }
   });
+
+/**
+ * A label name as VictoriaMetrics stores it: any non-empty text, OpenTelemetry's `host.name` and
+ * other scripts included (scoring/selector.ts labelNameProblem, the rule selectors follow too).
+ */
+const labelName = z.string().superRefine((v, ctx) => {
+  const problem = labelNameProblem(v);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const absPath = z.string().regex(/^\/[^\s?#]*$/, "expected an absolute path such as '/api/v1/import'");
 
 export const TRANSFORMS = ['none', 'rate', 'increase'] as const;
@@ -158,14 +168,14 @@ export const serverSchema = z
 export const readerSchema = z
   .object({
     /** alias -> selector; the alias becomes $QUERY_KEY. */
-    queries: z.record(name('query alias'), query).refine((q) => Object.keys(q).length > 0, { message: "expected at least one query, e.g. queries: { cpu: 'node_load1' }" }),
+    queries: z.record(alias('query alias'), query).refine((q) => Object.keys(q).length > 0, { message: "expected at least one query, e.g. queries: { cpu: 'node_load1' }" }),
     /**
      * Labels left out of a series' identity (its model) and out of its generated series: the label
      * telling the two members of an HA pair apart (`replica`), so both copies of a series share one
      * model and one set of score series.
      */
     ignore_labels: z
-      .array(name('label name'))
+      .array(labelName)
       .default([])
       .superRefine((names, ctx) => {
         if (names.includes('__name__')) ctx.addIssue({ code: 'custom', message: "'__name__' cannot be ignored: series of different metrics would share a model" });
@@ -190,15 +200,15 @@ export const shardSchema = z
     /** hashmod: `modulus`; shard_by_url before vmagent 1.116: the number of -remoteWrite.url flags. */
     count: z.number().int().min(1).max(MAX_SHARDS).optional(),
     /** hashmod: `source_labels`, in the relabel rule's order. */
-    source_labels: z.array(name('label name')).min(1).optional(),
+    source_labels: z.array(labelName).min(1).optional(),
     /** hashmod: `separator` (vmagent's default ';'). */
     separator: z.string().optional(),
     /** shard_by_url from vmagent 1.116: every -remoteWrite.url exactly as its flags give them, in order. */
     urls: z.array(z.string().min(1)).min(1).optional(),
     /** shard_by_url: -remoteWrite.shardByURL.labels (hash only these). */
-    labels: z.array(name('label name')).min(1).optional(),
+    labels: z.array(labelName).min(1).optional(),
     /** shard_by_url: -remoteWrite.shardByURL.ignoreLabels, plus the names of -remoteWrite.label flags (vmagent 1.94+). */
-    ignore_labels: z.array(name('label name')).min(1).optional(),
+    ignore_labels: z.array(labelName).min(1).optional(),
   })
   .strict()
   .superRefine((sh, ctx) => {
@@ -257,7 +267,7 @@ export const writerSchema = z
       })
       .optional(),
     /** Name and extra labels of generated series; __name__ must contain $VAR; $VAR/$QUERY_KEY allowed in any value. */
-    metric_format: z.record(name('label name'), z.union([z.string(), z.number()]).transform(String)).default({ __name__: '$VAR', for: '$QUERY_KEY' }),
+    metric_format: z.record(labelName, z.union([z.string(), z.number()]).transform(String)).default({ __name__: '$VAR', for: '$QUERY_KEY' }),
     /** When present, generated series are written as JSON lines (/api/v1/import format) to this path instead of remote_write. */
     import_json_path: absPath.optional(),
     /** Checked at start-up and every 15 s, reported by /ready: a path under datasource_url, or a full URL. */
@@ -402,7 +412,7 @@ export const configSchema = z
     server: serverSchema.default(serverSchema.parse({})),
     reader: readerSchema,
     /** alias -> model; absent: one `auto` model on every query. */
-    models: z.record(name('model alias'), modelEntry).optional(),
+    models: z.record(alias('model alias'), modelEntry).optional(),
     writer: writerSchema,
     /** Absent: this instance scores every series it receives. */
     shard: shardSchema.optional(),

@@ -1,3 +1,4 @@
+import { identifierOf } from '../scoring/selector.js';
 import { varintLen, writeVarint } from '../wire/varint.js';
 
 // writer.metric_format compiled once: for each (query, model, variable) the protobuf bytes of
@@ -70,16 +71,16 @@ export function generatedSelector(format: Record<string, string>, vars: readonly
   const parts: string[] = [];
   for (const [k, vs] of values) {
     const list = [...vs];
-    parts.push(list.length === 1 ? `${k}=${quoted(list[0])}` : `${k}=~${quoted(list.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`);
+    parts.push(list.length === 1 ? `${identifierOf(k)}=${quoted(list[0])}` : `${identifierOf(k)}=~${quoted(list.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}`);
   }
   const replaced = new Set(replacedLabelNames(format));
   const name = input.find(([k]) => k === '__name__')?.[1];
   if (name !== undefined && !values.has(SOURCE_METRIC_LABEL)) parts.push(`${SOURCE_METRIC_LABEL}=${quoted(name)}`);
-  for (const [k, v] of input) if (!replaced.has(k)) parts.push(`${k}=${quoted(v)}`);
+  for (const [k, v] of input) if (!replaced.has(k)) parts.push(`${identifierOf(k)}=${quoted(v)}`);
   return `{${parts.join(', ')}}`;
 }
 
 /** A series selector for exactly one input series. */
 export function inputSelector(input: [string, string][]): string {
-  return `{${input.map(([k, v]) => `${k}=${quoted(v)}`).join(', ')}}`;
+  return `{${input.map(([k, v]) => `${identifierOf(k)}=${quoted(v)}`).join(', ')}}`;
 }

@@ -52,6 +52,45 @@ const IDENT_REST = /[\p{L}_:0-9.]*/uy;
 const ESCAPE = /\\(?:[xX]([0-9a-fA-F]{2})|[uU]([0-9a-fA-F]{4})|(\P{Cc}))/uy;
 const SPACE = /\s*/y;
 
+/** A UTF-16 surrogate not part of a pair (in a `u` regex a pair is one code point, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * What is wrong with `name` as a label name, or null when VictoriaMetrics stores it as it is. The
+ * one definition of a label name for selectors and every config key naming labels. VictoriaMetrics
+ * and vmagent take any bytes (OpenTelemetry's `host.name`, `température`, `a-b`; vmagent 1.79.5's
+ * relabeling loads any source_labels), and Prometheus 3 any UTF-8, so only two are refused: the
+ * empty name, which VictoriaMetrics reads as the metric name (an import with `"": "x"` stores
+ * metric `x`), and a lone surrogate (a `\uD800` escape), which has no UTF-8 form and could never
+ * equal a name on the wire.
+ */
+export function labelNameProblem(name: string): string | null {
+  if (name === '') return "expected a label name, got '' (VictoriaMetrics reads an empty label name as the metric name)";
+  if (LONE_SURROGATE.test(name)) return `label name ${JSON.stringify(name)} holds a lone UTF-16 surrogate, which has no UTF-8 form`;
+  return null;
+}
+
+const NAME_FIRST = /^[\p{L}_:]$/u;
+const NAME_REST = /^[\p{L}_:0-9.]$/u;
+const CONTROL = /^\p{Cc}$/u;
+
+/**
+ * `name` written as a MetricsQL identifier, which parseSelector reads back as `name`: for the
+ * selectors of the status page's vmui links. Letters, '_', ':' (and digits, '.' after the first)
+ * as they are, a control character as `\xHH`, anything else after a backslash (`a\-b`, `\1st`).
+ * VictoriaMetrics 1.79.5 reads these for ASCII names (checked: `{host.name="h"}`, `{a\-b="x"}`,
+ * `{\1st="o"}`, `{sp\ ace="s"}`); non-ASCII letters need a newer MetricsQL.
+ */
+export function identifierOf(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    if ((out === '' ? NAME_FIRST : NAME_REST).test(ch)) out += ch;
+    else if (CONTROL.test(ch)) out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    else out += `\\${ch}`;
+  }
+  return out;
+}
+
 /** Replacements for MetricsQL a series selector cannot express (vmanomaly queries often hold them). */
 const FUNCTION_HINTS: Record<string, string> = {
   rate: 'use the selector alone with `transform: rate` (anomstream sees raw samples; no query runs)',
@@ -117,6 +156,8 @@ export function parseSelector(text: string): Selector {
         ws();
         continue;
       }
+      const bad = labelNameProblem(name);
+      if (bad !== null) fail(bad);
       const op = (['=~', '!~', '!=', '='] as const).find((o) => src.startsWith(o, p)) ?? fail(`expected =, !=, =~ or !~ after '${name}'`);
       p += op.length;
       ws();

@@ -158,7 +158,9 @@ test("--check-config FILE... checks every file: 0 when all are valid, else 2 wit
   const bad = file('bad.yaml', 'reader: { queries: { cpu: up } }\nwriter: { datasource_url: "http://vm:8428/api/v1/write" }\n');
   const ok = await runCli([`--check-config=${good}`]);
   assert.equal(ok.code, 0, ok.output);
-  assert.match(ok.output, /good\.yaml: valid \(2 queries, 1 models\)/);
+  assert.match(ok.output, /good\.yaml: valid \(2 queries, 1 model\)/);
+  const one = await runCli(['--check-config', file('one.yaml', 'reader: { queries: { cpu: up } }\nwriter: { datasource_url: "http://vm:8428" }\n')]);
+  assert.match(one.output, /one\.yaml: valid \(1 query, 1 model\)\n/, one.output);
   const both = await runCli(['--check-config', good, bad]);
   assert.equal(both.code, 2, both.output);
   assert.match(both.output, /good\.yaml: valid/);

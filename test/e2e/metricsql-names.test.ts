@@ -75,3 +75,45 @@ test('MetricsQL names: series with dotted, non-ASCII and escaped names sent by v
     assert.equal(all.length, selected.length, `only the selected series are scored: ${JSON.stringify(all.map((s) => s.metric))}`);
   });
 });
+
+test('OpenTelemetry label names in the config: reader.ignore_labels folds an HA pair told apart by service.instance.id, metric_format adds service.name', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, VM_BIN, VMAGENT_BIN)) return;
+  const config = (port: number, datasourceUrl: string): string =>
+    [
+      `server: { listen: "127.0.0.1:${port}" }`,
+      'reader:',
+      `  queries: { otel: 'system.cpu.utilization{host.name="a"}' }`,
+      '  ignore_labels: [service.instance.id]',
+      'models: { m: { class: zscore_online, min_n_samples_seen: 4 } }',
+      'writer:',
+      `  datasource_url: "${datasourceUrl}"`,
+      '  metric_format: { __name__: $VAR, for: $QUERY_KEY, service.name: anomstream }',
+      'state: { path: "" }',
+      '',
+    ].join('\n');
+  await withVmagent(t, config, async (vm, anom, agent) => {
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+    const n = 12;
+    const timestamps = Array.from({ length: n }, (_, i) => t0 + i * 15_000);
+    const values = timestamps.map((_, i) => 10 + (i % 3));
+    // The two members of an HA pair: the same series but for the collector's instance id.
+    const copy = (id: string): InputSeries => ({ labels: { __name__: 'system.cpu.utilization', 'host.name': 'a', 'service.instance.id': id }, timestamps, values });
+    // Round by round, as two collectors send: the second copy of a timestamp is a duplicate.
+    for (let k = 0; k < n; k++) await agent.importJsonLines([copy('collector-1'), copy('collector-2')], k, k + 1);
+    const want = n - 4;
+    const got = await waitFor(
+      'one anomaly_score series for the pair',
+      async () => {
+        const found = await vm.exportSeries('anomaly_score');
+        return found.length === 1 && found[0].values.length >= want ? found[0] : undefined;
+      },
+      60_000,
+      500,
+    );
+    assert.deepEqual(got.metric, { __name__: 'anomaly_score', for: 'otel', 'service.name': 'anomstream', source_metric: 'system.cpu.utilization', 'host.name': 'a' });
+    assert.equal(got.values.length, want, 'each timestamp scored once, not once per copy');
+    assert.equal((await vm.exportSeries('anomaly_score')).length, 1, 'one model for both copies');
+    assert.equal((await vm.exportSeries('{__name__="system.cpu.utilization"}')).length, 2, 'both raw copies are forwarded');
+    assert.equal(await anom.metric('anomstream_scored_series'), 1);
+  });
+});

@@ -2,8 +2,9 @@
  * src/scoring/hashmod.ts against a real vmagent's routing (Debian vmagent 1.79.5): one -remoteWrite.url
  * per shard, each with a -remoteWrite.urlRelabelConfig that computes `hashmod` and keeps its own share
  * (the documented sharding form, deploy/scale-out.md). Series go in through vmagent's remote_write
- * endpoint with labels not sorted by name, some without a source label, some with non-ASCII values;
- * small node:http sinks record which series each URL got. Every series must arrive at exactly one
+ * endpoint with labels not sorted by name, some without a source label, some with non-ASCII values,
+ * some labels with dotted (OpenTelemetry) or non-ASCII names; small node:http sinks record which
+ * series each URL got. Every series must arrive at exactly one
  * sink, and our function must name that sink for every series: from the labels as sent (pairs) and
  * from the bytes the sink received (our decoder's WriteBatch).
  */
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { parseConfig } from '../../src/config/load.js';
 import { WriteBatch, WriteRequestDecoder } from '../../src/ingest/write-request.js';
 import { Hashmod, type LabelPairs } from '../../src/scoring/hashmod.js';
 import {
@@ -46,6 +48,9 @@ function makeSeries(): LabelPairs[] {
     ];
     if (i % 10 !== 3) l.push(['instance', `10.1.${host >> 4}.${host & 15}:9100`]);
     l.push(['job', 'node'], ['az', `eu-west-1${'abc'[host % 3]}`], ['env', host % 4 === 3 ? 'staging' : 'prod'], ['region', 'eu-west-1'], ['series', String(i)]);
+    // OpenTelemetry's dotted names and a non-ASCII one, as VictoriaMetrics stores them; some absent.
+    if (i % 7 !== 2) l.push(['host.name', `node-${host}`]);
+    l.push(['service.name', ['api', 'db', 'cache'][i % 3]], ['pièce', `salle ${i % 5}`]);
     out.push(l);
   }
   return out;
@@ -67,7 +72,7 @@ async function routeThroughVmagent(t: { diagnostic(m: string): void }, count: nu
         file,
         [
           '- action: hashmod',
-          `  source_labels: [${sourceLabels.join(', ')}]`,
+          `  source_labels: ${JSON.stringify(sourceLabels)}`,
           ...(separator === undefined ? [] : [`  separator: ${JSON.stringify(separator)}`]),
           `  modulus: ${count}`,
           '  target_label: __tmp_shard',
@@ -104,7 +109,9 @@ async function routeThroughVmagent(t: { diagnostic(m: string): void }, count: nu
     await new Promise((res) => setTimeout(res, 500)); // anything vmagent would still send twice
     assert.equal(received(), SERIES);
 
-    const h = new Hashmod({ sourceLabels, separator, count });
+    // The shard: section these source labels make (the config must take every name vmagent does).
+    const shard = parseConfig({ reader: { queries: { q: 'up' } }, writer: { datasource_url: 'http://127.0.0.1:8428' }, shard: { count, index: 0, source_labels: sourceLabels, separator } }).shard!;
+    const h = new Hashmod({ sourceLabels: shard.source_labels!, separator: shard.separator, count: shard.count! });
     const perShard = new Array<number>(count).fill(0);
     let mismatches = 0;
     for (const l of sent) {
@@ -160,4 +167,9 @@ test('hashmod: the shard of every series is the -remoteWrite.url a real vmagent 
 test('hashmod: same with 4 shards, three source labels and a custom separator', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, VMAGENT_BIN)) return;
   await routeThroughVmagent(t, 4, ['instance', 'mode', '__name__'], '/');
+});
+
+test("hashmod: same with OpenTelemetry's dotted and non-ASCII label names in source_labels (3 shards)", { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, VMAGENT_BIN)) return;
+  await routeThroughVmagent(t, 3, ['host.name', 'service.name', 'pièce', '__name__'], undefined);
 });

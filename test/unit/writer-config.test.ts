@@ -63,7 +63,9 @@ test('metric_format: __name__ must contain $VAR; static labels and numbers allow
   assert.match(errorOf(base('  metric_format: { for: "$QUERY_KEY" }')), /writer\.metric_format\.__name__: .*got no __name__ key/);
   const f = parseConfig(base('  metric_format: { __name__: "x_$VAR", run: 3, for: "$QUERY_KEY_$VAR" }')).writer.metric_format;
   assert.deepEqual(f, { __name__: 'x_$VAR', run: '3', for: '$QUERY_KEY_$VAR' });
-  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "bad-name": "x" }')), /writer\.metric_format\.bad-name: .*write 'bad_name'/);
+  // Label names as VictoriaMetrics stores them (OpenTelemetry's service.name, a-b); only '' is refused.
+  assert.deepEqual(parseConfig(base('  metric_format: { __name__: "$VAR", "a-b": "x", service.name: y }')).writer.metric_format, { __name__: '$VAR', 'a-b': 'x', 'service.name': 'y' });
+  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "": "x" }')), /writer\.metric_format\[""\]: .*expected a label name, got ''/);
 });
 
 test('two auth methods at once: an error naming both keys', () => {
