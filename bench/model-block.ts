@@ -14,12 +14,11 @@ export interface Block {
   sum(): number;
 }
 
-/** The loop over `build`'s models (a dist/ directory; '' for this checkout). */
-export async function block(build: string, model: string, series: number, stepMs: number): Promise<Block> {
-  const from = (rel: string): string => (build === '' ? `../src/${rel}` : pathToFileURL(path.resolve(build, 'src', rel)).href);
-  const { compileModel, modelEntry } = (await import(from('config/models.js'))) as typeof import('../src/config/models.js');
-  const { Prediction } = (await import(from('models/model.js'))) as typeof import('../src/models/model.js');
-  const scorer = compileModel(modelEntry.parse({ class: model }));
+/**
+ * `series` initialised states of `scorer`'s model and 16 values per series (a noisy sine, the same
+ * for every run): the data of model-loop and model-ab.
+ */
+export function fixture(scorer: { slots: number; init(state: Float64Array, offset: number): void }, series: number): { state: Float64Array; vals: Float64Array } {
   const sl = scorer.slots;
   const state = new Float64Array(series * sl);
   for (let s = 0; s < series; s++) scorer.init(state, s * sl);
@@ -29,6 +28,17 @@ export async function block(build: string, model: string, series: number, stepMs
     x = (x * 1103515245 + 12345) % 2147483648;
     vals[i] = 100 + Math.sin(i) * 10 + (x / 2147483648) * 5;
   }
+  return { state, vals };
+}
+
+/** The loop over `build`'s models (a dist/ directory; '' for this checkout). */
+export async function block(build: string, model: string, series: number, stepMs: number): Promise<Block> {
+  const from = (rel: string): string => (build === '' ? `../src/${rel}` : pathToFileURL(path.resolve(build, 'src', rel)).href);
+  const { compileModel, modelEntry } = (await import(from('config/models.js'))) as typeof import('../src/config/models.js');
+  const { Prediction } = (await import(from('models/model.js'))) as typeof import('../src/models/model.js');
+  const scorer = compileModel(modelEntry.parse({ class: model }));
+  const sl = scorer.slots;
+  const { state, vals } = fixture(scorer, series);
   const out = new Prediction();
   const t0 = 1764700000000;
   // the round and the score sum in typed arrays: doubles in closure variables would be boxed

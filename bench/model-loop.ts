@@ -13,6 +13,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HeapBytes } from './heap-bytes.js';
+import { fixture } from './model-block.js';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => {
@@ -36,14 +37,7 @@ const old = scorer.update as unknown as (state: Float64Array, offset: number, ts
 /** The timed loop in a function (module-level variables would box every double stored into them). */
 function run(): [number, number, number] {
   const sl = scorer.slots;
-  const state = new Float64Array(S * sl);
-  for (let s = 0; s < S; s++) scorer.init(state, s * sl);
-  const vals = new Float64Array(S * 16);
-  let x = 12345;
-  for (let i = 0; i < vals.length; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    vals[i] = 100 + Math.sin(i) * 10 + (x / 2147483648) * 5;
-  }
+  const { state, vals } = fixture(scorer, S);
   const out = new Prediction();
   const t0 = 1764700000000;
   let c0 = 0;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { configErrorOf } from './config-helpers.js';
 import { generatedSelector, inputSelector } from '../../src/emit/format.js';
 import { identifierOf, labelNameProblem, parseSelector } from '../../src/scoring/selector.js';
 
@@ -21,17 +21,6 @@ function config(o: { reader?: Raw; shard?: Raw; writer?: Raw }): Raw {
     writer: { datasource_url: 'http://127.0.0.1:8428', ...o.writer },
     ...(o.shard === undefined ? {} : { shard: o.shard }),
   };
-}
-
-function errorOf(raw: Raw): string {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.equal(e.code, 'ANOM_CONFIG_INVALID');
-    return e.message;
-  }
-  assert.fail(`expected a ConfigError for ${JSON.stringify(raw)}`);
 }
 
 test('label names: the rule selectors and config share', () => {
@@ -55,9 +44,9 @@ test('reader.ignore_labels: dotted and non-ASCII names load; an empty one is an 
     cfg.reader.ignore_labels,
     ACCEPTED.filter((n) => n !== '__name__'),
   );
-  assert.equal(errorOf(config({ reader: { ignore_labels: ['host.name', ''] } })), "reader.ignore_labels[1]: expected a label name, got '' (VictoriaMetrics reads an empty label name as the metric name)");
-  assert.match(errorOf(config({ reader: { ignore_labels: ['x\ud800'] } })), /^reader\.ignore_labels\[0\]: label name "x\\ud800" holds a lone UTF-16 surrogate/);
-  assert.match(errorOf(config({ reader: { ignore_labels: ['__name__'] } })), /^reader\.ignore_labels: '__name__' cannot be ignored/);
+  assert.equal(configErrorOf(config({ reader: { ignore_labels: ['host.name', ''] } })), "reader.ignore_labels[1]: expected a label name, got '' (VictoriaMetrics reads an empty label name as the metric name)");
+  assert.match(configErrorOf(config({ reader: { ignore_labels: ['x\ud800'] } })), /^reader\.ignore_labels\[0\]: label name "x\\ud800" holds a lone UTF-16 surrogate/);
+  assert.match(configErrorOf(config({ reader: { ignore_labels: ['__name__'] } })), /^reader\.ignore_labels: '__name__' cannot be ignored/);
 });
 
 test('shard: source_labels (hashmod), labels and ignore_labels (shard_by_url) take the same names', () => {
@@ -68,12 +57,12 @@ test('shard: source_labels (hashmod), labels and ignore_labels (shard_by_url) ta
   const ignoring = parseConfig(config({ reader: { ignore_labels: ['service.instance.id'] }, shard: { method: 'shard_by_url', count: 2, index: 0, ignore_labels: ['service.instance.id', 'k8s.pod.uid'] } }));
   assert.deepEqual(ignoring.shard?.ignore_labels, ['service.instance.id', 'k8s.pod.uid']);
 
-  assert.match(errorOf(config({ shard: { count: 2, index: 0, source_labels: ['host.name', ''] } })), /^shard\.source_labels\[1\]: expected a label name, got ''/);
-  assert.match(errorOf(config({ shard: { method: 'shard_by_url', count: 2, index: 0, labels: [''] } })), /^shard\.labels\[0\]: expected a label name, got ''/);
-  assert.match(errorOf(config({ shard: { method: 'shard_by_url', count: 2, index: 0, ignore_labels: ['a', ''] } })), /^shard\.ignore_labels\[1\]: expected a label name, got ''/);
+  assert.match(configErrorOf(config({ shard: { count: 2, index: 0, source_labels: ['host.name', ''] } })), /^shard\.source_labels\[1\]: expected a label name, got ''/);
+  assert.match(configErrorOf(config({ shard: { method: 'shard_by_url', count: 2, index: 0, labels: [''] } })), /^shard\.labels\[0\]: expected a label name, got ''/);
+  assert.match(configErrorOf(config({ shard: { method: 'shard_by_url', count: 2, index: 0, ignore_labels: ['a', ''] } })), /^shard\.ignore_labels\[1\]: expected a label name, got ''/);
   // The cross-checks compare dotted names like any other.
   assert.match(
-    errorOf(config({ reader: { ignore_labels: ['service.instance.id'] }, shard: { count: 2, index: 0, source_labels: ['__name__', 'service.instance.id'] } })),
+    configErrorOf(config({ reader: { ignore_labels: ['service.instance.id'] }, shard: { count: 2, index: 0, source_labels: ['__name__', 'service.instance.id'] } })),
     /^shard\.source_labels: 'service\.instance\.id' is in reader\.ignore_labels/,
   );
 });
@@ -82,16 +71,16 @@ test('writer.metric_format: dotted and non-ASCII keys load; an empty key is an e
   const format = { __name__: 'anomstream_$VAR', 'service.name': 'anomstream', 'anomaly.query': '$QUERY_KEY', modèle: 'z' };
   assert.deepEqual(parseConfig(config({ writer: { metric_format: format } })).writer.metric_format, format);
   assert.equal(
-    errorOf(config({ writer: { metric_format: { __name__: '$VAR', '': 'x' } } })),
+    configErrorOf(config({ writer: { metric_format: { __name__: '$VAR', '': 'x' } } })),
     `writer.metric_format[""]: '' is not allowed here: expected a label name, got '' (VictoriaMetrics reads an empty label name as the metric name)`,
   );
   // A path through a dotted key stays readable.
-  assert.match(errorOf(config({ writer: { metric_format: { 'service.name': 'x' } } })), /^writer\.metric_format\.__name__: expected a value containing \$VAR/);
+  assert.match(configErrorOf(config({ writer: { metric_format: { 'service.name': 'x' } } })), /^writer\.metric_format\.__name__: expected a value containing \$VAR/);
 });
 
 test('aliases keep their own rule: a query or model alias is still [a-zA-Z_][a-zA-Z0-9_]*', () => {
   assert.match(
-    errorOf({ reader: { queries: { 'cpu.busy': 'up' } }, writer: { datasource_url: 'http://127.0.0.1:8428' } }),
+    configErrorOf({ reader: { queries: { 'cpu.busy': 'up' } }, writer: { datasource_url: 'http://127.0.0.1:8428' } }),
     /^reader\.queries\["cpu\.busy"\]: 'cpu\.busy' is not allowed here: .*write 'cpu_busy'/,
   );
 });

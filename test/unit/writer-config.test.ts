@@ -7,21 +7,11 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { configErrorOf } from './config-helpers.js';
 import { summarize } from '../../src/config/summary.js';
 import { connectionFor } from '../../src/forward/connection.js';
 
 const base = (writer: string, rest = 'reader: { queries: { cpu: "test_cpu" } }'): unknown => parseYaml(`${rest}\nwriter:\n  datasource_url: "http://localhost:8481/"\n${writer}`);
-
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.equal(e.code, 'ANOM_CONFIG_INVALID');
-    return e.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('defaults: class vm, /health, 5s, verify_tls true, remote_write (no import_json_path), no tenant', () => {
   const w = parseConfig(base('')).writer;
@@ -38,8 +28,8 @@ test('tenant_id: string or number, normalised; a bad one names the path and show
   assert.equal(parseConfig(base('  tenant_id: 0:0')).writer.tenant_id, '0:0');
   assert.equal(parseConfig(base('  tenant_id: 42')).writer.tenant_id, '42');
   assert.equal(parseConfig(base('  tenant_id: multitenant')).writer.tenant_id, 'multitenant');
-  assert.equal(errorOf(base('  tenant_id: "0:x"')), "writer.tenant_id: expected 'multitenant', 'A' or 'A:B' (A, B integers), got '0:x'");
-  assert.match(errorOf(base('  tenant_id: 1.5')), /^writer\.tenant_id: .*got '1\.5'$/);
+  assert.equal(configErrorOf(base('  tenant_id: "0:x"')), "writer.tenant_id: expected 'multitenant', 'A' or 'A:B' (A, B integers), got '0:x'");
+  assert.match(configErrorOf(base('  tenant_id: 1.5')), /^writer\.tenant_id: .*got '1\.5'$/);
 });
 
 test('timeout: 500ms, 5s, 1m, a number of seconds; garbage is an error', () => {
@@ -50,37 +40,40 @@ test('timeout: 500ms, 5s, 1m, a number of seconds; garbage is an error', () => {
     ['2', 2000],
   ] as const)
     assert.equal(parseConfig(base(`  timeout: ${v}`)).writer.timeout, ms);
-  assert.match(errorOf(base('  timeout: soon')), /^writer\.timeout: expected a positive duration/);
+  assert.match(configErrorOf(base('  timeout: soon')), /^writer\.timeout: expected a positive duration/);
 });
 
 test('class: vm and writer.vm.VmWriter; anything else is an error', () => {
   assert.equal(parseConfig(base('  class: writer.vm.VmWriter')).writer.class, 'writer.vm.VmWriter');
-  assert.match(errorOf(base('  class: writer.prom.PromWriter')), /^writer\.class: /);
+  assert.match(configErrorOf(base('  class: writer.prom.PromWriter')), /^writer\.class: /);
 });
 
 test('metric_format: __name__ must contain $VAR; static labels and numbers allowed', () => {
-  assert.equal(errorOf(base('  metric_format: { __name__: "score", for: "$QUERY_KEY" }')), "writer.metric_format.__name__: expected a value containing $VAR (e.g. '$VAR' or 'anomstream_$VAR'), got 'score'");
-  assert.match(errorOf(base('  metric_format: { for: "$QUERY_KEY" }')), /writer\.metric_format\.__name__: .*got no __name__ key/);
+  assert.equal(
+    configErrorOf(base('  metric_format: { __name__: "score", for: "$QUERY_KEY" }')),
+    "writer.metric_format.__name__: expected a value containing $VAR (e.g. '$VAR' or 'anomstream_$VAR'), got 'score'",
+  );
+  assert.match(configErrorOf(base('  metric_format: { for: "$QUERY_KEY" }')), /writer\.metric_format\.__name__: .*got no __name__ key/);
   const f = parseConfig(base('  metric_format: { __name__: "x_$VAR", run: 3, for: "$QUERY_KEY_$VAR" }')).writer.metric_format;
   assert.deepEqual(f, { __name__: 'x_$VAR', run: '3', for: '$QUERY_KEY_$VAR' });
   // Label names as VictoriaMetrics stores them (OpenTelemetry's service.name, a-b); only '' is refused.
   assert.deepEqual(parseConfig(base('  metric_format: { __name__: "$VAR", "a-b": "x", service.name: y }')).writer.metric_format, { __name__: '$VAR', 'a-b': 'x', 'service.name': 'y' });
-  assert.match(errorOf(base('  metric_format: { __name__: "$VAR", "": "x" }')), /writer\.metric_format\[""\]: .*expected a label name, got ''/);
+  assert.match(configErrorOf(base('  metric_format: { __name__: "$VAR", "": "x" }')), /writer\.metric_format\[""\]: .*expected a label name, got ''/);
 });
 
 test('two auth methods at once: an error naming both keys', () => {
   assert.equal(
-    errorOf(base('  user: u\n  password: p\n  bearer_token: t')),
+    configErrorOf(base('  user: u\n  password: p\n  bearer_token: t')),
     'writer.bearer_token: cannot be combined with writer.user: choose one auth method (user/password, bearer_token or bearer_token_file)',
   );
-  const m = errorOf(base('  bearer_token: t\n  bearer_token_file: /tmp/x'));
+  const m = configErrorOf(base('  bearer_token: t\n  bearer_token_file: /tmp/x'));
   assert.match(m, /writer\.bearer_token_file: .*writer\.bearer_token\b/);
-  assert.match(errorOf(base('  password: p')), /^writer\.password: expected writer\.user too/);
+  assert.match(configErrorOf(base('  password: p')), /^writer\.password: expected writer\.user too/);
 });
 
 test('mTLS: tls_cert_file without tls_key_file (and the reverse) is an error; unreadable files name their key', () => {
-  assert.match(errorOf(base('  tls_cert_file: /c.crt')), /^writer\.tls_key_file: expected together with writer\.tls_cert_file/);
-  assert.match(errorOf(base('  tls_key_file: /c.key')), /^writer\.tls_cert_file: expected together with writer\.tls_key_file/);
+  assert.match(configErrorOf(base('  tls_cert_file: /c.crt')), /^writer\.tls_key_file: expected together with writer\.tls_cert_file/);
+  assert.match(configErrorOf(base('  tls_key_file: /c.key')), /^writer\.tls_cert_file: expected together with writer\.tls_key_file/);
   const cfg = parseConfig(base('  verify_tls: /nonexistent/ca.crt'));
   assert.throws(
     () => connectionFor(cfg.writer),
@@ -101,7 +94,7 @@ test('verify_tls: booleans, "false"/"true" strings, or a CA path', () => {
 
 test('import_json_path must be an absolute path', () => {
   assert.equal(parseConfig(base('  import_json_path: /api/v1/import')).writer.import_json_path, '/api/v1/import');
-  assert.match(errorOf(base('  import_json_path: api/v1/import')), /^writer\.import_json_path: expected an absolute path/);
+  assert.match(configErrorOf(base('  import_json_path: api/v1/import')), /^writer\.import_json_path: expected an absolute path/);
 });
 
 test('migration: vmanomaly-only keys say what replaces them', () => {
@@ -115,7 +108,7 @@ test('migration: vmanomaly-only keys say what replaces them', () => {
     ['reader: { queries: { cpu: "test_cpu" }, datasource_url: "http://vm:8428" }', /^reader\.datasource_url: .*remoteWrite\.url.*writer\.datasource_url/],
     ['reader: { queries: { cpu: "rate(test_cpu[5m])" } }', /^reader\.queries\.cpu\.expr: .*transform: rate/],
   ];
-  for (const [rest, re] of cases) assert.match(errorOf(base('', rest)), re, rest);
+  for (const [rest, re] of cases) assert.match(configErrorOf(base('', rest)), re, rest);
 });
 
 test('the start-up summary says no TLS for an http:// datasource (it said "system CAs", as if verifying a certificate)', () => {
